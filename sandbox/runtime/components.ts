@@ -1,0 +1,214 @@
+// Command lines and health checks of the sandbox's processes. Everything listens on 127.0.0.1.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BinaryPaths, SandboxPorts } from "./config.js";
+import type { Credentials } from "./credentials.js";
+import { httpCall, portOpen } from "./http.js";
+
+export type ComponentName =
+  | "etcd"
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "kube-scheduler"
+  | "kwok"
+  | "moto"
+  | "eks-emulator";
+
+/** Start order; `down` stops in the reverse order. */
+export const componentOrder: readonly ComponentName[] = [
+  "moto",
+  "etcd",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kwok",
+  "eks-emulator",
+];
+
+export interface Layout {
+  dir: string;
+  etcdDataDir: string;
+  pkiDir: string;
+  apiServerCertDir: string;
+  kubeconfigDir: string;
+  kwokConfigFile: string;
+  logDir: string;
+  pidDir: string;
+  adminKubeconfig: string;
+}
+
+export function layoutOf(dir: string): Layout {
+  return {
+    dir,
+    etcdDataDir: join(dir, "etcd"),
+    pkiDir: join(dir, "pki"),
+    apiServerCertDir: join(dir, "pki", "apiserver"),
+    kubeconfigDir: join(dir, "kubeconfigs"),
+    kwokConfigFile: join(dir, "kwok.yaml"),
+    logDir: join(dir, "logs"),
+    pidDir: join(dir, "pids"),
+    adminKubeconfig: join(dir, "kubeconfig"),
+  };
+}
+
+export function componentKubeconfig(layout: Layout, name: string): string {
+  return join(layout.kubeconfigDir, `${name}.yaml`);
+}
+
+/** kube-apiserver writes a self-signed certificate (with its CA) here when given no serving cert. */
+export function apiServerCertificate(layout: Layout): string {
+  return join(layout.apiServerCertDir, "apiserver.crt");
+}
+
+export function etcdArgs(layout: Layout, ports: SandboxPorts): string[] {
+  const client = `http://127.0.0.1:${ports.etcd}`;
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  return [
+    "--name=sandbox",
+    `--data-dir=${layout.etcdDataDir}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=sandbox=${peer}`,
+    "--initial-cluster-state=new",
+    // The data is thrown away with the sandbox; skipping fsync keeps a 2-core machine responsive.
+    "--unsafe-no-fsync=true",
+    "--auto-compaction-mode=periodic",
+    "--auto-compaction-retention=10m",
+    "--log-level=warn",
+  ];
+}
+
+export function apiServerArgs(layout: Layout, ports: SandboxPorts, credentials: Credentials): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--secure-port=${ports.apiServer}`,
+    `--cert-dir=${layout.apiServerCertDir}`,
+    `--token-auth-file=${credentials.tokenFile}`,
+    "--authorization-mode=Node,RBAC",
+    `--service-account-key-file=${credentials.serviceAccountPublicKeyFile}`,
+    `--service-account-signing-key-file=${credentials.serviceAccountKeyFile}`,
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    "--api-audiences=https://kubernetes.default.svc.cluster.local",
+    "--service-cluster-ip-range=10.96.0.0/16",
+    // No kubelets or real endpoints: the `kubernetes` Service keeps no endpoints rather than
+    // pointing at an address nothing in a pod could reach.
+    "--endpoint-reconciler-type=none",
+    "--allow-privileged=true",
+    "--profiling=false",
+    "--v=1",
+  ];
+}
+
+export function controllerManagerArgs(layout: Layout, ports: SandboxPorts, credentials: Credentials): string[] {
+  return [
+    `--kubeconfig=${componentKubeconfig(layout, credentials.identities.controllerManager.name)}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${ports.controllerManager}`,
+    `--cert-dir=${join(layout.pkiDir, "kube-controller-manager")}`,
+    "--leader-elect=false",
+    // All default controllers: disruption, deployment, replicaset, statefulset, daemonset,
+    // garbage collector, podgc, namespace, nodelifecycle, serviceaccount and the rest.
+    "--controllers=*",
+    `--service-account-private-key-file=${credentials.serviceAccountKeyFile}`,
+    `--root-ca-file=${apiServerCertificate(layout)}`,
+    "--use-service-account-credentials=false",
+    "--kube-api-qps=100",
+    "--kube-api-burst=200",
+    "--v=1",
+  ];
+}
+
+export function schedulerArgs(layout: Layout, ports: SandboxPorts, credentials: Credentials): string[] {
+  return [
+    `--kubeconfig=${componentKubeconfig(layout, credentials.identities.scheduler.name)}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${ports.scheduler}`,
+    `--cert-dir=${join(layout.pkiDir, "kube-scheduler")}`,
+    "--leader-elect=false",
+    "--kube-api-qps=100",
+    "--kube-api-burst=200",
+    "--v=1",
+  ];
+}
+
+export function kwokArgs(layout: Layout, ports: SandboxPorts, credentials: Credentials, nodeAnnotation: string): string[] {
+  return [
+    `--kubeconfig=${componentKubeconfig(layout, credentials.identities.kwok.name)}`,
+    `--config=${layout.kwokConfigFile}`,
+    `--manage-nodes-with-annotation-selector=${nodeAnnotation}`,
+    `--server-address=127.0.0.1:${ports.kwok}`,
+    // Room for the pod IPs of a few thousand pods; kwok's default /24 runs out in larger scenarios.
+    "--cidr=10.244.0.0/16",
+    "--node-lease-duration-seconds=40",
+  ];
+}
+
+export function motoArgs(ports: SandboxPorts): string[] {
+  return ["-H", "127.0.0.1", "-p", String(ports.moto)];
+}
+
+export interface HealthContext {
+  ports: SandboxPorts;
+  layout: Layout;
+  adminToken: string | undefined;
+}
+
+async function ok(url: string, options: Parameters<typeof httpCall>[1] = {}): Promise<boolean> {
+  const response = await httpCall(url, { timeoutMs: 3_000, ...options });
+  return response.status === 200;
+}
+
+function apiServerCa(layout: Layout): string | undefined {
+  try {
+    return readFileSync(apiServerCertificate(layout), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** One probe per component, used both while starting and by `sandbox status`. */
+export function healthProbe(name: ComponentName, context: HealthContext): () => Promise<boolean> {
+  const { ports, layout } = context;
+  switch (name) {
+    case "etcd":
+      return async () => {
+        const response = await httpCall(`http://127.0.0.1:${ports.etcd}/health`, { timeoutMs: 3_000 });
+        return response.status === 200 && (JSON.parse(response.body) as { health?: string }).health === "true";
+      };
+    case "kube-apiserver":
+      return () =>
+        ok(`https://127.0.0.1:${ports.apiServer}/readyz`, {
+          ca: apiServerCa(layout),
+          headers: context.adminToken ? { authorization: `Bearer ${context.adminToken}` } : {},
+        });
+    // The controller manager and scheduler serve self-signed certificates of their own; these
+    // probes on the loopback interface only read /healthz, so the certificate is not verified.
+    case "kube-controller-manager":
+      return () => ok(`https://127.0.0.1:${ports.controllerManager}/healthz`);
+    case "kube-scheduler":
+      return () => ok(`https://127.0.0.1:${ports.scheduler}/healthz`);
+    case "kwok":
+      return () => ok(`http://127.0.0.1:${ports.kwok}/healthz`);
+    case "moto":
+      return () => ok(`http://127.0.0.1:${ports.moto}/moto-api/data.json`);
+    case "eks-emulator":
+      return () => portOpen(ports.emulator);
+  }
+}
+
+export function componentPort(name: ComponentName, ports: SandboxPorts): number {
+  const byName: Record<ComponentName, number> = {
+    etcd: ports.etcd,
+    "kube-apiserver": ports.apiServer,
+    "kube-controller-manager": ports.controllerManager,
+    "kube-scheduler": ports.scheduler,
+    kwok: ports.kwok,
+    moto: ports.moto,
+    "eks-emulator": ports.emulator,
+  };
+  return byName[name];
+}

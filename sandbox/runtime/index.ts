@@ -1,0 +1,11 @@
+// Programmatic interface of the local sandbox, for tests and scripts.
+export { startSandbox, stopSandbox, sandboxStatus, inspectSandbox, runBuildScripts, stderrLogger } from "./supervisor.js";
+export type { StartOptions, SandboxHandle, ComponentStatus, Logger } from "./supervisor.js";
+export { readSandboxEnv, readSandboxState } from "./env.js";
+export type { SandboxEnv, SandboxState } from "./env.js";
+export { resetSandbox, systemNamespaces } from "./reset.js";
+export type { ResetOptions } from "./reset.js";
+export { kubeConfigOf, isKwokManaged, isNodeReady, waitForManagedNodesReady } from "./seeding.js";
+export type { SeedScenario } from "./seeding.js";
+export { defaultPorts, defaultStateDir, kwokNodeAnnotation, portVariableNames, readVersions } from "./config.js";
+export type { SandboxPorts, Versions } from "./config.js";

@@ -1,0 +1,84 @@
+// Puts a running sandbox back to an empty state without restarting anything: moto and the EKS
+// emulator forget everything, Kubernetes loses every non-system namespace, workload and Node,
+// and the scenario (if any) is seeded again.
+import { AppsV1Api, CoreV1Api, PolicyV1Api } from "@kubernetes/client-node";
+import { existsSync } from "node:fs";
+import { emulatorEntryPoint } from "./config.js";
+import type { SandboxEnv } from "./env.js";
+import { httpCall, waitUntil } from "./http.js";
+import { kubeConfigOf, seedIfRequested, waitForManagedNodesReady } from "./seeding.js";
+
+type Logger = (line: string) => void;
+
+/** Namespaces the control plane owns; everything else is test or scenario data. */
+export const systemNamespaces: ReadonlySet<string> = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
+
+export interface ResetOptions {
+  /** Scenario to seed afterwards: a path, or null/undefined for none. */
+  scenario?: string | null;
+  log?: Logger;
+  /** How long to wait for namespaces to finish terminating. */
+  timeoutMs?: number;
+}
+
+async function post(url: string, what: string): Promise<void> {
+  const response = await httpCall(url, { method: "POST", timeoutMs: 10_000 });
+  if (response.status < 200 || response.status >= 300) {
+    throw new Error(`resetting ${what}: POST ${url} answered ${response.status}: ${response.body.slice(0, 300)}`);
+  }
+}
+
+export async function resetSandbox(env: SandboxEnv, options: ResetOptions = {}): Promise<void> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[sandbox] ${line}\n`));
+  await post(`${env.awsEndpointUrl}/moto-api/reset`, "moto");
+  if (existsSync(emulatorEntryPoint)) await post(`${env.emulatorAdminUrl}/reset`, "the EKS emulator");
+  await clearKubernetes(env, options.timeoutMs ?? 90_000);
+  log("reset: moto, EKS emulator and Kubernetes cleared");
+  if (options.scenario) {
+    await seedIfRequested(options.scenario, env, log);
+    await waitForManagedNodesReady(env, 60_000, log);
+  }
+}
+
+async function clearKubernetes(env: SandboxEnv, timeoutMs: number): Promise<void> {
+  const kubeConfig = kubeConfigOf(env);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const policy = kubeConfig.makeApiClient(PolicyV1Api);
+
+  const doomed = (await core.listNamespace()).items
+    .map((namespace) => namespace.metadata!.name!)
+    .filter((name) => !systemNamespaces.has(name));
+  // Deleting the namespace first stops controllers from creating anything new in it; the pods are
+  // then removed at once, rather than each waiting out its grace period on a fake kubelet.
+  for (const name of doomed) {
+    await core.deleteNamespace({ name }).catch(ignoreNotFound);
+  }
+  for (const namespace of [...doomed, "default"]) {
+    if (namespace === "default") {
+      await apps.deleteCollectionNamespacedDeployment({ namespace }).catch(ignoreNotFound);
+      await apps.deleteCollectionNamespacedStatefulSet({ namespace }).catch(ignoreNotFound);
+      await apps.deleteCollectionNamespacedDaemonSet({ namespace }).catch(ignoreNotFound);
+      await apps.deleteCollectionNamespacedReplicaSet({ namespace }).catch(ignoreNotFound);
+      await policy.deleteCollectionNamespacedPodDisruptionBudget({ namespace }).catch(ignoreNotFound);
+    }
+    await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(ignoreNotFound);
+  }
+  await core.deleteCollectionNode({});
+
+  await waitUntil(
+    "sandbox reset: namespaces and nodes gone",
+    async () => {
+      const namespaces = (await core.listNamespace()).items.map((namespace) => namespace.metadata!.name!);
+      const nodes = (await core.listNode()).items;
+      const pods = (await core.listNamespacedPod({ namespace: "default" })).items;
+      return !namespaces.some((name) => doomed.includes(name)) && nodes.length === 0 && pods.length === 0;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
+}
+
+function ignoreNotFound(error: unknown): void {
+  if ((error as { code?: number }).code === 404) return;
+  throw error;
+}

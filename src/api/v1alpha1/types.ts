@@ -1,0 +1,429 @@
+// The ClusterUpgrade API, group eksupgrade.io, version v1alpha1. These types mirror the CRD in
+// crds/eksupgrade.io_clusterupgrades.yaml (the schema is the source of truth; a unit test keeps
+// both in step). No I/O here.
+
+export const GROUP = "eksupgrade.io";
+export const VERSION = "v1alpha1";
+export const KIND = "ClusterUpgrade";
+export const PLURAL = "clusterupgrades";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** Finalizer that lets the operator release what it holds before a ClusterUpgrade disappears. */
+export const FINALIZER = "eksupgrade.io/release";
+
+export type Strategy = "InPlace" | "BlueGreen";
+export type DrainTimeoutPolicy = "Wait" | "SkipNode" | "DeletePods";
+export type AddonVersionPolicy = "Default" | "Latest";
+export type ResolveConflicts = "NONE" | "OVERWRITE" | "PRESERVE";
+
+export interface SecretKeyRef {
+  name: string;
+  key?: string;
+}
+
+export interface ClusterRef {
+  name: string;
+  region?: string;
+  kubeconfigSecretRef?: SecretKeyRef;
+}
+
+export interface ControlPlaneSpec {
+  expectedHopDuration?: string;
+  force?: boolean;
+}
+
+export interface SelfManagedGroupSpec {
+  autoScalingGroupName: string;
+  amiId?: string;
+  amiIdsByVersion?: Record<string, string>;
+}
+
+export interface ManagedGroupSpec {
+  name: string;
+  releaseVersion?: string;
+  launchTemplateVersion?: string;
+  maxUnavailable?: number;
+}
+
+export interface NodeGroupsSpec {
+  order?: string[];
+  exclude?: string[];
+  maxUnavailable?: number;
+  maxSurge?: number;
+  force?: boolean;
+  allowSelfManagedSkew?: boolean;
+  selfManaged?: SelfManagedGroupSpec[];
+  managed?: ManagedGroupSpec[];
+}
+
+export interface DrainSpec {
+  timeout?: string;
+  onTimeout?: DrainTimeoutPolicy;
+  allowForceDelete?: boolean;
+  deleteEmptyDirData?: boolean;
+  evictUnmanagedPods?: boolean;
+  gracePeriodSeconds?: number;
+  evictionRetryInterval?: string;
+  maxParallelNodes?: number;
+}
+
+export interface AddonsSpec {
+  policy?: AddonVersionPolicy;
+  resolveConflicts?: ResolveConflicts;
+  pinned?: { name: string; version: string }[];
+  skip?: string[];
+}
+
+export interface PreflightSpec {
+  warningsBlock?: boolean;
+  ignore?: { code: string; reason: string }[];
+  insightOverrides?: { insightId: string; reason: string }[];
+  criticalNamespaces?: string[];
+  recheckInterval?: string;
+}
+
+export interface MaintenanceWindowSpec {
+  schedule: string;
+  duration: string;
+  timeZone?: string;
+}
+
+export interface BlackoutSpec {
+  start: string;
+  end: string;
+  reason?: string;
+}
+
+export interface NotificationsSpec {
+  webhookUrl?: string;
+  webhookSecretRef?: { name: string; key: string };
+}
+
+export interface Route53Spec {
+  hostedZoneId: string;
+  recordName: string;
+  recordType?: "A" | "AAAA" | "CNAME";
+  blueSetIdentifier: string;
+  greenSetIdentifier: string;
+  externalDNS?: "Refuse" | "Coexist";
+}
+
+export interface WeightStep {
+  blue: number;
+  green: number;
+}
+
+export interface GatesSpec {
+  route53HealthCheckIds?: string[];
+  cloudWatchAlarms?: string[];
+  httpProbes?: { url: string; timeoutSeconds?: number }[];
+  failureThreshold?: number;
+  checkInterval?: string;
+}
+
+export interface BlueGreenSpec {
+  greenCluster: ClusterRef;
+  createGreen?: boolean;
+  verify?: {
+    namespaces?: string[];
+    workloads?: { kind: "Deployment" | "StatefulSet" | "DaemonSet"; namespace: string; name: string }[];
+  };
+  route53: Route53Spec;
+  trafficSteps?: number[];
+  weightSteps?: WeightStep[];
+  stepInterval?: string;
+  manualApproval?: boolean;
+  gates?: GatesSpec;
+  blueRetention?: { keepFor?: string; scaleDown?: boolean; deleteBlue?: boolean };
+}
+
+export interface ClusterUpgradeSpec {
+  cluster: ClusterRef;
+  targetVersion: string;
+  strategy?: Strategy;
+  paused?: boolean;
+  abort?: boolean;
+  dryRun?: boolean;
+  controlPlane?: ControlPlaneSpec;
+  nodeGroups?: NodeGroupsSpec;
+  drain?: DrainSpec;
+  addons?: AddonsSpec;
+  preflight?: PreflightSpec;
+  maintenanceWindows?: MaintenanceWindowSpec[];
+  blackouts?: BlackoutSpec[];
+  notifications?: NotificationsSpec;
+  blueGreen?: BlueGreenSpec;
+}
+
+// ---- status ----------------------------------------------------------------------------------
+
+export type ConditionStatus = "True" | "False" | "Unknown";
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export type Severity = "Blocking" | "Warning";
+
+export interface Finding {
+  code: string;
+  severity: Severity;
+  /** The thing concerned, as kind/namespace/name or an AWS id, e.g. "PodDisruptionBudget/payments/api". */
+  resource: string;
+  message: string;
+  remediation: string;
+}
+
+export type StepState = "Pending" | "InProgress" | "Succeeded" | "Failed" | "Skipped";
+
+export interface UpdateError {
+  errorCode: string;
+  errorMessage: string;
+  resourceIds?: string[];
+}
+
+export interface HopStatus {
+  /** The version this hop reaches, e.g. "1.30". */
+  version: string;
+  from: string;
+  state: StepState;
+  clientRequestToken?: string;
+  updateId?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  attempts?: number;
+  errors?: UpdateError[];
+  /** After a failed update: when the next attempt may start. */
+  nextAttemptAt?: string;
+  /** How long EKS took for this hop's control plane; later hops use it to decide whether they fit a window. */
+  controlPlaneSeconds?: number;
+  /** Where this hop stands: control plane, then add-ons, then node groups, then kube-proxy. */
+  stage?: HopStage;
+  message?: string;
+}
+
+export type HopStage = "ControlPlane" | "Addons" | "NodeGroups" | "LateAddons" | "Done";
+
+export interface AddonStatus {
+  name: string;
+  hop: string;
+  fromVersion: string;
+  toVersion: string;
+  state: StepState;
+  clientRequestToken?: string;
+  updateId?: string;
+  attempts?: number;
+  errors?: UpdateError[];
+  nextAttemptAt?: string;
+  message?: string;
+}
+
+export interface PodHold {
+  pod: string;
+  /** What keeps the pod on the node: a budget with its allowance, a policy, an error. */
+  heldBy: string;
+}
+
+export interface NodeInFlight {
+  name: string;
+  zone?: string;
+  phase: "Cordoned" | "Draining" | "Drained" | "Terminating";
+  since: string;
+  podsLeft?: PodHold[];
+}
+
+export interface NodeGroupStatus {
+  name: string;
+  kind: "Managed" | "SelfManaged";
+  total: number;
+  upgraded: number;
+  inFlight: number;
+  state: StepState;
+  version?: string;
+  /** The version this group is being moved to (one hop at a time). */
+  targetVersion?: string;
+  clientRequestToken?: string;
+  updateId?: string;
+  attempts?: number;
+  errors?: UpdateError[];
+  nextAttemptAt?: string;
+  originalSize?: { min: number; max: number; desired: number };
+  launchTemplateVersion?: string;
+  nodes?: NodeInFlight[];
+  message?: string;
+}
+
+export interface PlanNodeGroup {
+  name: string;
+  kind: "Managed" | "SelfManaged";
+  nodeCount: number;
+  batches: string[][];
+}
+
+export interface PlanHop {
+  from: string;
+  to: string;
+  controlPlane: boolean;
+  addons: { name: string; from: string; to: string }[];
+  nodeGroups: PlanNodeGroup[];
+}
+
+export interface Plan {
+  computedAt: string;
+  hops: PlanHop[];
+  /** Node groups present in the cluster but not named in spec.nodeGroups.order, rolled after it. */
+  unorderedNodeGroups?: string[];
+}
+
+export interface PreflightStatus {
+  lastRunAt?: string;
+  blocking: number;
+  warnings: number;
+  findings: Finding[];
+  overrides?: { code: string; reason: string }[];
+}
+
+export interface GateResult {
+  name: string;
+  kind: "Route53HealthCheck" | "CloudWatchAlarm" | "HttpProbe";
+  healthy: boolean;
+  value: string;
+  checkedAt: string;
+}
+
+export interface CutoverStatus {
+  step: number;
+  blueWeight: number;
+  greenWeight: number;
+  /** "blue/green" percentages, for the printer column. */
+  split: string;
+  stepStartedAt?: string;
+  changeId?: string;
+  changeInSyncAt?: string;
+  failures: number;
+  gates?: GateResult[];
+  rolledBack?: boolean;
+  message?: string;
+}
+
+export interface WindowStatus {
+  open: boolean;
+  nextStart?: string;
+  nextEnd?: string;
+  reason?: string;
+}
+
+export interface ClusterUpgradeStatus {
+  phase?: Phase;
+  observedGeneration?: number;
+  currentVersion?: string;
+  progress?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  conditions?: Condition[];
+  plan?: Plan;
+  hops?: HopStatus[];
+  addons?: AddonStatus[];
+  nodeGroups?: NodeGroupStatus[];
+  preflight?: PreflightStatus;
+  cutover?: CutoverStatus;
+  window?: WindowStatus;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+export interface ClusterUpgrade {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: ClusterUpgradeSpec;
+  status?: ClusterUpgradeStatus;
+}
+
+// ---- phases and conditions -----------------------------------------------------------------
+
+/** The phase is derived from the conditions; it exists for printer columns and quick reading. */
+export const PHASES = [
+  "Pending",
+  "InvalidSpec",
+  "Preflight",
+  "Blocked",
+  "Planned",
+  "WaitingForWindow",
+  "UpgradingControlPlane",
+  "UpgradingAddons",
+  "UpgradingNodeGroups",
+  "ShiftingTraffic",
+  "RollingBack",
+  "Paused",
+  "Aborting",
+  "Aborted",
+  "Failed",
+  "Succeeded",
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Every condition the operator writes; all are present from the first pass, Unknown until known. */
+export const ConditionType = {
+  /** Summary: True once the cluster runs the target version everywhere. */
+  Ready: "Ready",
+  /** The operator is actively changing something. */
+  Progressing: "Progressing",
+  SpecValid: "SpecValid",
+  PreflightPassed: "PreflightPassed",
+  MaintenanceWindowOpen: "MaintenanceWindowOpen",
+  ControlPlaneUpgraded: "ControlPlaneUpgraded",
+  AddonsUpgraded: "AddonsUpgraded",
+  NodeGroupsUpgraded: "NodeGroupsUpgraded",
+  TrafficShifted: "TrafficShifted",
+  Paused: "Paused",
+} as const;
+export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
+export const ALL_CONDITION_TYPES: readonly ConditionTypeName[] = Object.values(ConditionType);
+
+/** Reasons are CamelCase, stable, and documented in docs/api.md. */
+export const Reason = {
+  Pending: "Pending",
+  InvalidSpec: "InvalidSpec",
+  Valid: "Valid",
+  ClusterNotFound: "ClusterNotFound",
+  TargetBelowCurrent: "TargetBelowCurrent",
+  AlreadyAtTarget: "AlreadyAtTarget",
+  ChecksPassed: "ChecksPassed",
+  BlockingFindings: "BlockingFindings",
+  DryRun: "DryRun",
+  InsideWindow: "InsideWindow",
+  OutsideWindow: "OutsideWindow",
+  Blackout: "Blackout",
+  NoWindows: "NoWindows",
+  HopInProgress: "HopInProgress",
+  HopFailed: "HopFailed",
+  WaitingForNodeGroups: "WaitingForNodeGroups",
+  Upgraded: "Upgraded",
+  NotApplicable: "NotApplicable",
+  UserPaused: "UserPaused",
+  Resumed: "Resumed",
+  Aborted: "Aborted",
+  Aborting: "Aborting",
+  Reconciling: "Reconciling",
+  AwsError: "AwsError",
+  StepUnavailable: "StepUnavailable",
+  Succeeded: "Succeeded",
+} as const;
+export type ReasonName = (typeof Reason)[keyof typeof Reason];

@@ -1,0 +1,81 @@
+// What the CRD schema cannot check on its own: cron expressions, time zones, AMIs per hop.
+// Each problem names the field and says how to fix it; the controller turns them into the
+// SpecValid condition with reason InvalidSpec and changes nothing.
+import { Cron } from "croner";
+import { parseDuration } from "./duration.js";
+import type { ClusterUpgradeSpec } from "./types.js";
+
+export interface SpecProblem {
+  field: string;
+  message: string;
+}
+
+export function validateSpec(spec: ClusterUpgradeSpec): SpecProblem[] {
+  return [
+    ...validateWindows(spec),
+    ...validateDurations(spec),
+    ...validateNodeGroups(spec),
+  ];
+}
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function validateWindows(spec: ClusterUpgradeSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  (spec.maintenanceWindows ?? []).forEach((window, index) => {
+    const field = `spec.maintenanceWindows[${index}]`;
+    const zone = window.timeZone ?? "UTC";
+    if (!isValidTimeZone(zone)) {
+      problems.push({ field: `${field}.timeZone`, message: `"${zone}" is not an IANA time zone; use a name such as Europe/Berlin or UTC` });
+      return;
+    }
+    try {
+      new Cron(window.schedule, { timezone: zone, paused: true });
+    } catch (error) {
+      problems.push({
+        field: `${field}.schedule`,
+        message: `"${window.schedule}" is not a valid cron schedule (${(error as Error).message}); use five fields: minute hour day-of-month month day-of-week, e.g. "0 22 * * 1-5"`,
+      });
+    }
+    if (parseDurationSafe(window.duration) === 0) {
+      problems.push({ field: `${field}.duration`, message: "a maintenance window must last longer than 0s" });
+    }
+  });
+  return problems;
+}
+
+function validateDurations(spec: ClusterUpgradeSpec): SpecProblem[] {
+  const fields: [string, string | undefined][] = [
+    ["spec.controlPlane.expectedHopDuration", spec.controlPlane?.expectedHopDuration],
+    ["spec.drain.timeout", spec.drain?.timeout],
+    ["spec.drain.evictionRetryInterval", spec.drain?.evictionRetryInterval],
+    ["spec.preflight.recheckInterval", spec.preflight?.recheckInterval],
+  ];
+  return fields
+    .filter(([, value]) => value !== undefined && parseDurationSafe(value) === 0)
+    .map(([field, value]) => ({ field, message: `"${value}" must be a duration longer than 0s, e.g. 30s or 15m` }));
+}
+
+function validateNodeGroups(spec: ClusterUpgradeSpec): SpecProblem[] {
+  return (spec.nodeGroups?.selfManaged ?? [])
+    .filter((group) => !group.amiId && !group.amiIdsByVersion?.[spec.targetVersion])
+    .map((group) => ({
+      field: `spec.nodeGroups.selfManaged[${group.autoScalingGroupName}].amiId`,
+      message: `self-managed group ${group.autoScalingGroupName} has no AMI for ${spec.targetVersion}: set amiId, or amiIdsByVersion["${spec.targetVersion}"]`,
+    }));
+}
+
+function parseDurationSafe(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    return 0;
+  }
+}

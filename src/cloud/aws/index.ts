@@ -1,0 +1,16 @@
+// The concrete AWS adapters behind the ports, one set per region.
+import type { CloudPorts, CloudPortsFactory } from "../ports.js";
+import { AwsEc2 } from "./ec2.js";
+import { AwsEks } from "./eks.js";
+
+export function awsCloudPortsFactory(): CloudPortsFactory {
+  const byRegion = new Map<string, CloudPorts>();
+  return (region) => {
+    let ports = byRegion.get(region);
+    if (!ports) {
+      ports = { eks: AwsEks.forRegion(region), ec2: AwsEc2.forRegion(region) };
+      byRegion.set(region, ports);
+    }
+    return ports;
+  };
+}

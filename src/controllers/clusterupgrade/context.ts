@@ -1,0 +1,71 @@
+// What one reconcile pass of a ClusterUpgrade sees and may change. Steps read the snapshot and the
+// live cluster, and write only to `status` (a working copy) and through the cloud ports; the
+// controller writes the status once at the end of the pass.
+import type { ResolvedSpec } from "../../api/v1alpha1/defaults.js";
+import type {
+  ClusterUpgrade,
+  ClusterUpgradeStatus,
+  ConditionStatus,
+  ConditionTypeName,
+  ReasonName,
+} from "../../api/v1alpha1/types.js";
+import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
+import type { Logger } from "winston";
+
+export interface ControllerTimings {
+  /** How often a running control-plane update is polled (DescribeUpdate). */
+  controlPlanePollMs: number;
+  /** How often a running add-on or node-group update is polled. */
+  updatePollMs: number;
+  /** First wait after EKS reports a failed update; doubles per attempt up to failedUpdateMaxBackoffMs. */
+  failedUpdateBackoffMs: number;
+  failedUpdateMaxBackoffMs: number;
+  /** Re-read interval while waiting on something outside the operator (a paused spec, a blocked check). */
+  idleRecheckMs: number;
+}
+
+/** Production timings: EKS control-plane updates take 8-15 minutes, so a 30 s poll is plenty. */
+export const DEFAULT_TIMINGS: ControllerTimings = {
+  controlPlanePollMs: 30_000,
+  updatePollMs: 20_000,
+  failedUpdateBackoffMs: 60_000,
+  failedUpdateMaxBackoffMs: 15 * 60_000,
+  idleRecheckMs: 60_000,
+};
+
+export type EventType = "Normal" | "Warning";
+
+export interface StepContext {
+  readonly upgrade: ClusterUpgrade;
+  readonly spec: ResolvedSpec;
+  readonly status: ClusterUpgradeStatus;
+  readonly now: Date;
+  readonly cloud: CloudPorts;
+  readonly log: Logger;
+  readonly timings: ControllerTimings;
+  /** The live EKS cluster, once the cluster step has read it. */
+  cluster?: ClusterInfo;
+  /** False outside maintenance windows: updates already started are followed, none is started. */
+  newWorkAllowed: boolean;
+  /** When the current maintenance window closes, if windows are declared and one is open. */
+  windowClosesAt?: Date;
+  setCondition(type: ConditionTypeName, status: ConditionStatus, reason: ReasonName | string, message: string): void;
+  event(type: EventType, reason: string, message: string): void;
+}
+
+/** continue: the step's work is done, go on; wait: stop here and come back; stop: nothing more to do. */
+export type StepResult =
+  | { outcome: "continue" }
+  | { outcome: "wait"; requeueAfterMs: number; reason?: string }
+  | { outcome: "stop" };
+
+export const CONTINUE: StepResult = { outcome: "continue" };
+export const STOP: StepResult = { outcome: "stop" };
+export function waitFor(requeueAfterMs: number, reason?: string): StepResult {
+  return { outcome: "wait", requeueAfterMs, ...(reason ? { reason } : {}) };
+}
+
+export interface Step {
+  name: string;
+  run(context: StepContext): Promise<StepResult>;
+}

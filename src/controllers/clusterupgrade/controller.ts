@@ -1,0 +1,170 @@
+// The ClusterUpgrade reconcile: fetch -> deletion/finalizer -> run the ordered steps on a working
+// copy of the status -> write the status once if it changed. Steps are idempotent and never
+// sleep: a step that must wait returns how long, and the work queue brings the key back.
+import { isDeepStrictEqual } from "node:util";
+import { resolveSpec } from "../../api/v1alpha1/defaults.js";
+import {
+  ALL_CONDITION_TYPES,
+  ConditionType,
+  FINALIZER,
+  Reason,
+  type ClusterUpgrade,
+  type ClusterUpgradeStatus,
+  type ConditionStatus,
+} from "../../api/v1alpha1/types.js";
+import type { CloudPortsFactory } from "../../cloud/ports.js";
+import { ensureConditions, setCondition } from "../../kube/conditions.js";
+import type { Clock } from "../../util/clock.js";
+import { describeError, isConflict } from "../../util/errors.js";
+import { forClusterUpgrade, type Logger } from "../../util/logger.js";
+import { DEFAULT_TIMINGS, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
+import { derivePhase, describeProgress } from "./status.js";
+import { abortStep, runningEksUpdates } from "./steps/abort.js";
+import { clusterStep } from "./steps/cluster.js";
+import { finalizeStep } from "./steps/finalize.js";
+import { hopsStep } from "./steps/hops.js";
+import { pauseStep } from "./steps/pause.js";
+import { preflightStep } from "./steps/preflight.js";
+import { dryRunStep, strategyStep } from "./steps/strategy.js";
+import { validateStep } from "./steps/validate.js";
+import { windowStep } from "./steps/window.js";
+
+/** How the controller reads and writes ClusterUpgrades; backed by the API server in production. */
+export interface ClusterUpgradeStore {
+  get(namespace: string, name: string): Promise<ClusterUpgrade | undefined>;
+  /** Writes status through the status subresource; throws a ConflictError on a stale resourceVersion. */
+  updateStatus(upgrade: ClusterUpgrade, status: ClusterUpgradeStatus): Promise<void>;
+  /** Replaces the finalizers (optimistic concurrency on resourceVersion) and returns the updated object. */
+  setFinalizers(upgrade: ClusterUpgrade, finalizers: string[]): Promise<ClusterUpgrade>;
+}
+
+export interface EventSink {
+  record(upgrade: ClusterUpgrade, type: EventType, reason: string, message: string): Promise<void>;
+}
+
+export interface ReconcileOutcome {
+  requeueAfterMs?: number;
+}
+
+export interface ControllerOptions {
+  store: ClusterUpgradeStore;
+  events: EventSink;
+  cloud: CloudPortsFactory;
+  clock: Clock;
+  logger: Logger;
+  defaultRegion: string;
+  timings?: Partial<ControllerTimings>;
+  /** Reports each pass's phase, for metrics. */
+  onPhase?: (key: string, phase: string) => void;
+  /** A global stop switch: when it answers true every ClusterUpgrade behaves as paused. */
+  globallyPaused?: () => boolean;
+}
+
+/** The ordered steps of one pass. Each checks whether its work is done and returns early if so. */
+export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, preflightStep, dryRunStep, windowStep, hopsStep, finalizeStep];
+
+export class ClusterUpgradeController {
+  private readonly timings: ControllerTimings;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+  }
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileOutcome> {
+    const log = forClusterUpgrade(this.options.logger, namespace, name);
+    let upgrade = await this.options.store.get(namespace, name);
+    if (!upgrade) return {};
+    if (upgrade.metadata.deletionTimestamp) return this.finalizeDeletion(upgrade, log);
+    if (!upgrade.metadata.finalizers?.includes(FINALIZER)) {
+      upgrade = await this.options.store.setFinalizers(upgrade, [...(upgrade.metadata.finalizers ?? []), FINALIZER]);
+    }
+    return this.runSteps(upgrade, log);
+  }
+
+  private async runSteps(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
+    const original: ClusterUpgradeStatus = structuredClone(upgrade.status ?? {});
+    const status: ClusterUpgradeStatus = structuredClone(original);
+    const now = this.options.clock.date();
+    const generation = upgrade.metadata.generation;
+    status.conditions = ensureConditions(status.conditions ?? [], ALL_CONDITION_TYPES, now, generation);
+    const pendingEvents: { type: EventType; reason: string; message: string }[] = [];
+    const spec = resolveSpec(upgrade.spec);
+    if (this.options.globallyPaused?.()) spec.paused = true;
+    const context: StepContext = {
+      upgrade,
+      spec,
+      status,
+      now,
+      cloud: this.options.cloud(spec.cluster.region ?? this.options.defaultRegion),
+      log,
+      timings: this.timings,
+      newWorkAllowed: true,
+      setCondition: (type, conditionStatus: ConditionStatus, reason, message) => {
+        status.conditions = setCondition(status.conditions ?? [], { type, status: conditionStatus, reason, message, observedGeneration: generation }, now);
+      },
+      event: (type, reason, message) => pendingEvents.push({ type, reason, message }),
+    };
+
+    let outcome: ReconcileOutcome = {};
+    let failure: unknown;
+    try {
+      outcome = await this.runUntilWait(context);
+    } catch (error) {
+      failure = error;
+      log.error("reconcile failed", { error: describeError(error) });
+      context.setCondition(ConditionType.Progressing, "False", Reason.AwsError, `${describeError(error)}; retrying with backoff`);
+    }
+    this.summarize(context, failure === undefined);
+    if (failure === undefined) status.observedGeneration = generation;
+    if (!isDeepStrictEqual(original, status)) {
+      try {
+        await this.options.store.updateStatus(upgrade, status);
+      } catch (error) {
+        if (isConflict(error)) return { requeueAfterMs: 0 };
+        throw error;
+      }
+    }
+    for (const event of pendingEvents) await this.options.events.record(upgrade, event.type, event.reason, event.message);
+    this.options.onPhase?.(`${upgrade.metadata.namespace}/${upgrade.metadata.name}`, status.phase ?? "Pending");
+    if (failure !== undefined) throw failure;
+    return outcome;
+  }
+
+  private async runUntilWait(context: StepContext): Promise<ReconcileOutcome> {
+    for (const step of STEPS) {
+      const result = await step.run(context);
+      if (result.outcome === "continue") continue;
+      if (result.outcome === "stop") return {};
+      context.log.debug(`step ${step.name} waits`, { requeueAfterMs: result.requeueAfterMs, reason: result.reason });
+      return { requeueAfterMs: result.requeueAfterMs };
+    }
+    return {};
+  }
+
+  /** The summary condition and the derived fields, from whatever the steps recorded. */
+  private summarize(context: StepContext, healthy: boolean): void {
+    const { status } = context;
+    const ready = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
+    if (ready?.status !== "True" && ready?.reason !== Reason.DryRun && ready?.reason !== Reason.Aborted) {
+      const blocking = status.conditions?.find((condition) => condition.status === "False" && condition.type !== ConditionType.Ready && condition.type !== ConditionType.Paused && condition.reason !== Reason.NotApplicable && condition.reason !== Reason.Resumed);
+      context.setCondition(
+        ConditionType.Ready,
+        "False",
+        healthy ? Reason.Reconciling : Reason.AwsError,
+        blocking ? `${blocking.type}: ${blocking.message}` : `upgrading to ${context.spec.targetVersion}`,
+      );
+    }
+    status.phase = derivePhase(status);
+    status.progress = describeProgress(status);
+  }
+
+  /** Deletion mid-flight: nothing the operator holds may be left behind; EKS updates run on. */
+  private async finalizeDeletion(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
+    if (!upgrade.metadata.finalizers?.includes(FINALIZER)) return {};
+    const context = { status: upgrade.status ?? {} } as StepContext;
+    const running = runningEksUpdates(context);
+    if (running.length) log.warn("deleted while EKS updates it started are still running; they cannot be cancelled", { running });
+    await this.options.store.setFinalizers(upgrade, (upgrade.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER));
+    return {};
+  }
+}

@@ -1,0 +1,72 @@
+// Pure functions from the conditions and progress of a ClusterUpgrade to its phase and the short
+// progress text shown by `kubectl get cu`.
+import type { ClusterUpgradeStatus, Condition, Phase } from "../../api/v1alpha1/types.js";
+import { ConditionType, Reason } from "../../api/v1alpha1/types.js";
+
+function find(conditions: Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((condition) => condition.type === type);
+}
+
+/** Progressing reasons that name what the operator is doing right now. */
+const ACTIVITY_PHASES: Record<string, Phase> = {
+  UpgradingControlPlane: "UpgradingControlPlane",
+  UpgradingAddons: "UpgradingAddons",
+  UpgradingNodeGroups: "UpgradingNodeGroups",
+  ShiftingTraffic: "ShiftingTraffic",
+  RollingBack: "RollingBack",
+};
+
+function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {
+  return (
+    (status.hops ?? []).some((hop) => hop.state === "InProgress" && Boolean(hop.updateId) && hop.stage === "ControlPlane") ||
+    (status.addons ?? []).some((addon) => addon.state === "InProgress") ||
+    (status.nodeGroups ?? []).some((group) => group.state === "InProgress")
+  );
+}
+
+/** Derives the phase from the conditions, most decisive first. */
+export function derivePhase(status: ClusterUpgradeStatus): Phase {
+  const conditions = status.conditions;
+  const is = (type: string, value: string, reason?: string): boolean => {
+    const condition = find(conditions, type);
+    return condition?.status === value && (reason === undefined || condition.reason === reason);
+  };
+  if (is(ConditionType.Ready, "True")) return "Succeeded";
+  if (is(ConditionType.SpecValid, "False")) return "InvalidSpec";
+  if (is(ConditionType.Progressing, "False", Reason.Aborted)) return "Aborted";
+  if (is(ConditionType.Progressing, "True", Reason.Aborting)) return "Aborting";
+  if (is(ConditionType.Paused, "True")) return "Paused";
+  if (is(ConditionType.Ready, "False", Reason.DryRun)) return "Planned";
+  if (is(ConditionType.PreflightPassed, "False")) return "Blocked";
+  if (is(ConditionType.ControlPlaneUpgraded, "False", Reason.HopFailed)) return "Failed";
+  if (is(ConditionType.AddonsUpgraded, "False", Reason.HopFailed)) return "Failed";
+  if (is(ConditionType.NodeGroupsUpgraded, "False", Reason.HopFailed)) return "Failed";
+  if (is(ConditionType.TrafficShifted, "False", Reason.StepUnavailable)) return "Blocked";
+  if (is(ConditionType.NodeGroupsUpgraded, "False", Reason.StepUnavailable)) return "Blocked";
+  const progressing = find(conditions, ConditionType.Progressing);
+  const windowClosed = is(ConditionType.MaintenanceWindowOpen, "False");
+  const activity = progressing?.status === "True" ? ACTIVITY_PHASES[progressing.reason] : undefined;
+  // Outside a window the phase says so, unless an EKS update started earlier is still being followed.
+  if (windowClosed && !hasUpdateInFlight(status)) return "WaitingForWindow";
+  if (activity) return activity;
+  if (windowClosed) return "WaitingForWindow";
+  if (find(conditions, ConditionType.PreflightPassed)?.status !== "True") return "Preflight";
+  return "Pending";
+}
+
+/** "cp 1/2, addons 3/3, nodes 4/10": what has been done out of what is planned. */
+export function describeProgress(status: ClusterUpgradeStatus): string {
+  const parts: string[] = [];
+  const hops = status.hops ?? [];
+  if (hops.length) parts.push(`cp ${hops.filter((hop) => hop.state === "Succeeded").length}/${hops.length}`);
+  const addons = status.addons ?? [];
+  if (addons.length) parts.push(`addons ${addons.filter((addon) => addon.state === "Succeeded" || addon.state === "Skipped").length}/${addons.length}`);
+  const groups = status.nodeGroups ?? [];
+  if (groups.length) {
+    const total = groups.reduce((sum, group) => sum + group.total, 0);
+    const upgraded = groups.reduce((sum, group) => sum + group.upgraded, 0);
+    parts.push(`nodes ${upgraded}/${total}`);
+  }
+  if (status.cutover) parts.push(`traffic ${status.cutover.split}`);
+  return parts.join(", ");
+}

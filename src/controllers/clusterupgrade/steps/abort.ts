@@ -1,0 +1,29 @@
+// spec.abort: release what the upgrade holds and stop for good. Control-plane, add-on and managed
+// node-group updates already started in EKS cannot be cancelled (EKS API reference), so the
+// status says which are still running.
+import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
+import { CONTINUE, STOP, type Step, type StepContext } from "../context.js";
+
+export function runningEksUpdates(context: StepContext): string[] {
+  const running: string[] = [];
+  for (const hop of context.status.hops ?? []) if (hop.state === "InProgress" && hop.updateId) running.push(`control plane to ${hop.version} (update ${hop.updateId})`);
+  for (const addon of context.status.addons ?? []) if (addon.state === "InProgress" && addon.updateId) running.push(`add-on ${addon.name} to ${addon.toVersion} (update ${addon.updateId})`);
+  for (const group of context.status.nodeGroups ?? [])
+    if (group.kind === "Managed" && group.state === "InProgress" && group.updateId) running.push(`node group ${group.name} to ${group.targetVersion ?? "?"} (update ${group.updateId})`);
+  return running;
+}
+
+export const abortStep: Step = {
+  name: "abort",
+  run(context) {
+    if (!context.spec.abort) return Promise.resolve(CONTINUE);
+    const running = runningEksUpdates(context);
+    const tail = running.length
+      ? ` EKS updates already started cannot be cancelled and are still running: ${running.join("; ")}.`
+      : "";
+    if (!context.status.finishedAt) context.status.finishedAt = context.now.toISOString();
+    context.setCondition(ConditionType.Progressing, "False", Reason.Aborted, `aborted by spec.abort; no further change will be made.${tail}`);
+    context.setCondition(ConditionType.Ready, "False", Reason.Aborted, `the upgrade was aborted at ${context.status.currentVersion ?? "an unknown version"}`);
+    return Promise.resolve(STOP);
+  },
+};

@@ -1,0 +1,40 @@
+// Reads the live EKS cluster. A missing cluster or a target below the live version is a spec
+// problem only the user can fix: the condition says which, and nothing is changed.
+import { compareMinor } from "../../../api/v1alpha1/version.js";
+import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
+import { isNotFound } from "../../../util/errors.js";
+import { CONTINUE, STOP, type Step } from "../context.js";
+
+export const clusterStep: Step = {
+  name: "cluster",
+  async run(context) {
+    const name = context.spec.cluster.name;
+    try {
+      context.cluster = await context.cloud.eks.describeCluster(name);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      const region = context.spec.cluster.region ?? "the operator's default region";
+      context.setCondition(
+        ConditionType.SpecValid,
+        "False",
+        Reason.ClusterNotFound,
+        `EKS cluster ${name} was not found in ${region}: check spec.cluster.name and spec.cluster.region. Nothing was changed.`,
+      );
+      return STOP;
+    }
+    const live = context.cluster.version;
+    const hopInFlight = context.status.hops?.some((hop) => hop.state === "InProgress");
+    context.status.currentVersion = live;
+    if (compareMinor(context.spec.targetVersion, live) < 0 && !hopInFlight) {
+      context.setCondition(
+        ConditionType.SpecValid,
+        "False",
+        Reason.TargetBelowCurrent,
+        `spec.targetVersion ${context.spec.targetVersion} is below the cluster's version ${live}; EKS cannot downgrade a control plane. Set a target of ${live} or later. Nothing was changed.`,
+      );
+      return STOP;
+    }
+    context.setCondition(ConditionType.SpecValid, "True", Reason.Valid, `cluster ${name} found at ${live}; target ${context.spec.targetVersion}`);
+    return CONTINUE;
+  },
+};

@@ -1,0 +1,114 @@
+// One control-plane minor per hop (EKS refuses to skip a minor). The update is started once with
+// a stored clientRequestToken and followed with DescribeUpdate; a recorded update id counts as in
+// progress even while DescribeCluster still says ACTIVE.
+import { parseDuration, formatDuration } from "../../../api/v1alpha1/duration.js";
+import { compareMinor } from "../../../api/v1alpha1/version.js";
+import { ConditionType, Reason, type HopStatus } from "../../../api/v1alpha1/types.js";
+import { describeError, isConflict, isValidation } from "../../../util/errors.js";
+import { waitFor, type StepContext, type StepResult } from "../context.js";
+import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, remediationFor, resetForRetry } from "./tracked-update.js";
+
+/** Expected duration of the next control-plane hop: this cluster's own history first, then the spec. */
+export function expectedHopMs(context: StepContext): number {
+  const measured = (context.status.hops ?? []).map((hop) => hop.controlPlaneSeconds).filter((seconds): seconds is number => seconds !== undefined);
+  if (measured.length) return (Math.max(...measured) * 1000);
+  return parseDuration(context.spec.expectedHopDuration);
+}
+
+function recordFailure(context: StepContext, hop: HopStatus, errorsText: string, remediation: string): StepResult {
+  const backoff = failureBackoffMs(hop.attempts ?? 1, context.timings.failedUpdateBackoffMs, context.timings.failedUpdateMaxBackoffMs);
+  hop.state = "Failed";
+  hop.nextAttemptAt = new Date(context.now.getTime() + backoff).toISOString();
+  hop.message = errorsText;
+  context.setCondition(
+    ConditionType.ControlPlaneUpgraded,
+    "False",
+    Reason.HopFailed,
+    `upgrade of the control plane from ${hop.from} to ${hop.version} failed (attempt ${hop.attempts ?? 1}): ${errorsText}. To fix: ${remediation}. Next attempt at ${hop.nextAttemptAt}.`,
+  );
+  context.event("Warning", "ControlPlaneUpgradeFailed", `${hop.from} -> ${hop.version}: ${errorsText}`);
+  return waitFor(backoff, "control-plane update failed");
+}
+
+/** Returns a result when the pass must stop here, undefined when the control plane of this hop is done. */
+export async function advanceControlPlane(context: StepContext, hop: HopStatus, isLastHop: boolean): Promise<StepResult | undefined> {
+  const clusterName = context.spec.cluster.name;
+  if (!hop.updateId && compareMinor(context.cluster!.version, hop.version) >= 0) {
+    // Reached already (an earlier pass whose status write was lost, or someone upgraded by hand).
+    return undefined;
+  }
+  if (hop.state === "Failed") {
+    if (hop.nextAttemptAt && Date.parse(hop.nextAttemptAt) > context.now.getTime()) {
+      return waitFor(Date.parse(hop.nextAttemptAt) - context.now.getTime(), "control-plane retry backoff");
+    }
+    resetForRetry(hop);
+    hop.state = "Pending";
+    delete hop.errors;
+  }
+  if (!hop.updateId) {
+    if (!context.newWorkAllowed) return waitFor(context.timings.idleRecheckMs, "outside maintenance window");
+    const gate = checkWindowFit(context, hop);
+    if (gate) return gate;
+  }
+  let progress;
+  try {
+    progress = await advanceTrackedUpdate(hop, {
+      start: (clientRequestToken) =>
+        context.cloud.eks.startClusterVersionUpdate({ clusterName, version: hop.version, clientRequestToken, force: context.spec.forceControlPlane }),
+      describe: (updateId) => context.cloud.eks.describeUpdate(clusterName, updateId),
+    });
+  } catch (error) {
+    if (isConflict(error)) {
+      context.setCondition(ConditionType.ControlPlaneUpgraded, "False", Reason.HopInProgress, `EKS refused to start ${hop.from} -> ${hop.version} because another update is in progress on cluster ${clusterName} (${describeError(error)}); waiting for it to finish`);
+      return waitFor(context.timings.controlPlanePollMs, "another EKS update in progress");
+    }
+    if (isValidation(error)) return recordFailure(context, hop, describeError(error), "read EKS's message: a skipped minor, lagging node groups or an upgrade insight can cause it");
+    throw error;
+  }
+  switch (progress.state) {
+    case "TokenMinted":
+      context.setCondition(ConditionType.ControlPlaneUpgraded, "False", Reason.HopInProgress, `starting the control-plane upgrade ${hop.from} -> ${hop.version}`);
+      return waitFor(0, "persist client request token");
+    case "InProgress":
+      hop.state = "InProgress";
+      hop.startedAt ??= context.now.toISOString();
+      if (progress.justStarted) context.event("Normal", "ControlPlaneUpgradeStarted", `${hop.from} -> ${hop.version}, EKS update ${progress.update.id}`);
+      context.setCondition(
+        ConditionType.ControlPlaneUpgraded,
+        "False",
+        Reason.HopInProgress,
+        `EKS update ${progress.update.id} is upgrading the control plane ${hop.from} -> ${hop.version} since ${hop.startedAt}; it cannot be paused or cancelled`,
+      );
+      return waitFor(context.timings.controlPlanePollMs, "control-plane update in progress");
+    case "Failed":
+      return recordFailure(context, hop, describeUpdateErrors(progress.update.errors), remediationFor(progress.update.errors));
+    case "Successful": {
+      const seconds = hop.startedAt ? Math.round((context.now.getTime() - Date.parse(hop.startedAt)) / 1000) : undefined;
+      if (seconds !== undefined) hop.controlPlaneSeconds = seconds;
+      context.status.currentVersion = hop.version;
+      context.event("Normal", "ControlPlaneUpgraded", `control plane now at ${hop.version}${seconds !== undefined ? ` after ${formatDuration(seconds * 1000)}` : ""}`);
+      context.setCondition(
+        ConditionType.ControlPlaneUpgraded,
+        isLastHop ? "True" : "False",
+        isLastHop ? Reason.Upgraded : Reason.HopInProgress,
+        isLastHop ? `control plane at the target ${hop.version}` : `control plane at ${hop.version}; the next hop starts after add-ons and node groups reach ${hop.version}`,
+      );
+      return undefined;
+    }
+  }
+}
+
+/** A control-plane update cannot be stopped once started, so it starts only if it can finish inside the window. */
+function checkWindowFit(context: StepContext, hop: HopStatus): StepResult | undefined {
+  if (!context.windowClosesAt) return undefined;
+  const left = context.windowClosesAt.getTime() - context.now.getTime();
+  const expected = expectedHopMs(context);
+  if (expected <= left) return undefined;
+  context.setCondition(
+    ConditionType.MaintenanceWindowOpen,
+    "False",
+    Reason.OutsideWindow,
+    `the control-plane hop ${hop.from} -> ${hop.version} is expected to take ${formatDuration(expected)} but the window closes in ${formatDuration(left)} (${context.windowClosesAt.toISOString()}); it waits for the next window`,
+  );
+  return waitFor(left + 1000, "hop does not fit in the window");
+}

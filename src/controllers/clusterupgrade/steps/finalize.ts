@@ -1,0 +1,19 @@
+// The end of a successful upgrade: the summary condition turns True once, with what was done.
+import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
+import { STOP, type Step } from "../context.js";
+
+export const finalizeStep: Step = {
+  name: "finalize",
+  run(context) {
+    const alreadyDone = context.status.conditions?.some((condition) => condition.type === ConditionType.Ready && condition.status === "True");
+    context.status.finishedAt ??= context.now.toISOString();
+    const hops = context.status.hops ?? [];
+    const addons = (context.status.addons ?? []).filter((addon) => addon.state === "Succeeded").length;
+    const groups = new Set((context.status.nodeGroups ?? []).map((group) => group.name)).size;
+    const message = `cluster ${context.spec.cluster.name} runs ${context.spec.targetVersion}: ${hops.filter((hop) => hop.from !== hop.version).length} control-plane hop(s), ${addons} add-on update(s), ${groups} managed node group(s)`;
+    context.setCondition(ConditionType.Ready, "True", Reason.Succeeded, message);
+    context.setCondition(ConditionType.Progressing, "False", Reason.Succeeded, "upgrade complete");
+    if (!alreadyDone) context.event("Normal", "UpgradeSucceeded", message);
+    return Promise.resolve(STOP);
+  },
+};

@@ -1,0 +1,78 @@
+// The in-place upgrade as a sequence of hops, one minor each. Per hop: control plane, add-ons
+// that go before the nodes, managed node groups (lock-step), then kube-proxy. Each stage is
+// recorded in status so a restarted operator resumes exactly where the last one stopped.
+import { planHops } from "../../../api/v1alpha1/version.js";
+import { ConditionType, Reason, type HopStage, type HopStatus } from "../../../api/v1alpha1/types.js";
+import { CONTINUE, type Step, type StepContext, type StepResult } from "../context.js";
+import { advanceAddons } from "./addons.js";
+import { advanceControlPlane } from "./controlplane.js";
+import { advanceNodeGroups } from "./nodegroups.js";
+
+/** Plans the hops once, from the live version; when already at target, one hop without control plane. */
+export function ensureHops(context: StepContext): HopStatus[] {
+  if (context.status.hops?.length) return context.status.hops;
+  const live = context.cluster!.version;
+  const versions = planHops(live, context.spec.targetVersion);
+  const hops: HopStatus[] = versions.length
+    ? versions.map((version, index) => ({ from: index === 0 ? live : versions[index - 1]!, version, state: "Pending", stage: "ControlPlane" }))
+    : [{ from: live, version: live, state: "Pending", stage: "Addons" }];
+  context.status.hops = hops;
+  return hops;
+}
+
+const STAGE_ACTIVITY: Record<Exclude<HopStage, "Done">, { reason: string; label: string }> = {
+  ControlPlane: { reason: "UpgradingControlPlane", label: "control plane" },
+  Addons: { reason: "UpgradingAddons", label: "add-ons" },
+  NodeGroups: { reason: "UpgradingNodeGroups", label: "node groups" },
+  LateAddons: { reason: "UpgradingAddons", label: "kube-proxy" },
+};
+
+const NEXT_STAGE: Record<Exclude<HopStage, "Done">, HopStage> = {
+  ControlPlane: "Addons",
+  Addons: "NodeGroups",
+  NodeGroups: "LateAddons",
+  LateAddons: "Done",
+};
+
+async function runStage(context: StepContext, hop: HopStatus, stage: Exclude<HopStage, "Done">, isLastHop: boolean): Promise<StepResult | undefined> {
+  switch (stage) {
+    case "ControlPlane":
+      if (hop.from === hop.version) return undefined;
+      return advanceControlPlane(context, hop, isLastHop);
+    case "Addons":
+      return advanceAddons(context, hop, false, isLastHop);
+    case "NodeGroups":
+      return advanceNodeGroups(context, hop, isLastHop);
+    case "LateAddons":
+      return advanceAddons(context, hop, true, isLastHop);
+  }
+}
+
+export const hopsStep: Step = {
+  name: "hops",
+  async run(context) {
+    const hops = ensureHops(context);
+    context.status.startedAt ??= context.now.toISOString();
+    for (const [index, hop] of hops.entries()) {
+      const isLastHop = index === hops.length - 1;
+      while (hop.stage !== "Done") {
+        const stage = hop.stage ?? "ControlPlane";
+        const activity = STAGE_ACTIVITY[stage];
+        context.setCondition(ConditionType.Progressing, "True", activity.reason, `hop ${index + 1}/${hops.length} (${hop.from} -> ${hop.version}): ${activity.label}`);
+        const result = await runStage(context, hop, stage, isLastHop);
+        if (result) return result;
+        hop.stage = NEXT_STAGE[stage];
+        if (hop.state !== "InProgress" && hop.stage !== "Done") hop.state = "InProgress";
+      }
+      if (hop.state !== "Succeeded") {
+        hop.state = "Succeeded";
+        hop.finishedAt = context.now.toISOString();
+        context.event("Normal", "HopCompleted", `hop ${hop.from} -> ${hop.version} complete: control plane, add-ons and node groups`);
+      }
+    }
+    if (hops.every((hop) => hop.from === hop.version)) {
+      context.setCondition(ConditionType.ControlPlaneUpgraded, "True", Reason.AlreadyAtTarget, `control plane already at ${context.spec.targetVersion}`);
+    }
+    return CONTINUE;
+  },
+};

@@ -1,0 +1,131 @@
+// Managed node groups move to each hop's version before the next control-plane hop (EKS's
+// lock-step rule). EKS runs the rolling update itself (surge, cordon, eviction honouring PDBs,
+// PodEvictionFailure after 15 minutes unless forced); the operator starts it once and follows it.
+import { compareMinor } from "../../../api/v1alpha1/version.js";
+import { ConditionType, Reason, type HopStatus, type NodeGroupStatus } from "../../../api/v1alpha1/types.js";
+import { describeError, isConflict, isValidation } from "../../../util/errors.js";
+import { waitFor, type StepContext, type StepResult } from "../context.js";
+import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, remediationFor, resetForRetry } from "./tracked-update.js";
+
+/** Groups in spec.nodeGroups.order first, in that order; then the rest by name. Excluded groups never. */
+export function orderNodeGroups(present: string[], order: string[], exclude: string[]): { ordered: string[]; unordered: string[] } {
+  const excluded = new Set(exclude);
+  const available = present.filter((name) => !excluded.has(name));
+  const first = order.filter((name) => available.includes(name));
+  const unordered = available.filter((name) => !order.includes(name)).sort((a, b) => a.localeCompare(b));
+  return { ordered: [...first, ...unordered], unordered };
+}
+
+function failGroup(context: StepContext, entry: NodeGroupStatus, text: string, remediation: string): StepResult {
+  const backoff = failureBackoffMs(entry.attempts ?? 1, context.timings.failedUpdateBackoffMs, context.timings.failedUpdateMaxBackoffMs);
+  entry.state = "Failed";
+  entry.message = text;
+  entry.nextAttemptAt = new Date(context.now.getTime() + backoff).toISOString();
+  context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.HopFailed, `node group ${entry.name} -> ${entry.targetVersion}: ${text}. To fix: ${remediation}. Next attempt at ${entry.nextAttemptAt}.`);
+  context.event("Warning", "NodeGroupUpdateFailed", `${entry.name} -> ${entry.targetVersion}: ${text}`);
+  return waitFor(backoff, "node group update failed");
+}
+
+async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: HopStatus): Promise<StepResult | undefined> {
+  const clusterName = context.spec.cluster.name;
+  const live = await context.cloud.eks.describeNodegroup(clusterName, entry.name);
+  entry.total = live.desiredSize;
+  entry.version = live.version;
+  if (entry.targetVersion !== hop.version) {
+    resetForRetry(entry);
+    delete entry.errors;
+    delete entry.attempts;
+    entry.targetVersion = hop.version;
+    entry.state = "Pending";
+  }
+  if (!entry.updateId && compareMinor(live.version, hop.version) >= 0) {
+    entry.state = "Succeeded";
+    entry.upgraded = entry.total;
+    entry.inFlight = 0;
+    return undefined;
+  }
+  if (entry.state === "Failed") {
+    if (entry.nextAttemptAt && Date.parse(entry.nextAttemptAt) > context.now.getTime()) return waitFor(Date.parse(entry.nextAttemptAt) - context.now.getTime());
+    resetForRetry(entry);
+    entry.state = "Pending";
+  }
+  if (!entry.updateId && !context.newWorkAllowed) return waitFor(context.timings.idleRecheckMs, "outside maintenance window");
+  const override = context.spec.nodeGroups.managed.find((group) => group.name === entry.name);
+  const finalHop = hop.version === context.spec.targetVersion;
+  let progress;
+  try {
+    progress = await advanceTrackedUpdate(entry, {
+      start: (clientRequestToken) =>
+        context.cloud.eks.startNodegroupVersionUpdate({
+          clusterName,
+          nodegroupName: entry.name,
+          clientRequestToken,
+          force: context.spec.nodeGroups.force,
+          ...(override?.launchTemplateVersion && finalHop ? { launchTemplateVersion: override.launchTemplateVersion } : { version: hop.version }),
+          ...(override?.releaseVersion && finalHop ? { releaseVersion: override.releaseVersion } : {}),
+        }),
+      describe: (updateId) => context.cloud.eks.describeUpdate(clusterName, updateId, { nodegroupName: entry.name }),
+    });
+  } catch (error) {
+    if (isConflict(error)) {
+      context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.Reconciling, `node group ${entry.name} is busy with another update (${describeError(error)}); waiting`);
+      return waitFor(context.timings.updatePollMs, "node group busy");
+    }
+    if (isValidation(error)) return failGroup(context, entry, describeError(error), "read EKS's message");
+    throw error;
+  }
+  switch (progress.state) {
+    case "TokenMinted":
+      return waitFor(0, "persist client request token");
+    case "InProgress":
+      entry.state = "InProgress";
+      entry.inFlight = Math.min(entry.total, context.spec.nodeGroups.managed.find((group) => group.name === entry.name)?.maxUnavailable ?? live.maxUnavailable ?? 1);
+      if (progress.justStarted) context.event("Normal", "NodeGroupUpdateStarted", `${entry.name} ${live.version} -> ${hop.version}, EKS update ${progress.update.id}`);
+      context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.Reconciling, `EKS update ${progress.update.id} is rolling managed node group ${entry.name} (${entry.total} nodes) from ${live.version} to ${hop.version}; EKS evicts pods through the Eviction API, honouring PodDisruptionBudgets`);
+      return waitFor(context.timings.updatePollMs, "node group update in progress");
+    case "Failed":
+      return failGroup(context, entry, describeUpdateErrors(progress.update.errors), remediationFor(progress.update.errors));
+    case "Successful":
+      entry.state = "Succeeded";
+      entry.version = hop.version;
+      entry.upgraded = entry.total;
+      entry.inFlight = 0;
+      context.event("Normal", "NodeGroupUpdated", `${entry.name} now at ${hop.version}`);
+      return undefined;
+  }
+}
+
+export async function advanceNodeGroups(context: StepContext, hop: HopStatus, isLastHop: boolean): Promise<StepResult | undefined> {
+  const clusterName = context.spec.cluster.name;
+  const excluded = new Set(context.spec.nodeGroups.exclude);
+  const selfManaged = context.spec.nodeGroups.selfManaged.filter((group) => !excluded.has(group.autoScalingGroupName));
+  if (selfManaged.length > 0) {
+    context.setCondition(
+      ConditionType.NodeGroupsUpgraded,
+      "False",
+      Reason.StepUnavailable,
+      `self-managed Auto Scaling groups (${selfManaged.map((group) => group.autoScalingGroupName).join(", ")}) cannot be rolled by this operator version; remove them from spec.nodeGroups.selfManaged or add them to spec.nodeGroups.exclude to go on. Nothing was changed on them.`,
+    );
+    return waitFor(context.timings.idleRecheckMs, "self-managed groups unsupported");
+  }
+  const { ordered, unordered } = orderNodeGroups(await context.cloud.eks.listNodegroups(clusterName), context.spec.nodeGroups.order, context.spec.nodeGroups.exclude);
+  if (context.status.plan) context.status.plan.unorderedNodeGroups = unordered;
+  context.status.nodeGroups ??= [];
+  for (const name of ordered) {
+    let entry = context.status.nodeGroups.find((group) => group.name === name);
+    if (!entry) {
+      entry = { name, kind: "Managed", total: 0, upgraded: 0, inFlight: 0, state: "Pending" };
+      context.status.nodeGroups.push(entry);
+    }
+    const result = await advanceGroup(context, entry, hop);
+    if (result) return result;
+  }
+  const groups = context.status.nodeGroups.filter((group) => ordered.includes(group.name));
+  context.setCondition(
+    ConditionType.NodeGroupsUpgraded,
+    isLastHop ? "True" : "False",
+    isLastHop ? Reason.Upgraded : Reason.Reconciling,
+    `${groups.length} managed node group(s) at ${hop.version}${groups.length ? `: ${groups.map((group) => group.name).join(", ")}` : ""}`,
+  );
+  return undefined;
+}

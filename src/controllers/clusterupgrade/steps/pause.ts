@@ -1,0 +1,20 @@
+// spec.paused: stop at the next safe point (this pass ends before any new change starts) and say
+// where; updates already running in EKS go on there.
+import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
+import { runningEksUpdates } from "./abort.js";
+import { CONTINUE, STOP, type Step } from "../context.js";
+
+export const pauseStep: Step = {
+  name: "pause",
+  run(context) {
+    if (!context.spec.paused) {
+      context.setCondition(ConditionType.Paused, "False", Reason.Resumed, "not paused");
+      return Promise.resolve(CONTINUE);
+    }
+    const running = runningEksUpdates(context);
+    const tail = running.length ? ` Still running in EKS (cannot be paused): ${running.join("; ")}.` : "";
+    context.setCondition(ConditionType.Paused, "True", Reason.UserPaused, `paused by spec.paused; set it to false to resume where it stopped.${tail}`);
+    context.setCondition(ConditionType.Progressing, "False", Reason.UserPaused, "paused");
+    return Promise.resolve(STOP);
+  },
+};

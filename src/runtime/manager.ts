@@ -1,0 +1,273 @@
+/**
+ * Runs one controller: informers feed a work queue whose keys go to a reconcile function, and
+ * only the replica holding the leader Lease runs the queue.
+ *
+ * Every replica starts its informers at once, so a standby has a warm cache and can take over
+ * within one lease period. The leader enqueues every primary object when it starts leading
+ * (level-triggered: nothing is assumed from the previous leader) and on a resync period.
+ *
+ * Shutdown order matters: stop taking keys, let running reconciles finish (bounded), and only
+ * then release the Lease. Releasing first would let the next leader reconcile an object this
+ * replica is still writing.
+ *
+ * The manager knows nothing about ClusterUpgrades; keys are "namespace/name" strings.
+ */
+import { realClock, type Clock, type Timer } from "../util/clock.js";
+import { describeError, serializeError } from "../util/errors.js";
+import { createSilentLogger, type Logger } from "../util/logger.js";
+import type { OperatorMetrics } from "../observability/metrics.js";
+import type { ProbeResult } from "../observability/http.js";
+import { objectKey, type Informer, type ObjectWithMetadata } from "./informer.js";
+import { LeaderElector, type LeaderElectorOptions } from "./leader-election.js";
+import { WorkQueue, type BackoffOptions, type ReconcileResult } from "./workqueue.js";
+
+export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
+
+/** An informer whose changes map to primary keys (e.g. a Node to the upgrades draining it). */
+export interface SecondaryWatch<T extends ObjectWithMetadata> {
+  informer: Informer<T>;
+  mapToKeys(object: T): string[];
+}
+
+export type LeaderElectionSettings = Omit<LeaderElectorOptions, "callbacks" | "clock" | "logger">;
+
+export interface ManagerOptions<P extends ObjectWithMetadata> {
+  /** Controller name for logs and metric labels, e.g. "clusterupgrade". */
+  name: string;
+  /** Informer of the reconciled kind; its object keys are the work queue keys. */
+  primary: Informer<P>;
+  // Secondary watches differ in object type; the manager only passes objects back to mapToKeys.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  secondary?: SecondaryWatch<any>[];
+  reconcile: Reconciler;
+  /** Reconciles of different keys running at once. Default 1. */
+  concurrency?: number;
+  /** Lease settings; `false` runs without election (a single replica, local runs). */
+  leaderElection: LeaderElectionSettings | false;
+  /** How long shutdown waits for running reconciles. Default 30 s. */
+  shutdownTimeoutMs?: number;
+  /** The leader re-enqueues every primary object this often. Default 10 min; 0 disables. */
+  resyncPeriodMs?: number;
+  backoff?: BackoffOptions;
+  /** Log field that carries the key, e.g. "clusterUpgrade". Default "key". */
+  logKeyField?: string;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: OperatorMetrics;
+}
+
+export type StopReason = "shutdown" | "lost-leadership";
+
+type ManagerState = "new" | "running" | "stopping" | "stopped";
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+const DEFAULT_RESYNC_PERIOD_MS = 10 * 60_000;
+
+export class Manager<P extends ObjectWithMetadata> {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly queue: WorkQueue;
+  private readonly elector: LeaderElector | undefined;
+  private state: ManagerState = "new";
+  private leading = false;
+  private workersStarted = false;
+  private resyncTimer: Timer | undefined;
+  private stopPromise: Promise<void> | undefined;
+  private stopReason: StopReason | undefined;
+  private resolveDone!: (reason: StopReason) => void;
+  /** Resolves once the manager has fully stopped, with why. */
+  readonly done: Promise<StopReason>;
+
+  constructor(private readonly options: ManagerOptions<P>) {
+    this.clock = options.clock ?? realClock;
+    this.logger = (options.logger ?? createSilentLogger()).child({ controller: options.name });
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.queue = this.createQueue();
+    this.elector = options.leaderElection === false ? undefined : this.createElector(options.leaderElection);
+    this.registerEventHandlers();
+  }
+
+  /** Starts informers and leader election; returns at once (readiness tells when synced). */
+  start(): void {
+    if (this.state !== "new") throw new Error(`manager ${this.options.name} already started`);
+    this.state = "running";
+    for (const informer of this.informers()) informer.start();
+    if (this.elector === undefined) this.onStartedLeading();
+    else this.elector.start();
+    this.logger.info("manager started", { leaderElection: this.elector !== undefined });
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Identity used in the Lease, when election is on. */
+  identity(): string | undefined {
+    return this.elector?.identity;
+  }
+
+  /** Ready when every cache is synced and the replica is either leading or standing by. */
+  readiness(): ProbeResult {
+    if (this.state !== "running") return { ok: false, detail: `manager is ${this.state}` };
+    const unsynced = this.informers().filter((informer) => !informer.hasSynced());
+    if (unsynced.length > 0) return { ok: false, detail: `${unsynced.length} informer cache(s) not synced` };
+    return { ok: true, detail: this.leading ? "leader" : "standby" };
+  }
+
+  /** Live unless leadership was lost (the process is expected to exit and restart). */
+  liveness(): ProbeResult {
+    return this.stopReason === "lost-leadership" ? { ok: false, detail: "lost leadership" } : { ok: true };
+  }
+
+  /** Keys waiting or running, for tests and debugging. */
+  queueLength(): number {
+    return this.queue.length();
+  }
+
+  /**
+   * Graceful stop: no new keys, running reconciles finish (up to shutdownTimeoutMs), the Lease
+   * is released, informers stop. Safe to call more than once.
+   */
+  shutdown(): Promise<void> {
+    return this.stop("shutdown", true);
+  }
+
+  /**
+   * Stops on the first of `signals` (SIGTERM from the kubelet, SIGINT from a terminal).
+   * Returns a function that removes the handlers.
+   */
+  stopOnSignals(signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT"]): () => void {
+    const handler = (signal: NodeJS.Signals): void => {
+      this.logger.info("received signal, shutting down", { signal });
+      void this.shutdown();
+    };
+    for (const signal of signals) process.once(signal, handler);
+    return () => {
+      for (const signal of signals) process.off(signal, handler);
+    };
+  }
+
+  private createQueue(): WorkQueue {
+    const { name, metrics } = this.options;
+    const keyField = this.options.logKeyField ?? "key";
+    return new WorkQueue({
+      concurrency: this.options.concurrency ?? 1,
+      clock: this.clock,
+      backoff: this.options.backoff,
+      observer: {
+        onDepthChange: (depth) => metrics?.setWorkqueueDepth(name, depth),
+        onProcessed: (_key, outcome, durationMs) => metrics?.recordReconcile(name, outcome, durationMs / 1000),
+        onError: (key, error, retryInMs) => {
+          metrics?.workqueueRetriesTotal.inc({ controller: name });
+          this.logger.error("reconcile failed", {
+            [keyField]: key,
+            retryInMs,
+            reason: describeError(error),
+            error: serializeError(error),
+          });
+        },
+      },
+    });
+  }
+
+  private createElector(settings: LeaderElectionSettings): LeaderElector {
+    return new LeaderElector({
+      ...settings,
+      clock: this.clock,
+      logger: this.logger,
+      callbacks: {
+        onStartedLeading: () => this.onStartedLeading(),
+        onStoppedLeading: () => this.onLostLeadership(),
+        onNewLeader: (identity) => this.logger.info("observed leader", { leader: identity || "(none)" }),
+      },
+    });
+  }
+
+  private informers(): Informer<ObjectWithMetadata>[] {
+    return [this.options.primary, ...(this.options.secondary ?? []).map((watch) => watch.informer)];
+  }
+
+  private registerEventHandlers(): void {
+    const enqueueObject = (object: P): void => this.enqueue([objectKey(object)]);
+    this.options.primary.on({
+      add: enqueueObject,
+      update: (_previous, current) => enqueueObject(current),
+      delete: enqueueObject,
+    });
+    for (const watch of this.options.secondary ?? []) {
+      const enqueueMapped = (object: ObjectWithMetadata): void => this.enqueue(watch.mapToKeys(object));
+      watch.informer.on({ add: enqueueMapped, update: (_previous, current) => enqueueMapped(current), delete: enqueueMapped });
+    }
+  }
+
+  /** Standbys drop events: the leader enqueues everything when it takes over anyway. */
+  private enqueue(keys: string[]): void {
+    if (!this.leading || this.state !== "running") return;
+    for (const key of keys) this.queue.add(key);
+  }
+
+  private onStartedLeading(): void {
+    if (this.state !== "running") return;
+    this.leading = true;
+    this.options.metrics?.setLeader(true);
+    this.logger.info("leading: starting workers once caches are synced");
+    this.startWorkersWhenSynced().catch((err: unknown) => {
+      this.logger.error("could not start workers", { reason: describeError(err) });
+    });
+  }
+
+  private async startWorkersWhenSynced(): Promise<void> {
+    await Promise.all(this.informers().map((informer) => informer.waitForSync()));
+    if (!this.leading || this.state !== "running" || this.workersStarted) return;
+    this.workersStarted = true;
+    this.enqueueAllPrimary();
+    this.queue.start(this.options.reconcile);
+    this.scheduleResync();
+    this.logger.info("workers started", { concurrency: this.options.concurrency ?? 1 });
+  }
+
+  private enqueueAllPrimary(): void {
+    for (const key of this.options.primary.keys()) this.queue.add(key);
+  }
+
+  private scheduleResync(): void {
+    const period = this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS;
+    if (period <= 0 || this.state !== "running") return;
+    this.resyncTimer = this.clock.setTimer(() => {
+      this.enqueueAllPrimary();
+      this.scheduleResync();
+    }, period);
+  }
+
+  private onLostLeadership(): void {
+    this.logger.error("lost leadership, stopping");
+    void this.stop("lost-leadership", false);
+  }
+
+  private stop(reason: StopReason, releaseLease: boolean): Promise<void> {
+    if (this.stopPromise !== undefined) return this.stopPromise;
+    this.stopReason = reason;
+    this.stopPromise = this.runStop(reason, releaseLease);
+    return this.stopPromise;
+  }
+
+  private async runStop(reason: StopReason, releaseLease: boolean): Promise<void> {
+    const wasRunning = this.state === "running";
+    this.state = "stopping";
+    this.resyncTimer?.cancel();
+    const drained = await this.queue.shutdown(this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+    if (!drained) this.logger.warn("shutdown timed out with reconciles still running", { inFlight: this.queue.inFlight() });
+    if (wasRunning && this.elector !== undefined) {
+      // With a reconcile still running, letting the Lease expire keeps the next leader from
+      // overlapping with it; the standby then waits one lease duration instead.
+      if (releaseLease && drained) await this.elector.release();
+      else await this.elector.stop();
+    }
+    this.leading = false;
+    this.options.metrics?.setLeader(false);
+    for (const informer of this.informers()) informer.stop();
+    this.state = "stopped";
+    this.logger.info("manager stopped", { reason });
+    this.resolveDone(reason);
+  }
+}

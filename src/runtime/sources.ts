@@ -1,0 +1,134 @@
+/**
+ * ResourceSources for the informers the operator runs: any custom resource by
+ * group/version/plural, and the core kinds the drain needs (Nodes, Pods, PodDisruptionBudgets).
+ *
+ * Lists of core kinds come back from the typed client deserialized (timestamps as Date);
+ * watch events arrive as plain JSON. The decoders run watch objects through the same
+ * deserializer so handlers see one shape whichever path an object came by.
+ */
+import * as k8s from "@kubernetes/client-node";
+// The serializer the typed client uses internally; the package has no export for it.
+import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
+import type { ListResult, ObjectWithMetadata, ResourceSource } from "./informer.js";
+
+export interface CustomResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+export interface SelectorOptions {
+  /** Limit to one namespace; all namespaces when absent. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+function collectionPath(prefix: string, plural: string, namespace: string | undefined): string {
+  return namespace ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `${prefix}/${plural}`;
+}
+
+function asListResult<T>(raw: unknown): ListResult<T> {
+  const list = raw as { items?: T[]; metadata?: { resourceVersion?: string } };
+  return { items: list.items ?? [], metadata: { resourceVersion: list.metadata?.resourceVersion } };
+}
+
+/** A custom resource, listed through CustomObjectsApi and kept as plain JSON. */
+export function customResourceSource<T extends ObjectWithMetadata>(
+  kubeConfig: k8s.KubeConfig,
+  resource: CustomResourceRef,
+  selectors: SelectorOptions = {},
+): ResourceSource<T> {
+  const api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const { group, version, plural } = resource;
+  const { namespace, labelSelector, fieldSelector } = selectors;
+  const list = async (): Promise<ListResult<T>> => {
+    const raw: unknown = namespace
+      ? await api.listNamespacedCustomObject({ group, version, plural, namespace, labelSelector, fieldSelector })
+      : await api.listClusterCustomObject({ group, version, plural, labelSelector, fieldSelector });
+    return asListResult<T>(raw);
+  };
+  return {
+    description: `${plural}.${group}`,
+    watchPath: collectionPath(`/apis/${group}/${version}`, plural, namespace),
+    list,
+    labelSelector,
+    fieldSelector,
+  };
+}
+
+function decoderFor<T>(typeName: string): (raw: unknown) => T {
+  return (raw) => ObjectSerializer.deserialize(raw, typeName, "") as T;
+}
+
+export function nodeSource(kubeConfig: k8s.KubeConfig, selectors: Omit<SelectorOptions, "namespace"> = {}): ResourceSource<k8s.V1Node> {
+  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  return {
+    description: "nodes",
+    watchPath: "/api/v1/nodes",
+    list: async () => asListResult<k8s.V1Node>(await api.listNode({ ...selectors })),
+    ...selectors,
+    decode: decoderFor<k8s.V1Node>("V1Node"),
+  };
+}
+
+export function podSource(kubeConfig: k8s.KubeConfig, selectors: SelectorOptions = {}): ResourceSource<k8s.V1Pod> {
+  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const { namespace, labelSelector, fieldSelector } = selectors;
+  const list = async (): Promise<ListResult<k8s.V1Pod>> =>
+    asListResult<k8s.V1Pod>(
+      namespace
+        ? await api.listNamespacedPod({ namespace, labelSelector, fieldSelector })
+        : await api.listPodForAllNamespaces({ labelSelector, fieldSelector }),
+    );
+  return {
+    description: "pods",
+    watchPath: collectionPath("/api/v1", "pods", namespace),
+    list,
+    labelSelector,
+    fieldSelector,
+    decode: decoderFor<k8s.V1Pod>("V1Pod"),
+  };
+}
+
+export function podDisruptionBudgetSource(
+  kubeConfig: k8s.KubeConfig,
+  selectors: SelectorOptions = {},
+): ResourceSource<k8s.V1PodDisruptionBudget> {
+  const api = kubeConfig.makeApiClient(k8s.PolicyV1Api);
+  const { namespace, labelSelector, fieldSelector } = selectors;
+  const list = async (): Promise<ListResult<k8s.V1PodDisruptionBudget>> =>
+    asListResult<k8s.V1PodDisruptionBudget>(
+      namespace
+        ? await api.listNamespacedPodDisruptionBudget({ namespace, labelSelector, fieldSelector })
+        : await api.listPodDisruptionBudgetForAllNamespaces({ labelSelector, fieldSelector }),
+    );
+  return {
+    description: "poddisruptionbudgets.policy",
+    watchPath: collectionPath("/apis/policy/v1", "poddisruptionbudgets", namespace),
+    list,
+    labelSelector,
+    fieldSelector,
+    decode: decoderFor<k8s.V1PodDisruptionBudget>("V1PodDisruptionBudget"),
+  };
+}
+
+/** ConfigMaps: small, always present, handy as a primary resource in runtime tests. */
+export function configMapSource(kubeConfig: k8s.KubeConfig, selectors: SelectorOptions = {}): ResourceSource<k8s.V1ConfigMap> {
+  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const { namespace, labelSelector, fieldSelector } = selectors;
+  const list = async (): Promise<ListResult<k8s.V1ConfigMap>> =>
+    asListResult<k8s.V1ConfigMap>(
+      namespace
+        ? await api.listNamespacedConfigMap({ namespace, labelSelector, fieldSelector })
+        : await api.listConfigMapForAllNamespaces({ labelSelector, fieldSelector }),
+    );
+  return {
+    description: "configmaps",
+    watchPath: collectionPath("/api/v1", "configmaps", namespace),
+    list,
+    labelSelector,
+    fieldSelector,
+    decode: decoderFor<k8s.V1ConfigMap>("V1ConfigMap"),
+  };
+}

@@ -1,0 +1,212 @@
+// In-memory fakes of the cloud ports for unit tests: they keep just enough state to behave like
+// EKS (idempotent client request tokens, one update at a time, versions that change only when an
+// update succeeds) and record every call so tests can count them.
+import type {
+  AddonInfo,
+  AddonVersionInfo,
+  ClusterInfo,
+  CloudPorts,
+  Ec2Port,
+  EksPort,
+  InsightInfo,
+  ManagedNodeGroupInfo,
+  SubnetInfo,
+  UpdateInfo,
+} from "../../../src/cloud/ports.js";
+import type { UpdateError } from "../../../src/api/v1alpha1/types.js";
+import { ConflictError, NotFoundError, ValidationError } from "../../../src/util/errors.js";
+import { parseMinor } from "../../../src/api/v1alpha1/version.js";
+
+interface FakeUpdate {
+  info: UpdateInfo;
+  /** DescribeUpdate calls left before it completes. */
+  pollsLeft: number;
+  outcome: "Successful" | "Failed";
+  errors: UpdateError[];
+  apply: () => void;
+}
+
+export class FakeEks implements EksPort {
+  readonly calls: { method: string; args: unknown[] }[] = [];
+  clusters = new Map<string, ClusterInfo>();
+  nodegroups = new Map<string, ManagedNodeGroupInfo>();
+  addons = new Map<string, AddonInfo>();
+  /** addon name -> Kubernetes minor -> versions */
+  addonCatalog = new Map<string, Map<string, AddonVersionInfo[]>>();
+  insights: InsightInfo[] = [];
+  /** How many DescribeUpdate calls an update stays InProgress. */
+  pollsPerUpdate = 1;
+  private readonly updates = new Map<string, FakeUpdate>();
+  private readonly byToken = new Map<string, string>();
+  private nextFailures: UpdateError[][] = [];
+  private sequence = 0;
+
+  count(method: string): number {
+    return this.calls.filter((call) => call.method === method).length;
+  }
+
+  /** The next update started fails with these errors (EKS reverts; nothing changes). */
+  failNextUpdate(errors: UpdateError[]): void {
+    this.nextFailures.push(errors);
+  }
+
+  private record(method: string, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+  }
+
+  private cluster(name: string): ClusterInfo {
+    const cluster = this.clusters.get(name);
+    if (!cluster) throw new NotFoundError(`describing EKS cluster ${name}: ResourceNotFoundException: No cluster found for name: ${name}.`);
+    return cluster;
+  }
+
+  private begin(token: string, type: string, apply: () => void): UpdateInfo {
+    const existing = this.byToken.get(token);
+    if (existing) return { ...this.updates.get(existing)!.info };
+    const failure = this.nextFailures.shift();
+    const id = `update-${++this.sequence}`;
+    const info: UpdateInfo = { id, status: "InProgress", type, errors: [] };
+    this.updates.set(id, { info, pollsLeft: this.pollsPerUpdate, outcome: failure ? "Failed" : "Successful", errors: failure ?? [], apply });
+    this.byToken.set(token, id);
+    return { ...info };
+  }
+
+  describeCluster(clusterName: string): Promise<ClusterInfo> {
+    this.record("describeCluster", clusterName);
+    try {
+      return Promise.resolve({ ...this.cluster(clusterName) });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  startClusterVersionUpdate(request: { clusterName: string; clientRequestToken: string; version: string; force: boolean }): Promise<UpdateInfo> {
+    this.record("startClusterVersionUpdate", request);
+    const cluster = this.cluster(request.clusterName);
+    if (!this.byToken.has(request.clientRequestToken)) {
+      if (parseMinor(request.version).minor !== parseMinor(cluster.version).minor + 1) {
+        return Promise.reject(new ValidationError(`InvalidParameterException: Unsupported Kubernetes minor version update from ${cluster.version} to ${request.version}`));
+      }
+      const running = [...this.updates.values()].some((update) => update.info.status === "InProgress" && update.info.type === "VersionUpdate");
+      if (running) return Promise.reject(new ConflictError("ResourceInUseException: an update is already in progress"));
+    }
+    const info = this.begin(request.clientRequestToken, "VersionUpdate", () => {
+      cluster.version = request.version;
+    });
+    cluster.status = "UPDATING";
+    return Promise.resolve(info);
+  }
+
+  describeUpdate(clusterName: string, updateId: string): Promise<UpdateInfo> {
+    this.record("describeUpdate", clusterName, updateId);
+    const update = this.updates.get(updateId);
+    if (!update) return Promise.reject(new NotFoundError(`update ${updateId} not found`));
+    if (update.info.status === "InProgress") {
+      if (update.pollsLeft > 0) update.pollsLeft--;
+      else {
+        update.info.status = update.outcome;
+        update.info.errors = update.errors;
+        if (update.outcome === "Successful") update.apply();
+        const cluster = this.clusters.get(clusterName);
+        if (cluster) cluster.status = "ACTIVE";
+      }
+    }
+    return Promise.resolve({ ...update.info, errors: [...update.info.errors] });
+  }
+
+  listUpdates(clusterName: string): Promise<string[]> {
+    this.record("listUpdates", clusterName);
+    return Promise.resolve([...this.updates.keys()]);
+  }
+
+  listNodegroups(clusterName: string): Promise<string[]> {
+    this.record("listNodegroups", clusterName);
+    return Promise.resolve([...this.nodegroups.keys()]);
+  }
+
+  describeNodegroup(clusterName: string, nodegroupName: string): Promise<ManagedNodeGroupInfo> {
+    this.record("describeNodegroup", clusterName, nodegroupName);
+    const group = this.nodegroups.get(nodegroupName);
+    return group ? Promise.resolve({ ...group }) : Promise.reject(new NotFoundError(`node group ${nodegroupName} not found`));
+  }
+
+  startNodegroupVersionUpdate(request: { clusterName: string; nodegroupName: string; clientRequestToken: string; version?: string; force: boolean }): Promise<UpdateInfo> {
+    this.record("startNodegroupVersionUpdate", request);
+    const group = this.nodegroups.get(request.nodegroupName)!;
+    const cluster = this.cluster(request.clusterName);
+    if (request.version && parseMinor(request.version).minor > parseMinor(cluster.version).minor) {
+      return Promise.reject(new ValidationError(`InvalidParameterException: node group version ${request.version} is newer than the control plane ${cluster.version}`));
+    }
+    return Promise.resolve(
+      this.begin(request.clientRequestToken, "VersionUpdate", () => {
+        group.version = request.version ?? cluster.version;
+      }),
+    );
+  }
+
+  listAddons(clusterName: string): Promise<string[]> {
+    this.record("listAddons", clusterName);
+    return Promise.resolve([...this.addons.keys()]);
+  }
+
+  describeAddon(clusterName: string, addonName: string): Promise<AddonInfo> {
+    this.record("describeAddon", clusterName, addonName);
+    const addon = this.addons.get(addonName);
+    return addon ? Promise.resolve({ ...addon }) : Promise.reject(new NotFoundError(`add-on ${addonName} not found`));
+  }
+
+  listAddonVersions(addonName: string, kubernetesVersion: string): Promise<AddonVersionInfo[]> {
+    this.record("listAddonVersions", addonName, kubernetesVersion);
+    return Promise.resolve(this.addonCatalog.get(addonName)?.get(kubernetesVersion) ?? []);
+  }
+
+  startAddonUpdate(request: { clusterName: string; addonName: string; version: string; clientRequestToken: string }): Promise<UpdateInfo> {
+    this.record("startAddonUpdate", request);
+    const addon = this.addons.get(request.addonName)!;
+    return Promise.resolve(
+      this.begin(request.clientRequestToken, "AddonUpdate", () => {
+        addon.version = request.version;
+      }),
+    );
+  }
+
+  listInsights(clusterName: string): Promise<InsightInfo[]> {
+    this.record("listInsights", clusterName);
+    return Promise.resolve(this.insights);
+  }
+}
+
+export class FakeEc2 implements Ec2Port {
+  subnets: SubnetInfo[] = [];
+  securityGroups: string[] = [];
+
+  describeSubnets(subnetIds: string[]): Promise<SubnetInfo[]> {
+    return Promise.resolve(this.subnets.filter((subnet) => subnetIds.includes(subnet.id)).map((subnet) => ({ ...subnet })));
+  }
+
+  existingSecurityGroups(groupIds: string[]): Promise<string[]> {
+    return Promise.resolve(groupIds.filter((id) => this.securityGroups.includes(id)));
+  }
+}
+
+/** A small healthy cluster at `version` with two roomy subnets, one node group and three add-ons. */
+export function healthyWorld(version = "1.29"): { eks: FakeEks; ec2: FakeEc2; ports: CloudPorts } {
+  const eks = new FakeEks();
+  const ec2 = new FakeEc2();
+  eks.clusters.set("prod", { name: "prod", version, status: "ACTIVE", subnetIds: ["subnet-a", "subnet-b"], securityGroupIds: ["sg-1"] });
+  ec2.subnets = [
+    { id: "subnet-a", availabilityZone: "us-east-1a", availableIpAddressCount: 200, cidrBlock: "10.0.0.0/24" },
+    { id: "subnet-b", availabilityZone: "us-east-1b", availableIpAddressCount: 200, cidrBlock: "10.0.1.0/24" },
+  ];
+  ec2.securityGroups = ["sg-1"];
+  eks.nodegroups.set("workers", { name: "workers", version, status: "ACTIVE", autoScalingGroupNames: ["eks-workers"], desiredSize: 3, minSize: 1, maxSize: 6 });
+  const minors = ["1.29", "1.30", "1.31", "1.32"];
+  for (const [name, base] of [["vpc-cni", 18], ["coredns", 11], ["kube-proxy", 29]] as const) {
+    eks.addons.set(name, { name, version: `v1.${base}.0-eksbuild.1`, status: "ACTIVE", issues: [] });
+    eks.addonCatalog.set(
+      name,
+      new Map(minors.map((minor, index) => [minor, [{ version: `v1.${base + index}.0-eksbuild.1`, isDefault: true }, { version: `v1.${base + index}.1-eksbuild.1`, isDefault: false }]])),
+    );
+  }
+  return { eks, ec2, ports: { eks, ec2 } };
+}

@@ -1,0 +1,240 @@
+// The ClusterUpgrade reconcile against fake EKS/EC2 ports, an in-memory store and a fake clock:
+// whole upgrades hop by hop, and the scenarios the operator must refuse or wait on.
+import assert from "node:assert/strict";
+import { ALL_CONDITION_TYPES, API_VERSION, KIND, type ClusterUpgrade, type ClusterUpgradeSpec } from "../../../src/api/v1alpha1/types.js";
+import { ClusterUpgradeController, type ReconcileOutcome } from "../../../src/controllers/clusterupgrade/controller.js";
+import { FakeClock } from "../../../src/util/clock.js";
+import { createSilentLogger } from "../../../src/util/logger.js";
+import { healthyWorld, type FakeEks, type FakeEc2 } from "../../support/fakes/cloud.js";
+import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
+
+interface Harness {
+  eks: FakeEks;
+  ec2: FakeEc2;
+  store: MemoryStore;
+  events: RecordingEvents;
+  clock: FakeClock;
+  controller: ClusterUpgradeController;
+  object(): ClusterUpgrade;
+  condition(type: string): { status: string; reason: string; message: string } | undefined;
+  /** Runs reconcile passes, moving the clock by each requeue, until none is asked or `limit` passes. */
+  drive(limit?: number, until?: (upgrade: ClusterUpgrade) => boolean): Promise<ReconcileOutcome>;
+}
+
+function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29"): Harness {
+  const world = healthyWorld(version);
+  const store = new MemoryStore();
+  const events = new RecordingEvents();
+  const clock = new FakeClock(Date.parse("2026-11-22T12:00:00Z"));
+  store.put({
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name: "upgrade", namespace: "default" },
+    spec: { cluster: { name: "prod" }, targetVersion: "1.31", ...spec },
+  });
+  const controller = new ClusterUpgradeController({
+    store,
+    events,
+    cloud: () => world.ports,
+    clock,
+    logger: createSilentLogger(),
+    defaultRegion: "us-east-1",
+  });
+  const object = (): ClusterUpgrade => store.current("default", "upgrade");
+  return {
+    ...world,
+    store,
+    events,
+    clock,
+    controller,
+    object,
+    condition: (type) => object().status?.conditions?.find((condition) => condition.type === type),
+    async drive(limit = 200, until) {
+      let outcome: ReconcileOutcome = {};
+      for (let pass = 0; pass < limit; pass++) {
+        outcome = await controller.reconcile("default", "upgrade");
+        if (outcome.requeueAfterMs === undefined || until?.(object())) return outcome;
+        await clock.advance(outcome.requeueAfterMs);
+      }
+      return outcome;
+    },
+  };
+}
+
+describe("ClusterUpgrade reconcile", () => {
+  it("upgrades 1.29 -> 1.31 in two hops: control plane, add-ons, node groups, then kube-proxy, one UpdateClusterVersion per hop", async () => {
+    const world = harness();
+    const outcome = await world.drive();
+    assert.equal(outcome.requeueAfterMs, undefined);
+    const upgrade = world.object();
+    assert.equal(upgrade.status?.phase, "Succeeded");
+    assert.equal(upgrade.status?.currentVersion, "1.31");
+    assert.equal(world.condition("Ready")?.status, "True");
+    assert.equal(world.eks.clusters.get("prod")?.version, "1.31");
+    assert.equal(world.eks.nodegroups.get("workers")?.version, "1.31");
+    assert.equal(world.eks.addons.get("kube-proxy")?.version, "v1.31.0-eksbuild.1");
+    const starts = world.eks.calls.filter((call) => call.method === "startClusterVersionUpdate");
+    assert.deepEqual(starts.map((call) => (call.args[0] as { version: string }).version), ["1.30", "1.31"]);
+    // Lock-step: per hop the order is control plane, vpc-cni, coredns, node group, kube-proxy.
+    const order = world.eks.calls
+      .filter((call) => call.method.startsWith("start"))
+      .map((call) => {
+        const args = call.args[0] as { version?: string; addonName?: string; nodegroupName?: string };
+        return args.addonName ?? args.nodegroupName ?? `cp-${args.version}`;
+      });
+    assert.deepEqual(order, ["cp-1.30", "vpc-cni", "coredns", "workers", "kube-proxy", "cp-1.31", "vpc-cni", "coredns", "workers", "kube-proxy"]);
+    assert.deepEqual(upgrade.status?.hops?.map((hop) => [hop.from, hop.version, hop.state]), [
+      ["1.29", "1.30", "Succeeded"],
+      ["1.30", "1.31", "Succeeded"],
+    ]);
+    assert.equal(upgrade.status?.progress, "cp 2/2, addons 6/6, nodes 3/3");
+    assert.equal(upgrade.status?.observedGeneration, 1);
+    assert.ok(world.events.reasons().includes("UpgradeSucceeded"));
+  });
+
+  it("writes every known condition on the first pass, Unknown until known", async () => {
+    const world = harness({ paused: true });
+    await world.controller.reconcile("default", "upgrade");
+    const types = world.object().status?.conditions?.map((condition) => condition.type).sort();
+    assert.deepEqual(types, [...ALL_CONDITION_TYPES].sort());
+    assert.equal(world.condition("ControlPlaneUpgraded")?.status, "Unknown");
+  });
+
+  it("never submits a second update when the status write after the call is lost (restart mid-call)", async () => {
+    const world = harness();
+    // Drive until the token is stored, then lose the write that would record the update id.
+    await world.drive(200, (upgrade) => Boolean(upgrade.status?.hops?.[0]?.clientRequestToken));
+    const realUpdateStatus = world.store.updateStatus.bind(world.store);
+    let dropped = false;
+    world.store.updateStatus = (upgrade, status) => {
+      if (!dropped && status.hops?.[0]?.updateId) {
+        dropped = true;
+        return Promise.reject(new Error("connection reset while writing status"));
+      }
+      return realUpdateStatus(upgrade, status);
+    };
+    await assert.rejects(world.controller.reconcile("default", "upgrade"), /connection reset/);
+    assert.equal(world.object().status?.hops?.[0]?.updateId, undefined);
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    // Two calls for the first hop carry the same token; EKS answers both with the same update.
+    const tokens = world.eks.calls.filter((call) => call.method === "startClusterVersionUpdate").map((call) => (call.args[0] as { clientRequestToken: string }).clientRequestToken);
+    assert.equal(tokens.length, 3);
+    assert.equal(new Set(tokens).size, 2);
+    assert.equal(tokens[0], tokens[1]);
+  });
+
+  it("surfaces a failed control-plane update with EKS's error code and retries after backoff", async () => {
+    const world = harness();
+    world.eks.failNextUpdate([{ errorCode: "InsufficientFreeAddresses", errorMessage: "Not enough free IPs in subnet-a", resourceIds: ["subnet-a"] }]);
+    await world.drive(200, (upgrade) => upgrade.status?.phase === "Failed");
+    const condition = world.condition("ControlPlaneUpgraded");
+    assert.equal(condition?.reason, "HopFailed");
+    assert.match(condition!.message, /InsufficientFreeAddresses: Not enough free IPs in subnet-a \(subnet-a\)/);
+    assert.match(condition!.message, /free IP addresses/);
+    assert.ok(world.events.reasons().includes("ControlPlaneUpgradeFailed"));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.equal(world.object().status?.hops?.[0]?.attempts, 2);
+  });
+
+  it("blocks on starved subnets, names them, and proceeds by itself once addresses are freed", async () => {
+    const world = harness();
+    world.ec2.subnets[0]!.availableIpAddressCount = 2;
+    world.ec2.subnets[1]!.availableIpAddressCount = 4;
+    await world.drive(3);
+    assert.equal(world.object().status?.phase, "Blocked");
+    assert.match(world.condition("PreflightPassed")!.message, /IP001 .*subnet-a \(us-east-1a, 2 free\), subnet-b \(us-east-1b, 4 free\)/);
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
+    world.ec2.subnets[0]!.availableIpAddressCount = 50;
+    world.ec2.subnets[1]!.availableIpAddressCount = 50;
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("reports a missing cluster as InvalidSpec and changes nothing", async () => {
+    const world = harness({ cluster: { name: "nope" } });
+    const outcome = await world.drive();
+    assert.equal(outcome.requeueAfterMs, undefined);
+    assert.equal(world.object().status?.phase, "InvalidSpec");
+    assert.equal(world.condition("SpecValid")?.reason, "ClusterNotFound");
+    assert.match(world.condition("SpecValid")!.message, /EKS cluster nope was not found/);
+    assert.equal(world.eks.calls.filter((call) => call.method.startsWith("start")).length, 0);
+  });
+
+  it("refuses a target below the live version", async () => {
+    const world = harness({ targetVersion: "1.28" });
+    await world.drive();
+    assert.equal(world.condition("SpecValid")?.reason, "TargetBelowCurrent");
+    assert.match(world.condition("SpecValid")!.message, /below the cluster's version 1.29/);
+  });
+
+  it("a dry run plans the hops and changes nothing", async () => {
+    const world = harness({ dryRun: true });
+    await world.drive();
+    const upgrade = world.object();
+    assert.equal(upgrade.status?.phase, "Planned");
+    assert.deepEqual(upgrade.status?.plan?.hops.map((hop) => hop.to), ["1.30", "1.31"]);
+    assert.equal(world.eks.calls.filter((call) => call.method.startsWith("start")).length, 0);
+  });
+
+  it("pauses before starting anything new and resumes where it stopped", async () => {
+    const world = harness();
+    await world.drive(200, (upgrade) => upgrade.status?.hops?.[0]?.stage === "NodeGroups");
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.paused = true));
+    const startsBefore = world.eks.calls.filter((call) => call.method.startsWith("start")).length;
+    const outcome = await world.drive();
+    assert.equal(outcome.requeueAfterMs, undefined);
+    assert.equal(world.object().status?.phase, "Paused");
+    assert.match(world.condition("Paused")!.message, /set it to false to resume/);
+    assert.equal(world.eks.calls.filter((call) => call.method.startsWith("start")).length, startsBefore);
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.paused = false));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 2);
+  });
+
+  it("abort stops for good and says which EKS update is still running", async () => {
+    const world = harness();
+    world.eks.pollsPerUpdate = 50;
+    await world.drive(200, (upgrade) => upgrade.status?.hops?.[0]?.state === "InProgress");
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.abort = true));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Aborted");
+    assert.match(world.condition("Progressing")!.message, /cannot be cancelled.*control plane to 1.30 \(update update-1\)/);
+  });
+
+  it("waits outside its maintenance window and says when the next opens", async () => {
+    const world = harness({ maintenanceWindows: [{ schedule: "0 22 * * *", duration: "4h", timeZone: "UTC" }] });
+    const outcome = await world.controller.reconcile("default", "upgrade");
+    assert.equal(world.object().status?.phase, "WaitingForWindow");
+    assert.equal(world.object().status?.window?.nextStart, "2026-11-22T22:00:00.000Z");
+    assert.ok(outcome.requeueAfterMs !== undefined && outcome.requeueAfterMs > 0);
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
+    await world.clock.advance(10 * 3_600_000);
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("does not start a control-plane hop that cannot finish before the window closes", async () => {
+    const world = harness({ maintenanceWindows: [{ schedule: "50 11 * * *", duration: "20m", timeZone: "UTC" }], controlPlane: { expectedHopDuration: "15m" } });
+    await world.controller.reconcile("default", "upgrade");
+    assert.match(world.condition("MaintenanceWindowOpen")!.message, /expected to take 15m but the window closes in 10m/);
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
+  });
+
+  it("turns an invalid cron schedule into InvalidSpec naming the field", async () => {
+    const world = harness({ maintenanceWindows: [{ schedule: "0 25 * * *", duration: "1h" }] });
+    await world.drive();
+    assert.equal(world.object().status?.phase, "InvalidSpec");
+    assert.match(world.condition("SpecValid")!.message, /spec\.maintenanceWindows\[0\]\.schedule/);
+    assert.equal(world.eks.calls.length, 0);
+  });
+
+  it("stops before self-managed groups it cannot roll, touching nothing of theirs", async () => {
+    const world = harness({ nodeGroups: { selfManaged: [{ autoScalingGroupName: "legacy", amiId: "ami-0123456789abcdef0" }] } });
+    await world.drive(200, (upgrade) => upgrade.status?.phase === "Blocked");
+    assert.equal(world.condition("NodeGroupsUpgraded")?.reason, "StepUnavailable");
+    assert.match(world.condition("NodeGroupsUpgraded")!.message, /legacy/);
+  });
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { chooseAddonVersion, compareAddonVersions, orderAddons } from "../../../src/controllers/clusterupgrade/steps/addons.js";
+import { orderNodeGroups } from "../../../src/controllers/clusterupgrade/steps/nodegroups.js";
+import { failureBackoffMs, remediationFor } from "../../../src/controllers/clusterupgrade/steps/tracked-update.js";
+import { derivePhase, describeProgress } from "../../../src/controllers/clusterupgrade/status.js";
+import type { Condition } from "../../../src/api/v1alpha1/types.js";
+
+describe("add-on version choice", () => {
+  const versions = [
+    { version: "v1.19.0-eksbuild.1", isDefault: true },
+    { version: "v1.19.2-eksbuild.3", isDefault: false },
+    { version: "v1.18.9-eksbuild.1", isDefault: false },
+  ];
+
+  it("compares eksbuild versions numerically", () => {
+    assert.ok(compareAddonVersions("v1.19.10-eksbuild.1", "v1.19.9-eksbuild.2") > 0);
+    assert.equal(compareAddonVersions("v1.19.0-eksbuild.1", "v1.19.0-eksbuild.1"), 0);
+  });
+
+  it("takes the default, the latest, or a compatible pin", () => {
+    assert.equal(chooseAddonVersion(versions, "Default"), "v1.19.0-eksbuild.1");
+    assert.equal(chooseAddonVersion(versions, "Latest"), "v1.19.2-eksbuild.3");
+    assert.equal(chooseAddonVersion(versions, "Default", "v1.18.9-eksbuild.1"), "v1.18.9-eksbuild.1");
+    assert.equal(chooseAddonVersion(versions, "Default", "v1.17.0-eksbuild.1"), undefined);
+    assert.equal(chooseAddonVersion([], "Default"), undefined);
+  });
+
+  it("updates the network plugin first, then DNS, then the rest by name", () => {
+    assert.deepEqual(orderAddons(["aws-ebs-csi-driver", "coredns", "snapshot-controller", "vpc-cni"]), ["vpc-cni", "coredns", "aws-ebs-csi-driver", "snapshot-controller"]);
+  });
+});
+
+describe("node group order", () => {
+  it("follows spec order, then the rest by name, never the excluded", () => {
+    assert.deepEqual(orderNodeGroups(["c", "a", "b", "d", "x"], ["d", "missing", "b"], ["x"]), { ordered: ["d", "b", "a", "c"], unordered: ["a", "c"] });
+  });
+});
+
+describe("failed update handling", () => {
+  it("backs off exponentially up to a cap", () => {
+    assert.deepEqual([1, 2, 3, 10].map((attempt) => failureBackoffMs(attempt, 60_000, 900_000)), [60_000, 120_000, 240_000, 900_000]);
+  });
+
+  it("tells the user what to do for EKS's error codes", () => {
+    assert.match(remediationFor([{ errorCode: "SubnetNotFound", errorMessage: "" }]), /restore the subnets/);
+    assert.match(remediationFor([{ errorCode: "PodEvictionFailure", errorMessage: "" }]), /PodDisruptionBudgets/);
+  });
+});
+
+describe("phase and progress", () => {
+  const condition = (type: string, status: "True" | "False" | "Unknown", reason: string): Condition => ({ type, status, reason, message: "", lastTransitionTime: "2026-11-22T00:00:00Z" });
+
+  it("derives the phase from the conditions", () => {
+    assert.equal(derivePhase({ conditions: [condition("Ready", "True", "Succeeded")] }), "Succeeded");
+    assert.equal(derivePhase({ conditions: [condition("SpecValid", "False", "InvalidSpec")] }), "InvalidSpec");
+    assert.equal(derivePhase({ conditions: [condition("PreflightPassed", "False", "BlockingFindings")] }), "Blocked");
+    assert.equal(derivePhase({ conditions: [condition("PreflightPassed", "True", "ChecksPassed"), condition("Progressing", "True", "UpgradingNodeGroups")] }), "UpgradingNodeGroups");
+    assert.equal(derivePhase({ conditions: [condition("PreflightPassed", "True", "ChecksPassed"), condition("MaintenanceWindowOpen", "False", "OutsideWindow"), condition("Progressing", "True", "UpgradingAddons")] }), "WaitingForWindow");
+    assert.equal(derivePhase({ conditions: [condition("Paused", "True", "UserPaused"), condition("PreflightPassed", "False", "BlockingFindings")] }), "Paused");
+    assert.equal(derivePhase({ conditions: [] }), "Preflight");
+  });
+
+  it("summarises progress for the printer column", () => {
+    assert.equal(
+      describeProgress({
+        hops: [{ from: "1.29", version: "1.30", state: "Succeeded" }, { from: "1.30", version: "1.31", state: "InProgress" }],
+        nodeGroups: [{ name: "a", kind: "Managed", total: 3, upgraded: 3, inFlight: 0, state: "Succeeded" }, { name: "b", kind: "Managed", total: 4, upgraded: 0, inFlight: 1, state: "InProgress" }],
+      }),
+      "cp 1/2, nodes 3/7",
+    );
+  });
+});
