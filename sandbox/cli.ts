@@ -69,9 +69,9 @@ async function main(argv: string[]): Promise<number> {
         component.running ? (component.healthy ? "healthy" : "unhealthy") : "not running",
       ]);
       const header = ["COMPONENT", "PID", "LISTEN", "HEALTH"];
-      const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+      const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
       for (const row of [header, ...rows]) {
-        process.stdout.write(row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd() + "\n");
+        process.stdout.write(row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd() + "\n");
       }
       if (state) {
         process.stdout.write(`\nstarted ${state.startedAt}; scenario: ${state.scenario ?? "none"}; environment: . ${dir}/env\n`);

@@ -162,7 +162,7 @@ const STATUS_NOTES: Record<string, string> = {
   "status.phase": "Where the upgrade stands, derived from the conditions (see Phases).",
   "status.observedGeneration": "The metadata.generation of the spec that the last error-free pass acted on.",
   "status.currentVersion": "Kubernetes version the control plane runs now, as reported by EKS.",
-  "status.progress": "Short human summary for the Progress printer column, e.g. `hop 2/3, nodes 14/40`.",
+  "status.progress": "Short summary for the Progress printer column: what is done out of what is planned, e.g. `cp 1/2, addons 3/3, nodes 4/10`.",
   "status.startedAt": "When the operator first changed something.",
   "status.finishedAt": "When the upgrade reached Succeeded, Failed or Aborted.",
   "status.conditions": "Standard Kubernetes conditions; every type listed under Conditions is always present.",
@@ -230,7 +230,7 @@ const STATUS_NOTES: Record<string, string> = {
   "status.preflight.blocking": "Number of Blocking findings.",
   "status.preflight.warnings": "Number of Warning findings.",
   "status.preflight.findings": "Every finding of the last run.",
-  "status.preflight.findings[].severity": "Blocking findings stop the upgrade; warnings do unless spec.preflight.warningsBlock.",
+  "status.preflight.findings[].severity": "Blocking findings stop the upgrade; Warning findings stop it only when spec.preflight.warningsBlock is true.",
   "status.preflight.findings[].code": "Stable finding code, e.g. `EKS001`; usable in spec.preflight.ignore.",
   "status.preflight.findings[].resource": "The thing concerned, as kind/namespace/name or an AWS id.",
   "status.preflight.findings[].message": "What is wrong.",
@@ -473,7 +473,7 @@ function walkStatusType(type: ts.Type, typePath: string, checker: ts.TypeChecker
 
 /** Every field of ClusterUpgradeStatus as declared in the TypeScript API types. */
 export function statusFieldRows(typesFile: string = path.join(REPOSITORY_ROOT, TYPES_PATH)): FieldRow[] {
-  const program = ts.createProgram([typesFile], { strict: true, noEmit: true });
+  const program = ts.createProgram([typesFile], { strict: true, noEmit: true, lib: ["lib.es2022.d.ts"], types: [] });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(typesFile);
   if (!source) throw new Error(`reading ${typesFile}`);
@@ -513,20 +513,46 @@ export function renderStatusTable(rows: FieldRow[]): string {
   return lines.join("\n");
 }
 
+/** What each printer column tells, where the CRD gives no description. */
+const PRINTER_COLUMN_NOTES: Record<string, string> = {
+  Cluster: "The EKS cluster being upgraded (blue, for BlueGreen).",
+  Strategy: "`InPlace` or `BlueGreen`.",
+  Current: "Version the control plane runs now.",
+  Target: "Version asked for.",
+  Phase: "See Phases.",
+  Progress: "What is done out of what is planned: control-plane hops, add-ons, nodes, traffic.",
+  "Next-Window": "When the next maintenance window opens.",
+  Age: "Time since the ClusterUpgrade was created.",
+};
+
 export function renderPrinterColumns(crd: Crd): string {
   const lines = ["| Column | JSON path | Shown by default | Description |", "| --- | --- | --- | --- |"];
   for (const column of servedVersion(crd).additionalPrinterColumns ?? []) {
     const shown = (column.priority ?? 0) === 0 ? "yes" : "with `-o wide`";
-    lines.push(`| ${cell(column.name)} | ${cell(code(column.jsonPath))} | ${shown} | ${cell(column.description ?? "")} |`);
+    lines.push(`| ${cell(column.name)} | ${cell(code(column.jsonPath))} | ${shown} | ${cell(column.description ?? PRINTER_COLUMN_NOTES[column.name] ?? "")} |`);
   }
   return lines.join("\n");
 }
 
+/** Every CEL rule of the spec with the field it points at, in schema order. */
+export function specRuleRows(crd: Crd): { path: string; message: string }[] {
+  const ruleMessages = new Map<string, string[]>();
+  collectRuleMessages(specSchema(crd), "spec", ruleMessages);
+  return [...ruleMessages].flatMap(([rulePath, messages]) => messages.map((message) => ({ path: rulePath, message })));
+}
+
+export function renderRules(crd: Crd): string {
+  const lines = ["| Field | Message |", "| --- | --- |"];
+  for (const rule of specRuleRows(crd)) lines.push(`| ${cell(code(rule.path))} | ${cell(rule.message)} |`);
+  return lines.join("\n");
+}
+
 /** The generated sections, by marker name. */
-export function generatedSections(crd: Crd = loadCrd(), typesFile?: string): Map<string, string> {
+export function generatedSections(crd: Crd = loadCrd(), statusRows: FieldRow[] = statusFieldRows()): Map<string, string> {
   return new Map([
     ["spec-fields", renderSpecTable(specFieldRows(crd))],
-    ["status-fields", renderStatusTable(statusFieldRows(typesFile))],
+    ["validation-rules", renderRules(crd)],
+    ["status-fields", renderStatusTable(statusRows)],
     ["printer-columns", renderPrinterColumns(crd)],
   ]);
 }

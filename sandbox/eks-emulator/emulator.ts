@@ -40,9 +40,25 @@ import {
 } from "./state.js";
 import { checkControlPlaneHop, laggingNodegroups, resolveNodegroupTargetVersion } from "./versions.js";
 
+/** The moto calls the EKS operations make; MotoCloud implements them, unit tests fake them. */
+export type EmulatorCloud = Pick<
+  MotoCloud,
+  | "observeSubnets"
+  | "subnetVpcs"
+  | "existingSecurityGroups"
+  | "createSecurityGroup"
+  | "ensureAmi"
+  | "createLaunchTemplate"
+  | "addLaunchTemplateVersion"
+  | "deleteLaunchTemplate"
+  | "createGroup"
+  | "updateGroup"
+  | "deleteGroup"
+>;
+
 export interface EmulatorDeps {
   state: EmulatorState;
-  cloud: MotoCloud;
+  cloud: EmulatorCloud;
   clock: SandboxClock;
   region: string;
   log: Logger;

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     onReset: () => mirror?.reset(),
     syncNodes: mirror ? runPass : undefined,
   });
-  log.info("listening", { port, region, nodeMirror: mirror !== undefined, timeFactor: process.env.SANDBOX_TIME_FACTOR ?? "1" });
+  log.info("listening", { port, region, nodeMirror: mirror !== undefined, timeFactor: clock.scaledMs(1) / 1000 });
 
   const interval = Number(process.env.NODE_MIRROR_INTERVAL_MS ?? DEFAULT_MIRROR_INTERVAL_MS);
   let stopping = false;

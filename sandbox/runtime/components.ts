@@ -1,9 +1,9 @@
 // Command lines and health checks of the sandbox's processes. Everything listens on 127.0.0.1.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BinaryPaths, SandboxPorts } from "./config.js";
+import type { SandboxPorts } from "./config.js";
 import type { Credentials } from "./credentials.js";
-import { httpCall, portOpen } from "./http.js";
+import { httpCall } from "./http.js";
 
 export type ComponentName =
   | "etcd"
@@ -196,7 +196,7 @@ export function healthProbe(name: ComponentName, context: HealthContext): () => 
     case "moto":
       return () => ok(`http://127.0.0.1:${ports.moto}/moto-api/data.json`);
     case "eks-emulator":
-      return () => portOpen(ports.emulator);
+      return () => ok(`http://127.0.0.1:${ports.emulator}/sandbox/health`);
   }
 }
 

@@ -125,7 +125,7 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
   if (options.build ?? true) await runBuildScripts(log);
 
   const binaries = binaryPaths(readVersions());
-  for (const [name, path] of Object.entries(binaries)) {
+  for (const [name, path] of Object.entries(binaries) as [string, string][]) {
     if (!existsSync(path)) throw new Error(`${name} is missing at ${path}; run sandbox/build/build-binaries.sh`);
   }
   const ports = await choosePorts(options.ports);
@@ -239,7 +239,6 @@ function emulatorEnvironment(env: SandboxEnv, ports: SandboxPorts, timeFactor: s
   const factor = timeFactor ?? process.env.SANDBOX_TIME_FACTOR;
   return childEnvironment({
     EKS_EMULATOR_PORT: String(ports.emulator),
-    EKS_EMULATOR_HOST: "127.0.0.1",
     KUBECONFIG: env.kubeconfigPath,
     AWS_ENDPOINT_URL: env.awsEndpointUrl,
     AWS_REGION: env.awsRegion,
@@ -265,7 +264,7 @@ async function choosePorts(requested: StartOptions["ports"]): Promise<SandboxPor
   );
   const ports = Object.fromEntries(
     keys.map((key, index) => {
-      const address = servers[index]!.address();
+      const address = servers[index].address();
       if (address === null || typeof address === "string") throw new Error("could not pick a free port");
       return [key, address.port];
     }),
@@ -276,7 +275,7 @@ async function choosePorts(requested: StartOptions["ports"]): Promise<SandboxPor
 
 async function ensurePortsFree(ports: SandboxPorts): Promise<void> {
   const busy: string[] = [];
-  for (const [name, port] of Object.entries(ports)) {
+  for (const [name, port] of Object.entries(ports) as [string, number][]) {
     if (await portOpen(port)) busy.push(`${name} (${port})`);
   }
   if (busy.length > 0) {

@@ -70,8 +70,10 @@ export interface InformerOptions {
   onError?: (err: unknown) => void;
   /** Server-side watch timeout range; a random value in it spreads reconnects. */
   watchTimeoutSeconds?: { min: number; max: number };
-  /** Retry delays after failures. */
+  /** Retry delays after failures; each delay loses up to 20 % at random. */
   backoff?: { initialMs: number; maxMs: number };
+  /** Randomness in [0, 1) for jitter; tests may pin it. */
+  random?: () => number;
 }
 
 const DEFAULT_WATCH_TIMEOUT_SECONDS = { min: 300, max: 600 };
@@ -99,6 +101,11 @@ class GoneError extends Error {
   }
 }
 
+/** Keeps Errors as they are (their statusCode matters); wraps anything else. */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(`watch failed: ${JSON.stringify(err)}`, { cause: err });
+}
+
 function isGone(err: unknown): boolean {
   return err instanceof GoneError || readKubeError(err).statusCode === 410;
 }
@@ -109,6 +116,7 @@ export class Informer<T extends ObjectWithMetadata> {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly options: InformerOptions;
+  private readonly random: () => number;
   private resourceVersion = "";
   private synced = false;
   private stopped = false;
@@ -125,6 +133,7 @@ export class Informer<T extends ObjectWithMetadata> {
     this.clock = options.clock ?? realClock;
     this.logger = (options.logger ?? createSilentLogger()).child({ informer: source.description });
     this.options = options;
+    this.random = options.random ?? Math.random;
   }
 
   /** Registers handlers; objects already cached are not replayed (list() them after sync). */
@@ -191,7 +200,11 @@ export class Informer<T extends ObjectWithMetadata> {
     let failures = 0;
     while (!this.stopped) {
       try {
-        if (this.resourceVersion === "") await this.relist();
+        if (this.resourceVersion === "") {
+          await this.relist();
+          // A list that worked proves the server is back; the next failure starts from 1 s.
+          failures = 0;
+        }
         if (this.stopped) break;
         const healthy = await this.watchOnce();
         failures = healthy ? 0 : failures + 1;
@@ -218,7 +231,7 @@ export class Informer<T extends ObjectWithMetadata> {
   private failureDelay(failures: number): number {
     const { initialMs, maxMs } = this.options.backoff ?? DEFAULT_FAILURE_BACKOFF;
     const nominal = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 30));
-    return Math.round(nominal * (0.8 + 0.2 * Math.random()));
+    return Math.round(nominal * (1 - 0.2 * this.random()));
   }
 
   private async relist(): Promise<void> {
@@ -287,7 +300,7 @@ export class Informer<T extends ObjectWithMetadata> {
         if (finished) return;
         finished = true;
         this.activeWatch = undefined;
-        if (err !== undefined && err !== null && !this.stopped) reject(err);
+        if (err !== undefined && err !== null && !this.stopped) reject(asError(err));
         else resolve(this.clock.now() - startedAt >= MIN_HEALTHY_WATCH_MS);
       };
       const onEvent = (type: string, raw: unknown): void => {
@@ -315,7 +328,7 @@ export class Informer<T extends ObjectWithMetadata> {
     return {
       resourceVersion: this.resourceVersion,
       allowWatchBookmarks: true,
-      timeoutSeconds: Math.round(min + Math.random() * (max - min)),
+      timeoutSeconds: Math.round(min + this.random() * (max - min)),
       labelSelector: this.source.labelSelector,
       fieldSelector: this.source.fieldSelector,
     };

@@ -36,9 +36,7 @@ export interface ManagerOptions<P extends ObjectWithMetadata> {
   name: string;
   /** Informer of the reconciled kind; its object keys are the work queue keys. */
   primary: Informer<P>;
-  // Secondary watches differ in object type; the manager only passes objects back to mapToKeys.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  secondary?: SecondaryWatch<any>[];
+  secondary?: SecondaryWatch<ObjectWithMetadata>[];
   reconcile: Reconciler;
   /** Reconciles of different keys running at once. Default 1. */
   concurrency?: number;

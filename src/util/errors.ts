@@ -130,8 +130,18 @@ export interface SerializedError {
   cause?: SerializedError;
 }
 
+/** Text for a thrown non-Error value (a string, a Status object from a watch, …). */
+function stringifyThrown(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 export function serializeError(err: unknown, depth = 0): SerializedError {
-  if (!(err instanceof Error)) return { name: typeof err, message: String(err) };
+  if (!(err instanceof Error)) return { name: typeof err, message: stringifyThrown(err) };
   const serialized: SerializedError = { name: err.name, message: err.message };
   if (err.cause !== undefined && depth < 5) serialized.cause = serializeError(err.cause, depth + 1);
   return serialized;
@@ -142,7 +152,7 @@ export function describeError(err: unknown): string {
   const parts: string[] = [];
   let current: unknown = err;
   for (let depth = 0; depth < 10 && current !== undefined; depth++) {
-    parts.push(current instanceof Error ? current.message : String(current));
+    parts.push(current instanceof Error ? current.message : stringifyThrown(current));
     current = current instanceof Error ? current.cause : undefined;
   }
   return parts.join(": ");

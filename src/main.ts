@@ -1,0 +1,190 @@
+// Composition root: configuration, logger, clients, the ClusterUpgrade controller under leader
+// election, the operations HTTP server, and signal handling. Nothing else knows the concrete
+// AWS adapters.
+import { hostname } from "node:os";
+import { pathToFileURL } from "node:url";
+import * as k8s from "@kubernetes/client-node";
+import { GROUP, PHASES, PLURAL, VERSION, type ClusterUpgrade } from "./api/v1alpha1/types.js";
+import { awsCloudPortsFactory } from "./cloud/aws/index.js";
+import { setAwsRetryLogger } from "./cloud/aws/call.js";
+import type { CloudPortsFactory } from "./cloud/ports.js";
+import { ClusterUpgradeController } from "./controllers/clusterupgrade/controller.js";
+import type { ControllerTimings } from "./controllers/clusterupgrade/context.js";
+import { eventSink, KubeClusterUpgradeStore } from "./controllers/clusterupgrade/store.js";
+import { EventRecorder, kubeEventsClient } from "./kube/events.js";
+import { startOperationsServer, type OperationsServer } from "./observability/http.js";
+import { OperatorMetrics } from "./observability/metrics.js";
+import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
+import { kubeLeaseClient } from "./runtime/leader-election.js";
+import { Manager } from "./runtime/manager.js";
+import { configMapSource, customResourceSource } from "./runtime/sources.js";
+import { realClock, type Clock } from "./util/clock.js";
+import { describeError } from "./util/errors.js";
+import { createLogger, type Logger } from "./util/logger.js";
+
+/** The ConfigMap that pauses every ClusterUpgrade at once when its data.stop is "true" (incidents). */
+export const GLOBAL_STOP_CONFIGMAP = "eks-upgrade-operator-stop";
+export const LEASE_NAME = "eks-upgrade-operator";
+
+export interface OperatorConfig {
+  namespace: string;
+  identity: string;
+  watchNamespace?: string;
+  defaultRegion: string;
+  httpPort: number;
+  leaderElection: boolean;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  timings: Partial<ControllerTimings>;
+}
+
+function seconds(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`expected a number of seconds, got "${value}"`);
+  return parsed * 1000;
+}
+
+export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const controlPlanePollMs = seconds(env.CONTROL_PLANE_POLL_SECONDS);
+  const updatePollMs = seconds(env.UPDATE_POLL_SECONDS);
+  const failedUpdateBackoffMs = seconds(env.FAILED_UPDATE_BACKOFF_SECONDS);
+  const idleRecheckMs = seconds(env.IDLE_RECHECK_SECONDS);
+  const leaseDurationMs = seconds(env.LEASE_DURATION_SECONDS);
+  const renewDeadlineMs = seconds(env.LEASE_RENEW_DEADLINE_SECONDS);
+  const retryPeriodMs = seconds(env.LEASE_RETRY_PERIOD_SECONDS);
+  return {
+    namespace: env.POD_NAMESPACE ?? "default",
+    identity: `${env.POD_NAME ?? hostname()}-${process.pid}`,
+    ...(env.WATCH_NAMESPACE ? { watchNamespace: env.WATCH_NAMESPACE } : {}),
+    defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+    httpPort: Number(env.HTTP_PORT ?? 8080),
+    leaderElection: env.LEADER_ELECTION !== "false",
+    ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
+    ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
+    ...(retryPeriodMs !== undefined ? { retryPeriodMs } : {}),
+    timings: {
+      ...(controlPlanePollMs !== undefined ? { controlPlanePollMs } : {}),
+      ...(updatePollMs !== undefined ? { updatePollMs } : {}),
+      ...(failedUpdateBackoffMs !== undefined ? { failedUpdateBackoffMs } : {}),
+      ...(idleRecheckMs !== undefined ? { idleRecheckMs } : {}),
+    },
+  };
+}
+
+export interface RunningOperator {
+  manager: Manager<ClusterUpgrade & ObjectWithMetadata>;
+  server: OperationsServer;
+  /** Graceful stop: finish reconciles, release the Lease, close the HTTP server. */
+  stop(): Promise<void>;
+}
+
+export interface OperatorDependencies {
+  kubeConfig: k8s.KubeConfig;
+  cloud: CloudPortsFactory;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export async function startOperator(config: OperatorConfig, dependencies: OperatorDependencies): Promise<RunningOperator> {
+  const { kubeConfig, logger } = dependencies;
+  const clock = dependencies.clock ?? realClock;
+  const metrics = new OperatorMetrics();
+  const watch = kubeWatchFunction(kubeConfig);
+  const primary = new Informer<ClusterUpgrade & ObjectWithMetadata>(
+    customResourceSource(kubeConfig, { group: GROUP, version: VERSION, plural: PLURAL }, config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+    watch,
+    { logger, clock },
+  );
+  const stopSwitch = new Informer<k8s.V1ConfigMap & ObjectWithMetadata>(
+    configMapSource(kubeConfig, { namespace: config.namespace, fieldSelector: `metadata.name=${GLOBAL_STOP_CONFIGMAP}` }),
+    watch,
+    { logger, clock },
+  );
+  const globallyPaused = (): boolean => stopSwitch.get(config.namespace, GLOBAL_STOP_CONFIGMAP)?.data?.stop === "true";
+  const phases = new Map<string, string>();
+  const controller = new ClusterUpgradeController({
+    store: new KubeClusterUpgradeStore(kubeConfig),
+    events: eventSink(new EventRecorder({ client: kubeEventsClient(kubeConfig), instance: config.identity, logger, clock })),
+    cloud: dependencies.cloud,
+    clock,
+    logger,
+    defaultRegion: config.defaultRegion,
+    timings: config.timings,
+    globallyPaused,
+    onPhase: (key, phase) => {
+      phases.set(key, phase);
+      const counts: Record<string, number> = {};
+      for (const value of phases.values()) counts[value] = (counts[value] ?? 0) + 1;
+      metrics.setUpgradesByPhase(counts, PHASES);
+    },
+  });
+  const manager = new Manager<ClusterUpgrade & ObjectWithMetadata>({
+    name: "clusterupgrade",
+    primary,
+    // Flipping the global stop switch must reach every ClusterUpgrade at once.
+    secondary: [{ informer: stopSwitch, mapToKeys: () => primary.keys() }],
+    reconcile: async (key) => {
+      const { namespace, name } = splitObjectKey(key);
+      if (!primary.getByKey(key)) phases.delete(key);
+      return controller.reconcile(namespace ?? "", name);
+    },
+    leaderElection: config.leaderElection
+      ? {
+          namespace: config.namespace,
+          name: LEASE_NAME,
+          identity: config.identity,
+          client: kubeLeaseClient(kubeConfig),
+          ...(config.leaseDurationMs !== undefined ? { leaseDurationMs: config.leaseDurationMs } : {}),
+          ...(config.renewDeadlineMs !== undefined ? { renewDeadlineMs: config.renewDeadlineMs } : {}),
+          ...(config.retryPeriodMs !== undefined ? { retryPeriodMs: config.retryPeriodMs } : {}),
+        }
+      : false,
+    logKeyField: "clusterUpgrade",
+    clock,
+    logger,
+    metrics,
+  });
+  const server = await startOperationsServer({
+    port: config.httpPort,
+    readiness: () => manager.readiness(),
+    liveness: () => manager.liveness(),
+    metrics: async () => ({ body: await metrics.render(), contentType: metrics.contentType }),
+    logger,
+  });
+  manager.start();
+  logger.info("operator started", { identity: config.identity, namespace: config.namespace, watchNamespace: config.watchNamespace ?? "(all)", httpPort: server.port });
+  return {
+    manager,
+    server,
+    async stop() {
+      await manager.shutdown();
+      await server.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger();
+  setAwsRetryLogger(logger);
+  const config = configFromEnvironment();
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromDefault();
+  const operator = await startOperator(config, { kubeConfig, cloud: awsCloudPortsFactory(), logger });
+  operator.manager.stopOnSignals();
+  const reason = await operator.manager.done;
+  await operator.server.close();
+  logger.info("operator stopped", { reason });
+  // Losing the Lease involuntarily means another replica may be working: exit non-zero so the
+  // kubelet restarts this one as a standby.
+  process.exitCode = reason === "lost-leadership" ? 1 : 0;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  main().catch((error: unknown) => {
+    console.error(JSON.stringify({ level: "error", message: "operator failed to start", error: describeError(error) }));
+    process.exit(1);
+  });
+}

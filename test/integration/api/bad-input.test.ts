@@ -1,0 +1,127 @@
+// The bad-input corpus: malformed ClusterUpgrades sent to the real kube-apiserver of the sandbox.
+// The CRD's OpenAPI schema or one of its CEL rules must reject each one, with a message that names
+// the field at fault; a sound object must be accepted, so the corpus cannot pass by rejecting all.
+import assert from "node:assert/strict";
+import * as k8s from "@kubernetes/client-node";
+import { sandboxKubeConfig } from "../../support/global-sandbox.js";
+import { ensureNamespace, installCrd } from "../../support/crd.js";
+
+const NAMESPACE = "bad-input";
+const route53 = { hostedZoneId: "Z0123456789ABC", recordName: "app.example.com", blueSetIdentifier: "blue", greenSetIdentifier: "green" };
+const sound = { cluster: { name: "prod", region: "eu-west-1" }, targetVersion: "1.31" };
+
+interface BadCase {
+  name: string;
+  spec: Record<string, unknown>;
+  /** What the API server's message must contain: the field path and/or the rule's message. */
+  expect: RegExp;
+}
+
+const corpus: BadCase[] = [
+  { name: "target version with a patch", spec: { ...sound, targetVersion: "1.31.2" }, expect: /spec\.targetVersion/ },
+  { name: "target version word", spec: { ...sound, targetVersion: "latest" }, expect: /spec\.targetVersion/ },
+  { name: "target version below what EKS ever ran", spec: { ...sound, targetVersion: "1.9" }, expect: /spec\.targetVersion/ },
+  { name: "target version missing", spec: { cluster: { name: "prod" } }, expect: /spec\.targetVersion: Required/ },
+  { name: "cluster missing", spec: { targetVersion: "1.31" }, expect: /spec\.cluster: Required/ },
+  { name: "cluster name with spaces", spec: { ...sound, cluster: { name: "my cluster" } }, expect: /spec\.cluster\.name/ },
+  { name: "region malformed", spec: { ...sound, cluster: { name: "prod", region: "Europe" } }, expect: /spec\.cluster\.region/ },
+  { name: "unknown strategy", spec: { ...sound, strategy: "Canary" }, expect: /spec\.strategy.*Unsupported value: "Canary"/ },
+  { name: "BlueGreen without its block", spec: { ...sound, strategy: "BlueGreen" }, expect: /spec\.blueGreen is required when spec\.strategy is BlueGreen/ },
+  { name: "blueGreen block with InPlace", spec: { ...sound, blueGreen: { greenCluster: { name: "green" }, route53 } }, expect: /spec\.blueGreen may only be set when spec\.strategy is BlueGreen/ },
+  { name: "negative maxUnavailable", spec: { ...sound, nodeGroups: { maxUnavailable: -1 } }, expect: /spec\.nodeGroups\.maxUnavailable/ },
+  { name: "absurd maxUnavailable", spec: { ...sound, nodeGroups: { maxUnavailable: 5000 } }, expect: /spec\.nodeGroups\.maxUnavailable/ },
+  { name: "absurd parallel drains", spec: { ...sound, drain: { maxParallelNodes: 0 } }, expect: /spec\.drain\.maxParallelNodes/ },
+  { name: "surge and unavailable both zero", spec: { ...sound, nodeGroups: { maxUnavailable: 0, maxSurge: 0 } }, expect: /maxSurge and maxUnavailable cannot both be 0/ },
+  { name: "node group both ordered and excluded", spec: { ...sound, nodeGroups: { order: ["a"], exclude: ["a"] } }, expect: /both in spec\.nodeGroups\.order and spec\.nodeGroups\.exclude/ },
+  { name: "DeletePods without force", spec: { ...sound, drain: { onTimeout: "DeletePods" } }, expect: /spec\.drain\.onTimeout.*allowForceDelete/ },
+  { name: "unknown timeout policy", spec: { ...sound, drain: { onTimeout: "Panic" } }, expect: /spec\.drain\.onTimeout/ },
+  { name: "drain timeout without unit", spec: { ...sound, drain: { timeout: "15" } }, expect: /spec\.drain\.timeout/ },
+  { name: "window without duration", spec: { ...sound, maintenanceWindows: [{ schedule: "0 22 * * *" }] }, expect: /spec\.maintenanceWindows\[0\]\.duration: Required/ },
+  { name: "window schedule with three fields", spec: { ...sound, maintenanceWindows: [{ schedule: "0 22 *", duration: "4h" }] }, expect: /spec\.maintenanceWindows\[0\]\.schedule/ },
+  { name: "window duration in days", spec: { ...sound, maintenanceWindows: [{ schedule: "0 22 * * *", duration: "1d" }] }, expect: /spec\.maintenanceWindows\[0\]\.duration/ },
+  { name: "window time zone with spaces", spec: { ...sound, maintenanceWindows: [{ schedule: "0 22 * * *", duration: "1h", timeZone: "Central European" }] }, expect: /spec\.maintenanceWindows\[0\]\.timeZone/ },
+  { name: "blackout ending before it starts", spec: { ...sound, blackouts: [{ start: "2026-12-24T00:00:00Z", end: "2026-12-20T00:00:00Z" }] }, expect: /spec\.blackouts\[0\]\.end.*a blackout must end after it starts/ },
+  { name: "blackout date not a timestamp", spec: { ...sound, blackouts: [{ start: "Christmas", end: "2026-12-27T00:00:00Z" }] }, expect: /spec\.blackouts\[0\]\.start/ },
+  { name: "traffic steps not increasing", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, trafficSteps: [10, 50, 25, 100] } }, expect: /spec\.blueGreen\.trafficSteps.*strictly increasing/ },
+  { name: "traffic steps not ending at 100", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, trafficSteps: [10, 50] } }, expect: /spec\.blueGreen\.trafficSteps.*the last traffic step must be 100/ },
+  { name: "traffic step above 100 percent", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, trafficSteps: [50, 150] } }, expect: /spec\.blueGreen\.trafficSteps\[1\]/ },
+  { name: "weight above 255", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, weightSteps: [{ blue: 300, green: 10 }, { blue: 0, green: 255 }] } }, expect: /spec\.blueGreen\.weightSteps\[0\]\.blue/ },
+  { name: "negative weight", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, weightSteps: [{ blue: 255, green: -1 }, { blue: 0, green: 255 }] } }, expect: /spec\.blueGreen\.weightSteps\[0\]\.green/ },
+  { name: "green weights decreasing", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, weightSteps: [{ blue: 100, green: 200 }, { blue: 0, green: 100 }] } }, expect: /spec\.blueGreen\.weightSteps.*green weights must be strictly increasing/ },
+  { name: "both weights zero", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, weightSteps: [{ blue: 0, green: 0 }, { blue: 0, green: 255 }] } }, expect: /spec\.blueGreen\.weightSteps\[0\].*both weights to 0/ },
+  { name: "steps and weights together", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, trafficSteps: [100], weightSteps: [{ blue: 0, green: 255 }] } }, expect: /set either trafficSteps or weightSteps/ },
+  { name: "same set identifier for blue and green", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53: { ...route53, greenSetIdentifier: "blue" } } }, expect: /spec\.blueGreen\.route53\.greenSetIdentifier.*must differ/ },
+  { name: "green cluster is blue", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "prod" }, route53 } }, expect: /spec\.blueGreen\.greenCluster\.name.*different cluster/ },
+  { name: "hosted zone id malformed", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53: { ...route53, hostedZoneId: "example.com" } } }, expect: /spec\.blueGreen\.route53\.hostedZoneId/ },
+  { name: "record type MX", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53: { ...route53, recordType: "MX" } } }, expect: /spec\.blueGreen\.route53\.recordType/ },
+  { name: "add-on pin without eksbuild form", spec: { ...sound, addons: { pinned: [{ name: "vpc-cni", version: "1.18" }] } }, expect: /spec\.addons\.pinned\[0\]\.version/ },
+  { name: "ignored finding without a reason", spec: { ...sound, preflight: { ignore: [{ code: "IP001" }] } }, expect: /spec\.preflight\.ignore\[0\]\.reason: Required/ },
+  { name: "self-managed AMI malformed", spec: { ...sound, nodeGroups: { selfManaged: [{ autoScalingGroupName: "legacy", amiId: "ubuntu" }] } }, expect: /spec\.nodeGroups\.selfManaged\[0\]\.amiId/ },
+  { name: "release version and launch template together", spec: { ...sound, nodeGroups: { managed: [{ name: "ng", releaseVersion: "1.31.2-20241109", launchTemplateVersion: "3" }] } }, expect: /spec\.nodeGroups\.managed\[0\]\.releaseVersion.*not both/ },
+  { name: "webhook that is not a URL", spec: { ...sound, notifications: { webhookUrl: "slack" } }, expect: /spec\.notifications\.webhookUrl/ },
+];
+
+describe("the CRD rejects malformed ClusterUpgrades (real API server)", function () {
+  let api: k8s.CustomObjectsApi;
+
+  before(async function () {
+    this.timeout(60_000);
+    const kubeConfig = sandboxKubeConfig();
+    await installCrd(kubeConfig);
+    await ensureNamespace(kubeConfig, NAMESPACE);
+    api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  });
+
+  function create(name: string, spec: Record<string, unknown>): Promise<unknown> {
+    return api.createNamespacedCustomObject({
+      group: "eksupgrade.io",
+      version: "v1alpha1",
+      namespace: NAMESPACE,
+      plural: "clusterupgrades",
+      body: { apiVersion: "eksupgrade.io/v1alpha1", kind: "ClusterUpgrade", metadata: { name }, spec },
+    });
+  }
+
+  it(`has at least 20 cases (${corpus.length})`, () => {
+    assert.ok(corpus.length >= 20);
+  });
+
+  it("accepts a sound object and a full BlueGreen one", async () => {
+    await create("sound", sound);
+    await create("sound-bluegreen", {
+      ...sound,
+      strategy: "BlueGreen",
+      blueGreen: { greenCluster: { name: "green" }, route53, trafficSteps: [10, 50, 100], gates: { httpProbes: [{ url: "https://app.example.com/healthz" }] } },
+      maintenanceWindows: [{ schedule: "0 22 * * 1-5", duration: "4h", timeZone: "Europe/Berlin" }],
+      blackouts: [{ start: "2026-12-20T00:00:00Z", end: "2027-01-04T00:00:00Z" }],
+    });
+  });
+
+  for (const [index, badCase] of corpus.entries()) {
+    it(`rejects: ${badCase.name}`, async () => {
+      const error = await create(`bad-${index}`, badCase.spec).then(
+        () => undefined,
+        (caught: unknown) => caught as { code?: number; body?: unknown },
+      );
+      assert.ok(error, "the API server accepted it");
+      assert.equal(error.code, 422, `expected 422 Invalid, got ${error.code}: ${String(error.body)}`);
+      const body = typeof error.body === "string" ? error.body : JSON.stringify(error.body);
+      assert.match(body, badCase.expect);
+    });
+  }
+
+  it("refuses to unset abort once set", async () => {
+    await create("aborted", { ...sound, abort: true });
+    const error = await api
+      .patchNamespacedCustomObject(
+        { group: "eksupgrade.io", version: "v1alpha1", namespace: NAMESPACE, plural: "clusterupgrades", name: "aborted", body: { spec: { abort: false } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      )
+      .then(
+        () => undefined,
+        (caught: unknown) => caught as { code?: number; body?: unknown },
+      );
+    assert.equal(error?.code, 422);
+    assert.match(String(error?.body), /abort cannot be unset/);
+  });
+});

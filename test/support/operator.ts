@@ -1,0 +1,66 @@
+// Runs the operator as its own process against the sandbox, as `npm start` would, so tests can
+// kill it (SIGKILL) and start it again.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sandboxEnv } from "./global-sandbox.js";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+let sequence = 0;
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  logPath: string;
+  /** SIGTERM, then SIGKILL after 15 s; resolves when the process is gone. */
+  stop(): Promise<void>;
+  /** Dies at once, as after an OOM kill or a node failure. */
+  kill(): Promise<void>;
+}
+
+export function startOperatorProcess(extraEnv: Record<string, string> = {}): OperatorProcess {
+  const env = sandboxEnv();
+  mkdirSync(join(env.dir, "logs"), { recursive: true });
+  const logPath = join(env.dir, "logs", `operator-${process.pid}-${++sequence}.log`);
+  const log = createWriteStream(logPath);
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src", "main.ts")], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      ...env.variables,
+      POD_NAME: `test-operator-${sequence}`,
+      POD_NAMESPACE: "eks-upgrade-system",
+      HTTP_PORT: "0",
+      CONTROL_PLANE_POLL_SECONDS: "1",
+      UPDATE_POLL_SECONDS: "1",
+      IDLE_RECHECK_SECONDS: "2",
+      FAILED_UPDATE_BACKOFF_SECONDS: "2",
+      LEASE_DURATION_SECONDS: "4",
+      LEASE_RENEW_DEADLINE_SECONDS: "3",
+      LEASE_RETRY_PERIOD_SECONDS: "1",
+      LOG_LEVEL: "debug",
+      ...extraEnv,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  return {
+    child,
+    logPath,
+    async stop() {
+      if (gone()) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async kill() {
+      if (gone()) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,161 @@
+// The project's own Dockerfile rules, checked without a Docker engine. dockerfile-utils catches
+// syntax errors; these rules catch what a syntactically fine Dockerfile can still get wrong for a
+// production operator image.
+
+/**
+ * Oldest Node.js major the image may use: the Active LTS line when this was written (Node 26,
+ * "Lithium", LTS from October 2026). Raise it when a newer LTS line is adopted.
+ */
+export const MINIMUM_NODE_LTS_MAJOR = 26;
+
+export interface Instruction {
+  keyword: string;
+  /** Everything after the keyword, continuation lines joined with a space. */
+  args: string;
+  /** 1-based line of the keyword. */
+  line: number;
+}
+
+export interface Stage {
+  image: string;
+  name?: string;
+  instructions: Instruction[];
+}
+
+/** Splits a Dockerfile into stages of instructions; comments, parser directives and blank lines are dropped. */
+export function parseDockerfile(text: string): Stage[] {
+  const stages: Stage[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let index = 0; index < lines.length; index++) {
+    const first = lines[index] ?? "";
+    if (/^\s*(#|$)/.test(first)) continue;
+    const startLine = index + 1;
+    let joined = first;
+    let continues = /\\\s*$/.test(joined);
+    while (continues && index + 1 < lines.length) {
+      joined = joined.replace(/\\\s*$/, " ");
+      index++;
+      const next = lines[index] ?? "";
+      // A comment inside a continued instruction is dropped and does not end it.
+      if (/^\s*#/.test(next)) continue;
+      joined += next;
+      continues = /\\\s*$/.test(next);
+    }
+    const match = /^\s*(\S+)\s*(.*)$/.exec(joined);
+    if (!match) continue;
+    const instruction: Instruction = { keyword: (match[1] ?? "").toUpperCase(), args: (match[2] ?? "").trim(), line: startLine };
+    if (instruction.keyword === "FROM") {
+      const words = instruction.args.split(/\s+/).filter((word) => !word.startsWith("--"));
+      const asIndex = words.findIndex((word) => word.toUpperCase() === "AS");
+      stages.push({ image: words[0] ?? "", name: asIndex >= 0 ? words[asIndex + 1] : undefined, instructions: [] });
+      continue;
+    }
+    stages.at(-1)?.instructions.push(instruction);
+  }
+  return stages;
+}
+
+/** The JSON array of an exec-form ENTRYPOINT/CMD, or undefined for the shell form. */
+export function execForm(args: string): string[] | undefined {
+  if (!args.startsWith("[")) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(args);
+    return Array.isArray(parsed) && parsed.every((item) => typeof item === "string") ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function nodeMajor(image: string): number | undefined {
+  const match = /^(?:docker\.io\/)?(?:library\/)?node:(\d+)(?:[.-]|$|@)/.exec(image);
+  return match ? Number(match[1]) : undefined;
+}
+
+function runCommands(stage: Stage): string[] {
+  return stage.instructions.filter((instruction) => instruction.keyword === "RUN").map((instruction) => instruction.args);
+}
+
+function installsProductionDependencies(stage: Stage): boolean {
+  return runCommands(stage).some((command) => /\bnpm\s+ci\b[^&;|]*--omit[= ]dev\b/.test(command));
+}
+
+function checkFinalStageDependencies(stages: Stage[], final: Stage): string[] {
+  const problems: string[] = [];
+  for (const command of runCommands(final)) {
+    if (/\bnpm\s+ci\b/.test(command) && !/\bnpm\s+ci\b[^&;|]*--omit[= ]dev\b/.test(command)) {
+      problems.push(`the final stage installs dev dependencies: "${command}" lacks --omit=dev`);
+    }
+  }
+  const copiedModulesFrom = final.instructions
+    .filter((instruction) => instruction.keyword === "COPY" && /\bnode_modules\b/.test(instruction.args))
+    .map((instruction) => /--from=(\S+)/.exec(instruction.args)?.[1]);
+  const sources = copiedModulesFrom.map((from) => stages.find((stage, index) => stage.name === from || String(index) === from));
+  const copiedProductionOnly = sources.length > 0 && sources.every((source) => source !== undefined && installsProductionDependencies(source));
+  if (copiedModulesFrom.length > 0 && !copiedProductionOnly) {
+    problems.push("the final stage copies node_modules from a stage that did not run npm ci --omit=dev");
+  }
+  if (!installsProductionDependencies(final) && copiedModulesFrom.length === 0) {
+    problems.push("the final stage must install production dependencies with npm ci --omit=dev");
+  }
+  return problems;
+}
+
+function checkUser(final: Stage): string[] {
+  const user = final.instructions.filter((instruction) => instruction.keyword === "USER").at(-1);
+  if (!user) return ["the final stage has no USER: the process would run as root"];
+  const [name] = user.args.split(":");
+  if (name === undefined || name === "root" || name === "0") return [`the final stage runs as root (USER ${user.args})`];
+  // Kubernetes can only verify runAsNonRoot for a numeric user.
+  if (!/^\d+$/.test(name)) return [`USER ${user.args} is not numeric: Kubernetes cannot verify runAsNonRoot for a user name`];
+  return [];
+}
+
+function checkEntrypoint(stages: Stage[], final: Stage, expectedMain: string): string[] {
+  const problems: string[] = [];
+  for (const stage of stages) {
+    for (const instruction of stage.instructions) {
+      if ((instruction.keyword === "ENTRYPOINT" || instruction.keyword === "CMD") && !execForm(instruction.args)) {
+        problems.push(`${instruction.keyword} on line ${instruction.line} uses the shell form: signals would not reach node`);
+      }
+    }
+  }
+  const entrypoint = final.instructions.filter((instruction) => instruction.keyword === "ENTRYPOINT").at(-1);
+  const command = entrypoint ? execForm(entrypoint.args) : undefined;
+  if (!command) problems.push("the final stage has no exec-form ENTRYPOINT");
+  else if (command[0] !== "node" || command[1] !== expectedMain) {
+    problems.push(`ENTRYPOINT ${entrypoint?.args ?? ""} does not run node ${expectedMain}`);
+  }
+  return problems;
+}
+
+/** Every rule violation found in the Dockerfile; an empty list means it passes. */
+export function checkDockerfile(text: string, expectedMain: string): string[] {
+  const stages = parseDockerfile(text);
+  const final = stages.at(-1);
+  if (!final) return ["no FROM instruction"];
+  const problems: string[] = [];
+  if (stages.length < 2) problems.push("not a multi-stage build: build tools would end up in the image");
+  for (const stage of stages) {
+    const major = nodeMajor(stage.image);
+    if (major === undefined) problems.push(`stage ${stage.name ?? stage.image} is not based on an official node image pinned to a major version`);
+    else if (major % 2 !== 0 || major < MINIMUM_NODE_LTS_MAJOR) {
+      problems.push(`${stage.image} is not a Node.js LTS line (even major >= ${MINIMUM_NODE_LTS_MAJOR})`);
+    }
+    for (const command of runCommands(stage)) {
+      if (/\bnpm\s+(install|i|add)\b/.test(command)) problems.push(`"${command}" uses npm install: use npm ci for a reproducible install`);
+    }
+    for (const instruction of stage.instructions) {
+      if (instruction.keyword === "ADD" && /https?:\/\//.test(instruction.args)) {
+        problems.push(`ADD on line ${instruction.line} downloads from a URL without a checksum`);
+      }
+    }
+  }
+  const finalMajor = nodeMajor(final.image);
+  if (stages.some((stage) => nodeMajor(stage.image) !== finalMajor)) problems.push("stages use different Node.js majors");
+  problems.push(...checkFinalStageDependencies(stages, final));
+  problems.push(...checkUser(final));
+  problems.push(...checkEntrypoint(stages, final, expectedMain));
+  const env = final.instructions.filter((instruction) => instruction.keyword === "ENV").map((instruction) => instruction.args);
+  if (!env.some((args) => /\bNODE_ENV[= ]"?production"?/.test(args))) problems.push("the final stage does not set NODE_ENV=production");
+  return problems;
+}

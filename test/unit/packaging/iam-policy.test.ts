@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const iamDirectory = path.join(root, "config/iam");
+
+type Condition = Record<string, Record<string, string | string[]>>;
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource?: string | string[];
+  Principal?: Record<string, string>;
+  Condition?: Condition;
+}
+
+interface PolicyDocument {
+  Version: string;
+  Statement: Statement[];
+}
+
+function load(file: string): PolicyDocument {
+  return JSON.parse(readFileSync(path.join(iamDirectory, file), "utf8")) as PolicyDocument;
+}
+
+const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** The AWS calls the operator makes, by feature; this is what the policies must grant and no more. */
+const CORE_ACTIONS = [
+  // Control plane, add-ons, managed node groups, upgrade insights.
+  "eks:DescribeCluster",
+  "eks:UpdateClusterVersion",
+  "eks:DescribeUpdate",
+  "eks:ListUpdates",
+  "eks:ListNodegroups",
+  "eks:DescribeNodegroup",
+  "eks:UpdateNodegroupVersion",
+  "eks:ListAddons",
+  "eks:DescribeAddon",
+  "eks:DescribeAddonVersions",
+  "eks:UpdateAddon",
+  "eks:ListInsights",
+  "eks:DescribeInsight",
+  // Self-managed groups: surge, drain, terminate, restore, and record what was changed in tags.
+  "autoscaling:DescribeAutoScalingGroups",
+  "autoscaling:DescribeAutoScalingInstances",
+  "autoscaling:UpdateAutoScalingGroup",
+  "autoscaling:SetDesiredCapacity",
+  "autoscaling:TerminateInstanceInAutoScalingGroup",
+  "autoscaling:CreateOrUpdateTags",
+  "autoscaling:DeleteTags",
+  // Preflight (free IPs, security groups) and new launch template versions for new AMIs.
+  "ec2:DescribeSubnets",
+  "ec2:DescribeSecurityGroups",
+  "ec2:DescribeInstances",
+  "ec2:DescribeLaunchTemplateVersions",
+  "ec2:CreateLaunchTemplateVersion",
+  "ec2:DescribeImages",
+  // Auto Scaling checks these on behalf of the caller when a group moves to a new template version.
+  "ec2:RunInstances",
+  "iam:PassRole",
+  // Blue/green traffic and gates.
+  "route53:ChangeResourceRecordSets",
+  "route53:ListResourceRecordSets",
+  "route53:GetChange",
+  "route53:GetHealthCheckStatus",
+  "cloudwatch:DescribeAlarms",
+];
+
+const CREATE_GREEN_ACTIONS = ["eks:CreateCluster", "eks:CreateNodegroup", "eks:TagResource", "iam:PassRole"];
+const RETIRE_BLUE_ACTIONS = ["eks:UpdateNodegroupConfig", "eks:DeleteNodegroup", "eks:DeleteCluster"];
+
+/** Actions that support no resource-level permission, so "Resource": "*" is the only option. */
+const ACTIONS_WITHOUT_RESOURCE_TYPES = new Set([
+  "eks:DescribeAddonVersions",
+  "eks:CreateCluster",
+  "eks:CreateNodegroup",
+  "autoscaling:DescribeAutoScalingGroups",
+  "autoscaling:DescribeAutoScalingInstances",
+  "ec2:DescribeSubnets",
+  "ec2:DescribeSecurityGroups",
+  "ec2:DescribeInstances",
+  "ec2:DescribeLaunchTemplateVersions",
+  "ec2:DescribeImages",
+  // Scoped by its conditions to launches through this account's launch templates.
+  "ec2:RunInstances",
+]);
+
+const PERMISSION_POLICIES = ["policy.json", "policy-create-green.json", "policy-retire-blue.json"];
+const PLACEHOLDERS = ["ACCOUNT_ID", "CLUSTER_NAME", "BLUE_CLUSTER_NAME", "OIDC_PROVIDER"];
+
+function actionsOf(policy: PolicyDocument): string[] {
+  return [...new Set(policy.Statement.flatMap((statement) => list(statement.Action)))].sort();
+}
+
+function statementsWith(policy: PolicyDocument, action: string): Statement[] {
+  return policy.Statement.filter((statement) => list(statement.Action).includes(action));
+}
+
+describe("config/iam policies", () => {
+  it("are valid policy documents with unique statement ids and only Allow statements", () => {
+    for (const file of readdirSync(iamDirectory).filter((name) => name.endsWith(".json"))) {
+      const policy = load(file);
+      assert.equal(policy.Version, "2012-10-17", file);
+      const sids = policy.Statement.map((statement) => statement.Sid);
+      assert.ok(sids.every((sid) => sid && /^[A-Za-z0-9]+$/.test(sid)), `${file}: every statement needs an alphanumeric Sid`);
+      assert.equal(new Set(sids).size, sids.length, `${file}: duplicate Sid`);
+      assert.ok(policy.Statement.every((statement) => statement.Effect === "Allow"), file);
+    }
+  });
+
+  it("grant exactly the documented actions, split by feature", () => {
+    assert.deepEqual(actionsOf(load("policy.json")), [...CORE_ACTIONS].sort());
+    assert.deepEqual(actionsOf(load("policy-create-green.json")), [...CREATE_GREEN_ACTIONS].sort());
+    assert.deepEqual(actionsOf(load("policy-retire-blue.json")), [...RETIRE_BLUE_ACTIONS].sort());
+  });
+
+  it("use no wildcard actions, and Resource * only where AWS offers nothing narrower", () => {
+    for (const file of PERMISSION_POLICIES) {
+      for (const statement of load(file).Statement) {
+        for (const action of list(statement.Action)) assert.ok(!action.includes("*"), `${file} ${statement.Sid}: wildcard action ${action}`);
+        if (list(statement.Resource).includes("*")) {
+          const scopedActions = list(statement.Action).filter((action) => !ACTIONS_WITHOUT_RESOURCE_TYPES.has(action));
+          assert.deepEqual(scopedActions, [], `${file} ${statement.Sid}: Resource * for actions that support resource ARNs`);
+        }
+      }
+    }
+  });
+
+  it("let Auto Scaling changes touch only groups tagged for the cluster, and only the operator's own tags", () => {
+    const policy = load("policy.json");
+    const mutations = ["UpdateAutoScalingGroup", "SetDesiredCapacity", "TerminateInstanceInAutoScalingGroup", "CreateOrUpdateTags", "DeleteTags"];
+    for (const action of mutations.map((name) => `autoscaling:${name}`)) {
+      for (const statement of statementsWith(policy, action)) {
+        assert.deepEqual(statement.Condition?.StringEquals?.["aws:ResourceTag/kubernetes.io/cluster/CLUSTER_NAME"], ["owned", "shared"], action);
+      }
+    }
+    for (const action of ["autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"]) {
+      for (const statement of statementsWith(policy, action)) {
+        assert.deepEqual(statement.Condition?.["ForAllValues:StringLike"]?.["aws:TagKeys"], ["eksupgrade.io/*"], action);
+      }
+    }
+  });
+
+  it("pass roles only to the service that needs them", () => {
+    const expected: Record<string, string> = { "policy.json": "ec2.amazonaws.com", "policy-create-green.json": "eks.amazonaws.com" };
+    for (const [file, service] of Object.entries(expected)) {
+      const statements = statementsWith(load(file), "iam:PassRole");
+      assert.ok(statements.length > 0, file);
+      for (const statement of statements) assert.equal(statement.Condition?.StringEquals?.["iam:PassedToService"], service, file);
+    }
+  });
+
+  it("launch instances only through launch templates", () => {
+    for (const statement of statementsWith(load("policy.json"), "ec2:RunInstances")) {
+      assert.ok(statement.Condition?.ArnLike?.["ec2:LaunchTemplate"]);
+      assert.equal(statement.Condition?.Bool?.["ec2:IsLaunchTemplateResource"], "true");
+    }
+  });
+
+  it("change Route53 records only by UPSERT of A, AAAA or CNAME records", () => {
+    for (const statement of statementsWith(load("policy.json"), "route53:ChangeResourceRecordSets")) {
+      const condition = statement.Condition?.["ForAllValues:StringEquals"];
+      assert.deepEqual(condition?.["route53:ChangeResourceRecordSetsActions"], ["UPSERT"]);
+      assert.deepEqual(condition?.["route53:ChangeResourceRecordSetsRecordTypes"], ["A", "AAAA", "CNAME"]);
+    }
+  });
+
+  it("trust only the operator's ServiceAccount (IRSA) or the EKS Pod Identity agent", () => {
+    const irsa = load("irsa-trust-policy.json").Statement[0]!;
+    assert.equal(list(irsa.Action)[0], "sts:AssumeRoleWithWebIdentity");
+    assert.equal(irsa.Condition?.StringEquals?.["OIDC_PROVIDER:sub"], "system:serviceaccount:eks-upgrade-system:eks-upgrade-operator");
+    assert.equal(irsa.Condition?.StringEquals?.["OIDC_PROVIDER:aud"], "sts.amazonaws.com");
+    const podIdentity = load("pod-identity-trust-policy.json").Statement[0]!;
+    assert.equal(podIdentity.Principal?.Service, "pods.eks.amazonaws.com");
+    assert.deepEqual(list(podIdentity.Action).sort(), ["sts:AssumeRole", "sts:TagSession"]);
+  });
+
+  it("use only placeholders that docs/install.md explains, and the docs name every policy file", () => {
+    const install = readFileSync(path.join(root, "docs/install.md"), "utf8");
+    for (const file of readdirSync(iamDirectory).filter((name) => name.endsWith(".json"))) {
+      assert.ok(install.includes(`config/iam/${file}`), `docs/install.md does not mention config/iam/${file}`);
+      const text = readFileSync(path.join(iamDirectory, file), "utf8");
+      for (const word of text.match(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g) ?? []) {
+        assert.ok(PLACEHOLDERS.includes(word), `${file}: unknown placeholder ${word}`);
+      }
+    }
+    for (const placeholder of PLACEHOLDERS) assert.ok(install.includes(placeholder), `docs/install.md does not explain ${placeholder}`);
+  });
+});

@@ -1,0 +1,86 @@
+// The Kubernetes permissions the operator needs, written down once, and a comparison of RBAC rules
+// against them. Anything granted beyond this list breaks least privilege; anything missing breaks
+// the operator.
+
+export interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+/** "group/resource" (core group: "/resource") to verbs. */
+export type Permissions = Record<string, readonly string[]>;
+
+/** Granted cluster-wide: the operator acts on objects in any namespace and on nodes. */
+export const CLUSTER_PERMISSIONS: Permissions = {
+  // The API it serves: read and watch, finalizer and annotations; status through its subresource.
+  "eksupgrade.io/clusterupgrades": ["get", "list", "watch", "update", "patch"],
+  "eksupgrade.io/clusterupgrades/status": ["get", "update", "patch"],
+  "eksupgrade.io/clusterupgrades/finalizers": ["update"],
+  // Events on transitions (events.k8s.io and core, whichever the client uses).
+  "events.k8s.io/events": ["create", "patch"],
+  "/events": ["create", "patch"],
+  // Cordon and uncordon, and the annotation marking nodes this operator cordoned.
+  "/nodes": ["get", "list", "watch", "patch"],
+  // Drain: list pods on a node, evict them, delete only when spec.drain allows it.
+  "/pods": ["get", "list", "watch", "delete"],
+  "/pods/eviction": ["create"],
+  // Preflight and drain explain blocked evictions; budgets are never changed.
+  "policy/poddisruptionbudgets": ["get", "list", "watch"],
+  // Preflight (workload shapes) and blue/green verification.
+  "apps/deployments": ["get", "list", "watch"],
+  "apps/statefulsets": ["get", "list", "watch"],
+  "apps/daemonsets": ["get", "list", "watch"],
+  "apps/replicasets": ["get", "list", "watch"],
+  // Secrets named by a ClusterUpgrade (kubeconfigs, webhook URL); get only, never list.
+  "/secrets": ["get"],
+};
+
+/** Granted only in the operator's own namespace. */
+export const NAMESPACE_PERMISSIONS: Permissions = {
+  // Leader election between replicas.
+  "coordination.k8s.io/leases": ["get", "create", "update"],
+  // The global stop switch ConfigMap.
+  "/configmaps": ["get", "list", "watch"],
+};
+
+export interface PermissionReport {
+  wildcards: string[];
+  excess: string[];
+  missing: string[];
+}
+
+/** Every (group/resource, verb) pair the rules grant, e.g. "/pods/eviction create". */
+export function grantsOf(rules: readonly PolicyRule[]): Set<string> {
+  const grants = new Set<string>();
+  for (const rule of rules) {
+    for (const group of rule.apiGroups ?? []) {
+      for (const resource of rule.resources ?? []) {
+        for (const verb of rule.verbs ?? []) grants.add(`${group}/${resource} ${verb}`);
+      }
+    }
+  }
+  return grants;
+}
+
+function expectedGrants(permissions: Permissions): Set<string> {
+  return new Set(Object.entries(permissions).flatMap(([resource, verbs]) => verbs.map((verb) => `${resource} ${verb}`)));
+}
+
+export function comparePermissions(rules: readonly PolicyRule[], permissions: Permissions): PermissionReport {
+  const wildcards = rules.flatMap((rule, index) => {
+    const fields = [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...(rule.verbs ?? [])];
+    const problems = fields.filter((field) => field.includes("*")).map((field) => `rule ${index}: wildcard ${JSON.stringify(field)}`);
+    if (rule.nonResourceURLs?.length) problems.push(`rule ${index}: non-resource URLs ${rule.nonResourceURLs.join(", ")}`);
+    return problems;
+  });
+  const granted = grantsOf(rules);
+  const expected = expectedGrants(permissions);
+  return {
+    wildcards,
+    excess: [...granted].filter((grant) => !expected.has(grant)).sort(),
+    missing: [...expected].filter((grant) => !granted.has(grant)).sort(),
+  };
+}
