@@ -235,8 +235,9 @@ const STATUS_NOTES: Record<string, string> = {
   "status.preflight.findings[].resource": "The thing concerned, as kind/namespace/name or an AWS id.",
   "status.preflight.findings[].message": "What is wrong.",
   "status.preflight.findings[].remediation": "How to fix it.",
-  "status.preflight.overrides": "Findings ignored through spec.preflight.ignore, with the reason given.",
-  "status.preflight.overrides[].code": "Ignored finding code.",
+  "status.preflight.overrides": "Findings ignored through spec.preflight.ignore and insights overridden through spec.preflight.insightOverrides, with the reason given.",
+  "status.preflight.overrides[].code": "Ignored finding code, or the id of the overridden EKS insight.",
+  "status.preflight.overrides[].resource": "The thing the ignored finding concerned.",
   "status.preflight.overrides[].reason": "The reason from the spec.",
   "status.cutover": "Blue/green traffic shifting state.",
   "status.cutover.step": "Index of the current traffic step (0 before the first).",
@@ -439,7 +440,7 @@ function statusTypeName(type: ts.Type, checker: ts.TypeChecker, typeNode?: ts.Ty
     const sourceOrder = literalsInSourceOrder(typeNode, checker);
     const rank = (value: string): number => (sourceOrder.includes(value) ? sourceOrder.indexOf(value) : sourceOrder.length);
     const values = members
-      .map((t) => (t as ts.StringLiteralType).value)
+      .map((t) => t.value)
       .sort((left, right) => rank(left) - rank(right))
       .map(code);
     return values.length === 1 ? `string: ${values.join("")}` : `string, one of ${values.join(", ")}`;

@@ -12,6 +12,7 @@ import { ClusterUpgradeController } from "./controllers/clusterupgrade/controlle
 import type { ControllerTimings } from "./controllers/clusterupgrade/context.js";
 import { eventSink, KubeClusterUpgradeStore } from "./controllers/clusterupgrade/store.js";
 import { EventRecorder, kubeEventsClient } from "./kube/events.js";
+import { workloadReaderFor } from "./kube/workloads.js";
 import { startOperationsServer, type OperationsServer } from "./observability/http.js";
 import { OperatorMetrics } from "./observability/metrics.js";
 import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
@@ -108,6 +109,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     store: new KubeClusterUpgradeStore(kubeConfig),
     events: eventSink(new EventRecorder({ client: kubeEventsClient(kubeConfig), instance: config.identity, logger, clock })),
     cloud: dependencies.cloud,
+    workloads: (upgrade) => workloadReaderFor(kubeConfig, upgrade.metadata.namespace, upgrade.spec.cluster.kubeconfigSecretRef),
     clock,
     logger,
     defaultRegion: config.defaultRegion,

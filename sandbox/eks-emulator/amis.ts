@@ -23,7 +23,7 @@ export interface AmiRelease {
 }
 
 export function latestRelease(version: string): AmiRelease {
-  return { version, date: AMI_RELEASE_DATES[AMI_RELEASE_DATES.length - 1]! };
+  return { version, date: AMI_RELEASE_DATES[AMI_RELEASE_DATES.length - 1] };
 }
 
 export function amiName(release: AmiRelease): string {
@@ -32,7 +32,7 @@ export function amiName(release: AmiRelease): string {
 
 export function parseAmiName(name: string): AmiRelease | undefined {
   const match = AMI_NAME.exec(name);
-  return match ? { version: match[1]!, date: match[2]! } : undefined;
+  return match ? { version: match[1], date: match[2] } : undefined;
 }
 
 /** EKS's releaseVersion format, e.g. "1.30.4-20250115". */
@@ -42,7 +42,7 @@ export function releaseVersionOf(release: AmiRelease): string {
 
 export function parseReleaseVersion(releaseVersion: string): AmiRelease | undefined {
   const match = RELEASE_VERSION.exec(releaseVersion);
-  return match ? { version: match[1]!, date: match[3]! } : undefined;
+  return match ? { version: match[1], date: match[3] } : undefined;
 }
 
 /** The kubelet version a node started from this AMI reports, e.g. "v1.30.4-eks-20250115". */

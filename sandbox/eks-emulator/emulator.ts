@@ -115,7 +115,7 @@ export class EksEmulator {
     if (missingGroups.length > 0) {
       throw invalidParameter(`The security group '${missingGroups.join("', '")}' does not exist`, { clusterName: name });
     }
-    const vpcId = (await this.deps.cloud.subnetVpcs(subnetIds)).get(subnetIds[0]!) ?? "";
+    const vpcId = (await this.deps.cloud.subnetVpcs(subnetIds)).get(subnetIds[0]) ?? "";
     const id = randomUUID();
     const clusterSecurityGroupId = await this.deps.cloud.createSecurityGroup(
       vpcId,
@@ -157,7 +157,7 @@ export class EksEmulator {
     return { clusters: page.items, nextToken: page.nextToken };
   }
 
-  async deleteCluster(name: string): Promise<Json> {
+  deleteCluster(name: string): Json {
     const cluster = this.cluster(name);
     if (this.state.nodegroupsOf(name).length > 0) {
       throw resourceInUse(`Cluster has nodegroups attached`, { clusterName: name });
@@ -492,7 +492,7 @@ export class EksEmulator {
     return { update: updateView(update) };
   }
 
-  async updateNodegroupVersion(clusterName: string, nodegroupName: string, body: Json): Promise<Json> {
+  updateNodegroupVersion(clusterName: string, nodegroupName: string, body: Json): Json {
     const cluster = this.cluster(clusterName);
     const group = this.nodegroup(clusterName, nodegroupName);
     const token = optionalString(body, "clientRequestToken");
@@ -542,7 +542,7 @@ export class EksEmulator {
     const previous = { imageId: group.imageId, launchTemplateVersion: group.launchTemplateVersion };
     try {
       const newImageId = await this.deps.cloud.ensureAmi(release);
-      const newVersion = await this.deps.cloud.addLaunchTemplateVersion(group.launchTemplateId, newImageId, group.instanceTypes[0]!);
+      const newVersion = await this.deps.cloud.addLaunchTemplateVersion(group.launchTemplateId, newImageId, group.instanceTypes[0]);
       await this.deps.cloud.updateGroup(group.autoScalingGroupName, {
         launchTemplate: { id: group.launchTemplateId, version: newVersion },
       });
@@ -967,6 +967,10 @@ function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
+function textOf(value: unknown): string {
+  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
 function numberOr(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }
@@ -975,10 +979,10 @@ function parseTaints(value: unknown): NodegroupRecord["taints"] {
   if (!Array.isArray(value)) return [];
   const effects: Record<string, string> = { NO_SCHEDULE: "NoSchedule", NO_EXECUTE: "NoExecute", PREFER_NO_SCHEDULE: "PreferNoSchedule" };
   return value.map((item: Json) => ({
-    key: String(item.key ?? ""),
+    key: textOf(item.key),
     value: typeof item.value === "string" ? item.value : undefined,
     // EKS spells effects NO_SCHEDULE; Kubernetes spells them NoSchedule. Nodes get the latter.
-    effect: effects[String(item.effect)] ?? String(item.effect ?? "NoSchedule"),
+    effect: effects[textOf(item.effect)] ?? (textOf(item.effect) || "NoSchedule"),
   }));
 }
 
@@ -1006,7 +1010,7 @@ function parseUpdateConfig(value: unknown, clusterName: string, nodegroupName: s
 }
 
 function parseInsight(item: Json, now: Date): InsightRecord {
-  const status = String(item.status ?? "PASSING");
+  const status = textOf(item.status) || "PASSING";
   if (!["PASSING", "WARNING", "ERROR", "UNKNOWN"].includes(status)) {
     throw invalidParameter(`insight status must be PASSING, WARNING, ERROR or UNKNOWN, got ${status}`);
   }
@@ -1033,10 +1037,10 @@ function parseInsight(item: Json, now: Date): InsightRecord {
       : [],
     deprecationDetails: Array.isArray(item.deprecationDetails)
       ? (item.deprecationDetails as Json[]).map((detail) => ({
-          usage: String(detail.usage ?? ""),
-          replacedWith: String(detail.replacedWith ?? ""),
-          stopServingVersion: String(detail.stopServingVersion ?? ""),
-          startServingReplacementVersion: String(detail.startServingReplacementVersion ?? ""),
+          usage: textOf(detail.usage),
+          replacedWith: textOf(detail.replacedWith),
+          stopServingVersion: textOf(detail.stopServingVersion),
+          startServingReplacementVersion: textOf(detail.startServingReplacementVersion),
         }))
       : [],
   };

@@ -148,7 +148,7 @@ export function assignZones(
   const out = new Map<string, string>();
   if (zones.length === 0) return out;
   for (const instanceId of newInstanceIds) {
-    let best = zones[0]!;
+    let best = zones[0];
     for (const zone of zones) if ((counts.get(zone) ?? 0) < (counts.get(best) ?? 0)) best = zone;
     out.set(instanceId, best);
     counts.set(best, (counts.get(best) ?? 0) + 1);

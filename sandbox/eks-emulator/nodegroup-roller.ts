@@ -67,7 +67,7 @@ export function seededShuffle<T>(items: readonly T[], seed: string): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
+    [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
 }
@@ -221,7 +221,7 @@ export class NodegroupRoller {
     const reasons: string[] = [];
     results.forEach((result, index) => {
       if (result.status === "rejected") {
-        const pod = pods[index]!;
+        const pod = pods[index];
         failed.push(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
         reasons.push(result.reason instanceof Error ? result.reason.message : String(result.reason));
       }

@@ -52,48 +52,48 @@ export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Rout
   return [
     route("POST", "/clusters", "CreateCluster", ({ body }) => emulator.createCluster(body)),
     route("GET", "/clusters", "ListClusters", ({ query }) => emulator.listClusters(query)),
-    route("GET", "/clusters/{name}", "DescribeCluster", ({ params }) => emulator.describeCluster(params.name!)),
-    route("DELETE", "/clusters/{name}", "DeleteCluster", ({ params }) => emulator.deleteCluster(params.name!)),
+    route("GET", "/clusters/{name}", "DescribeCluster", ({ params }) => emulator.describeCluster(params.name)),
+    route("DELETE", "/clusters/{name}", "DeleteCluster", ({ params }) => emulator.deleteCluster(params.name)),
     route("POST", "/clusters/{name}/updates", "UpdateClusterVersion", ({ params, body }) =>
-      emulator.updateClusterVersion(params.name!, body),
+      emulator.updateClusterVersion(params.name, body),
     ),
-    route("GET", "/clusters/{name}/updates", "ListUpdates", ({ params, query }) => emulator.listUpdates(params.name!, query)),
+    route("GET", "/clusters/{name}/updates", "ListUpdates", ({ params, query }) => emulator.listUpdates(params.name, query)),
     route("GET", "/clusters/{name}/updates/{updateId}", "DescribeUpdate", ({ params, query }) =>
-      emulator.describeUpdate(params.name!, params.updateId!, query),
+      emulator.describeUpdate(params.name, params.updateId, query),
     ),
     route("POST", "/clusters/{name}/node-groups", "CreateNodegroup", ({ params, body }) =>
-      emulator.createNodegroup(params.name!, body),
+      emulator.createNodegroup(params.name, body),
     ),
     route("GET", "/clusters/{name}/node-groups", "ListNodegroups", ({ params, query }) =>
-      emulator.listNodegroups(params.name!, query),
+      emulator.listNodegroups(params.name, query),
     ),
     route("GET", "/clusters/{name}/node-groups/{nodegroup}", "DescribeNodegroup", ({ params }) =>
-      emulator.describeNodegroup(params.name!, params.nodegroup!),
+      emulator.describeNodegroup(params.name, params.nodegroup),
     ),
     route("DELETE", "/clusters/{name}/node-groups/{nodegroup}", "DeleteNodegroup", ({ params }) =>
-      emulator.deleteNodegroup(params.name!, params.nodegroup!),
+      emulator.deleteNodegroup(params.name, params.nodegroup),
     ),
     route("POST", "/clusters/{name}/node-groups/{nodegroup}/update-version", "UpdateNodegroupVersion", ({ params, body }) =>
-      emulator.updateNodegroupVersion(params.name!, params.nodegroup!, body),
+      emulator.updateNodegroupVersion(params.name, params.nodegroup, body),
     ),
     route("POST", "/clusters/{name}/node-groups/{nodegroup}/update-config", "UpdateNodegroupConfig", ({ params, body }) =>
-      emulator.updateNodegroupConfig(params.name!, params.nodegroup!, body),
+      emulator.updateNodegroupConfig(params.name, params.nodegroup, body),
     ),
-    route("POST", "/clusters/{name}/addons", "CreateAddon", ({ params, body }) => emulator.createAddon(params.name!, body)),
-    route("GET", "/clusters/{name}/addons", "ListAddons", ({ params, query }) => emulator.listAddons(params.name!, query)),
+    route("POST", "/clusters/{name}/addons", "CreateAddon", ({ params, body }) => emulator.createAddon(params.name, body)),
+    route("GET", "/clusters/{name}/addons", "ListAddons", ({ params, query }) => emulator.listAddons(params.name, query)),
     route("GET", "/clusters/{name}/addons/{addon}", "DescribeAddon", ({ params }) =>
-      emulator.describeAddon(params.name!, params.addon!),
+      emulator.describeAddon(params.name, params.addon),
     ),
     route("DELETE", "/clusters/{name}/addons/{addon}", "DeleteAddon", ({ params }) =>
-      emulator.deleteAddon(params.name!, params.addon!),
+      emulator.deleteAddon(params.name, params.addon),
     ),
     route("POST", "/clusters/{name}/addons/{addon}/update", "UpdateAddon", ({ params, body }) =>
-      emulator.updateAddon(params.name!, params.addon!, body),
+      emulator.updateAddon(params.name, params.addon, body),
     ),
     route("GET", "/addons/supported-versions", "DescribeAddonVersions", ({ query }) => emulator.describeAddonVersions(query)),
-    route("POST", "/clusters/{name}/insights", "ListInsights", ({ params, body }) => emulator.listInsights(params.name!, body)),
+    route("POST", "/clusters/{name}/insights", "ListInsights", ({ params, body }) => emulator.listInsights(params.name, body)),
     route("GET", "/clusters/{name}/insights/{id}", "DescribeInsight", ({ params }) =>
-      emulator.describeInsight(params.name!, params.id!),
+      emulator.describeInsight(params.name, params.id),
     ),
 
     route("GET", "/sandbox/health", "SandboxHealth", () => ({ ok: true })),
@@ -108,10 +108,10 @@ export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Rout
       return { cleared: true };
     }),
     route("PUT", "/sandbox/clusters/{name}/settings", "SandboxClusterSettings", ({ params, body }) =>
-      emulator.configureCluster(params.name!, body),
+      emulator.configureCluster(params.name, body),
     ),
     route("PUT", "/sandbox/clusters/{name}/insights", "SandboxPutInsights", ({ params, body }) =>
-      emulator.putInsights(params.name!, body),
+      emulator.putInsights(params.name, body),
     ),
     route("POST", "/sandbox/node-mirror/sync", "SandboxNodeMirrorSync", async () => {
       if (!hooks.syncNodes) throw invalidParameter("the node mirror is not running (no KUBECONFIG)");

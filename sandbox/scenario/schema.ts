@@ -235,7 +235,7 @@ class Checker {
     if (value === undefined && fallback !== undefined) return fallback;
     if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
     this.fail(`${path}.${key}`, `must be one of ${allowed.join(", ")}`);
-    return fallback ?? allowed[0]!;
+    return fallback ?? allowed[0];
   }
 
   unknownKeys(raw: Raw, allowed: readonly string[], path: string): void {
@@ -630,7 +630,7 @@ export function parseCidr(text: string): Cidr | undefined {
   const octets = match.slice(1, 5).map(Number);
   const prefix = Number(match[5]);
   if (octets.some((octet) => octet > 255) || prefix > 32) return undefined;
-  const base = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+  const base = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   if ((base & mask) >>> 0 !== base) return undefined;
   return { base, prefix };
@@ -656,10 +656,10 @@ function checkSubnetCidrs(check: Checker, vpcCidr: string, subnets: readonly Sub
   const parsed = subnets.map((subnet) => parseCidr(subnet.cidr));
   parsed.forEach((cidr, index) => {
     if (!cidr || !vpc) return;
-    if (!within(cidr, vpc)) check.fail(`${path}[${index}].cidr`, `${subnets[index]!.cidr} is outside the VPC ${vpcCidr}`);
+    if (!within(cidr, vpc)) check.fail(`${path}[${index}].cidr`, `${subnets[index].cidr} is outside the VPC ${vpcCidr}`);
     for (let other = 0; other < index; other++) {
       const earlier = parsed[other];
-      if (earlier && overlaps(cidr, earlier)) check.fail(`${path}[${index}].cidr`, `overlaps ${subnets[other]!.name}`);
+      if (earlier && overlaps(cidr, earlier)) check.fail(`${path}[${index}].cidr`, `overlaps ${subnets[other].name}`);
     }
   });
 }

@@ -134,7 +134,7 @@ class Seeder {
         version: spec.version,
         roleArn: "arn:aws:iam::123456789012:role/eks-cluster",
         resourcesVpcConfig: {
-          subnetIds: spec.subnets.filter((subnet) => subnet.controlPlane).map((subnet) => subnetIds[subnet.name]!),
+          subnetIds: spec.subnets.filter((subnet) => subnet.controlPlane).map((subnet) => subnetIds[subnet.name]),
           securityGroupIds: Object.values(securityGroupIds),
         },
         tags: { [SCENARIO_LABEL]: this.scenario.name },
@@ -154,14 +154,14 @@ class Seeder {
 
     const nodeGroups: SeededCluster["nodeGroups"] = {};
     for (const group of spec.nodeGroups) {
-      const ids = group.subnets.map((name) => subnetIds[name]!);
+      const ids = group.subnets.map((name) => subnetIds[name]);
       nodeGroups[group.name] =
         group.kind === "managed"
           ? { kind: "managed", autoScalingGroupName: await this.createManagedGroup(spec, group, ids) }
           : { kind: "self-managed", autoScalingGroupName: await this.createSelfManagedGroup(spec, group, ids) };
     }
     for (const subnet of spec.subnets) {
-      if (subnet.freeIps !== undefined) await this.reserveAddresses(subnet.name, subnetIds[subnet.name]!, subnet.freeIps);
+      if (subnet.freeIps !== undefined) await this.reserveAddresses(subnet.name, subnetIds[subnet.name], subnet.freeIps);
     }
     return { name: spec.name, vpcId, subnetIds, securityGroupIds, nodeGroups };
   }
@@ -372,7 +372,7 @@ async function runLimited<T>(items: readonly T[], limit: number, work: (item: T)
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
-      const item = items[next++]!;
+      const item = items[next++];
       await work(item);
     }
   });

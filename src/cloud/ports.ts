@@ -46,6 +46,9 @@ export interface ManagedNodeGroupInfo {
   maxSize: number;
   maxUnavailable?: number;
   launchTemplate?: { id?: string; name?: string; version?: string };
+  instanceTypes: string[];
+  subnetIds: string[];
+  healthIssues: { code: string; message: string }[];
 }
 
 export interface InsightInfo {

@@ -29,6 +29,14 @@ export interface SecondaryWatch<T extends ObjectWithMetadata> {
   mapToKeys(object: T): string[];
 }
 
+/** Builds a SecondaryWatch while keeping the informer's object type for `mapToKeys`. */
+export function secondaryWatch<T extends ObjectWithMetadata>(
+  informer: Informer<T>,
+  mapToKeys: (object: T) => string[],
+): SecondaryWatch<ObjectWithMetadata> {
+  return { informer, mapToKeys } as SecondaryWatch<T> as SecondaryWatch<ObjectWithMetadata>;
+}
+
 export type LeaderElectionSettings = Omit<LeaderElectorOptions, "callbacks" | "clock" | "logger">;
 
 export interface ManagerOptions<P extends ObjectWithMetadata> {

@@ -285,7 +285,8 @@ export interface PreflightStatus {
   blocking: number;
   warnings: number;
   findings: Finding[];
-  overrides?: { code: string; reason: string }[];
+  /** Findings ignored and insights overridden by the spec, with the reason it gives. */
+  overrides?: { code: string; reason: string; resource?: string }[];
 }
 
 export interface GateResult {

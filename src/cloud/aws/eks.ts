@@ -111,6 +111,9 @@ export class AwsEks implements EksPort {
       desiredSize: nodegroup?.scalingConfig?.desiredSize ?? 0,
       minSize: nodegroup?.scalingConfig?.minSize ?? 0,
       maxSize: nodegroup?.scalingConfig?.maxSize ?? 0,
+      instanceTypes: nodegroup?.instanceTypes ?? [],
+      subnetIds: nodegroup?.subnets ?? [],
+      healthIssues: (nodegroup?.health?.issues ?? []).map((issue) => ({ code: issue.code ?? "Unknown", message: issue.message ?? "" })),
       ...(nodegroup?.updateConfig?.maxUnavailable ? { maxUnavailable: nodegroup.updateConfig.maxUnavailable } : {}),
       ...(nodegroup?.launchTemplate
         ? {

@@ -10,6 +10,7 @@ import type {
   ReasonName,
 } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
+import type { WorkloadReader } from "../../kube/workloads.js";
 import type { Logger } from "winston";
 
 export interface ControllerTimings {
@@ -43,6 +44,8 @@ export interface StepContext {
   readonly cloud: CloudPorts;
   readonly log: Logger;
   readonly timings: ControllerTimings;
+  /** Reads nodes, pods and budgets of the upgraded cluster (only when a step needs them). */
+  workloads(): Promise<WorkloadReader>;
   /** The live EKS cluster, once the cluster step has read it. */
   cluster?: ClusterInfo;
   /** False outside maintenance windows: updates already started are followed, none is started. */

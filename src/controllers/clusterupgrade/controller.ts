@@ -14,6 +14,7 @@ import {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
+import type { WorkloadReader } from "../../kube/workloads.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
@@ -50,6 +51,8 @@ export interface ControllerOptions {
   store: ClusterUpgradeStore;
   events: EventSink;
   cloud: CloudPortsFactory;
+  /** The reader of the upgraded cluster's nodes, pods and budgets. */
+  workloads: (upgrade: ClusterUpgrade) => Promise<WorkloadReader>;
   clock: Clock;
   logger: Logger;
   defaultRegion: string;
@@ -98,6 +101,7 @@ export class ClusterUpgradeController {
       cloud: this.options.cloud(spec.cluster.region ?? this.options.defaultRegion),
       log,
       timings: this.timings,
+      workloads: () => this.options.workloads(upgrade),
       newWorkAllowed: true,
       setCondition: (type, conditionStatus: ConditionStatus, reason, message) => {
         status.conditions = setCondition(status.conditions ?? [], { type, status: conditionStatus, reason, message, observedGeneration: generation }, now);

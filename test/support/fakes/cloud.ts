@@ -16,6 +16,20 @@ import type {
 import type { UpdateError } from "../../../src/api/v1alpha1/types.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../../src/util/errors.js";
 import { parseMinor } from "../../../src/api/v1alpha1/version.js";
+import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import type { V1Node, V1NodeSystemInfo } from "@kubernetes/client-node";
+
+/** A Ready node of a managed group, as the node mirror makes them. */
+export function fakeNode(name: string, group: string, zone: string, kubelet: string): V1Node {
+  return {
+    metadata: { name, uid: `uid-${name}`, labels: { "eks.amazonaws.com/nodegroup": group, "topology.kubernetes.io/zone": zone } },
+    status: { nodeInfo: { kubeletVersion: kubelet } as V1NodeSystemInfo, conditions: [{ type: "Ready", status: "True" }] },
+  };
+}
+
+export function emptySnapshot(): WorkloadSnapshot {
+  return { nodes: [], pods: [], pdbs: [], deployments: [], statefulSets: [], replicaSets: [], daemonSets: [] };
+}
 
 interface FakeUpdate {
   info: UpdateInfo;
@@ -190,7 +204,7 @@ export class FakeEc2 implements Ec2Port {
 }
 
 /** A small healthy cluster at `version` with two roomy subnets, one node group and three add-ons. */
-export function healthyWorld(version = "1.29"): { eks: FakeEks; ec2: FakeEc2; ports: CloudPorts } {
+export function healthyWorld(version = "1.29"): { eks: FakeEks; ec2: FakeEc2; ports: CloudPorts; snapshot: WorkloadSnapshot } {
   const eks = new FakeEks();
   const ec2 = new FakeEc2();
   eks.clusters.set("prod", { name: "prod", version, status: "ACTIVE", subnetIds: ["subnet-a", "subnet-b"], securityGroupIds: ["sg-1"] });
@@ -199,7 +213,7 @@ export function healthyWorld(version = "1.29"): { eks: FakeEks; ec2: FakeEc2; po
     { id: "subnet-b", availabilityZone: "us-east-1b", availableIpAddressCount: 200, cidrBlock: "10.0.1.0/24" },
   ];
   ec2.securityGroups = ["sg-1"];
-  eks.nodegroups.set("workers", { name: "workers", version, status: "ACTIVE", autoScalingGroupNames: ["eks-workers"], desiredSize: 3, minSize: 1, maxSize: 6 });
+  eks.nodegroups.set("workers", { name: "workers", version, status: "ACTIVE", autoScalingGroupNames: ["eks-workers"], desiredSize: 3, minSize: 1, maxSize: 6, instanceTypes: ["m5.large"], subnetIds: ["subnet-a", "subnet-b"], healthIssues: [] });
   const minors = ["1.29", "1.30", "1.31", "1.32"];
   for (const [name, base] of [["vpc-cni", 18], ["coredns", 11], ["kube-proxy", 29]] as const) {
     eks.addons.set(name, { name, version: `v1.${base}.0-eksbuild.1`, status: "ACTIVE", issues: [] });
@@ -208,5 +222,7 @@ export function healthyWorld(version = "1.29"): { eks: FakeEks; ec2: FakeEc2; po
       new Map(minors.map((minor, index) => [minor, [{ version: `v1.${base + index}.0-eksbuild.1`, isDefault: true }, { version: `v1.${base + index}.1-eksbuild.1`, isDefault: false }]])),
     );
   }
-  return { eks, ec2, ports: { eks, ec2 } };
+  const snapshot = emptySnapshot();
+  snapshot.nodes = ["a", "b", "a"].map((zone, index) => fakeNode(`workers-${index}`, "workers", `us-east-1${zone}`, `v${version}.5-eks-1`));
+  return { eks, ec2, ports: { eks, ec2 }, snapshot };
 }

@@ -7,8 +7,10 @@ import { FakeClock } from "../../../src/util/clock.js";
 import { createSilentLogger } from "../../../src/util/logger.js";
 import { healthyWorld, type FakeEks, type FakeEc2 } from "../../support/fakes/cloud.js";
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
+import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
 
 interface Harness {
+  snapshot: WorkloadSnapshot;
   eks: FakeEks;
   ec2: FakeEc2;
   store: MemoryStore;
@@ -36,6 +38,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29"): Harn
     store,
     events,
     cloud: () => world.ports,
+    workloads: () => Promise.resolve({ snapshot: () => Promise.resolve(world.snapshot) }),
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
@@ -146,8 +149,8 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.object().status?.phase, "Blocked");
     assert.match(world.condition("PreflightPassed")!.message, /IP001 .*subnet-a \(us-east-1a, 2 free\), subnet-b \(us-east-1b, 4 free\)/);
     assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
-    world.ec2.subnets[0]!.availableIpAddressCount = 50;
-    world.ec2.subnets[1]!.availableIpAddressCount = 50;
+    world.ec2.subnets[0]!.availableIpAddressCount = 200;
+    world.ec2.subnets[1]!.availableIpAddressCount = 200;
     await world.drive();
     assert.equal(world.object().status?.phase, "Succeeded");
   });

@@ -74,8 +74,8 @@ describe("conditions", () => {
 
   it("cuts messages the API server would refuse", () => {
     const list = setCondition([], { type: "Ready", status: "False", reason: "Blocked", message: "x".repeat(MAX_MESSAGE_LENGTH + 10) }, t0);
-    assert.equal(list[0]!.message.length, MAX_MESSAGE_LENGTH);
-    assert.ok(list[0]!.message.endsWith("..."));
+    assert.equal(list[0].message.length, MAX_MESSAGE_LENGTH);
+    assert.ok(list[0].message.endsWith("..."));
   });
 
   it("ensureConditions adds missing known types as Unknown/Pending and leaves present ones alone", () => {
@@ -104,7 +104,7 @@ describe("conditions", () => {
 
   it("conditionsEqual ignores order and sees every field", () => {
     const a = setCondition(setCondition([], { type: "A", status: "True", reason: "Fine", message: "" }, t0), { type: "B", status: "False", reason: "Broken", message: "" }, t0);
-    const reversed = [a[1]!, a[0]!];
+    const reversed = [a[1], a[0]];
     assert.equal(conditionsEqual(a, reversed), true);
     assert.equal(conditionsEqual(a, setCondition(a, { type: "A", status: "True", reason: "Fine", message: "changed" }, t0)), false);
     assert.equal(conditionsEqual(a, setCondition(a, { type: "A", status: "True", reason: "Fine", message: "" }, t1)), true, "re-setting the same values is a no-op");

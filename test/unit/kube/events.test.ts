@@ -81,8 +81,8 @@ describe("EventRecorder", () => {
     assert.equal(client.creates, 1);
     assert.equal(client.patches, 2);
     const [event] = client.list();
-    assert.equal(event!.count, 3);
-    assert.equal(String(event!.lastTimestamp), "2025-01-01T00:01:00.000Z");
+    assert.equal(event.count, 3);
+    assert.equal(String(event.lastTimestamp), "2025-01-01T00:01:00.000Z");
   });
 
   it("creates a new Event when anything differs from the previous one", async () => {
@@ -104,7 +104,7 @@ describe("EventRecorder", () => {
     client.events.clear();
     await recorder.record(upgrade, "Warning", "AwsError", "throttled");
     assert.equal(client.creates, 2);
-    assert.equal(client.list()[0]!.count, 1);
+    assert.equal(client.list()[0].count, 1);
   });
 
   it("swallows API failures so a reconcile never fails for an event", async () => {
@@ -125,6 +125,6 @@ describe("EventRecorder", () => {
     const client = new FakeEvents();
     const recorder = new EventRecorder({ client, clock: new FakeClock() });
     await recorder.record({ apiVersion: "v1", kind: "Node", metadata: { name: "ip-10-0-1-5", uid: "n1" } }, "Normal", "Cordoned", "cordoned for upgrade");
-    assert.equal(client.list()[0]!.metadata.namespace, "default");
+    assert.equal(client.list()[0].metadata.namespace, "default");
   });
 });

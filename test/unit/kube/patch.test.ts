@@ -24,7 +24,7 @@ function fakeApi(answer: (method: string, request: Record<string, unknown>) => u
     try {
       return Promise.resolve(answer(method, request));
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   };
   const api = {
@@ -71,7 +71,7 @@ describe("CustomResourceClient", () => {
     const client = new CustomResourceClient<Upgrade>(api, CLUSTER_UPGRADE_RESOURCE);
     await client.patchStatus(upgrade, { phase: "Succeeded", conditions: [{ type: "Ready", status: "True" }], hops: ["1.30"] });
     assert.equal(calls.length, 1);
-    const call = calls[0]!;
+    const call = calls[0];
     assert.equal(call.method, "patchNamespacedStatus");
     assert.equal(call.hasOptions, true, "the merge-patch content type is set through options");
     assert.deepEqual(call.request, {
@@ -112,23 +112,23 @@ describe("CustomResourceClient", () => {
     const updated = await client.setFinalizers(upgrade, []);
     assert.equal(updated.metadata?.resourceVersion, "42");
     assert.equal(calls.length, 1);
-    assert.equal(calls[0]!.method, "patchNamespaced");
-    assert.deepEqual(calls[0]!.request.body, { metadata: { finalizers: [], resourceVersion: "41" } });
+    assert.equal(calls[0].method, "patchNamespaced");
+    assert.deepEqual(calls[0].request.body, { metadata: { finalizers: [], resourceVersion: "41" } });
   });
 
   it("patches annotations key by key, removing with null", async () => {
     const { api, calls } = fakeApi(() => upgrade);
     const client = new CustomResourceClient<Upgrade>(api, CLUSTER_UPGRADE_RESOURCE);
     await client.patchMetadata(upgrade, { annotations: { b: "2" } });
-    assert.deepEqual(calls[0]!.request.body, { metadata: { annotations: { a: null, b: "2" }, resourceVersion: "41" } });
+    assert.deepEqual(calls[0].request.body, { metadata: { annotations: { a: null, b: "2" }, resourceVersion: "41" } });
   });
 
   it("uses the cluster-scoped calls for objects without a namespace", async () => {
     const { api, calls } = fakeApi();
     const client = new CustomResourceClient<Upgrade>(api, CLUSTER_UPGRADE_RESOURCE);
     await client.patchStatus({ metadata: { name: "global", resourceVersion: "1" }, status: {} }, { phase: "Pending" });
-    assert.equal(calls[0]!.method, "patchClusterStatus");
-    assert.equal("namespace" in calls[0]!.request, false);
+    assert.equal(calls[0].method, "patchClusterStatus");
+    assert.equal("namespace" in calls[0].request, false);
   });
 
   it("get returns undefined on 404 and throws other errors typed", async () => {

@@ -47,7 +47,13 @@ describe("docs/api.md", function () {
   });
 
   it("has generated sections that match the CRD and the types", () => {
-    assert.ok(applyGeneratedSections(doc, generatedSections(crd, statusRows)) === doc, `docs/api.md is out of date; ${regenerate}`);
+    const expected = applyGeneratedSections(doc, generatedSections(crd, statusRows)).split("\n");
+    const actual = doc.split("\n");
+    const firstDifference = expected.findIndex((line, index) => line !== actual[index]);
+    assert.ok(
+      firstDifference < 0 && expected.length === actual.length,
+      `docs/api.md is out of date at line ${firstDifference + 1}, expected:\n${expected[firstDifference]}\n${regenerate}`,
+    );
   });
 
   it("quotes every validation rule message of the CRD", () => {

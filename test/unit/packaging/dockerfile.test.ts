@@ -14,7 +14,10 @@ const packageJson = JSON.parse(readFileSync(path.join(root, "package.json"), "ut
 
 describe("Dockerfile", () => {
   it("has no syntax problem that dockerfile-utils reports", () => {
-    const diagnostics = validate(dockerfile).map((diagnostic) => `line ${diagnostic.range.start.line + 1}: ${diagnostic.message}`);
+    const diagnostics = validate(dockerfile).map((diagnostic) => {
+      const message = typeof diagnostic.message === "string" ? diagnostic.message : diagnostic.message.value;
+      return `line ${diagnostic.range.start.line + 1}: ${message}`;
+    });
     assert.deepEqual(diagnostics, []);
   });
 

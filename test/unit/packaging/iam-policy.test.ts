@@ -170,11 +170,11 @@ describe("config/iam policies", () => {
   });
 
   it("trust only the operator's ServiceAccount (IRSA) or the EKS Pod Identity agent", () => {
-    const irsa = load("irsa-trust-policy.json").Statement[0]!;
+    const irsa = load("irsa-trust-policy.json").Statement[0];
     assert.equal(list(irsa.Action)[0], "sts:AssumeRoleWithWebIdentity");
     assert.equal(irsa.Condition?.StringEquals?.["OIDC_PROVIDER:sub"], "system:serviceaccount:eks-upgrade-system:eks-upgrade-operator");
     assert.equal(irsa.Condition?.StringEquals?.["OIDC_PROVIDER:aud"], "sts.amazonaws.com");
-    const podIdentity = load("pod-identity-trust-policy.json").Statement[0]!;
+    const podIdentity = load("pod-identity-trust-policy.json").Statement[0];
     assert.equal(podIdentity.Principal?.Service, "pods.eks.amazonaws.com");
     assert.deepEqual(list(podIdentity.Action).sort(), ["sts:AssumeRole", "sts:TagSession"]);
   });

@@ -216,8 +216,8 @@ describe("config/default (kubectl kustomize)", function () {
     for (const rule of rules) {
       const unnamed = rule.verbs.filter((verb) => verb !== "create");
       if (unnamed.length === 0) continue;
-      const expected = rule.resources?.includes("leases") ? leaseName : stopSwitchName;
-      assert.deepEqual(rule.resourceNames, [expected], `${rule.resources?.join(",")} ${rule.verbs.join(",")}`);
+      const expectedName: string = rule.resources?.includes("leases") ? leaseName : stopSwitchName;
+      assert.deepEqual(rule.resourceNames, [expectedName], `${rule.resources?.join(",")} ${rule.verbs.join(",")}`);
     }
   });
 });

@@ -1,58 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock, flushPromises } from "../../../src/util/clock.js";
-import { Informer, objectKey, splitObjectKey, type ListResult, type WatchFunction } from "../../../src/runtime/informer.js";
-
-interface Item {
-  metadata: { name: string; namespace?: string; resourceVersion: string };
-  data?: string;
-}
-
-function item(namespace: string | undefined, name: string, resourceVersion: string, data?: string): Item {
-  return { metadata: { name, namespace, resourceVersion }, data };
-}
-
-interface OpenWatch {
-  query: Record<string, unknown>;
-  emit(type: string, object: unknown): void;
-  end(err: unknown): void;
-  aborted: boolean;
-}
-
-/** A fake API server: list answers are queued by the test; watches stay open until ended. */
-class FakeServer {
-  lists: Array<ListResult<Item> | Error> = [];
-  listCalls = 0;
-  watches: OpenWatch[] = [];
-
-  list = (): Promise<ListResult<Item>> => {
-    this.listCalls++;
-    const next = this.lists.shift();
-    if (next === undefined) return Promise.reject(new Error("no list answer queued"));
-    return next instanceof Error ? Promise.reject(next) : Promise.resolve(structuredClone(next));
-  };
-
-  watch: WatchFunction = (_path, query, onEvent, onDone) => {
-    const open: OpenWatch = {
-      query,
-      aborted: false,
-      emit: (type, object) => onEvent(type, object),
-      end: (err) => onDone(err),
-    };
-    this.watches.push(open);
-    return Promise.resolve({
-      abort: () => {
-        open.aborted = true;
-        onDone(Object.assign(new Error("aborted"), { name: "AbortError" }));
-      },
-    });
-  };
-
-  lastWatch(): OpenWatch {
-    const watch = this.watches.at(-1);
-    assert.ok(watch, "no watch was opened");
-    return watch;
-  }
-}
+import { Informer, objectKey, splitObjectKey } from "../../../src/runtime/informer.js";
+import { FakeServer, item, type Item } from "./fakes.js";
 
 function setup(): { server: FakeServer; clock: FakeClock; informer: Informer<Item>; events: string[]; errors: unknown[] } {
   const server = new FakeServer();
@@ -141,7 +90,7 @@ describe("Informer", () => {
     assert.equal(server.listCalls, 2);
     assert.deepEqual(events.sort(), ["add ns/c@31", "delete ns/b", "update ns/a 1->30"]);
     assert.equal(server.lastWatch().query.resourceVersion, "40");
-    assert.equal(server.watches[0]!.aborted, true, "the expired stream was closed");
+    assert.equal(server.watches[0].aborted, true, "the expired stream was closed");
     informer.stop();
   });
 

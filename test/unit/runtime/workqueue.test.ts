@@ -50,7 +50,7 @@ class ControlledHandler {
   private take(key: string): { finish: (result?: ReconcileResult) => void; fail: (error: Error) => void } {
     const index = this.pending.findIndex((run) => run.key === key);
     assert.ok(index >= 0, `${key} is not running`);
-    return this.pending.splice(index, 1)[0]!;
+    return this.pending.splice(index, 1)[0];
   }
 }
 
@@ -236,7 +236,7 @@ describe("ExponentialBackoff", () => {
     const backoff = new ExponentialBackoff();
     const delays = Array.from({ length: 20 }, () => backoff.next("k"));
     const firstCapped = delays.findIndex((delay) => delay >= 5 * 60_000 * 0.8);
-    for (let i = 1; i < firstCapped; i++) assert.ok(delays[i]! > delays[i - 1]!, `delay ${i} did not grow: ${delays.join(", ")}`);
+    for (let i = 1; i < firstCapped; i++) assert.ok(delays[i] > delays[i - 1], `delay ${i} did not grow: ${delays.join(", ")}`);
     assert.ok(delays.every((delay) => delay <= 5 * 60_000));
     assert.equal(backoff.nominalDelay(1_000), 5 * 60_000, "huge failure counts stay finite and capped");
   });

@@ -38,32 +38,33 @@ class FakeCloud implements EmulatorCloud {
   readonly groups = new Set(["sg-1"]);
   readonly calls: string[] = [];
 
-  async observeSubnets(ids: readonly string[]): Promise<Map<string, ObservedSubnet>> {
-    return new Map(ids.filter((id) => this.subnets.has(id)).map((id) => [id, { ...this.subnets.get(id)! }]));
+  observeSubnets(ids: readonly string[]): Promise<Map<string, ObservedSubnet>> {
+    return Promise.resolve(new Map(ids.filter((id) => this.subnets.has(id)).map((id) => [id, { ...this.subnets.get(id)! }])));
   }
-  async subnetVpcs(ids: readonly string[]): Promise<Map<string, string>> {
-    return new Map(ids.map((id) => [id, "vpc-1"]));
+  subnetVpcs(ids: readonly string[]): Promise<Map<string, string>> {
+    return Promise.resolve(new Map(ids.map((id) => [id, "vpc-1"])));
   }
-  async existingSecurityGroups(ids: readonly string[]): Promise<Set<string>> {
-    return new Set(ids.filter((id) => this.groups.has(id)));
+  existingSecurityGroups(ids: readonly string[]): Promise<Set<string>> {
+    return Promise.resolve(new Set(ids.filter((id) => this.groups.has(id))));
   }
-  async createSecurityGroup(): Promise<string> {
+  createSecurityGroup(): Promise<string> {
     this.calls.push("createSecurityGroup");
-    return "sg-cluster";
+    return Promise.resolve("sg-cluster");
   }
-  async ensureAmi(release: { version: string; date: string }): Promise<string> {
-    return `ami-${release.version}-${release.date}`;
+  ensureAmi(release: { version: string; date: string }): Promise<string> {
+    return Promise.resolve(`ami-${release.version}-${release.date}`);
   }
-  async createLaunchTemplate(): Promise<{ id: string; version: string }> {
+  createLaunchTemplate(): Promise<{ id: string; version: string }> {
     this.calls.push("createLaunchTemplate");
-    return { id: "lt-1", version: "1" };
+    return Promise.resolve({ id: "lt-1", version: "1" });
   }
-  async addLaunchTemplateVersion(): Promise<string> {
-    return "2";
+  addLaunchTemplateVersion(): Promise<string> {
+    return Promise.resolve("2");
   }
   async deleteLaunchTemplate(): Promise<void> {}
-  async createGroup(input: { name: string }): Promise<void> {
+  createGroup(input: { name: string }): Promise<void> {
     this.calls.push(`createGroup ${input.name}`);
+    return Promise.resolve();
   }
   async updateGroup(): Promise<void> {}
   async deleteGroup(): Promise<void> {}
@@ -80,7 +81,7 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
   beforeEach(async () => {
     cloud = new FakeCloud();
     // 1/10000: the 480 EKS seconds of an update last 48 ms.
-    emulator = new EksEmulator({ state: new EmulatorState(), cloud: cloud as never, clock: createClock(0.0001), region: "us-east-1", log: silentLogger });
+    emulator = new EksEmulator({ state: new EmulatorState(), cloud: cloud, clock: createClock(0.0001), region: "us-east-1", log: silentLogger });
     server = await startServer(emulator, 0, silentLogger);
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     eks = new EKSClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } });

@@ -58,9 +58,9 @@ describe("EKS emulator: network preconditions of a control-plane upgrade", () =>
   it("fails with InsufficientFreeAddresses below 5, naming the subnets", () => {
     const errors = checkControlPlaneNetwork(observe([subnet("subnet-a", 1), subnet("subnet-b", 3)]));
     assert.equal(errors.length, 1);
-    assert.equal(errors[0]!.errorCode, "InsufficientFreeAddresses");
-    assert.deepEqual(errors[0]!.resourceIds, ["subnet-a", "subnet-b"]);
-    assert.match(errors[0]!.errorMessage, /5 needed, 4 free/);
+    assert.equal(errors[0].errorCode, "InsufficientFreeAddresses");
+    assert.deepEqual(errors[0].resourceIds, ["subnet-a", "subnet-b"]);
+    assert.match(errors[0].errorMessage, /5 needed, 4 free/);
   });
 
   it("fails with SubnetNotFound and SecurityGroupNotFound for deleted resources", () => {
@@ -88,7 +88,7 @@ describe("EKS emulator: add-on catalog", () => {
         const entry = findAddon(name)!;
         const defaults = entry.versions.filter((version) => version.defaultFor.includes(`1.${minor}`));
         assert.equal(defaults.length, 1, `${name} on 1.${minor}`);
-        assert.ok(defaults[0]!.clusterVersions.includes(`1.${minor}`), `${name} default for 1.${minor} is compatible`);
+        assert.ok(defaults[0].clusterVersions.includes(`1.${minor}`), `${name} default for 1.${minor} is compatible`);
       }
     }
   });

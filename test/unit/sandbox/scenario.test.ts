@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { V1Deployment } from "@kubernetes/client-node";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseScenarioText, ScenarioError, subnetCapacity } from "../../../sandbox/scenario/schema.js";
@@ -37,7 +38,7 @@ describe("scenario files", () => {
 
   it("the 100-node scenario has 100 nodes and about 3,000 pods", () => {
     const scenario = parseScenarioText(readFileSync(join(scenariosDir, "large-100-nodes.yaml"), "utf8"));
-    const cluster = scenario.clusters[0]!;
+    const cluster = scenario.clusters[0];
     assert.equal(cluster.nodeGroups.reduce((sum, group) => sum + group.size.desired, 0), 100);
     const pods = buildWorkloads(scenario.name, cluster.name, cluster.workloads).expectedPods + 100;
     assert.ok(pods >= 2900 && pods <= 3100, `${pods} pods`);
@@ -45,14 +46,14 @@ describe("scenario files", () => {
 
   it("the IP-starved scenario leaves fewer than 5 free addresses in the control-plane subnets", () => {
     const scenario = parseScenarioText(readFileSync(join(scenariosDir, "ip-starved.yaml"), "utf8"));
-    const controlPlane = scenario.clusters[0]!.subnets.filter((subnet) => subnet.controlPlane);
+    const controlPlane = scenario.clusters[0].subnets.filter((subnet) => subnet.controlPlane);
     assert.ok(controlPlane.reduce((sum, subnet) => sum + (subnet.freeIps ?? 999), 0) < 5);
   });
 
   it("the blue/green scenario has two clusters and a weighted record set", () => {
     const scenario = parseScenarioText(readFileSync(join(scenariosDir, "blue-green.yaml"), "utf8"));
     assert.deepEqual(scenario.clusters.map((cluster) => [cluster.name, cluster.mirrorNodes]), [["blue", true], ["green", false]]);
-    const weighted = scenario.hostedZones[0]!.records.filter((record) => record.setIdentifier !== undefined);
+    const weighted = scenario.hostedZones[0].records.filter((record) => record.setIdentifier !== undefined);
     assert.deepEqual(weighted.map((record) => [record.setIdentifier, record.weight]), [["blue", 100], ["green", 0]]);
   });
 });
@@ -60,11 +61,11 @@ describe("scenario files", () => {
 describe("scenario validation", () => {
   it("applies defaults: first cluster mirrored, managed groups, a control-plane security group", () => {
     const scenario = parseScenarioText(minimal);
-    const cluster = scenario.clusters[0]!;
+    const cluster = scenario.clusters[0];
     assert.equal(cluster.mirrorNodes, true);
     assert.deepEqual(cluster.securityGroups, ["c-control-plane"]);
     assert.equal(scenario.waitForPods, true);
-    assert.equal(cluster.subnets[0]!.controlPlane, true);
+    assert.equal(cluster.subnets[0].controlPlane, true);
   });
 
   it("reports every problem with its path", () => {
@@ -154,7 +155,7 @@ describe("scenario workloads", () => {
     podDisruptionBudgets:
       - { name: extra, namespace: shop, matchLabels: { tier: x }, maxUnavailable: 1 }
 `);
-  const cluster = scenario.clusters[0]!;
+  const cluster = scenario.clusters[0];
   const built = buildWorkloads(scenario.name, cluster.name, cluster.workloads, cluster.podDisruptionBudgets);
   const find = (kind: string, name: string) => built.objects.find((object) => object.kind === kind && object.metadata?.name === name);
 
@@ -168,15 +169,16 @@ describe("scenario workloads", () => {
     assert.deepEqual((find("PodDisruptionBudget", "extra") as { spec: { selector: unknown } }).spec.selector, { matchLabels: { tier: "x" } });
     assert.deepEqual(["fleet-0", "fleet-1", "fleet-2"].map((name) => Boolean(find("Deployment", name))), [true, true, true]);
     assert.equal(built.expectedPods, 3 + 2 + 1 + 6);
-    assert.equal(expandCopies(cluster.workloads[3]!).length, 3);
+    assert.equal(expandCopies(cluster.workloads[3]).length, 3);
   });
 
   it("pins pods to the mirrored cluster's nodes and carries anti-affinity, emptyDir and do-not-disrupt", () => {
-    const template = (find("Deployment", "web") as { spec: { template: { metadata: { annotations: Record<string, string> }; spec: Record<string, any> } } }).spec.template;
-    assert.equal(template.spec.nodeSelector["sandbox.eks-upgrade-operator.io/cluster"], "c");
-    assert.equal(template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, "kubernetes.io/hostname");
-    assert.deepEqual(template.spec.volumes, [{ name: "scratch", emptyDir: {} }]);
-    assert.equal(template.metadata.annotations[DO_NOT_DISRUPT_ANNOTATION], "true");
-    assert.equal(template.spec.terminationGracePeriodSeconds, 2);
+    const template = (find("Deployment", "web") as V1Deployment).spec!.template;
+    const spec = template.spec!;
+    assert.equal(spec.nodeSelector?.["sandbox.eks-upgrade-operator.io/cluster"], "c");
+    assert.equal(spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0]?.topologyKey, "kubernetes.io/hostname");
+    assert.deepEqual(spec.volumes, [{ name: "scratch", emptyDir: {} }]);
+    assert.equal(template.metadata?.annotations?.[DO_NOT_DISRUPT_ANNOTATION], "true");
+    assert.equal(spec.terminationGracePeriodSeconds, 2);
   });
 });

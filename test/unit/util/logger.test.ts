@@ -13,7 +13,7 @@ describe("logger", () => {
     await new Promise((resolve) => setImmediate(resolve));
     const lines = chunks.join("").split("\n").filter(Boolean);
     assert.equal(lines.length, 1);
-    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    const line = JSON.parse(lines[0]) as Record<string, unknown>;
     assert.equal(line.clusterUpgrade, "team-a/prod-eu");
     assert.equal(line.message, "control plane update started");
     assert.equal(line.updateId, "u-1");

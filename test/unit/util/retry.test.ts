@@ -10,7 +10,7 @@ function awsError(name: string, status: number): Error {
 }
 
 /** An operation that throws the given errors in turn, then returns "ok". */
-function failingThen(errors: unknown[]): { operation: () => Promise<string>; calls: () => number } {
+function failingThen(errors: Error[]): { operation: () => Promise<string>; calls: () => number } {
   let calls = 0;
   return {
     operation: () => {
@@ -87,8 +87,8 @@ describe("withRetry", () => {
     await new Promise((resolve) => setImmediate(resolve));
     const retries = lines().filter((line) => line.message === "retrying describing update u-1");
     assert.equal(retries.length, 2);
-    assert.equal(retries[0]!.call, "describing update u-1");
-    assert.equal(retries[0]!.throttled, true);
-    assert.equal(retries[0]!.level, "warn");
+    assert.equal(retries[0].call, "describing update u-1");
+    assert.equal(retries[0].throttled, true);
+    assert.equal(retries[0].level, "warn");
   });
 });

@@ -1,54 +1,174 @@
-// Runs the preflight checks before any change and before each new hop (not while an EKS update
-// the operator started is running). Blocking findings stop the upgrade; it re-checks by itself
-// and goes on once the cause is gone.
+// Runs the preflight checks and computes the plan before any change and again before each hop's
+// control plane (not while an update the operator started is running). Blocking findings stop
+// the upgrade; it re-checks by itself and goes on once the cause is gone.
 import { parseDuration } from "../../../api/v1alpha1/duration.js";
-import { ConditionType, Reason, type Finding } from "../../../api/v1alpha1/types.js";
+import { planHops } from "../../../api/v1alpha1/version.js";
+import { ConditionType, Reason, type Finding, type HopStatus, type Plan, type PlanHop, type PlanNodeGroup } from "../../../api/v1alpha1/types.js";
+import type { ManagedNodeGroupInfo } from "../../../cloud/ports.js";
+import { batchesOf, orderForRoll } from "../../../drain/batches.js";
+import { checkManagedNodeGroups } from "../../../preflight/capacity-checks.js";
 import { checkClusterState, checkControlPlaneNetwork } from "../../../preflight/cluster-checks.js";
-import { applyPolicy } from "../../../preflight/findings.js";
+import { applyPolicy, blocking } from "../../../preflight/findings.js";
+import { checkPodDisruptionBudgets, checkReplicaSpread } from "../../../preflight/pdb-checks.js";
+import { nodeGroupOf, zoneOf, type WorkloadSnapshot } from "../../../preflight/snapshot.js";
+import { checkInsights, checkKubeletSkew } from "../../../preflight/version-checks.js";
+import { checkPods, checkWorkloadResilience } from "../../../preflight/workload-checks.js";
 import { CONTINUE, waitFor, type Step, type StepContext } from "../context.js";
+import { chooseAddonVersion, compareAddonVersions, LATE_ADDONS, orderAddons } from "./addons.js";
+import { orderNodeGroups } from "./nodegroups.js";
 
-/** A stored token means UpdateClusterVersion may already have been called: follow it, don't re-check. */
-function ownUpdateInFlight(context: StepContext): boolean {
-  return (context.status.hops ?? []).some((hop) => hop.state !== "Succeeded" && hop.stage === "ControlPlane" && Boolean(hop.updateId ?? hop.clientRequestToken));
+/** The first hop not yet done, if any. */
+function currentHop(context: StepContext): HopStatus | undefined {
+  return context.status.hops?.find((hop) => hop.stage !== "Done");
 }
 
-async function gatherFindings(context: StepContext): Promise<Finding[]> {
+/** Checks run before anything starts and before each control-plane hop; never while one is followed. */
+export function needsPreflight(context: StepContext): boolean {
+  if (!context.status.hops?.length) return true;
+  const hop = currentHop(context);
+  if (!hop) return false;
+  if (hop.from === hop.version) return hop.stage === "Addons" && !(context.status.addons ?? []).some((addon) => addon.hop === hop.version);
+  return hop.stage === "ControlPlane" && !hop.updateId && !hop.clientRequestToken;
+}
+
+interface Gathered {
+  findings: Finding[];
+  plan: Plan;
+  overridden: { code: string; reason: string; resource: string }[];
+}
+
+function prefixDelegationEnabled(snapshot: WorkloadSnapshot): boolean {
+  const awsNode = snapshot.daemonSets.find((daemonSet) => daemonSet.metadata?.namespace === "kube-system" && daemonSet.metadata?.name === "aws-node");
+  return awsNode?.spec?.template.spec?.containers.some((container) => container.env?.some((env) => env.name === "ENABLE_PREFIX_DELEGATION" && env.value === "true")) ?? false;
+}
+
+async function describeRolledGroups(context: StepContext): Promise<ManagedNodeGroupInfo[]> {
+  const clusterName = context.spec.cluster.name;
+  const { ordered } = orderNodeGroups(await context.cloud.eks.listNodegroups(clusterName), context.spec.nodeGroups.order, context.spec.nodeGroups.exclude);
+  return Promise.all(ordered.map((name) => context.cloud.eks.describeNodegroup(clusterName, name)));
+}
+
+async function planAddons(context: StepContext, hops: string[]): Promise<{ perHop: Map<string, { name: string; from: string; to: string }[]>; findings: Finding[] }> {
+  const clusterName = context.spec.cluster.name;
+  const skipped = new Set(context.spec.addons.skip);
+  const names = orderAddons((await context.cloud.eks.listAddons(clusterName)).filter((name) => !skipped.has(name)));
+  const perHop = new Map<string, { name: string; from: string; to: string }[]>(hops.map((hop) => [hop, []]));
+  const findings: Finding[] = [];
+  for (const name of names) {
+    let version = (await context.cloud.eks.describeAddon(clusterName, name)).version;
+    for (const [index, hop] of hops.entries()) {
+      const pinned = index === hops.length - 1 ? context.spec.addons.pinned.find((pin) => pin.name === name)?.version : undefined;
+      const target = chooseAddonVersion(await context.cloud.eks.listAddonVersions(name, hop), context.spec.addons.policy, pinned);
+      if (!target) {
+        findings.push(blocking("VER002", `Addon/${name}`, pinned ? `add-on ${name}: pinned version ${pinned} is not compatible with Kubernetes ${hop}` : `add-on ${name} has no version compatible with Kubernetes ${hop}`, `pick a compatible version (aws eks describe-addon-versions --addon-name ${name} --kubernetes-version ${hop}) or add it to spec.addons.skip`));
+        break;
+      }
+      const to = compareAddonVersions(version, target) >= 0 ? version : target;
+      perHop.get(hop)!.push({ name, from: version, to });
+      version = to;
+    }
+  }
+  // kube-proxy moves after the nodes: list it last in each hop.
+  for (const [hop, entries] of perHop) perHop.set(hop, [...entries.filter((entry) => !LATE_ADDONS.has(entry.name)), ...entries.filter((entry) => LATE_ADDONS.has(entry.name))]);
+  return { perHop, findings };
+}
+
+function planNodeGroups(context: StepContext, groups: ManagedNodeGroupInfo[], snapshot: WorkloadSnapshot): PlanNodeGroup[] {
+  const upgradeUid = context.upgrade.metadata.uid ?? context.upgrade.metadata.name;
+  return groups.map((group) => {
+    const nodes = snapshot.nodes
+      .filter((node) => nodeGroupOf(node) === group.name)
+      .map((node) => ({ name: node.metadata?.name ?? "", uid: node.metadata?.uid ?? node.metadata?.name ?? "", zone: zoneOf(node) }));
+    const parallel = context.spec.nodeGroups.managed.find((entry) => entry.name === group.name)?.maxUnavailable ?? group.maxUnavailable ?? context.spec.nodeGroups.maxUnavailable;
+    return { name: group.name, kind: "Managed", nodeCount: nodes.length, batches: batchesOf(orderForRoll(nodes, upgradeUid), parallel).map((batch) => batch.map((node) => node.name)) };
+  });
+}
+
+async function gather(context: StepContext): Promise<Gathered> {
   const cluster = context.cluster!;
+  const live = cluster.version;
+  const hops = planHops(live, context.spec.targetVersion);
+  const checkedHops = hops.length ? hops : [live];
+  const reader = await context.workloads();
+  const [snapshot, groups, insights, addonPlan] = await Promise.all([
+    reader.snapshot(),
+    describeRolledGroups(context),
+    context.cloud.eks.listInsights(cluster.name),
+    planAddons(context, checkedHops),
+  ]);
+  const subnetIds = [...new Set([...cluster.subnetIds, ...groups.flatMap((group) => group.subnetIds)])];
   const [subnets, existingSecurityGroupIds] = await Promise.all([
-    context.cloud.ec2.describeSubnets(cluster.subnetIds),
+    context.cloud.ec2.describeSubnets(subnetIds),
     context.cloud.ec2.existingSecurityGroups(cluster.securityGroupIds),
   ]);
-  const snapshot = { cluster, subnets, existingSecurityGroupIds, ownUpdateInFlight: ownUpdateInFlight(context) };
-  return [...checkClusterState(snapshot), ...checkControlPlaneNetwork(snapshot)];
+  const controlPlane = { cluster, subnets: subnets.filter((subnet) => cluster.subnetIds.includes(subnet.id)), existingSecurityGroupIds, ownUpdateInFlight: false };
+  const rolled = new Set(groups.map((group) => group.name));
+  const parallelByGroup = new Map(groups.map((group) => [group.name, context.spec.nodeGroups.managed.find((entry) => entry.name === group.name)?.maxUnavailable ?? group.maxUnavailable ?? 1]));
+  const insightResult = checkInsights(insights, hops, context.spec.preflight.insightOverrides);
+  const findings = [
+    ...checkClusterState(controlPlane),
+    ...checkControlPlaneNetwork(controlPlane),
+    ...checkManagedNodeGroups(groups, subnets, prefixDelegationEnabled(snapshot)),
+    ...checkPodDisruptionBudgets(snapshot),
+    ...checkReplicaSpread(snapshot, parallelByGroup),
+    ...checkPods(snapshot, { excludedNodeGroups: new Set(context.spec.nodeGroups.exclude) }),
+    ...checkWorkloadResilience(snapshot, { criticalNamespaces: context.spec.preflight.criticalNamespaces }),
+    ...checkKubeletSkew(snapshot.nodes, hops, live, rolled),
+    ...insightResult.findings,
+    ...addonPlan.findings,
+  ];
+  const nodeGroups = planNodeGroups(context, groups, snapshot);
+  const planHopsList: PlanHop[] = checkedHops.map((version, index) => ({
+    from: index === 0 ? live : checkedHops[index - 1]!,
+    to: version,
+    controlPlane: hops.length > 0,
+    addons: addonPlan.perHop.get(version) ?? [],
+    nodeGroups,
+  }));
+  const unordered = orderNodeGroups(groups.map((group) => group.name), context.spec.nodeGroups.order, []).unordered;
+  return {
+    findings,
+    plan: { computedAt: context.now.toISOString(), hops: planHopsList, ...(unordered.length ? { unorderedNodeGroups: unordered } : {}) },
+    overridden: insightResult.overridden.map(({ insight, reason }) => ({ code: "INS001", reason, resource: `UpgradeInsight/${insight.id}` })),
+  };
 }
 
 export const preflightStep: Step = {
   name: "preflight",
   async run(context) {
-    // A running update is followed, not re-checked: its outcome decides what happens next.
-    if (ownUpdateInFlight(context)) return CONTINUE;
-    const findings = applyPolicy(await gatherFindings(context), context.spec.preflight);
+    if (!needsPreflight(context)) return CONTINUE;
+    const gathered = await gather(context);
+    const findings = applyPolicy(gathered.findings, context.spec.preflight);
     const previous = new Set((context.status.preflight?.findings ?? []).map((finding) => `${finding.code}|${finding.resource}`));
     for (const finding of findings) {
       if (!previous.has(`${finding.code}|${finding.resource}`)) {
         context.event(finding.severity === "Blocking" ? "Warning" : "Normal", "PreflightFinding", `${finding.code} ${finding.message}`);
       }
     }
+    const previousOverrides = new Set((context.status.preflight?.overrides ?? []).map((override) => override.resource));
+    for (const override of gathered.overridden) {
+      if (!previousOverrides.has(override.resource)) context.event("Warning", "InsightOverridden", `${override.resource} is ERROR but overridden by the spec: ${override.reason}`);
+    }
+    const overrides = [...context.spec.preflight.ignore.map((entry) => ({ code: entry.code, reason: entry.reason })), ...gathered.overridden];
     const blockingFindings = findings.filter((finding) => finding.severity === "Blocking");
+    context.status.plan = gathered.plan;
     context.status.preflight = {
       lastRunAt: context.now.toISOString(),
       blocking: blockingFindings.length,
       warnings: findings.length - blockingFindings.length,
       findings,
-      ...(context.spec.preflight.ignore.length ? { overrides: context.spec.preflight.ignore } : {}),
+      ...(overrides.length ? { overrides } : {}),
     };
     if (blockingFindings.length > 0) {
+      const codes = [...new Set(blockingFindings.map((finding) => finding.code))].join(", ");
       const summary = blockingFindings.map((finding) => `${finding.code} ${finding.message} (fix: ${finding.remediation})`).join("; ");
-      context.setCondition(ConditionType.PreflightPassed, "False", Reason.BlockingFindings, `blocked by ${blockingFindings.length} finding(s): ${summary}`);
+      context.setCondition(ConditionType.PreflightPassed, "False", Reason.BlockingFindings, `blocked by ${blockingFindings.length} finding(s) [${codes}]: ${summary}`);
+      // A dry run reports the findings with the plan and stops; a real run waits and re-checks.
+      if (context.spec.dryRun) return CONTINUE;
       return waitFor(parseDuration(context.spec.preflight.recheckInterval), "preflight blocked");
     }
     const warnings = findings.length - blockingFindings.length;
-    context.setCondition(ConditionType.PreflightPassed, "True", Reason.ChecksPassed, warnings ? `passed with ${warnings} warning(s)` : "all checks passed");
+    context.setCondition(ConditionType.PreflightPassed, "True", Reason.ChecksPassed, warnings ? `passed with ${warnings} warning(s): ${[...new Set(findings.map((finding) => finding.code))].join(", ")}` : "all checks passed");
     return CONTINUE;
   },
 };

@@ -22,13 +22,12 @@ export const dryRunStep: Step = {
   name: "dryRun",
   run(context) {
     if (!context.spec.dryRun) return Promise.resolve(CONTINUE);
+    // The preflight step has just computed the findings and the plan; a dry run stops there.
     const live = context.cluster!.version;
     const hops = planHops(live, context.spec.targetVersion);
-    context.status.plan = {
-      computedAt: context.now.toISOString(),
-      hops: hops.map((version, index) => ({ from: index === 0 ? live : hops[index - 1]!, to: version, controlPlane: true, addons: [], nodeGroups: [] })),
-    };
-    context.setCondition(ConditionType.Ready, "False", Reason.DryRun, `dry run: ${hops.length} hop(s) planned (${[live, ...hops].join(" -> ")}); nothing was changed. Set spec.dryRun to false to run it.`);
+    const blockingCount = context.status.preflight?.blocking ?? 0;
+    const verdict = blockingCount ? `${blockingCount} blocking finding(s) would stop it (see status.preflight)` : "preflight passed";
+    context.setCondition(ConditionType.Ready, "False", Reason.DryRun, `dry run: ${hops.length} hop(s) planned (${[live, ...hops].join(" -> ")}), ${verdict}; nothing was changed. Set spec.dryRun to false to run it.`);
     context.setCondition(ConditionType.Progressing, "False", Reason.DryRun, "dry run");
     return Promise.resolve(STOP);
   },

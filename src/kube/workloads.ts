@@ -1,0 +1,70 @@
+// Reads the workload snapshot the preflight checks and the plan need from a cluster's API server.
+import * as k8s from "@kubernetes/client-node";
+import type { WorkloadSnapshot } from "../preflight/snapshot.js";
+import { classifyKubeError } from "../util/classify.js";
+
+export interface WorkloadReader {
+  snapshot(): Promise<WorkloadSnapshot>;
+}
+
+/** Lists everything once per call; callers run it before changes, not on every poll. */
+export class KubeWorkloadReader implements WorkloadReader {
+  private readonly core: k8s.CoreV1Api;
+  private readonly apps: k8s.AppsV1Api;
+  private readonly policy: k8s.PolicyV1Api;
+
+  constructor(kubeConfig: k8s.KubeConfig) {
+    this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+    this.policy = kubeConfig.makeApiClient(k8s.PolicyV1Api);
+  }
+
+  async snapshot(): Promise<WorkloadSnapshot> {
+    try {
+      const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets] = await Promise.all([
+        this.core.listNode(),
+        this.core.listPodForAllNamespaces(),
+        this.policy.listPodDisruptionBudgetForAllNamespaces(),
+        this.apps.listDeploymentForAllNamespaces(),
+        this.apps.listStatefulSetForAllNamespaces(),
+        this.apps.listReplicaSetForAllNamespaces(),
+        this.apps.listDaemonSetForAllNamespaces(),
+      ]);
+      return {
+        nodes: nodes.items,
+        pods: pods.items,
+        pdbs: pdbs.items,
+        deployments: deployments.items,
+        statefulSets: statefulSets.items,
+        replicaSets: replicaSets.items,
+        daemonSets: daemonSets.items,
+      };
+    } catch (error) {
+      throw classifyKubeError(error, "reading nodes, pods and budgets of the cluster");
+    }
+  }
+}
+
+/**
+ * The reader for a ClusterUpgrade's cluster: the operator's own API server, or the cluster whose
+ * kubeconfig a Secret holds (spec.cluster.kubeconfigSecretRef) when the operator runs elsewhere.
+ */
+export async function workloadReaderFor(
+  operatorKubeConfig: k8s.KubeConfig,
+  namespace: string,
+  secretRef: { name: string; key?: string } | undefined,
+): Promise<WorkloadReader> {
+  if (!secretRef) return new KubeWorkloadReader(operatorKubeConfig);
+  const key = secretRef.key ?? "kubeconfig";
+  let secret: k8s.V1Secret;
+  try {
+    secret = await operatorKubeConfig.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ namespace, name: secretRef.name });
+  } catch (error) {
+    throw classifyKubeError(error, `reading Secret ${namespace}/${secretRef.name} named by spec.cluster.kubeconfigSecretRef`);
+  }
+  const encoded = secret.data?.[key];
+  if (!encoded) throw new Error(`Secret ${namespace}/${secretRef.name} has no key "${key}" (spec.cluster.kubeconfigSecretRef.key)`);
+  const target = new k8s.KubeConfig();
+  target.loadFromString(Buffer.from(encoded, "base64").toString("utf8"));
+  return new KubeWorkloadReader(target);
+}
