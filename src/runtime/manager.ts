@@ -34,7 +34,8 @@ export function secondaryWatch<T extends ObjectWithMetadata>(
   informer: Informer<T>,
   mapToKeys: (object: T) => string[],
 ): SecondaryWatch<ObjectWithMetadata> {
-  return { informer, mapToKeys } as SecondaryWatch<T> as SecondaryWatch<ObjectWithMetadata>;
+  const watch: SecondaryWatch<T> = { informer, mapToKeys };
+  return watch;
 }
 
 export type LeaderElectionSettings = Omit<LeaderElectorOptions, "callbacks" | "clock" | "logger">;
