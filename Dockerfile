@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 
-# Node.js 26 ("Lithium") is the Active LTS line as of November 2026: it gets security fixes until
+# Node.js 26 is the Active LTS line as of November 2026: it gets security fixes until
 # April 2029, and the official image's bookworm-slim variant is the smallest Debian-based one.
 # Pin the tag here; for reproducible releases, add the digest (node:26-bookworm-slim@sha256:...)
 # and let a dependency bot move it.

@@ -308,6 +308,10 @@ function code(text: string): string {
   return "`" + text + "`";
 }
 
+function count(amount: number, singular: string, plural = `${singular}s`): string {
+  return `${amount} ${amount === 1 ? singular : plural}`;
+}
+
 function describeType(node: SchemaNode): string {
   if (node.type === "array") return `[]${node.items ? describeType(node.items) : "any"}`;
   if (node.type === "object" && typeof node.additionalProperties === "object") {
@@ -327,11 +331,11 @@ function describeValidation(node: SchemaNode, required: boolean): string[] {
   if (node.minimum !== undefined || node.maximum !== undefined) {
     rules.push(`${node.minimum ?? "-∞"} to ${node.maximum ?? "∞"}`);
   }
-  if (node.minLength !== undefined) rules.push(`at least ${node.minLength} characters`);
-  if (node.maxLength !== undefined) rules.push(`at most ${node.maxLength} characters`);
-  if (node.minItems !== undefined) rules.push(`at least ${node.minItems} items`);
-  if (node.maxItems !== undefined) rules.push(`at most ${node.maxItems} items`);
-  if (node.maxProperties !== undefined) rules.push(`at most ${node.maxProperties} entries`);
+  if (node.minLength !== undefined) rules.push(`at least ${count(node.minLength, "character")}`);
+  if (node.maxLength !== undefined) rules.push(`at most ${count(node.maxLength, "character")}`);
+  if (node.minItems !== undefined) rules.push(`at least ${count(node.minItems, "item")}`);
+  if (node.maxItems !== undefined) rules.push(`at most ${count(node.maxItems, "item")}`);
+  if (node.maxProperties !== undefined) rules.push(`at most ${count(node.maxProperties, "entry", "entries")}`);
   const itemPattern = node.additionalProperties && typeof node.additionalProperties === "object"
     ? node.additionalProperties.pattern
     : node.items?.pattern;
@@ -490,9 +494,16 @@ export function statusFieldRows(typesFile: string = path.join(REPOSITORY_ROOT, T
 
 // ---- markdown ----------------------------------------------------------------------------------
 
-/** Escapes what would break a GitHub table cell: pipes (even inside code spans) and line breaks. */
+/**
+ * Escapes what would break a GitHub table cell: pipes (even inside code spans), line breaks, and
+ * outside code spans the angle brackets that would otherwise read as HTML tags.
+ */
 function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n+/g, " ").trim();
+  const escaped = text
+    .split("`")
+    .map((part, index) => (index % 2 === 0 ? part.replace(/</g, "&lt;").replace(/>/g, "&gt;") : part))
+    .join("`");
+  return escaped.replace(/\|/g, "\\|").replace(/\n+/g, " ").trim();
 }
 
 export function renderSpecTable(rows: FieldRow[]): string {

@@ -57,7 +57,12 @@ async function main(): Promise<void> {
   };
 
   const server = await startServer(emulator, port, log, {
-    onReset: () => mirror?.reset(),
+    // A pass already running may still create Nodes for the state just cleared; the caller deletes
+    // Nodes after the reset, so the reset only answers once that pass is over.
+    onReset: async () => {
+      await pass.catch(() => undefined);
+      mirror?.reset();
+    },
     syncNodes: mirror ? runPass : undefined,
   });
   log.info("listening", { port, region, nodeMirror: mirror !== undefined, timeFactor: clock.scaledMs(1) / 1000 });

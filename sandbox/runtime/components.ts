@@ -51,6 +51,9 @@ export function layoutOf(dir: string): Layout {
   };
 }
 
+/** Everything a sandbox writes in its directory; `down` removes exactly these. */
+export const stateEntries: readonly string[] = ["etcd", "pki", "kubeconfigs", "kwok.yaml", "logs", "pids", "kubeconfig", "env", "state.json"];
+
 export function componentKubeconfig(layout: Layout, name: string): string {
   return join(layout.kubeconfigDir, `${name}.yaml`);
 }

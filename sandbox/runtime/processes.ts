@@ -174,6 +174,15 @@ export function tailFile(path: string, lines = 40): string {
   }
 }
 
-export function removeDirectory(path: string): void {
-  rmSync(path, { recursive: true, force: true });
+/**
+ * Removes the named entries of `dir`, then `dir` itself if nothing else is left in it: a state
+ * directory may hold other things (another sandbox in a subdirectory, say) that are not ours.
+ */
+export function removeEntries(dir: string, entries: readonly string[]): void {
+  for (const entry of entries) rmSync(join(dir, entry), { recursive: true, force: true });
+  try {
+    if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Already gone.
+  }
 }

@@ -30,6 +30,7 @@ import {
   layoutOf,
   motoArgs,
   schedulerArgs,
+  stateEntries,
   type ComponentName,
   type HealthContext,
   type Layout,
@@ -42,7 +43,7 @@ import {
   isRecordAlive,
   killProcessesNow,
   readProcessRecords,
-  removeDirectory,
+  removeEntries,
   spawnDetached,
   stopProcesses,
   tailFile,
@@ -118,7 +119,7 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
     log(`sandbox in ${dir} is broken (${dead.map((record) => record.name).join(", ")} not running): restarting it`);
   }
   if (existing.records.length > 0) await stopProcesses(existing.records.filter((record) => record.pid !== process.pid));
-  removeDirectory(dir);
+  removeEntries(dir, stateEntries);
   mkdirSync(layout.logDir, { recursive: true });
 
   if (options.ownerPid !== undefined) startWatchdog(layout, options.ownerPid);
@@ -138,8 +139,10 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
 
   const started = new Map<ComponentName, StartedProcess>();
   const health: HealthContext = { ports, layout, adminToken: credentials.identities.admin.token };
+  // Node processes run from the repository so that `--import tsx` resolves; the others from the state directory.
   const launch = (name: ComponentName, command: string, args: string[], env: NodeJS.ProcessEnv = childEnvironment()): void => {
-    started.set(name, spawnDetached({ name, command, args, cwd: dir, env, logDir: layout.logDir, pidDir: layout.pidDir, port: componentPort(name, ports) }));
+    const cwd = command === process.execPath ? repoRoot : dir;
+    started.set(name, spawnDetached({ name, command, args, cwd, env, logDir: layout.logDir, pidDir: layout.pidDir, port: componentPort(name, ports) }));
   };
   const ready = (name: ComponentName, timeoutMs: number): Promise<void> => waitReady(name, started, health, timeoutMs, log);
 
@@ -321,9 +324,15 @@ export async function stopSandbox(dir: string = process.env.EKSUP_SANDBOX_DIR ??
   const layout = layoutOf(resolve(dir));
   const records = stopOrder(readProcessRecords(layout.pidDir).filter((record) => record.pid !== process.pid));
   const running = records.filter(isRecordAlive).map((record) => record.name);
-  const killed = await stopProcesses(records);
+  // Clients of the control plane and of moto first, so that they do not spend their shutdown
+  // retrying against servers that are going away; then everything else at once.
+  const clientNames = new Set<string>([watchdogName, "eks-emulator"]);
+  const killed = [
+    ...(await stopProcesses(records.filter((record) => clientNames.has(record.name)))),
+    ...(await stopProcesses(records.filter((record) => !clientNames.has(record.name)))),
+  ];
   if (running.length > 0) log(`stopped ${running.join(", ")}${killed.length > 0 ? ` (killed after the grace period: ${killed.join(", ")})` : ""}`);
-  removeDirectory(layout.dir);
+  removeEntries(layout.dir, stateEntries);
   return killed;
 }
 

@@ -61,6 +61,8 @@ export interface ManagerOptions<P extends ObjectWithMetadata> {
   clock?: Clock;
   logger?: Logger;
   metrics?: OperatorMetrics;
+  /** Told when this replica starts (true) or stops (false) leading, e.g. to log or export it. */
+  onLeadershipChange?: (leading: boolean) => void;
 }
 
 export type StopReason = "shutdown" | "lost-leadership";
@@ -217,6 +219,7 @@ export class Manager<P extends ObjectWithMetadata> {
     if (this.state !== "running") return;
     this.leading = true;
     this.options.metrics?.setLeader(true);
+    this.options.onLeadershipChange?.(true);
     this.logger.info("leading: starting workers once caches are synced");
     this.startWorkersWhenSynced().catch((err: unknown) => {
       this.logger.error("could not start workers", { reason: describeError(err) });
@@ -248,7 +251,15 @@ export class Manager<P extends ObjectWithMetadata> {
 
   private onLostLeadership(): void {
     this.logger.error("lost leadership, stopping");
+    this.markNotLeading();
     void this.stop("lost-leadership", false);
+  }
+
+  private markNotLeading(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.options.metrics?.setLeader(false);
+    this.options.onLeadershipChange?.(false);
   }
 
   private stop(reason: StopReason, releaseLease: boolean): Promise<void> {
@@ -270,8 +281,7 @@ export class Manager<P extends ObjectWithMetadata> {
       if (releaseLease && drained) await this.elector.release();
       else await this.elector.stop();
     }
-    this.leading = false;
-    this.options.metrics?.setLeader(false);
+    this.markNotLeading();
     for (const informer of this.informers()) informer.stop();
     this.state = "stopped";
     this.logger.info("manager stopped", { reason });

@@ -24,7 +24,7 @@ function fakeApi(answer: (method: string, request: Record<string, unknown>) => u
     try {
       return Promise.resolve(answer(method, request));
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   };
   const api = {

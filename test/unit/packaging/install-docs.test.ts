@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -22,6 +24,20 @@ function variablesReadBySource(): Set<string> {
     for (const match of text.matchAll(/\b(?:process\.)?env\.([A-Z][A-Z0-9_]*)\b/g)) names.add(match[1]);
   }
   return names;
+}
+
+/** The yaml code block of the document whose first line is the given comment. */
+function yamlBlock(markdown: string, firstLine: string): string {
+  const blocks = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1] ?? "");
+  const block = blocks.find((candidate) => candidate.startsWith(firstLine));
+  assert.ok(block, `docs/install.md has no yaml block starting with "${firstLine}"`);
+  return block;
+}
+
+interface Built {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec?: { template?: { spec?: { containers?: { image?: string; env?: { name: string; value?: string }[] }[] } } };
 }
 
 /** Variables the AWS SDK and the Kubernetes client read on their own, documented too. */
@@ -52,6 +68,31 @@ describe("docs/install.md", () => {
     const read = variablesReadBySource();
     const set = manager.spec.template.spec.containers.flatMap((container) => container.env ?? []).map((variable) => variable.name);
     assert.deepEqual(set.filter((name) => !read.has(name)), []);
+  });
+
+  it("shows an overlay that builds, with the image, region and IRSA role it sets", function () {
+    this.timeout(60_000);
+    const overlay = parse(yamlBlock(install, "# my-operator/kustomization.yaml")) as { resources: string[]; patches: unknown[] };
+    overlay.patches.push(...(parse(yamlBlock(install, "# patches entry: drop the cluster-wide Secret binding")) as unknown[]));
+    // The overlay refers to the repository as ../eks-upgrade-operator, as a checkout next to it would be.
+    const workspace = mkdtempSync(path.join(tmpdir(), "overlay-"));
+    try {
+      symlinkSync(root, path.join(workspace, "eks-upgrade-operator"));
+      mkdirSync(path.join(workspace, "my-operator"));
+      writeFileSync(path.join(workspace, "my-operator", "kustomization.yaml"), stringify(overlay));
+      const output = execFileSync("kubectl", ["kustomize", path.join(workspace, "my-operator")], { encoding: "utf8", timeout: 60_000 });
+      const objects = parseAllDocuments(output).map((document) => document.toJS() as Built);
+      const deployment = objects.find((object) => object.kind === "Deployment");
+      const container = deployment?.spec?.template?.spec?.containers?.[0];
+      assert.equal(container?.image, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/eks-upgrade-operator:0.1.0");
+      assert.equal(container.env?.find((variable) => variable.name === "AWS_REGION")?.value, "eu-west-1");
+      const account = objects.find((object) => object.kind === "ServiceAccount");
+      assert.match(account?.metadata.annotations?.["eks.amazonaws.com/role-arn"] ?? "", /^arn:aws:iam::\d{12}:role\//);
+      const bindings = objects.filter((object) => object.kind === "ClusterRoleBinding").map((object) => object.metadata.name);
+      assert.deepEqual(bindings, ["eks-upgrade-operator"]);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 
   it("marks the image registry as a placeholder", () => {

@@ -100,7 +100,7 @@ export class FakeLeaseStore {
     try {
       return Promise.resolve(operation());
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 }
