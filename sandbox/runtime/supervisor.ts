@@ -324,13 +324,21 @@ export async function stopSandbox(dir: string = process.env.EKSUP_SANDBOX_DIR ??
   const layout = layoutOf(resolve(dir));
   const records = stopOrder(readProcessRecords(layout.pidDir).filter((record) => record.pid !== process.pid));
   const running = records.filter(isRecordAlive).map((record) => record.name);
-  // Clients of the control plane and of moto first, so that they do not spend their shutdown
-  // retrying against servers that are going away; then everything else at once.
-  const clientNames = new Set<string>([watchdogName, "eks-emulator"]);
-  const killed = [
-    ...(await stopProcesses(records.filter((record) => clientNames.has(record.name)))),
-    ...(await stopProcesses(records.filter((record) => !clientNames.has(record.name)))),
+  // Clients before the servers they use, so that none spends its shutdown retrying against a
+  // server that is already gone: the emulator, then the control plane's own clients and moto,
+  // then the API server, then etcd.
+  const waves: ReadonlySet<string>[] = [
+    new Set([watchdogName, "eks-emulator"]),
+    new Set(["kwok", "kube-scheduler", "kube-controller-manager", "moto"]),
+    new Set(["kube-apiserver"]),
   ];
+  const killed: string[] = [];
+  let remaining = records;
+  for (const wave of waves) {
+    killed.push(...(await stopProcesses(remaining.filter((record) => wave.has(record.name)))));
+    remaining = remaining.filter((record) => !wave.has(record.name));
+  }
+  killed.push(...(await stopProcesses(remaining)));
   if (running.length > 0) log(`stopped ${running.join(", ")}${killed.length > 0 ? ` (killed after the grace period: ${killed.join(", ")})` : ""}`);
   removeEntries(layout.dir, stateEntries);
   return killed;

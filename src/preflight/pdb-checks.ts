@@ -102,7 +102,7 @@ export function checkReplicaSpread(snapshot: WorkloadSnapshot, maxUnavailableByG
     if (groups.size !== 1) continue;
     const [group] = [...groups];
     const hostNodes = new Set(pods.map((pod) => pod.spec?.nodeName));
-    const parallel = maxUnavailableByGroup.get(group!) ?? 1;
+    const parallel = maxUnavailableByGroup.get(group) ?? 1;
     if (hostNodes.size > parallel) continue;
     findings.push(warning("PDB005", workload, `all ${pods.length} replicas of ${workload} run on ${hostNodes.size} node(s) of node group ${group}, which drains ${parallel} node(s) at a time: one batch takes every replica`, "spread the workload across node groups or nodes (topology spread constraints), or protect it with a PodDisruptionBudget"));
   }

@@ -91,7 +91,7 @@ describe("in-place upgrade end to end (sandbox)", function () {
     assert.equal(nodes.items.filter((node) => node.spec?.unschedulable).length, 0, "no node left cordoned");
     const ready = status.conditions?.find((condition) => condition.type === "Ready");
     assert.equal(ready?.status, "True");
-    assert.match(ready!.message, /runs 1.31: 2 control-plane hop\(s\)/);
+    assert.match(ready.message, /runs 1.31: 2 control-plane hop\(s\)/);
   });
 
   it("killed with SIGKILL during a control-plane update, a new operator finishes with still one call per hop", async () => {
@@ -115,7 +115,7 @@ describe("in-place upgrade end to end (sandbox)", function () {
     const upgrade = await waitForPhase("missing", "InvalidSpec", 60_000);
     const specValid = upgrade.status?.conditions?.find((condition) => condition.type === "SpecValid");
     assert.equal(specValid?.reason, "ClusterNotFound");
-    assert.match(specValid!.message, /no-such-cluster was not found/);
+    assert.match(specValid.message, /no-such-cluster was not found/);
     assert.equal((await emulatorCalls("UpdateClusterVersion")).length, 0);
   });
 });

@@ -7,7 +7,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
 export function parseDuration(text: string): number {
   if (!WHOLE.test(text)) throw new Error(`"${text}" is not a duration (expected a form like 90s, 15m or 1h30m)`);
   let total = 0;
-  for (const [, amount, unit] of text.matchAll(PART)) total += Number(amount) * UNIT_MS[unit!]!;
+  for (const [, amount, unit] of text.matchAll(PART)) total += Number(amount) * UNIT_MS[unit];
   return Math.round(total);
 }
 

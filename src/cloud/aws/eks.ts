@@ -20,13 +20,11 @@ import type {
   AddonInfo,
   AddonVersionInfo,
   ClusterInfo,
-  ClusterStatus,
   EksPort,
   InsightInfo,
   ManagedNodeGroupInfo,
   StartUpdateRequest,
   UpdateInfo,
-  UpdateStatus,
 } from "../ports.js";
 import { awsCall } from "./call.js";
 
@@ -44,7 +42,7 @@ export class AwsEks implements EksPort {
     return {
       name: cluster?.name ?? clusterName,
       version: cluster?.version ?? "",
-      status: (cluster?.status ?? "PENDING") as ClusterStatus,
+      status: (cluster?.status ?? "PENDING"),
       subnetIds: cluster?.resourcesVpcConfig?.subnetIds ?? [],
       securityGroupIds: cluster?.resourcesVpcConfig?.securityGroupIds ?? [],
       ...(cluster?.endpoint ? { endpoint: cluster.endpoint } : {}),
@@ -218,7 +216,7 @@ export class AwsEks implements EksPort {
         insights.push({
           id: insight.id ?? "",
           name: insight.name ?? "",
-          status: (insight.insightStatus?.status ?? "UNKNOWN") as InsightInfo["status"],
+          status: (insight.insightStatus?.status ?? "UNKNOWN"),
           reason: insight.insightStatus?.reason ?? "",
           ...(insight.kubernetesVersion ? { kubernetesVersion: insight.kubernetesVersion } : {}),
         });
@@ -233,7 +231,7 @@ function toUpdateInfo(update: Update | undefined): UpdateInfo {
   if (!update?.id) throw new Error("EKS answered without an update id");
   return {
     id: update.id,
-    status: (update.status ?? "InProgress") as UpdateStatus,
+    status: (update.status ?? "InProgress"),
     type: update.type ?? "",
     errors: (update.errors ?? []).map((error) => ({
       errorCode: error.errorCode ?? "Unknown",

@@ -7,7 +7,6 @@ import type {
   ClusterUpgradeStatus,
   ConditionStatus,
   ConditionTypeName,
-  ReasonName,
 } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
 import type { WorkloadReader } from "../../kube/workloads.js";
@@ -52,7 +51,7 @@ export interface StepContext {
   newWorkAllowed: boolean;
   /** When the current maintenance window closes, if windows are declared and one is open. */
   windowClosesAt?: Date;
-  setCondition(type: ConditionTypeName, status: ConditionStatus, reason: ReasonName | string, message: string): void;
+  setCondition(type: ConditionTypeName, status: ConditionStatus, reason: string, message: string): void;
   event(type: EventType, reason: string, message: string): void;
 }
 

@@ -130,7 +130,7 @@ export class ClusterUpgradeController {
     }
     for (const event of pendingEvents) await this.options.events.record(upgrade, event.type, event.reason, event.message);
     this.options.onPhase?.(`${upgrade.metadata.namespace}/${upgrade.metadata.name}`, status.phase ?? "Pending");
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(describeError(failure));
     return outcome;
   }
 

@@ -20,11 +20,11 @@ export class KubeClusterUpgradeStore implements ClusterUpgradeStore {
   }
 
   async updateStatus(upgrade: ClusterUpgrade, status: ClusterUpgradeStatus): Promise<void> {
-    await this.client.patchStatus(upgrade as StoredClusterUpgrade, status);
+    await this.client.patchStatus(upgrade, status);
   }
 
   setFinalizers(upgrade: ClusterUpgrade, finalizers: string[]): Promise<ClusterUpgrade> {
-    return this.client.setFinalizers(upgrade as StoredClusterUpgrade, finalizers);
+    return this.client.setFinalizers(upgrade, finalizers);
   }
 }
 

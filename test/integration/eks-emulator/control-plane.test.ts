@@ -72,7 +72,8 @@ describe("EKS emulator: control-plane version updates (sandbox)", function () {
       const groupId = cluster.resourcesVpcConfig!.securityGroupIds![0];
       await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
 
-      const started = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.31" }))).update!;
+      // force: the node groups still run 1.29, which would refuse the hop before any network check.
+      const started = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.31", force: true }))).update!;
       const { update } = await waitForUpdateEnd(eks, { name: "demo", updateId: started.id! });
       assert.equal(update.status, "Failed");
       assert.deepEqual(

@@ -85,13 +85,10 @@ export class FakeEks implements EksPort {
     return { ...info };
   }
 
-  describeCluster(clusterName: string): Promise<ClusterInfo> {
+  async describeCluster(clusterName: string): Promise<ClusterInfo> {
     this.record("describeCluster", clusterName);
-    try {
-      return Promise.resolve({ ...this.cluster(clusterName) });
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+    await Promise.resolve();
+    return { ...this.cluster(clusterName) };
   }
 
   startClusterVersionUpdate(request: { clusterName: string; clientRequestToken: string; version: string; force: boolean }): Promise<UpdateInfo> {

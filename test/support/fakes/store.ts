@@ -43,28 +43,21 @@ export class MemoryStore implements ClusterUpgradeStore {
     return stored;
   }
 
-  updateStatus(upgrade: ClusterUpgrade, status: ClusterUpgradeStatus): Promise<void> {
-    try {
-      const stored = this.checkFresh(upgrade);
-      stored.status = structuredClone(status);
-      stored.metadata.resourceVersion = String(++this.version);
-      this.statusWrites++;
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+  async updateStatus(upgrade: ClusterUpgrade, status: ClusterUpgradeStatus): Promise<void> {
+    await Promise.resolve();
+    const stored = this.checkFresh(upgrade);
+    stored.status = structuredClone(status);
+    stored.metadata.resourceVersion = String(++this.version);
+    this.statusWrites++;
   }
 
-  setFinalizers(upgrade: ClusterUpgrade, finalizers: string[]): Promise<ClusterUpgrade> {
-    try {
-      const stored = this.checkFresh(upgrade);
-      stored.metadata.finalizers = [...finalizers];
-      stored.metadata.resourceVersion = String(++this.version);
-      if (stored.metadata.deletionTimestamp && finalizers.length === 0) this.objects.delete(`${upgrade.metadata.namespace}/${upgrade.metadata.name}`);
-      return Promise.resolve(structuredClone(stored));
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+  async setFinalizers(upgrade: ClusterUpgrade, finalizers: string[]): Promise<ClusterUpgrade> {
+    await Promise.resolve();
+    const stored = this.checkFresh(upgrade);
+    stored.metadata.finalizers = [...finalizers];
+    stored.metadata.resourceVersion = String(++this.version);
+    if (stored.metadata.deletionTimestamp && finalizers.length === 0) this.objects.delete(`${upgrade.metadata.namespace}/${upgrade.metadata.name}`);
+    return structuredClone(stored);
   }
 }
 

@@ -133,8 +133,8 @@ describe("ClusterUpgrade reconcile", () => {
     await world.drive(200, (upgrade) => upgrade.status?.phase === "Failed");
     const condition = world.condition("ControlPlaneUpgraded");
     assert.equal(condition?.reason, "HopFailed");
-    assert.match(condition!.message, /InsufficientFreeAddresses: Not enough free IPs in subnet-a \(subnet-a\)/);
-    assert.match(condition!.message, /free IP addresses/);
+    assert.match(condition.message, /InsufficientFreeAddresses: Not enough free IPs in subnet-a \(subnet-a\)/);
+    assert.match(condition.message, /free IP addresses/);
     assert.ok(world.events.reasons().includes("ControlPlaneUpgradeFailed"));
     await world.drive();
     assert.equal(world.object().status?.phase, "Succeeded");
@@ -143,14 +143,14 @@ describe("ClusterUpgrade reconcile", () => {
 
   it("blocks on starved subnets, names them, and proceeds by itself once addresses are freed", async () => {
     const world = harness();
-    world.ec2.subnets[0]!.availableIpAddressCount = 2;
-    world.ec2.subnets[1]!.availableIpAddressCount = 4;
+    world.ec2.subnets[0].availableIpAddressCount = 2;
+    world.ec2.subnets[1].availableIpAddressCount = 4;
     await world.drive(3);
     assert.equal(world.object().status?.phase, "Blocked");
     assert.match(world.condition("PreflightPassed")!.message, /IP001 .*subnet-a \(us-east-1a, 2 free\), subnet-b \(us-east-1b, 4 free\)/);
     assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
-    world.ec2.subnets[0]!.availableIpAddressCount = 200;
-    world.ec2.subnets[1]!.availableIpAddressCount = 200;
+    world.ec2.subnets[0].availableIpAddressCount = 200;
+    world.ec2.subnets[1].availableIpAddressCount = 200;
     await world.drive();
     assert.equal(world.object().status?.phase, "Succeeded");
   });

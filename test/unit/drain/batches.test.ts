@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { batchesOf, orderForRoll } from "../../../src/drain/batches.js";
 
-const nodes = ["a", "b", "c", "d", "e", "f"].map((name, index) => ({ name, uid: `uid-${name}`, zone: ["z1", "z2", "z3"][index % 3]! }));
+const nodes = ["a", "b", "c", "d", "e", "f"].map((name, index) => ({ name, uid: `uid-${name}`, zone: ["z1", "z2", "z3"][index % 3] }));
 
 describe("node roll order and batches", () => {
   it("is the same for the same upgrade, whatever the input order", () => {

@@ -24,17 +24,17 @@ describe("control-plane preflight checks", () => {
 
   it("blocks when fewer than two zones have five free addresses, naming the starved subnets", () => {
     const starved = snapshot();
-    starved.subnets[1]!.availableIpAddressCount = 4;
+    starved.subnets[1].availableIpAddressCount = 4;
     const [finding] = checkControlPlaneNetwork(starved);
     assert.equal(finding?.code, "IP001");
     assert.equal(finding?.severity, "Blocking");
     assert.equal(finding?.resource, "Subnet/subnet-b,Subnet/subnet-c");
-    assert.match(finding!.message, /subnet-b \(us-east-1b, 4 free\)/);
+    assert.match(finding.message, /subnet-b \(us-east-1b, 4 free\)/);
   });
 
   it("two roomy subnets in one zone count as one zone", () => {
     const sameZone = snapshot();
-    sameZone.subnets[1]!.availabilityZone = "us-east-1a";
+    sameZone.subnets[1].availabilityZone = "us-east-1a";
     assert.equal(checkControlPlaneNetwork(sameZone)[0]?.code, "IP001");
   });
 

@@ -70,9 +70,9 @@ describe("budget and workload preflight checks", () => {
     const [finding] = checkPodDisruptionBudgets(snapshot);
     assert.equal(finding?.code, "PDB001");
     assert.equal(finding?.resource, "PodDisruptionBudget/shop/web");
-    assert.match(finding!.message, /shop\/web-a on n1/);
-    assert.match(finding!.message, /Deployment\/shop\/web/);
-    assert.match(finding!.message, /node group\(s\) general, batch/);
+    assert.match(finding.message, /shop\/web-a on n1/);
+    assert.match(finding.message, /Deployment\/shop\/web/);
+    assert.match(finding.message, /node group\(s\) general, batch/);
   });
 
   it("PDB002: minAvailable equal to the replicas can never allow an eviction", () => {
@@ -115,7 +115,7 @@ describe("budget and workload preflight checks", () => {
     assert.deepEqual(codes(checkPods(snapshot, { excludedNodeGroups: new Set() })).sort(), ["POD001", "POD002", "POD003"]);
     const blocked = checkPods(snapshot, { excludedNodeGroups: new Set() }).find((finding) => finding.code === "POD002");
     assert.equal(blocked?.severity, "Blocking");
-    assert.match(blocked!.remediation, /node group batch/);
+    assert.match(blocked.remediation, /node group batch/);
     assert.deepEqual(codes(checkPods(snapshot, { excludedNodeGroups: new Set(["batch"]) })).sort(), ["POD001", "POD003"]);
   });
 
@@ -127,13 +127,13 @@ describe("budget and workload preflight checks", () => {
     const found = codes(checkWorkloadResilience(snapshot, { criticalNamespaces: ["payments"] })).sort();
     assert.deepEqual(found, ["WRK001", "WRK002", "WRK003", "WRK004", "WRK006"]);
     snapshot.pods[1] = pod("web-b", "n2", { app: "web", owner: "web-1" });
-    snapshot.nodes[1]!.metadata!.labels!["topology.kubernetes.io/zone"] = "us-east-1a";
+    snapshot.nodes[1].metadata!.labels!["topology.kubernetes.io/zone"] = "us-east-1a";
     assert.ok(codes(checkWorkloadResilience(snapshot, { criticalNamespaces: [] })).includes("WRK005"));
   });
 
   it("follows ReplicaSets to their Deployment and matches selectors like the API server", () => {
     const snapshot = shop();
-    assert.deepEqual(ownerOf(snapshot.pods[0]!, snapshot.replicaSets), { kind: "Deployment", namespace: "shop", name: "web" });
+    assert.deepEqual(ownerOf(snapshot.pods[0], snapshot.replicaSets), { kind: "Deployment", namespace: "shop", name: "web" });
     assert.equal(ownerOf(pod("bare", "n1"), []), undefined);
     assert.equal(selectorMatches({ matchExpressions: [{ key: "tier", operator: "In", values: ["web"] }] }, { tier: "web" }), true);
     assert.equal(selectorMatches({ matchExpressions: [{ key: "tier", operator: "NotIn", values: ["web"] }] }, { tier: "web" }), false);
@@ -147,7 +147,7 @@ describe("version and capacity preflight checks", () => {
     const nodes = [fakeNode("old-1", "legacy", "a", "v1.28.9"), fakeNode("new-1", "general", "a", "v1.28.9")];
     const findings = checkKubeletSkew(nodes, ["1.29", "1.30", "1.31", "1.32"], "1.28", new Set(["general"]));
     assert.deepEqual(codes(findings), ["VER001"]);
-    assert.match(findings[0]!.message, /at 1.32 .*old-1 \(v1.28.9\)/);
+    assert.match(findings[0].message, /at 1.32 .*old-1 \(v1.28.9\)/);
     assert.deepEqual(checkKubeletSkew(nodes, ["1.29", "1.30", "1.31"], "1.28", new Set(["general"])), []);
   });
 
@@ -176,7 +176,7 @@ describe("version and capacity preflight checks", () => {
     assert.equal(addressesPerNode("m5.large", false), 30);
     assert.equal(addressesPerNode("m5.large", true), 113);
     assert.deepEqual(checkManagedNodeGroups([group], subnets, false), []);
-    subnets[1]!.availableIpAddressCount = 59;
+    subnets[1].availableIpAddressCount = 59;
     assert.deepEqual(codes(checkManagedNodeGroups([group], subnets, false)), ["IP002"]);
     assert.deepEqual(codes(checkManagedNodeGroups([{ ...group, status: "DEGRADED", healthIssues: [{ code: "AsgInstanceLaunchFailures", message: "no capacity" }] }], subnets, false)), ["NG001", "NG002", "IP002"]);
   });

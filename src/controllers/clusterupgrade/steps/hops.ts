@@ -14,7 +14,7 @@ export function ensureHops(context: StepContext): HopStatus[] {
   const live = context.cluster!.version;
   const versions = planHops(live, context.spec.targetVersion);
   const hops: HopStatus[] = versions.length
-    ? versions.map((version, index) => ({ from: index === 0 ? live : versions[index - 1]!, version, state: "Pending", stage: "ControlPlane" }))
+    ? versions.map((version, index) => ({ from: index === 0 ? live : versions[index - 1], version, state: "Pending", stage: "ControlPlane" }))
     : [{ from: live, version: live, state: "Pending", stage: "Addons" }];
   context.status.hops = hops;
   return hops;

@@ -119,7 +119,7 @@ async function gather(context: StepContext): Promise<Gathered> {
   ];
   const nodeGroups = planNodeGroups(context, groups, snapshot);
   const planHopsList: PlanHop[] = checkedHops.map((version, index) => ({
-    from: index === 0 ? live : checkedHops[index - 1]!,
+    from: index === 0 ? live : checkedHops[index - 1],
     to: version,
     controlPlane: hops.length > 0,
     addons: addonPlan.perHop.get(version) ?? [],
