@@ -1,4 +1,7 @@
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 const kc = new KubeConfig(); kc.loadFromFile(process.env.KUBECONFIG!);
 const core = kc.makeApiClient(CoreV1Api);
-for (const n of (await core.listNode()).items) console.log(n.metadata?.name, n.spec?.providerID, n.metadata?.labels?.["eks.amazonaws.com/nodegroup"] ?? n.metadata?.labels?.["sandbox.eks-upgrade-operator.io/auto-scaling-group"], n.metadata?.creationTimestamp, n.spec?.unschedulable);
+const pods = (await core.listPodForAllNamespaces()).items;
+const phases: Record<string, number> = {};
+for (const p of pods) { const k = `${p.status?.phase}`; phases[k] = (phases[k] ?? 0) + 1; }
+console.log(new Date().toISOString(), "pods", pods.length, phases);

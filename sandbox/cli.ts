@@ -15,7 +15,7 @@ const usage = `usage: npm run sandbox -- <command>
   reset [--scenario FILE|none]
                  empty moto, the EKS emulator and Kubernetes, then seed the scenario again
                  (default: the one seeded by up)
-  down           stop every sandbox process and remove .sandbox
+  down           stop every sandbox process and remove the sandbox's files
 
 State directory: $EKSUP_SANDBOX_DIR or .sandbox; ports and cache: docs/sandbox.md`;
 
@@ -88,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "down": {
       await stopSandbox(dir);
-      process.stdout.write(`sandbox stopped; ${dir} removed\n`);
+      process.stdout.write(`sandbox stopped; its files in ${dir} removed\n`);
       return 0;
     }
     default:

@@ -3,12 +3,16 @@ import * as k8s from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 
 const crdPath = join(fileURLToPath(new URL("..", import.meta.url)), "crds", "eksupgrade.io_clusterupgrades.yaml");
 
+/**
+ * The CRD as a typed object. It must go through the client's own YAML loader: the client's
+ * serializer knows schema fields by their TypeScript names (_enum, xKubernetesValidations, ...)
+ * and silently drops `enum` or `x-kubernetes-validations` read as plain JSON.
+ */
 export function loadCrd(): k8s.V1CustomResourceDefinition {
-  return parse(readFileSync(crdPath, "utf8")) as k8s.V1CustomResourceDefinition;
+  return k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(crdPath, "utf8"));
 }
 
 export async function installCrd(kubeConfig: k8s.KubeConfig): Promise<void> {

@@ -136,7 +136,8 @@ export class MotoCloud {
   async imageNames(imageIds: readonly string[]): Promise<Map<string, string>> {
     const unique = [...new Set(imageIds)].filter((id) => id !== "");
     if (unique.length === 0) return new Map();
-    const answer = await this.ec2.send(new DescribeImagesCommand({ ImageIds: unique }));
+    // A filter, not ImageIds: an AMI deregistered meanwhile is then missing, not an error.
+    const answer = await this.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: "image-id", Values: unique }] }));
     return new Map((answer.Images ?? []).map((image) => [image.ImageId ?? "", image.Name ?? ""]));
   }
 
@@ -276,15 +277,16 @@ export class MotoCloud {
   /**
    * moto 5.2.5 keeps a terminated instance's network interface attached, so its address never
    * returns to the subnet; AWS deletes the interface with the instance. Deleting them here keeps
-   * AvailableIpAddressCount honest. Returns how many interfaces were deleted.
+   * AvailableIpAddressCount honest. `done` holds instances already handled (moto keeps terminated
+   * instances listed); it is updated in place. Returns how many interfaces were deleted.
    */
-  async reclaimInterfacesOfTerminatedInstances(): Promise<number> {
+  async reclaimInterfacesOfTerminatedInstances(done: Set<string>): Promise<number> {
     const terminated = await this.ec2.send(
       new DescribeInstancesCommand({ Filters: [{ Name: "instance-state-name", Values: ["terminated"] }] }),
     );
-    const ids = (terminated.Reservations ?? []).flatMap((reservation) =>
-      (reservation.Instances ?? []).map((instance) => instance.InstanceId ?? ""),
-    );
+    const ids = (terminated.Reservations ?? [])
+      .flatMap((reservation) => (reservation.Instances ?? []).map((instance) => instance.InstanceId ?? ""))
+      .filter((id) => id !== "" && !done.has(id));
     if (ids.length === 0) return 0;
     const interfaces = await this.ec2.send(
       new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "attachment.instance-id", Values: ids }] }),
@@ -295,6 +297,7 @@ export class MotoCloud {
       await this.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: networkInterface.NetworkInterfaceId }));
       deleted++;
     }
+    for (const id of ids) done.add(id);
     return deleted;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Entry point of the EKS emulator process, started by the sandbox runner with:
- *   EKS_EMULATOR_PORT    port to listen on (127.0.0.1)
+ *   EKS_EMULATOR_PORT    port to listen on
+ *   EKS_EMULATOR_HOST    address to listen on (default 127.0.0.1)
  *   AWS_ENDPOINT_URL     moto's URL, where EC2, Auto Scaling and the rest live
  *   AWS_REGION           region reported in ARNs and node labels
  *   KUBECONFIG           the sandbox kube-apiserver; without it no node mirror and no node group rolls
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     return { created: result.created, deleted: result.deleted, reclaimedInterfaces: result.reclaimedInterfaces };
   };
 
+  const host = process.env.EKS_EMULATOR_HOST ?? "127.0.0.1";
   const server = await startServer(emulator, port, log, {
     // A pass already running may still create Nodes for the state just cleared; the caller deletes
     // Nodes after the reset, so the reset only answers once that pass is over.
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
       mirror?.reset();
     },
     syncNodes: mirror ? runPass : undefined,
-  });
+  }, host);
   log.info("listening", { port, region, nodeMirror: mirror !== undefined, timeFactor: clock.scaledMs(1) / 1000 });
 
   const interval = Number(process.env.NODE_MIRROR_INTERVAL_MS ?? DEFAULT_MIRROR_INTERVAL_MS);

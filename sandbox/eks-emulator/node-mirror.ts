@@ -30,6 +30,7 @@ export interface MirrorPassResult {
 
 export class NodeMirror {
   private readonly subnetZones = new Map<string, string>();
+  private readonly reclaimedInstances = new Set<string>();
 
   constructor(
     private readonly state: EmulatorState,
@@ -39,9 +40,10 @@ export class NodeMirror {
     private readonly log: Logger,
   ) {}
 
-  /** Forgets cached subnet zones (after a sandbox reset, subnet ids are new). */
+  /** Forgets what it cached (after a sandbox reset, moto's ids start over). */
   reset(): void {
     this.subnetZones.clear();
+    this.reclaimedInstances.clear();
   }
 
   /** One reconcile of Nodes against instances. Safe to run repeatedly; the loop in main.ts does. */
@@ -93,7 +95,7 @@ export class NodeMirror {
       deleted.push(node.metadata?.name ?? "");
     }
 
-    const reclaimedInterfaces = await this.cloud.reclaimInterfacesOfTerminatedInstances();
+    const reclaimedInterfaces = await this.cloud.reclaimInterfacesOfTerminatedInstances(this.reclaimedInstances);
     if (created.length > 0 || deleted.length > 0) {
       this.log.info("node mirror pass", { created: created.length, deleted: deleted.length });
     }

@@ -14,6 +14,7 @@ import { sleepMs, type SandboxClock } from "./clock.js";
 import type { MotoCloud } from "./cloud.js";
 import {
   DEFAULT_MAX_UNAVAILABLE,
+  DEFAULT_TERMINATION_GRACE_SECONDS,
   DRAINED_NODE_WAIT_SECONDS,
   EVICTION_RETRY_SECONDS,
   POD_EVICTION_TIMEOUT_SECONDS,
@@ -27,6 +28,19 @@ import type { NodegroupRecord } from "./state.js";
 
 /** How long new nodes may take to register and become Ready before NodeCreationFailure (EKS seconds). */
 export const NODE_READY_TIMEOUT_SECONDS = 15 * 60;
+/**
+ * Real time, on top of a pod's grace period, that an evicted pod may take to disappear whatever the
+ * time factor: kwok deletes it after the grace period, later when thousands of pods keep it busy.
+ */
+const MIN_REAL_TERMINATION_MARGIN_MS = 60_000;
+/**
+ * The 15-minute eviction budget never shrinks below this much real time: a PDB frees a
+ * disruption only after the ReplicaSet controller, the scheduler, kwok and the disruption
+ * controller have all reacted, in real seconds, to the previous eviction.
+ */
+const MIN_REAL_EVICTION_BUDGET_MS = 30_000;
+/** Same idea for Nodes: the mirror and kwok need real seconds to register or remove them. */
+const MIN_REAL_NODE_WAIT_MS = 60_000;
 /** How often the roller looks at Nodes and Pods while it waits (real milliseconds, not scaled). */
 const POLL_MS = 250;
 
@@ -178,6 +192,7 @@ export class NodegroupRoller {
       await Promise.all(batch.map((nodeName) => this.drainNode(nodeName, request)));
       await this.clock.sleep(DRAINED_NODE_WAIT_SECONDS, request.signal);
       for (const nodeName of batch) await this.terminateNode(nodeName, request);
+      await this.waitForNodesGone(batch, request);
       await this.waitForNewNodes(request, await this.expectedNewNodes(request));
     }
 
@@ -198,7 +213,7 @@ export class NodegroupRoller {
   }
 
   private async waitForNewNodes(request: RollRequest, count: number): Promise<void> {
-    const deadline = Date.now() + this.clock.scaledMs(NODE_READY_TIMEOUT_SECONDS);
+    const deadline = Date.now() + Math.max(this.clock.scaledMs(NODE_READY_TIMEOUT_SECONDS), MIN_REAL_NODE_WAIT_MS);
     for (;;) {
       const ready = (await this.groupNodes(request.nodegroup)).filter(
         (node) => node.metadata?.labels?.[LABEL_NODEGROUP_IMAGE] === request.newImageId && isNodeReady(node),
@@ -208,6 +223,20 @@ export class NodegroupRoller {
         throw new RollFailure(
           nodeCreationFailure(request.nodegroup, `only ${ready} of ${count} new nodes became Ready in time`),
         );
+      }
+      await this.pause(request.signal);
+    }
+  }
+
+  /** Waits until the node mirror removed the Nodes of terminated instances. */
+  private async waitForNodesGone(nodeNames: readonly string[], request: RollRequest): Promise<void> {
+    const deadline = Date.now() + Math.max(this.clock.scaledMs(NODE_READY_TIMEOUT_SECONDS), MIN_REAL_NODE_WAIT_MS);
+    for (;;) {
+      const present = new Set((await this.groupNodes(request.nodegroup)).map((node) => node.metadata?.name));
+      const left = nodeNames.filter((name) => present.has(name));
+      if (left.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new RollFailure(nodeCreationFailure(request.nodegroup, `terminated nodes ${left.join(", ")} did not go away`));
       }
       await this.pause(request.signal);
     }
@@ -236,20 +265,21 @@ export class NodegroupRoller {
     const namespace = pod.metadata?.namespace ?? "default";
     const name = pod.metadata?.name ?? "";
     const uid = pod.metadata?.uid;
-    const deadline = Date.now() + this.clock.scaledMs(POD_EVICTION_TIMEOUT_SECONDS);
+    const deadline = Date.now() + Math.max(this.clock.scaledMs(POD_EVICTION_TIMEOUT_SECONDS), MIN_REAL_EVICTION_BUDGET_MS);
+    const grace = pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_SECONDS;
     let lastRefusal = "";
     for (;;) {
       const outcome = await this.kube.evictPod(namespace, name);
       if (outcome.kind === "gone") return;
       if (outcome.kind === "evicted") {
-        await this.waitForPodGone(namespace, name, uid, deadline, request);
+        await this.waitForPodGone(namespace, name, uid, deadline, request, grace);
         return;
       }
       lastRefusal = `${outcome.status}: ${outcome.message}`;
       if (request.force) {
         // eks-upgrade-facts: with force the update deletes pods regardless of PDBs.
         await this.kube.deletePod(namespace, name);
-        await this.waitForPodGone(namespace, name, uid, deadline, request);
+        await this.waitForPodGone(namespace, name, uid, deadline, request, grace);
         return;
       }
       if (Date.now() + this.clock.scaledMs(EVICTION_RETRY_SECONDS) > deadline) {
@@ -263,9 +293,13 @@ export class NodegroupRoller {
     namespace: string,
     name: string,
     uid: string | undefined,
-    deadline: number,
+    evictionDeadline: number,
     request: RollRequest,
+    graceSeconds: number,
   ): Promise<void> {
+    // The grace period and kwok's work happen in real time, not in scaled EKS time: a scaled
+    // budget shorter than them would fail drains that EKS's 15 minutes never would.
+    const deadline = Math.max(evictionDeadline, Date.now() + graceSeconds * 1000 + MIN_REAL_TERMINATION_MARGIN_MS);
     while ((await this.kube.readPod(namespace, name, uid)) !== undefined) {
       if (Date.now() > deadline) throw new Error(`pod ${namespace}/${name} was evicted but did not terminate in time`);
       await this.pause(request.signal);
@@ -302,6 +336,7 @@ export class NodegroupRoller {
       await this.kube.setUnschedulable(victim, true);
       await this.drainNode(victim, request);
       await this.terminateNode(victim, request);
+      await this.waitForNodesGone([victim], request);
     }
     await this.cloud.updateGroup(group.autoScalingGroupName, {
       minSize: group.scaling.minSize,

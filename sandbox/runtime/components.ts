@@ -197,7 +197,8 @@ export function healthProbe(name: ComponentName, context: HealthContext): () => 
     case "kwok":
       return () => ok(`http://127.0.0.1:${ports.kwok}/healthz`);
     case "moto":
-      return () => ok(`http://127.0.0.1:${ports.moto}/moto-api/data.json`);
+      // The dashboard page is static; /moto-api/data.json would serialise every stored resource.
+      return () => ok(`http://127.0.0.1:${ports.moto}/moto-api/`);
     case "eks-emulator":
       return () => ok(`http://127.0.0.1:${ports.emulator}/sandbox/health`);
   }

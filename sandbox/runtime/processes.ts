@@ -124,16 +124,43 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/** Whether any member of the group the record leads is left (the leader may be gone already). */
+/**
+ * Whether any live member of the group the record leads is left (the leader may be gone already).
+ * Zombies do not count: a process whose parent exited waits for init to reap it, which can take
+ * seconds here, and it holds nothing any more.
+ */
 function groupAlive(record: ProcessRecord): boolean {
-  const leaderPresent = signalExists(record.pid);
-  if (leaderPresent) {
+  if (signalExists(record.pid)) {
     const ticks = processStartTicks(record.pid);
     // The pid now belongs to somebody else: our group is gone, leave theirs alone.
     if (ticks !== undefined && record.startTicks !== undefined && ticks !== record.startTicks) return false;
-    if (!isZombie(record.pid)) return true;
   }
-  return signalExists(-record.pid);
+  const members = liveGroupMembers(record.pid);
+  return members === undefined ? signalExists(-record.pid) : members > 0;
+}
+
+/** Non-zombie processes in process group `pgid`; undefined where /proc cannot be read. */
+function liveGroupMembers(pgid: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return undefined;
+  }
+  let count = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    // After the command name: state, ppid, pgrp, ...
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") count++;
+  }
+  return count;
 }
 
 function signalGroup(record: ProcessRecord, signal: NodeJS.Signals): void {

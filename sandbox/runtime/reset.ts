@@ -1,7 +1,16 @@
 // Puts a running sandbox back to an empty state without restarting anything: moto and the EKS
 // emulator forget everything, Kubernetes loses every non-system namespace, workload and Node,
 // and the scenario (if any) is seeded again.
-import { AppsV1Api, CoreV1Api, PolicyV1Api } from "@kubernetes/client-node";
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  PolicyV1Api,
+  setHeaderOptions,
+  type KubeConfig,
+} from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
 import { emulatorEntryPoint } from "./config.js";
 import type { SandboxEnv } from "./env.js";
@@ -49,6 +58,9 @@ async function clearKubernetes(env: SandboxEnv, timeoutMs: number): Promise<void
   const doomed = (await core.listNamespace()).items
     .map((namespace) => namespace.metadata!.name!)
     .filter((name) => !systemNamespaces.has(name));
+  // Custom objects whose controller is not running (an operator stopped by a test) would hold
+  // their namespace in Terminating for ever: a reset drops their finalizers first.
+  await dropCustomObjectFinalizers(kubeConfig, new Set(doomed));
   // Deleting the namespace first stops controllers from creating anything new in it; the pods are
   // then removed at once, rather than each waiting out its grace period on a fake kubelet.
   for (const name of doomed) {
@@ -66,16 +78,55 @@ async function clearKubernetes(env: SandboxEnv, timeoutMs: number): Promise<void
   }
   await core.deleteCollectionNode({});
 
-  await waitUntil(
-    "sandbox reset: namespaces and nodes gone",
-    async () => {
-      const namespaces = (await core.listNamespace()).items.map((namespace) => namespace.metadata!.name!);
-      const nodes = (await core.listNode()).items;
-      const pods = (await core.listNamespacedPod({ namespace: "default" })).items;
-      return !namespaces.some((name) => doomed.includes(name)) && nodes.length === 0 && pods.length === 0;
-    },
-    { timeoutMs, intervalMs: 500 },
-  );
+  let remaining = "";
+  let passes = 0;
+  try {
+    await waitUntil(
+      "sandbox reset",
+      async () => {
+        // Finalizers may be added again while the namespace controller works; drop them now and then.
+        if (++passes % 10 === 0) await dropCustomObjectFinalizers(kubeConfig, new Set(doomed));
+        const namespaces = (await core.listNamespace()).items.filter((namespace) => doomed.includes(namespace.metadata!.name!));
+        const nodes = (await core.listNode()).items;
+        const pods = (await core.listNamespacedPod({ namespace: "default" })).items;
+        remaining = [
+          ...namespaces.map((namespace) => {
+            const why = namespace.status?.conditions?.filter((condition) => condition.status === "True").map((condition) => condition.message);
+            return `namespace ${namespace.metadata!.name!}${why?.length ? ` (${why.join("; ")})` : ""}`;
+          }),
+          ...nodes.map((node) => `node ${node.metadata!.name!}`),
+          ...pods.map((pod) => `pod default/${pod.metadata!.name!}`),
+        ].join(", ");
+        return remaining === "";
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  } catch (error) {
+    throw new Error(`sandbox reset: still present after ${timeoutMs / 1000}s: ${remaining}`, { cause: error });
+  }
+}
+
+async function dropCustomObjectFinalizers(kubeConfig: KubeConfig, namespaces: ReadonlySet<string>): Promise<void> {
+  if (namespaces.size === 0) return;
+  const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  for (const crd of (await extensions.listCustomResourceDefinition()).items) {
+    if (crd.spec.scope !== "Namespaced") continue;
+    const version = crd.spec.versions.find((candidate) => candidate.served)?.name;
+    if (!version) continue;
+    const resource = { group: crd.spec.group, version, plural: crd.spec.names.plural };
+    const list = (await custom.listCustomObjectForAllNamespaces(resource).catch(() => ({ items: [] }))) as {
+      items?: { metadata?: { name?: string; namespace?: string; finalizers?: string[] } }[];
+    };
+    for (const item of list.items ?? []) {
+      const { name, namespace, finalizers } = item.metadata ?? {};
+      if (!name || !namespace || !namespaces.has(namespace) || !finalizers?.length) continue;
+      await custom
+        .patchNamespacedCustomObject({ ...resource, namespace, name, body: { metadata: { finalizers: null } } }, mergePatch)
+        .catch(ignoreNotFound);
+    }
+  }
 }
 
 function ignoreNotFound(error: unknown): void {

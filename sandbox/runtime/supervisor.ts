@@ -190,16 +190,16 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
     return handleFor(state, false, log);
   } catch (error) {
     log(`start failed; stopping what was started (logs kept in ${layout.logDir})`);
-    await stopProcesses([...started.values()].map((process) => process.record));
+    await stopProcesses([...started.values()].map((child) => child.record));
     throw error;
   }
 }
 
 function anyExited(started: Map<ComponentName, StartedProcess>): string | undefined {
-  for (const [name, process] of started) {
-    if (process.exit) {
-      const how = process.exit.signal ? `signal ${process.exit.signal}` : `code ${process.exit.code}`;
-      return `${name} exited (${how}); last lines of ${process.record.logFile}:\n${tailFile(process.record.logFile)}`;
+  for (const [name, child] of started) {
+    if (child.exit) {
+      const how = child.exit.signal ? `signal ${child.exit.signal}` : `code ${child.exit.code}`;
+      return `${name} exited (${how}); last lines of ${child.record.logFile}:\n${tailFile(child.record.logFile)}`;
     }
   }
   return undefined;

@@ -3,7 +3,7 @@
 // running. Usage: watchdog.ts OWNER_PID SANDBOX_DIR
 import { setTimeout as sleep } from "node:timers/promises";
 import { isRecordAlive, processStartTicks, type ProcessRecord } from "./processes.js";
-import { stopSandbox } from "./supervisor.js";
+import { stderrLogger, stopSandbox } from "./supervisor.js";
 
 const ownerPid = Number(process.argv[2]);
 const dir = process.argv[3];
@@ -28,5 +28,5 @@ const ownerAlive = (): boolean => isRecordAlive(owner);
 process.on("SIGTERM", () => process.exit(0));
 
 while (ownerAlive()) await sleep(1_000);
-process.stderr.write(`owner ${ownerPid} is gone: stopping the sandbox in ${dir}\n`);
-await stopSandbox(dir, (line) => process.stderr.write(`${line}\n`));
+stderrLogger(`owner ${ownerPid} is gone: stopping the sandbox in ${dir}`);
+await stopSandbox(dir, stderrLogger);

@@ -172,7 +172,10 @@ export class Informer<T extends ObjectWithMetadata> {
     return new Promise((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
   }
 
-  /** Cached objects, optionally of one namespace. */
+  /**
+   * Cached objects, optionally of one namespace. They are the cache's own objects, shared with
+   * every reader: treat them as read-only and clone before changing one.
+   */
   list(namespace?: string): T[] {
     const all = [...this.cache.values()];
     return namespace === undefined ? all : all.filter((object) => object.metadata?.namespace === namespace);

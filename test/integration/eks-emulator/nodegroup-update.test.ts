@@ -11,6 +11,7 @@ import {
   UpdateNodegroupVersionCommand,
 } from "@aws-sdk/client-eks";
 import { resetSandbox, sandboxAwsClientConfig, sandboxKubeConfig } from "../../support/global-sandbox.js";
+import { waitUntil } from "../../support/wait.js";
 import { eksClient, scenarioPath, waitForUpdateEnd } from "./helpers.js";
 
 const NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup";
@@ -76,8 +77,12 @@ describe("managed node group version update (sandbox)", function () {
         )
       ).AutoScalingGroups![0];
       assert.deepEqual([asg.MinSize, asg.MaxSize, asg.DesiredCapacity], [3, 6, 3]);
-      const web = await apps.readNamespacedDeployment({ namespace: "shop", name: "web" });
-      assert.equal(web.status?.readyReplicas, 3);
+      // The update ends once the last pods are gone; their replacements start on the new nodes.
+      await waitUntil(
+        "web back to 3 ready replicas",
+        async () => (await apps.readNamespacedDeployment({ namespace: "shop", name: "web" })).status?.readyReplicas === 3,
+        60_000,
+      );
     });
   });
 

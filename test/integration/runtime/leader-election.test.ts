@@ -137,9 +137,9 @@ describe("leader election with real replicas", function () {
 
   it("lets only the Lease holder reconcile", async () => {
     first = startCandidate("first");
-    await first.waitFor("leading", (report) => report.event === "leading", 30_000);
+    await first.waitFor("leading", (report) => report.event === "leading", 60_000);
     second = startCandidate("second");
-    const ready = await second.waitFor("ready", (report) => report.event === "ready", 30_000);
+    const ready = await second.waitFor("ready", (report) => report.event === "ready", 60_000);
     assert.equal(ready.detail, "standby");
     assert.equal(await leaseHolder(), first.identity);
 
@@ -160,7 +160,8 @@ describe("leader election with real replicas", function () {
     // The standby waits for the Lease to expire by its own clock (it saw the last renewal at
     // most one retry period before the kill), then needs at most one more poll.
     assert.ok(takeoverMs >= LEASE_DURATION_MS - 2 * RETRY_PERIOD_MS, `took over after only ${takeoverMs} ms, before the Lease could expire`);
-    assert.ok(takeoverMs <= LEASE_DURATION_MS + 3 * RETRY_PERIOD_MS, `took over after ${takeoverMs} ms`);
+    // One poll plus jitter, and some slack for a loaded machine.
+    assert.ok(takeoverMs <= LEASE_DURATION_MS + 2_500, `took over after ${takeoverMs} ms`);
     assert.equal(await leaseHolder(), second.identity);
     const lease = await coordination.readNamespacedLease({ namespace, name: LEASE_NAME });
     assert.equal(lease.spec?.leaseTransitions, 1);
@@ -172,7 +173,7 @@ describe("leader election with real replicas", function () {
 
   it("on SIGTERM finishes the running reconcile, releases the Lease and the standby takes over at once", async () => {
     const third = startCandidate("third");
-    await third.waitFor("ready", (report) => report.event === "ready", 30_000);
+    await third.waitFor("ready", (report) => report.event === "ready", 60_000);
 
     await createConfigMap("cm-slow", { sleepMs: "2000" });
     await second.waitFor("cm-slow started", (report) => report.event === "reconcile-start" && report.key === `${namespace}/cm-slow`, 10_000);

@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import type { V1PodDisruptionBudget } from "@kubernetes/client-node";
 import {
+  cleanUp,
   clients,
   cordon,
   createKwokNodes,
   createNamespace,
-  deleteNodes,
   deployment,
   errorBody,
   eventually,
@@ -33,8 +33,7 @@ describe("sandbox Kubernetes: evictions and PodDisruptionBudgets", function () {
   });
 
   after(async function () {
-    await kube.core.deleteNamespace({ name: namespace }).catch(() => undefined);
-    await deleteNodes(kube.core, nodes);
+    await cleanUp(kube.core, namespace, nodes ?? []);
   });
 
   function evict(name: string): Promise<unknown> {

@@ -109,8 +109,22 @@ export async function createKwokNodes(core: CoreV1Api, suite: string, count: num
   return names;
 }
 
-export async function deleteNodes(core: CoreV1Api, names: string[]): Promise<void> {
-  for (const name of names) await core.deleteNode({ name }).catch(() => undefined);
+/**
+ * Removes a test's namespace, then its Nodes. In this order kwok is still there to finish the
+ * pods' deletion; Nodes deleted first would leave the pods Terminating until the pod garbage
+ * collector's quarantine for orphans ends.
+ */
+export async function cleanUp(core: CoreV1Api, namespace: string | undefined, nodes: string[]): Promise<void> {
+  if (namespace) {
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    await eventually(`namespace ${namespace} gone`, () =>
+      core.readNamespace({ name: namespace }).then(
+        () => undefined,
+        (error: unknown) => statusCode(error) === 404,
+      ),
+    );
+  }
+  for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
 }
 
 export async function cordon(core: CoreV1Api, name: string): Promise<void> {

@@ -1,7 +1,7 @@
 // kwok plays the kubelet's part in deletion: a pod bound to a node stays Terminating until its
 // grace period has run out, then disappears, as it would with a workload that ignores SIGTERM.
 import assert from "node:assert/strict";
-import { clients, createKwokNodes, createNamespace, deleteNodes, eventually, isRunningAndReady, podSpec, uniqueName, type Clients } from "./kube-helpers.js";
+import { cleanUp, clients, createKwokNodes, createNamespace, eventually, isRunningAndReady, podSpec, uniqueName, type Clients } from "./kube-helpers.js";
 
 describe("sandbox Kubernetes: pod termination", function () {
   let kube: Clients;
@@ -17,8 +17,7 @@ describe("sandbox Kubernetes: pod termination", function () {
   });
 
   after(async function () {
-    await kube.core.deleteNamespace({ name: namespace }).catch(() => undefined);
-    await deleteNodes(kube.core, nodes);
+    await cleanUp(kube.core, namespace, nodes ?? []);
   });
 
   it("keeps a deleted pod Terminating for its grace period, then removes it", async function () {
