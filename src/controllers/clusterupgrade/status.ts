@@ -58,7 +58,9 @@ export function derivePhase(status: ClusterUpgradeStatus): Phase {
 export function describeProgress(status: ClusterUpgradeStatus): string {
   const parts: string[] = [];
   const hops = status.hops ?? [];
-  if (hops.length) parts.push(`cp ${hops.filter((hop) => hop.state === "Succeeded").length}/${hops.length}`);
+  const controlPlaneHops = hops.filter((hop) => hop.from !== hop.version);
+  const controlPlaneDone = controlPlaneHops.filter((hop) => hop.state === "Succeeded" || (hop.stage !== undefined && hop.stage !== "ControlPlane"));
+  if (controlPlaneHops.length) parts.push(`cp ${controlPlaneDone.length}/${controlPlaneHops.length}`);
   const addons = status.addons ?? [];
   if (addons.length) parts.push(`addons ${addons.filter((addon) => addon.state === "Succeeded" || addon.state === "Skipped").length}/${addons.length}`);
   const groups = status.nodeGroups ?? [];

@@ -69,4 +69,17 @@ describe("phase and progress", () => {
       "cp 1/2, nodes 3/7",
     );
   });
+
+  it("counts a control-plane hop as done once its hop has moved past the control plane", () => {
+    assert.equal(
+      describeProgress({
+        hops: [
+          { from: "1.29", version: "1.30", state: "Succeeded", stage: "Done" },
+          { from: "1.30", version: "1.31", state: "InProgress", stage: "Addons" },
+        ],
+      }),
+      "cp 2/2",
+    );
+    assert.equal(describeProgress({ hops: [{ from: "1.31", version: "1.31", state: "InProgress", stage: "Addons" }] }), "");
+  });
 });

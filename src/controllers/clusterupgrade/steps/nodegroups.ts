@@ -37,6 +37,7 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
     delete entry.attempts;
     entry.targetVersion = hop.version;
     entry.state = "Pending";
+    entry.upgraded = 0;
   }
   if (!entry.updateId && compareMinor(live.version, hop.version) >= 0) {
     entry.state = "Succeeded";
