@@ -2,73 +2,37 @@
 // kube-apiserver, the EKS emulator and moto, and is killed and restarted mid-flight.
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
-import { fileURLToPath } from "node:url";
-import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
-import { ensureNamespace, installCrd } from "../support/crd.js";
-import { resetSandbox, sandboxEnv, sandboxKubeConfig } from "../support/global-sandbox.js";
+import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { readFileSync } from "node:fs";
+import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
+import { condition, emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
 import { waitUntil } from "../support/wait.js";
-
-const DEFAULT_SCENARIO = fileURLToPath(new URL("../../sandbox/scenarios/default.yaml", import.meta.url));
-const NAMESPACE = "e2e";
-const CRD = { group: "eksupgrade.io", version: "v1alpha1", plural: "clusterupgrades" } as const;
-
-interface EmulatorCall {
-  operation: string;
-  request: Record<string, unknown>;
-  status: number;
-}
-
-async function emulatorCalls(operation: string): Promise<EmulatorCall[]> {
-  const response = await fetch(`${sandboxEnv().emulatorAdminUrl}/calls?operation=${operation}&clusterName=demo`);
-  const report = (await response.json()) as { calls: EmulatorCall[] };
-  return report.calls;
-}
 
 describe("in-place upgrade end to end (sandbox)", function () {
   this.timeout(10 * 60_000);
-  let kubeConfig: k8s.KubeConfig;
-  let api: k8s.CustomObjectsApi;
-  let operator: OperatorProcess | undefined;
+  let world: UpgradeWorld;
+  const operators: OperatorProcess[] = [];
 
-  async function read(name: string): Promise<ClusterUpgrade> {
-    return (await api.getNamespacedCustomObject({ ...CRD, namespace: NAMESPACE, name })) as ClusterUpgrade;
-  }
-
-  async function apply(name: string, spec: Record<string, unknown>): Promise<void> {
-    await api.createNamespacedCustomObject({ ...CRD, namespace: NAMESPACE, body: { apiVersion: "eksupgrade.io/v1alpha1", kind: "ClusterUpgrade", metadata: { name }, spec } });
-  }
-
-  function waitForPhase(name: string, phase: string, timeoutMs = 5 * 60_000): Promise<ClusterUpgrade> {
-    return waitUntil(
-      `ClusterUpgrade ${name} to reach ${phase}`,
-      async () => {
-        const upgrade = await read(name);
-        return upgrade.status?.phase === phase ? upgrade : undefined;
-      },
-      timeoutMs,
-    );
+  function operator(extraEnv: Record<string, string> = {}): OperatorProcess {
+    const started = startOperatorProcess(extraEnv);
+    operators.push(started);
+    return started;
   }
 
   beforeEach(async function () {
     this.timeout(3 * 60_000);
-    await resetSandbox({ scenario: DEFAULT_SCENARIO });
-    kubeConfig = sandboxKubeConfig();
-    await installCrd(kubeConfig);
-    await ensureNamespace(kubeConfig, NAMESPACE);
-    await ensureNamespace(kubeConfig, "eks-upgrade-system");
-    api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    world = await UpgradeWorld.prepare("default");
   });
 
   afterEach(async () => {
-    await operator?.stop();
-    operator = undefined;
+    await Promise.all(operators.splice(0).map((running) => running.stop()));
   });
 
   it("takes cluster demo from 1.29 to 1.31 in two hops with add-ons and its managed node group", async () => {
-    operator = startOperatorProcess();
-    await apply("two-hops", { cluster: { name: "demo" }, targetVersion: "1.31", nodeGroups: { order: ["general"] } });
-    const done = await waitForPhase("two-hops", "Succeeded");
+    operator();
+    await world.apply("two-hops", { cluster: { name: "demo" }, targetVersion: "1.31", nodeGroups: { order: ["general"] } });
+    const done = await world.waitForPhase("two-hops", "Succeeded");
     const status = done.status!;
     assert.equal(status.currentVersion, "1.31");
     assert.deepEqual(status.hops?.map((hop) => [hop.from, hop.version, hop.state, hop.stage]), [
@@ -77,45 +41,113 @@ describe("in-place upgrade end to end (sandbox)", function () {
     ]);
     assert.ok(status.hops?.every((hop) => hop.updateId && hop.startedAt && hop.finishedAt && hop.controlPlaneSeconds !== undefined));
     // kube-proxy goes after the nodes, every add-on ends on a version made for 1.31.
-    const lastHopAddons = status.addons?.filter((addon) => addon.hop === "1.31").map((addon) => addon.name);
-    assert.deepEqual(lastHopAddons, ["vpc-cni", "coredns", "kube-proxy"]);
+    assert.deepEqual(status.addons?.filter((addon) => addon.hop === "1.31").map((addon) => addon.name), ["vpc-cni", "coredns", "kube-proxy"]);
     assert.equal(status.nodeGroups?.find((group) => group.name === "general")?.version, "1.31");
-    const updates = await emulatorCalls("UpdateClusterVersion");
+    assert.equal(status.progress, "cp 2/2, addons 6/6, nodes 3/3");
+    const updates = await emulatorCalls("demo", "UpdateClusterVersion");
     assert.deepEqual(updates.map((call) => call.request.version), ["1.30", "1.31"], "exactly one UpdateClusterVersion per hop");
     // The managed group's nodes were replaced by 1.31 kubelets; the self-managed group was left alone.
-    const nodes = await kubeConfig.makeApiClient(k8s.CoreV1Api).listNode();
+    const nodes = await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNode();
     const kubelets = (group: string): string[] =>
       nodes.items.filter((node) => node.metadata?.labels?.["eks.amazonaws.com/nodegroup"] === group).map((node) => node.status?.nodeInfo?.kubeletVersion ?? "");
     assert.ok(kubelets("general").length >= 3);
     assert.ok(kubelets("general").every((version) => version.startsWith("v1.31")), `general kubelets: ${kubelets("general").join(", ")}`);
     assert.equal(nodes.items.filter((node) => node.spec?.unschedulable).length, 0, "no node left cordoned");
-    const ready = status.conditions?.find((condition) => condition.type === "Ready");
-    assert.equal(ready?.status, "True");
-    assert.match(ready.message, /runs 1.31: 2 control-plane hop\(s\)/);
+    assert.match(condition(done, "Ready")!.message, /runs 1.31: 2 control-plane hop\(s\)/);
   });
 
   it("killed with SIGKILL during a control-plane update, a new operator finishes with still one call per hop", async () => {
-    operator = startOperatorProcess();
-    await apply("killed", { cluster: { name: "demo" }, targetVersion: "1.31", nodeGroups: { order: ["general"] } });
-    await waitUntil("the first hop's update to be recorded", async () => {
-      const upgrade = await read("killed");
-      return upgrade.status?.hops?.[0]?.updateId ? upgrade : undefined;
-    });
-    await operator.kill();
-    operator = startOperatorProcess();
-    const done = await waitForPhase("killed", "Succeeded");
+    const first = operator();
+    await world.apply("killed", { cluster: { name: "demo" }, targetVersion: "1.31", nodeGroups: { order: ["general"] } });
+    await world.waitFor("killed", "the first hop's update recorded", (upgrade) => Boolean(upgrade.status?.hops?.[0]?.updateId));
+    await first.kill();
+    operator();
+    const done = await world.waitForPhase("killed", "Succeeded");
     assert.equal(done.status?.currentVersion, "1.31");
-    const updates = await emulatorCalls("UpdateClusterVersion");
+    const updates = await emulatorCalls("demo", "UpdateClusterVersion");
     assert.deepEqual(updates.map((call) => call.request.version), ["1.30", "1.31"]);
   });
 
+  it("surfaces an update EKS fails when free IPs run out mid-flight, and resumes by itself once they are freed", async () => {
+    const ec2 = new EC2Client(sandboxAwsClientConfig());
+    // A slower control plane leaves time to starve the subnets while the update runs.
+    await fetch(`${sandboxEnv().emulatorAdminUrl}/clusters/demo/settings`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ controlPlaneUpdateSeconds: 1500 }),
+    });
+    operator();
+    await world.apply("starved", { cluster: { name: "demo" }, targetVersion: "1.30", nodeGroups: { order: ["general"] } });
+    await world.waitFor("starved", "the control-plane update running", (upgrade) => upgrade.status?.hops?.[0]?.state === "InProgress");
+    const clusterSubnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "cidr-block", Values: ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"] }] }))).Subnets ?? [];
+    const held: string[] = [];
+    for (const subnet of clusterSubnets) {
+      let free = subnet.AvailableIpAddressCount ?? 0;
+      while (free > 2) {
+        const take = Math.min(free - 2, 50);
+        const created = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet.SubnetId, SecondaryPrivateIpAddressCount: take - 1 || undefined, Description: "test: starve the control plane" }));
+        held.push(created.NetworkInterface!.NetworkInterfaceId!);
+        free -= take;
+      }
+    }
+    const failed = await world.waitForPhase("starved", "Failed", 3 * 60_000);
+    assert.match(condition(failed, "ControlPlaneUpgraded")!.message, /InsufficientFreeAddresses|IpNotAvailable/);
+    assert.match(condition(failed, "ControlPlaneUpgraded")!.message, /free IP addresses/);
+    // While the cause is there, the retry waits on the preflight check instead of calling EKS again.
+    const blocked = await world.waitForPhase("starved", "Blocked", 60_000);
+    assert.match(condition(blocked, "PreflightPassed")!.message, /IP001/);
+    assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 1);
+    for (const id of held) await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }));
+    const done = await world.waitForPhase("starved", "Succeeded", 5 * 60_000);
+    assert.equal(done.status?.currentVersion, "1.30");
+    assert.equal(done.status?.hops?.[0]?.attempts, 2);
+    assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 2);
+  });
+
+  it("runs as two replicas: only the Lease holder works, and the standby takes over when it is killed", async () => {
+    const lease = { namespace: "eks-upgrade-system", name: "eks-upgrade-operator" };
+    const coordination = world.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
+    const holder = async (): Promise<string | undefined> => {
+      try {
+        return (await coordination.readNamespacedLease(lease)).spec?.holderIdentity ?? undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    // A previous test's operator may have left a released Lease: wait for a live holder.
+    const a = operator();
+    const b = operator();
+    const first = await waitUntil("a Lease holder", async () => {
+      const identity = await holder();
+      return identity && (identity.startsWith(`test-operator-`) ? identity : undefined);
+    }, 60_000);
+    const [leader, standby] = first.endsWith(`-${a.child.pid}`) ? [a, b] : [b, a];
+    assert.ok(first.endsWith(`-${leader.child.pid}`), `holder ${first} is neither operator`);
+    await world.apply("replicas", { cluster: { name: "demo" }, targetVersion: "1.30", nodeGroups: { order: ["general"] } });
+    await world.waitFor("replicas", "the control-plane update running", (upgrade) => upgrade.status?.hops?.[0]?.state === "InProgress");
+    const mentions = (path: string): number => readFileSync(path, "utf8").split("\n").filter((line) => line.includes('"clusterUpgrade":"e2e/replicas"')).length;
+    assert.ok(mentions(leader.logPath) > 0, "the leader logged its reconciles");
+    assert.equal(mentions(standby.logPath), 0, "the standby reconciled nothing while it was not leading");
+    await leader.kill();
+    const killedAt = Date.now();
+    const next = await waitUntil("the standby to take the Lease", async () => {
+      const identity = await holder();
+      return identity?.endsWith(`-${standby.child.pid}`) ? identity : undefined;
+    }, 30_000);
+    // LEASE_DURATION_SECONDS is 4 for test operators; allow polling and scheduling slack.
+    assert.ok(Date.now() - killedAt < 12_000, `takeover took ${Date.now() - killedAt} ms`);
+    assert.ok(next);
+    const done = await world.waitForPhase("replicas", "Succeeded");
+    assert.equal(done.status?.currentVersion, "1.30");
+    assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 1);
+  });
+
   it("refuses a cluster that does not exist with InvalidSpec and calls nothing that changes", async () => {
-    operator = startOperatorProcess();
-    await apply("missing", { cluster: { name: "no-such-cluster" }, targetVersion: "1.31" });
-    const upgrade = await waitForPhase("missing", "InvalidSpec", 60_000);
-    const specValid = upgrade.status?.conditions?.find((condition) => condition.type === "SpecValid");
-    assert.equal(specValid?.reason, "ClusterNotFound");
-    assert.match(specValid.message, /no-such-cluster was not found/);
-    assert.equal((await emulatorCalls("UpdateClusterVersion")).length, 0);
+    operator();
+    await world.apply("missing", { cluster: { name: "no-such-cluster" }, targetVersion: "1.31" });
+    const upgrade = await world.waitForPhase("missing", "InvalidSpec", 60_000);
+    assert.equal(condition(upgrade, "SpecValid")?.reason, "ClusterNotFound");
+    assert.match(condition(upgrade, "SpecValid")!.message, /no-such-cluster was not found/);
+    assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 0);
   });
 });

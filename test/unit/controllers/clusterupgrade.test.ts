@@ -141,6 +141,20 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.object().status?.hops?.[0]?.attempts, 2);
   });
 
+  it("does not retry a failed update while the preflight checks still fail, and retries once they pass", async () => {
+    const world = harness();
+    world.eks.failNextUpdate([{ errorCode: "InsufficientFreeAddresses", errorMessage: "Not enough free IPs", resourceIds: ["subnet-a", "subnet-b"] }]);
+    await world.drive(200, (upgrade) => upgrade.status?.phase === "Failed");
+    world.ec2.subnets.forEach((subnet) => (subnet.availableIpAddressCount = 1));
+    await world.drive(30);
+    assert.equal(world.object().status?.phase, "Blocked");
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 1, "no second UpdateClusterVersion while the subnets are starved");
+    world.ec2.subnets.forEach((subnet) => (subnet.availableIpAddressCount = 200));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 3);
+  });
+
   it("blocks on starved subnets, names them, and proceeds by itself once addresses are freed", async () => {
     const world = harness();
     world.ec2.subnets[0].availableIpAddressCount = 2;

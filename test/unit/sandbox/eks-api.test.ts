@@ -102,7 +102,8 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
 
   async function waitForUpdate(updateId: string, extra: { nodegroupName?: string; addonName?: string } = {}): Promise<Update> {
     const seen: string[] = [];
-    for (let attempt = 0; attempt < 200; attempt++) {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
       const update = (await eks.send(new DescribeUpdateCommand({ name: "demo", updateId, ...extra }))).update!;
       seen.push(update.status!);
       if (update.status !== "InProgress") return update;
@@ -228,8 +229,8 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
 
   it("updates an add-on only to a version compatible with the cluster, and reports it by add-on name", async () => {
     await eks.send(new CreateAddonCommand({ clusterName: "demo", addonName: "kube-proxy", addonVersion: "v1.29.0-eksbuild.1" }));
-    // 5000 EKS seconds at 1/10000: the update stays UPDATING for half a second, long enough to see.
-    await fetch(`${endpoint}/sandbox/clusters/demo/settings`, { method: "PUT", body: JSON.stringify({ addonUpdateSeconds: 5000 }) });
+    // 20000 EKS seconds at 1/10000: the update stays UPDATING for two seconds, long enough to see.
+    await fetch(`${endpoint}/sandbox/clusters/demo/settings`, { method: "PUT", body: JSON.stringify({ addonUpdateSeconds: 20_000 }) });
     await assert.rejects(
       eks.send(new UpdateAddonCommand({ clusterName: "demo", addonName: "kube-proxy", addonVersion: "v1.30.3-eksbuild.2" })),
       (error: unknown) => error instanceof InvalidParameterException && /not supported on Kubernetes 1\.29/.test(error.message),

@@ -28,7 +28,11 @@ export function needsPreflight(context: StepContext): boolean {
   const hop = currentHop(context);
   if (!hop) return false;
   if (hop.from === hop.version) return hop.stage === "Addons" && !(context.status.addons ?? []).some((addon) => addon.hop === hop.version);
-  return hop.stage === "ControlPlane" && !hop.updateId && !hop.clientRequestToken;
+  if (hop.stage !== "ControlPlane") return false;
+  // A failed update is retried only after the checks pass again: a cause still present (subnets
+  // still starved) keeps the upgrade blocked instead of sending EKS the same doomed request.
+  if (hop.state === "Failed") return !hop.nextAttemptAt || Date.parse(hop.nextAttemptAt) <= context.now.getTime();
+  return !hop.updateId && !hop.clientRequestToken;
 }
 
 interface Gathered {

@@ -1,0 +1,111 @@
+// Preflight on the sandbox's scenarios: an IP-starved cluster, a PDB trap, a healthy cluster, and
+// a dry run that must leave AWS and Kubernetes exactly as they were.
+import assert from "node:assert/strict";
+import * as k8s from "@kubernetes/client-node";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { DeleteNetworkInterfaceCommand, DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeAddonCommand, DescribeClusterCommand, DescribeNodegroupCommand, EKSClient, ListAddonsCommand } from "@aws-sdk/client-eks";
+import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
+import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
+import { condition, emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
+
+/** EKS calls that change something; a dry run or a blocked upgrade must send none of them. */
+const MUTATING = /^(Update|Create|Delete|Tag|Untag|Associate|Disassociate)/;
+
+describe("preflight checks end to end (sandbox)", function () {
+  this.timeout(10 * 60_000);
+  let world: UpgradeWorld;
+  let operator: OperatorProcess | undefined;
+
+  afterEach(async () => {
+    await operator?.stop();
+    operator = undefined;
+  });
+
+  it("blocks an IP-starved cluster naming its subnets, and proceeds by itself once addresses are freed", async () => {
+    world = await UpgradeWorld.prepare("ip-starved");
+    const ec2 = new EC2Client(sandboxAwsClientConfig());
+    const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "cidr-block", Values: ["10.0.0.0/28", "10.0.0.16/28"] }] }))).Subnets ?? [];
+    assert.equal(subnets.length, 2);
+    operator = startOperatorProcess();
+    await world.apply("starved", { cluster: { name: "starved" }, targetVersion: "1.31" });
+    const blocked = await world.waitForPhase("starved", "Blocked", 2 * 60_000);
+    const message = condition(blocked, "PreflightPassed")!.message;
+    assert.match(message, /IP001/);
+    for (const subnet of subnets) assert.ok(message.includes(subnet.SubnetId!), `${subnet.SubnetId} not named in: ${message}`);
+    assert.equal((await emulatorCalls("starved")).filter((call) => MUTATING.test(call.operation)).length, 0);
+    // Someone frees the addresses (the scenario holds them with network interfaces).
+    const holders = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "subnet-id", Values: subnets.map((subnet) => subnet.SubnetId!) }] }));
+    for (const held of holders.NetworkInterfaces ?? []) await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: held.NetworkInterfaceId! }));
+    const done = await world.waitForPhase("starved", "Succeeded", 5 * 60_000);
+    assert.equal(done.status?.currentVersion, "1.31");
+  });
+
+  it("blocks a PDB trap naming the budgets, the workloads and the pods", async () => {
+    world = await UpgradeWorld.prepare("pdb-trap");
+    operator = startOperatorProcess();
+    await world.apply("trap", { cluster: { name: "trap" }, targetVersion: "1.31" });
+    const blocked = await world.waitForPhase("trap", "Blocked", 2 * 60_000);
+    const findings = blocked.status?.preflight?.findings ?? [];
+    const byCode = (code: string): typeof findings => findings.filter((finding) => finding.code === code);
+    assert.equal(byCode("PDB002")[0]?.resource, "PodDisruptionBudget/payments/payments");
+    assert.match(byCode("PDB002")[0]!.message, /Deployment\/payments\/payments/);
+    assert.match(byCode("PDB002")[0]!.message, /payments\/payments-[a-z0-9-]+ on /);
+    assert.equal(byCode("PDB003")[0]?.resource, "PodDisruptionBudget/payments/ledger,PodDisruptionBudget/payments/ledger-tier");
+    assert.match(byCode("POD002")[0]!.message, /jobs\/batch-/);
+    assert.match(condition(blocked, "PreflightPassed")!.message, /PDB002.*PDB003|PDB003.*PDB002/);
+    assert.equal((await emulatorCalls("trap")).filter((call) => MUTATING.test(call.operation)).length, 0);
+    const events = await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=trap,reason=PreflightFinding" });
+    assert.ok(events.items.some((event) => event.message?.startsWith("PDB002")));
+  });
+
+  it("a dry run on a healthy cluster plans every hop and leaves AWS and Kubernetes exactly as they were", async () => {
+    world = await UpgradeWorld.prepare("default");
+    const before = await observeWorld(world);
+    operator = startOperatorProcess();
+    await world.apply("dry", { cluster: { name: "demo" }, targetVersion: "1.31", dryRun: true });
+    const planned = await world.waitForPhase("dry", "Planned", 2 * 60_000);
+    assert.equal(condition(planned, "PreflightPassed")?.status, "True");
+    const plan = planned.status!.plan!;
+    assert.deepEqual(plan.hops.map((hop) => [hop.from, hop.to]), [["1.29", "1.30"], ["1.30", "1.31"]]);
+    assert.deepEqual(plan.hops[1]!.addons.map((addon) => addon.name), ["vpc-cni", "coredns", "kube-proxy"]);
+    assert.ok(plan.hops.every((hop) => hop.addons.every((addon) => addon.from && addon.to)));
+    const general = plan.hops[0]!.nodeGroups.find((group) => group.name === "general");
+    assert.equal(general?.nodeCount, 3);
+    assert.equal(general?.batches.flat().length, 3);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    assert.deepEqual(await observeWorld(world), before);
+    const mutating = (await emulatorCalls("demo")).filter((call) => MUTATING.test(call.operation));
+    assert.deepEqual(mutating, []);
+  });
+});
+
+/** What an upgrade could change, in a form that compares equal when nothing changed. */
+async function observeWorld(world: UpgradeWorld): Promise<unknown> {
+  const config = sandboxAwsClientConfig();
+  const ec2 = new EC2Client(config);
+  const autoscaling = new AutoScalingClient(config);
+  const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const policy = world.kubeConfig.makeApiClient(k8s.PolicyV1Api);
+  const eks = new EKSClient({ region: config.region, credentials: config.credentials, endpoint: sandboxEnv().eksEndpointUrl });
+  const cluster = (await eks.send(new DescribeClusterCommand({ name: "demo" }))).cluster;
+  const nodegroup = (await eks.send(new DescribeNodegroupCommand({ clusterName: "demo", nodegroupName: "general" }))).nodegroup;
+  const addons = await Promise.all(((await eks.send(new ListAddonsCommand({ clusterName: "demo" }))).addons ?? []).map(async (addonName) => (await eks.send(new DescribeAddonCommand({ clusterName: "demo", addonName }))).addon?.addonVersion));
+  const groups = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups ?? [];
+  const instances = (await ec2.send(new DescribeInstancesCommand({}))).Reservations?.flatMap((reservation) => reservation.Instances ?? []) ?? [];
+  const subnets = (await ec2.send(new DescribeSubnetsCommand({}))).Subnets ?? [];
+  const nodes = (await core.listNode()).items;
+  const pods = (await core.listPodForAllNamespaces()).items;
+  const pdbs = (await policy.listPodDisruptionBudgetForAllNamespaces()).items;
+  return {
+    cluster: [cluster?.version, cluster?.status],
+    nodegroup: [nodegroup?.version, nodegroup?.releaseVersion, nodegroup?.status, JSON.stringify(nodegroup?.scalingConfig)],
+    addons: addons.sort(),
+    groups: groups.map((group) => [group.AutoScalingGroupName, group.MinSize, group.MaxSize, group.DesiredCapacity, (group.Instances ?? []).map((instance) => instance.InstanceId).sort()]).sort(),
+    instances: instances.filter((instance) => instance.State?.Name === "running").map((instance) => instance.InstanceId).sort(),
+    subnets: subnets.map((subnet) => [subnet.SubnetId, subnet.AvailableIpAddressCount]).sort(),
+    nodes: nodes.map((node) => [node.metadata?.name, Boolean(node.spec?.unschedulable), node.status?.nodeInfo?.kubeletVersion, JSON.stringify(node.metadata?.labels)]).sort(),
+    pods: pods.map((pod) => [pod.metadata?.namespace, pod.metadata?.name, pod.spec?.nodeName]).sort(),
+    pdbs: pdbs.map((pdb) => [pdb.metadata?.namespace, pdb.metadata?.name, JSON.stringify(pdb.spec)]).sort(),
+  };
+}

@@ -1,0 +1,79 @@
+// Helpers for end-to-end tests that apply ClusterUpgrades to the sandbox and follow them.
+import * as k8s from "@kubernetes/client-node";
+import { fileURLToPath } from "node:url";
+import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
+import { ensureNamespace, installCrd } from "./crd.js";
+import { resetSandbox, sandboxEnv, sandboxKubeConfig } from "./global-sandbox.js";
+import { waitUntil } from "./wait.js";
+
+const CRD = { group: "eksupgrade.io", version: "v1alpha1", plural: "clusterupgrades" } as const;
+
+export function scenarioPath(name: string): string {
+  return fileURLToPath(new URL(`../../sandbox/scenarios/${name}.yaml`, import.meta.url));
+}
+
+export interface EmulatorCall {
+  operation: string;
+  clusterName?: string;
+  request: Record<string, unknown>;
+  status: number;
+}
+
+/** Every EKS call the emulator received for a cluster (optionally one operation). */
+export async function emulatorCalls(clusterName: string, operation?: string): Promise<EmulatorCall[]> {
+  const query = new URLSearchParams({ clusterName, ...(operation ? { operation } : {}) });
+  const response = await fetch(`${sandboxEnv().emulatorAdminUrl}/calls?${query.toString()}`);
+  const report = (await response.json()) as { calls: EmulatorCall[] };
+  return report.calls;
+}
+
+export class UpgradeWorld {
+  readonly kubeConfig: k8s.KubeConfig;
+  private readonly api: k8s.CustomObjectsApi;
+
+  private constructor(readonly namespace: string) {
+    this.kubeConfig = sandboxKubeConfig();
+    this.api = this.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  /** Resets the sandbox to `scenario`, installs the CRD and the namespaces the tests use. */
+  static async prepare(scenario: string, namespace = "e2e"): Promise<UpgradeWorld> {
+    await resetSandbox({ scenario: scenarioPath(scenario) });
+    const world = new UpgradeWorld(namespace);
+    await installCrd(world.kubeConfig);
+    await ensureNamespace(world.kubeConfig, namespace);
+    await ensureNamespace(world.kubeConfig, "eks-upgrade-system");
+    return world;
+  }
+
+  async apply(name: string, spec: Record<string, unknown>): Promise<void> {
+    await this.api.createNamespacedCustomObject({ ...CRD, namespace: this.namespace, body: { apiVersion: "eksupgrade.io/v1alpha1", kind: "ClusterUpgrade", metadata: { name }, spec } });
+  }
+
+  async read(name: string): Promise<ClusterUpgrade> {
+    return (await this.api.getNamespacedCustomObject({ ...CRD, namespace: this.namespace, name })) as ClusterUpgrade;
+  }
+
+  async patchSpec(name: string, spec: Record<string, unknown>): Promise<void> {
+    await this.api.patchNamespacedCustomObject({ ...CRD, namespace: this.namespace, name, body: { spec } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  }
+
+  waitFor(name: string, what: string, predicate: (upgrade: ClusterUpgrade) => boolean, timeoutMs = 5 * 60_000): Promise<ClusterUpgrade> {
+    return waitUntil(
+      `ClusterUpgrade ${name}: ${what}`,
+      async () => {
+        const upgrade = await this.read(name);
+        return predicate(upgrade) ? upgrade : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  waitForPhase(name: string, phase: string, timeoutMs = 5 * 60_000): Promise<ClusterUpgrade> {
+    return this.waitFor(name, `phase ${phase}`, (upgrade) => upgrade.status?.phase === phase, timeoutMs);
+  }
+}
+
+export function condition(upgrade: ClusterUpgrade, type: string): { status: string; reason: string; message: string } | undefined {
+  return upgrade.status?.conditions?.find((entry) => entry.type === type);
+}
