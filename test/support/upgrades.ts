@@ -43,6 +43,8 @@ export class UpgradeWorld {
     await installCrd(world.kubeConfig);
     await ensureNamespace(world.kubeConfig, namespace);
     await ensureNamespace(world.kubeConfig, "eks-upgrade-system");
+    // Seeding itself calls CreateCluster and friends: start each test with an empty call log.
+    await fetch(`${sandboxEnv().emulatorAdminUrl}/calls`, { method: "DELETE" });
     return world;
   }
 
