@@ -22,6 +22,8 @@ export const MAX_PODS_BY_INSTANCE_TYPE: Readonly<Record<string, number>> = {
   "m7i.large": 29,
 };
 const FALLBACK_MAX_PODS = 29;
+/** EKS service quota "Nodes per managed node group" (not adjustable). The roll's surge counts against it. */
+export const MAX_NODES_PER_MANAGED_NODE_GROUP = 450;
 /** With prefix delegation each ENI slot holds a /28 prefix: EKS recommends capping at 110 pods. */
 export const PREFIX_DELEGATION_MAX_PODS = 110;
 const ADDRESSES_PER_PREFIX = 16;
@@ -48,9 +50,12 @@ export function checkManagedNodeGroups(groups: ManagedNodeGroupInfo[], subnets: 
       findings.push(blocking("NG002", resource, `managed node group ${group.name} reports health issues: ${group.healthIssues.map((issue) => `${issue.code} ${issue.message}`).join("; ")}`, "fix them first: an update on an unhealthy group fails with NodeCreationFailure"));
     }
     const own = subnets.filter((subnet) => group.subnetIds.includes(subnet.id));
-    if (!own.length) continue;
     const zones = new Set(own.map((subnet) => subnet.availabilityZone)).size;
     const surge = managedSurgeNodes(group, zones);
+    if (group.desiredSize + surge > MAX_NODES_PER_MANAGED_NODE_GROUP) {
+      findings.push(blocking("CAP001", resource, `managed node group ${group.name} runs ${group.desiredSize} nodes; its roll adds up to ${surge} more, past the ${MAX_NODES_PER_MANAGED_NODE_GROUP}-node limit of a managed node group`, `scale it below ${MAX_NODES_PER_MANAGED_NODE_GROUP - surge} nodes for the roll, or split it into several node groups`));
+    }
+    if (!own.length) continue;
     const needed = surge * addressesPerNode(group.instanceTypes[0], prefixDelegation);
     const free = own.reduce((sum, subnet) => sum + subnet.availableIpAddressCount, 0);
     if (free < needed) {

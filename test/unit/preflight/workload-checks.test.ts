@@ -178,6 +178,8 @@ describe("version and capacity preflight checks", () => {
     assert.deepEqual(checkManagedNodeGroups([group], subnets, false), []);
     subnets[1].availableIpAddressCount = 59;
     assert.deepEqual(codes(checkManagedNodeGroups([group], subnets, false)), ["IP002"]);
+    assert.deepEqual(codes(checkManagedNodeGroups([{ ...group, desiredSize: 449 }], [], false)), ["CAP001"]);
+    assert.deepEqual(codes(checkManagedNodeGroups([{ ...group, desiredSize: 448 }], [], false)), []);
     assert.deepEqual(codes(checkManagedNodeGroups([{ ...group, status: "DEGRADED", healthIssues: [{ code: "AsgInstanceLaunchFailures", message: "no capacity" }] }], subnets, false)), ["NG001", "NG002", "IP002"]);
   });
 });
