@@ -24,7 +24,7 @@ export interface Condition {
   reason: string;
   message: string;
   observedGeneration?: number;
-  /** RFC 3339, second precision (what metav1.Time serializes to). */
+  /** When the status last changed, not the message; RFC 3339 with second precision (as metav1.Time). */
   lastTransitionTime: string;
 }
 

@@ -157,16 +157,9 @@ export interface ClusterUpgradeSpec {
 
 // ---- status ----------------------------------------------------------------------------------
 
-export type ConditionStatus = "True" | "False" | "Unknown";
-
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-}
+// Conditions follow metav1.Condition; the one definition lives with the helpers that set them.
+export type { Condition, ConditionStatus } from "../../kube/conditions.js";
+import type { Condition } from "../../kube/conditions.js";
 
 export type Severity = "Blocking" | "Warning";
 

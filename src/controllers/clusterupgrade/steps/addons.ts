@@ -4,7 +4,7 @@ import { ConditionType, Reason, type AddonStatus, type HopStatus } from "../../.
 import type { AddonVersionInfo } from "../../../cloud/ports.js";
 import { describeError, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
-import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, resetForRetry } from "./tracked-update.js";
+import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry } from "./tracked-update.js";
 
 export const LATE_ADDONS = new Set(["kube-proxy"]);
 /** The network plugin first, then DNS: pods need both, and EKS's own guide updates them in this order. */
@@ -62,12 +62,8 @@ function failAddon(context: StepContext, entry: AddonStatus, text: string): Step
 async function advanceAddon(context: StepContext, entry: AddonStatus): Promise<StepResult | undefined> {
   const clusterName = context.spec.cluster.name;
   if (entry.state === "Succeeded" || entry.state === "Skipped") return undefined;
-  if (entry.state === "Failed") {
-    if (entry.nextAttemptAt && Date.parse(entry.nextAttemptAt) > context.now.getTime()) return waitFor(Date.parse(entry.nextAttemptAt) - context.now.getTime());
-    resetForRetry(entry);
-    entry.state = "Pending";
-    delete entry.errors;
-  }
+  const backoff = gateFailedRetry(entry, context.now, "add-on retry backoff");
+  if (backoff) return backoff;
   if (!entry.updateId && !context.newWorkAllowed) return waitFor(context.timings.idleRecheckMs, "outside maintenance window");
   let progress;
   try {

@@ -6,7 +6,7 @@ import { compareMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus } from "../../../api/v1alpha1/types.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
-import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, remediationFor, resetForRetry } from "./tracked-update.js";
+import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry, remediationFor } from "./tracked-update.js";
 
 /** Expected duration of the next control-plane hop: this cluster's own history first, then the spec. */
 export function expectedHopMs(context: StepContext): number {
@@ -37,14 +37,8 @@ export async function advanceControlPlane(context: StepContext, hop: HopStatus, 
     // Reached already (an earlier pass whose status write was lost, or someone upgraded by hand).
     return undefined;
   }
-  if (hop.state === "Failed") {
-    if (hop.nextAttemptAt && Date.parse(hop.nextAttemptAt) > context.now.getTime()) {
-      return waitFor(Date.parse(hop.nextAttemptAt) - context.now.getTime(), "control-plane retry backoff");
-    }
-    resetForRetry(hop);
-    hop.state = "Pending";
-    delete hop.errors;
-  }
+  const backoff = gateFailedRetry(hop, context.now, "control-plane retry backoff");
+  if (backoff) return backoff;
   if (!hop.updateId) {
     if (!context.newWorkAllowed) return waitFor(context.timings.idleRecheckMs, "outside maintenance window");
     const gate = checkWindowFit(context, hop);

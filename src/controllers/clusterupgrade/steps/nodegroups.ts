@@ -5,7 +5,7 @@ import { compareMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus, type NodeGroupStatus } from "../../../api/v1alpha1/types.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
-import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, remediationFor, resetForRetry } from "./tracked-update.js";
+import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry, remediationFor, resetForRetry } from "./tracked-update.js";
 
 /** Groups in spec.nodeGroups.order first, in that order; then the rest by name. Excluded groups never. */
 export function orderNodeGroups(present: string[], order: string[], exclude: string[]): { ordered: string[]; unordered: string[] } {
@@ -45,11 +45,8 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
     entry.inFlight = 0;
     return undefined;
   }
-  if (entry.state === "Failed") {
-    if (entry.nextAttemptAt && Date.parse(entry.nextAttemptAt) > context.now.getTime()) return waitFor(Date.parse(entry.nextAttemptAt) - context.now.getTime());
-    resetForRetry(entry);
-    entry.state = "Pending";
-  }
+  const backoff = gateFailedRetry(entry, context.now, "node group retry backoff");
+  if (backoff) return backoff;
   if (!entry.updateId && !context.newWorkAllowed) return waitFor(context.timings.idleRecheckMs, "outside maintenance window");
   const override = context.spec.nodeGroups.managed.find((group) => group.name === entry.name);
   const finalHop = hop.version === context.spec.targetVersion;

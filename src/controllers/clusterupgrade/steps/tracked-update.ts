@@ -4,7 +4,9 @@
 // update id is followed with DescribeUpdate by requeueing, never by sleeping.
 import { randomUUID } from "node:crypto";
 import type { UpdateError } from "../../../api/v1alpha1/types.js";
+import type { StepState } from "../../../api/v1alpha1/types.js";
 import type { UpdateInfo } from "../../../cloud/ports.js";
+import { waitFor, type StepResult } from "../context.js";
 
 export interface TrackedUpdate {
   clientRequestToken?: string;
@@ -75,6 +77,19 @@ export function remediationFor(errors: UpdateError[] | undefined): string {
   if (codes.has("NodeCreationFailure")) advice.push("check the node group's launch template, AMI and instance capacity");
   if (advice.length === 0) advice.push("read the EKS error above, fix its cause");
   return `${advice.join("; ")}; the operator retries by itself with backoff`;
+}
+
+/**
+ * For an update that failed: a wait while its backoff runs; once it is over, the entry is reset
+ * to Pending (a new token next time) and undefined is returned so the caller starts again.
+ */
+export function gateFailedRetry(entry: TrackedUpdate & { state: StepState; nextAttemptAt?: string }, now: Date, reason: string): StepResult | undefined {
+  if (entry.state !== "Failed") return undefined;
+  if (entry.nextAttemptAt && Date.parse(entry.nextAttemptAt) > now.getTime()) return waitFor(Date.parse(entry.nextAttemptAt) - now.getTime(), reason);
+  resetForRetry(entry);
+  entry.state = "Pending";
+  delete entry.errors;
+  return undefined;
 }
 
 export function failureBackoffMs(attempts: number, baseMs: number, maxMs: number): number {
