@@ -275,6 +275,14 @@ export class EksEmulator {
       return;
     }
     await this.deps.clock.sleep(Math.max(0, total - lag), signal);
+    // The new control-plane interfaces are placed while the update runs: addresses that run out
+    // mid-flight fail it too, and EKS reverts to the old version.
+    const lateErrors = await this.controlPlaneNetworkErrors(cluster);
+    if (lateErrors.length > 0) {
+      this.finish(update, "Failed", lateErrors);
+      cluster.status = "ACTIVE";
+      return;
+    }
     cluster.version = target;
     cluster.platformVersion = "eks.1";
     cluster.status = "ACTIVE";
