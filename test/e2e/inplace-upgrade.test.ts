@@ -144,6 +144,23 @@ describe("in-place upgrade end to end (sandbox)", function () {
     assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 1);
   });
 
+  it("pauses every upgrade while the global stop ConfigMap says stop, and resumes when it is removed", async () => {
+    const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const stop = { metadata: { name: "eks-upgrade-operator-stop" }, data: { stop: "true" } };
+    await core.createNamespacedConfigMap({ namespace: "eks-upgrade-system", body: stop });
+    try {
+      operator();
+      await world.apply("frozen", { cluster: { name: "demo" }, targetVersion: "1.30", nodeGroups: { order: ["general"] } });
+      const paused = await world.waitForPhase("frozen", "Paused", 60_000);
+      assert.match(condition(paused, "Paused")!.message, /operator-wide stop switch/);
+      assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 0);
+    } finally {
+      await core.deleteNamespacedConfigMap({ namespace: "eks-upgrade-system", name: "eks-upgrade-operator-stop" });
+    }
+    const done = await world.waitForPhase("frozen", "Succeeded");
+    assert.equal(done.status?.currentVersion, "1.30");
+  });
+
   it("refuses a cluster that does not exist with InvalidSpec and calls nothing that changes", async () => {
     operator();
     await world.apply("missing", { cluster: { name: "no-such-cluster" }, targetVersion: "1.31" });

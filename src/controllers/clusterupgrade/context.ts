@@ -47,6 +47,8 @@ export interface StepContext {
   workloads(): Promise<WorkloadReader>;
   /** The live EKS cluster, once the cluster step has read it. */
   cluster?: ClusterInfo;
+  /** True while the operator-wide stop switch is on (every ClusterUpgrade behaves as paused). */
+  readonly globalStop: boolean;
   /** False outside maintenance windows: updates already started are followed, none is started. */
   newWorkAllowed: boolean;
   /** When the current maintenance window closes, if windows are declared and one is open. */

@@ -92,7 +92,7 @@ export class ClusterUpgradeController {
     status.conditions = ensureConditions(status.conditions ?? [], ALL_CONDITION_TYPES, now, generation);
     const pendingEvents: { type: EventType; reason: string; message: string }[] = [];
     const spec = resolveSpec(upgrade.spec);
-    if (this.options.globallyPaused?.()) spec.paused = true;
+    const globalStop = this.options.globallyPaused?.() ?? false;
     const context: StepContext = {
       upgrade,
       spec,
@@ -102,6 +102,7 @@ export class ClusterUpgradeController {
       log,
       timings: this.timings,
       workloads: () => this.options.workloads(upgrade),
+      globalStop,
       newWorkAllowed: true,
       setCondition: (type, conditionStatus: ConditionStatus, reason, message) => {
         status.conditions = setCondition(status.conditions ?? [], { type, status: conditionStatus, reason, message, observedGeneration: generation }, now);

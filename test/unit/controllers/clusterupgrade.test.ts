@@ -23,7 +23,7 @@ interface Harness {
   drive(limit?: number, until?: (upgrade: ClusterUpgrade) => boolean): Promise<ReconcileOutcome>;
 }
 
-function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29"): Harness {
+function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globallyPaused?: () => boolean): Harness {
   const world = healthyWorld(version);
   const store = new MemoryStore();
   const events = new RecordingEvents();
@@ -42,6 +42,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29"): Harn
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
+    ...(globallyPaused ? { globallyPaused } : {}),
   });
   const object = (): ClusterUpgrade => store.current("default", "upgrade");
   return {
@@ -209,6 +210,18 @@ describe("ClusterUpgrade reconcile", () => {
     await world.drive();
     assert.equal(world.object().status?.phase, "Succeeded");
     assert.equal(world.eks.count("startClusterVersionUpdate"), 2);
+  });
+
+  it("the global stop switch pauses an upgrade that is not paused itself, and lifting it resumes", async () => {
+    let stopped = true;
+    const world = harness({}, "1.29", () => stopped);
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Paused");
+    assert.match(world.condition("Paused")!.message, /operator-wide stop switch/);
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
+    stopped = false;
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
   });
 
   it("abort stops for good and says which EKS update is still running", async () => {

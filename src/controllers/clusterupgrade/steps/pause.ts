@@ -7,13 +7,16 @@ import { CONTINUE, STOP, type Step } from "../context.js";
 export const pauseStep: Step = {
   name: "pause",
   run(context) {
-    if (!context.spec.paused) {
+    if (!context.spec.paused && !context.globalStop) {
       context.setCondition(ConditionType.Paused, "False", Reason.Resumed, "not paused");
       return Promise.resolve(CONTINUE);
     }
     const running = runningEksUpdates(context);
     const tail = running.length ? ` Still running in EKS (cannot be paused): ${running.join("; ")}.` : "";
-    context.setCondition(ConditionType.Paused, "True", Reason.UserPaused, `paused by spec.paused; set it to false to resume where it stopped.${tail}`);
+    const why = context.spec.paused
+      ? "paused by spec.paused; set it to false to resume where it stopped"
+      : "paused by the operator-wide stop switch (ConfigMap eks-upgrade-operator-stop with stop: \"true\" in the operator's namespace); delete it or set stop to false to resume";
+    context.setCondition(ConditionType.Paused, "True", Reason.UserPaused, `${why}.${tail}`);
     context.setCondition(ConditionType.Progressing, "False", Reason.UserPaused, "paused");
     return Promise.resolve(STOP);
   },
