@@ -49,10 +49,10 @@ describe("preflight checks end to end (sandbox)", function () {
     const findings = blocked.status?.preflight?.findings ?? [];
     const byCode = (code: string): typeof findings => findings.filter((finding) => finding.code === code);
     assert.equal(byCode("PDB002")[0]?.resource, "PodDisruptionBudget/payments/payments");
-    assert.match(byCode("PDB002")[0]!.message, /Deployment\/payments\/payments/);
-    assert.match(byCode("PDB002")[0]!.message, /payments\/payments-[a-z0-9-]+ on /);
+    assert.match(byCode("PDB002")[0].message, /Deployment\/payments\/payments/);
+    assert.match(byCode("PDB002")[0].message, /payments\/payments-[a-z0-9-]+ on /);
     assert.equal(byCode("PDB003")[0]?.resource, "PodDisruptionBudget/payments/ledger,PodDisruptionBudget/payments/ledger-tier");
-    assert.match(byCode("POD002")[0]!.message, /jobs\/batch-/);
+    assert.match(byCode("POD002")[0].message, /jobs\/batch-/);
     assert.match(condition(blocked, "PreflightPassed")!.message, /PDB002.*PDB003|PDB003.*PDB002/);
     assert.equal((await emulatorCalls("trap")).filter((call) => MUTATING.test(call.operation)).length, 0);
     const events = await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=trap,reason=PreflightFinding" });
@@ -68,9 +68,9 @@ describe("preflight checks end to end (sandbox)", function () {
     assert.equal(condition(planned, "PreflightPassed")?.status, "True");
     const plan = planned.status!.plan!;
     assert.deepEqual(plan.hops.map((hop) => [hop.from, hop.to]), [["1.29", "1.30"], ["1.30", "1.31"]]);
-    assert.deepEqual(plan.hops[1]!.addons.map((addon) => addon.name), ["vpc-cni", "coredns", "kube-proxy"]);
+    assert.deepEqual(plan.hops[1].addons.map((addon) => addon.name), ["vpc-cni", "coredns", "kube-proxy"]);
     assert.ok(plan.hops.every((hop) => hop.addons.every((addon) => addon.from && addon.to)));
-    const general = plan.hops[0]!.nodeGroups.find((group) => group.name === "general");
+    const general = plan.hops[0].nodeGroups.find((group) => group.name === "general");
     assert.equal(general?.nodeCount, 3);
     assert.equal(general?.batches.flat().length, 3);
     await new Promise((resolve) => setTimeout(resolve, 5000));
