@@ -13,6 +13,7 @@ import type { ControllerTimings } from "./controllers/clusterupgrade/context.js"
 import { eventSink, KubeClusterUpgradeStore } from "./controllers/clusterupgrade/store.js";
 import { EventRecorder, kubeEventsClient } from "./kube/events.js";
 import { workloadReaderFor } from "./kube/workloads.js";
+import { notifierFor } from "./notify/resolve.js";
 import { startOperationsServer, type OperationsServer } from "./observability/http.js";
 import { OperatorMetrics } from "./observability/metrics.js";
 import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
@@ -115,6 +116,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     defaultRegion: config.defaultRegion,
     timings: config.timings,
     globallyPaused,
+    notifierFor: (upgrade) => notifierFor(kubeConfig, upgrade, logger),
     onPhase: (key, phase) => {
       phases.set(key, phase);
       const counts: Record<string, number> = {};

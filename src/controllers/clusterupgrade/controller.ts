@@ -18,6 +18,7 @@ import type { WorkloadReader } from "../../kube/workloads.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
+import type { Notifier } from "../../notify/webhook.js";
 import { DEFAULT_TIMINGS, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
 import { derivePhase, describeProgress } from "./status.js";
 import { abortStep, runningEksUpdates } from "./steps/abort.js";
@@ -61,6 +62,8 @@ export interface ControllerOptions {
   onPhase?: (key: string, phase: string) => void;
   /** A global stop switch: when it answers true every ClusterUpgrade behaves as paused. */
   globallyPaused?: () => boolean;
+  /** The notifier a ClusterUpgrade asked for in spec.notifications, if any. */
+  notifierFor?: (upgrade: ClusterUpgrade) => Promise<Notifier | undefined>;
 }
 
 /** The ordered steps of one pass. Each checks whether its work is done and returns early if so. */
@@ -130,6 +133,8 @@ export class ClusterUpgradeController {
       }
     }
     for (const event of pendingEvents) await this.options.events.record(upgrade, event.type, event.reason, event.message);
+    // Sent in the background: a slow webhook must not hold up the reconcile; notify() never throws.
+    if ((original.phase ?? "Pending") !== status.phase) void this.notifyPhaseChange(upgrade, original.phase ?? "Pending", status, now, log);
     this.options.onPhase?.(`${upgrade.metadata.namespace}/${upgrade.metadata.name}`, status.phase ?? "Pending");
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(describeError(failure));
     return outcome;
@@ -144,6 +149,27 @@ export class ClusterUpgradeController {
       return { requeueAfterMs: result.requeueAfterMs };
     }
     return {};
+  }
+
+  /** Only after the status write: a phase that was never stored is never announced. */
+  private async notifyPhaseChange(upgrade: ClusterUpgrade, previousPhase: string, status: ClusterUpgradeStatus, now: Date, log: Logger): Promise<void> {
+    let notifier: Notifier | undefined;
+    try {
+      notifier = await this.options.notifierFor?.(upgrade);
+    } catch (error) {
+      log.warn("cannot resolve the notification webhook", { error: describeError(error) });
+      return;
+    }
+    await notifier?.notify({
+      clusterUpgrade: `${upgrade.metadata.namespace}/${upgrade.metadata.name}`,
+      cluster: upgrade.spec.cluster.name,
+      targetVersion: upgrade.spec.targetVersion,
+      ...(status.currentVersion ? { currentVersion: status.currentVersion } : {}),
+      previousPhase,
+      phase: status.phase ?? "Pending",
+      message: status.conditions?.find((condition) => condition.type === ConditionType.Ready)?.message ?? "",
+      at: now.toISOString(),
+    });
   }
 
   /** The summary condition and the derived fields, from whatever the steps recorded. */

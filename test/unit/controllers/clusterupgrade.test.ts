@@ -8,6 +8,7 @@ import { createSilentLogger } from "../../../src/util/logger.js";
 import { healthyWorld, type FakeEks, type FakeEc2 } from "../../support/fakes/cloud.js";
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import type { PhaseChange } from "../../../src/notify/webhook.js";
 
 interface Harness {
   snapshot: WorkloadSnapshot;
@@ -23,7 +24,7 @@ interface Harness {
   drive(limit?: number, until?: (upgrade: ClusterUpgrade) => boolean): Promise<ReconcileOutcome>;
 }
 
-function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globallyPaused?: () => boolean): Harness {
+function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globallyPaused?: () => boolean, notifications?: PhaseChange[]): Harness {
   const world = healthyWorld(version);
   const store = new MemoryStore();
   const events = new RecordingEvents();
@@ -43,6 +44,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
     ...(globallyPaused ? { globallyPaused } : {}),
+    ...(notifications ? { notifierFor: () => Promise.resolve({ notify: (change: PhaseChange) => Promise.resolve(void notifications.push(change)) }) } : {}),
   });
   const object = (): ClusterUpgrade => store.current("default", "upgrade");
   return {
@@ -94,6 +96,19 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(upgrade.status?.progress, "cp 2/2, addons 6/6, nodes 3/3");
     assert.equal(upgrade.status?.observedGeneration, 1);
     assert.ok(world.events.reasons().includes("UpgradeSucceeded"));
+  });
+
+  it("notifies each phase change once, ending with Succeeded", async () => {
+    const notifications: PhaseChange[] = [];
+    const world = harness({}, "1.29", undefined, notifications);
+    await world.drive();
+    const phases = notifications.map((change) => `${change.previousPhase}>${change.phase}`);
+    assert.equal(phases[0], "Pending>UpgradingControlPlane");
+    assert.equal(notifications.at(-1)?.phase, "Succeeded");
+    assert.match(notifications.at(-1)!.message, /runs 1.31/);
+    for (let index = 1; index < notifications.length; index++) {
+      assert.equal(notifications[index]!.previousPhase, notifications[index - 1]!.phase, "each change starts where the last ended");
+    }
   });
 
   it("writes every known condition on the first pass, Unknown until known", async () => {

@@ -1,0 +1,76 @@
+// Notifications: a JSON message to a webhook on every phase change of a ClusterUpgrade. The body
+// carries a Slack-compatible `text` field so an incoming-webhook URL works as it is. A failing
+// webhook is logged and never holds up the upgrade.
+import type { Logger } from "../util/logger.js";
+import { withRetry } from "../util/retry.js";
+import { TransientError, ValidationError } from "../util/errors.js";
+
+export interface PhaseChange {
+  /** namespace/name of the ClusterUpgrade. */
+  clusterUpgrade: string;
+  cluster: string;
+  targetVersion: string;
+  currentVersion?: string;
+  previousPhase: string;
+  phase: string;
+  /** The summary condition's message: what is happening or what is wrong. */
+  message: string;
+  at: string;
+}
+
+export interface NotificationBody extends PhaseChange {
+  kind: "PhaseChanged";
+  failure: boolean;
+  text: string;
+}
+
+export interface Notifier {
+  notify(change: PhaseChange): Promise<void>;
+}
+
+/** Phases that mean a person should look. */
+const FAILURE_PHASES = new Set(["Failed", "Blocked", "InvalidSpec", "Aborted"]);
+/** A webhook gets this long per attempt; the upgrade never waits on it beyond the retries. */
+export const WEBHOOK_TIMEOUT_MS = 5_000;
+
+export function notificationBody(change: PhaseChange): NotificationBody {
+  const failure = FAILURE_PHASES.has(change.phase);
+  const marker = failure ? ":warning: " : "";
+  const versions = change.currentVersion ? ` (${change.currentVersion} -> ${change.targetVersion})` : ` (target ${change.targetVersion})`;
+  return {
+    kind: "PhaseChanged",
+    ...change,
+    failure,
+    text: `${marker}ClusterUpgrade ${change.clusterUpgrade}, cluster ${change.cluster}${versions}: ${change.previousPhase} -> ${change.phase}. ${change.message}`,
+  };
+}
+
+export class WebhookNotifier implements Notifier {
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async notify(change: PhaseChange): Promise<void> {
+    const body = JSON.stringify(notificationBody(change));
+    try {
+      await withRetry(`posting the ${change.phase} notification of ${change.clusterUpgrade}`, () => this.post(body), { retries: 2, logger: this.logger });
+    } catch (error) {
+      this.logger.warn("notification webhook failed; the upgrade goes on", { clusterUpgrade: change.clusterUpgrade, phase: change.phase, error: (error as Error).message });
+    }
+  }
+
+  private async post(body: string): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(this.url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
+    } catch (error) {
+      throw new TransientError("the webhook did not answer", { cause: error });
+    }
+    if (response.ok) return;
+    const detail = `the webhook answered HTTP ${response.status}`;
+    // 5xx and 429 may pass on a retry; any other answer will not.
+    if (response.status >= 500 || response.status === 429) throw new TransientError(detail);
+    throw new ValidationError(detail);
+  }
+}
