@@ -107,7 +107,7 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(notifications.at(-1)?.phase, "Succeeded");
     assert.match(notifications.at(-1)!.message, /runs 1.31/);
     for (let index = 1; index < notifications.length; index++) {
-      assert.equal(notifications[index]!.previousPhase, notifications[index - 1]!.phase, "each change starts where the last ended");
+      assert.equal(notifications[index].previousPhase, notifications[index - 1].phase, "each change starts where the last ended");
     }
   });
 
