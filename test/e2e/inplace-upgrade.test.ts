@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
 import { condition, emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
@@ -161,12 +163,30 @@ describe("in-place upgrade end to end (sandbox)", function () {
     assert.equal(done.status?.currentVersion, "1.30");
   });
 
-  it("refuses a cluster that does not exist with InvalidSpec and calls nothing that changes", async () => {
-    operator();
-    await world.apply("missing", { cluster: { name: "no-such-cluster" }, targetVersion: "1.31" });
-    const upgrade = await world.waitForPhase("missing", "InvalidSpec", 60_000);
-    assert.equal(condition(upgrade, "SpecValid")?.reason, "ClusterNotFound");
-    assert.match(condition(upgrade, "SpecValid")!.message, /no-such-cluster was not found/);
-    assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 0);
+  it("refuses a cluster that does not exist with InvalidSpec, calls nothing that changes, and tells the webhook", async () => {
+    const received: { phase?: string; failure?: boolean; text?: string }[] = [];
+    const hook = createServer((request, response) => {
+      let raw = "";
+      request.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+      request.on("end", () => {
+        received.push(JSON.parse(raw) as { phase?: string });
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    try {
+      operator();
+      const webhookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/notify`;
+      await world.apply("missing", { cluster: { name: "no-such-cluster" }, targetVersion: "1.31", notifications: { webhookUrl } });
+      const upgrade = await world.waitForPhase("missing", "InvalidSpec", 60_000);
+      assert.equal(condition(upgrade, "SpecValid")?.reason, "ClusterNotFound");
+      assert.match(condition(upgrade, "SpecValid")!.message, /no-such-cluster was not found/);
+      assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 0);
+      const notice = await waitUntil("the webhook notification", () => Promise.resolve(received.find((body) => body.phase === "InvalidSpec")), 30_000);
+      assert.equal(notice.failure, true);
+      assert.match(notice.text ?? "", /e2e\/missing.*-> InvalidSpec.*no-such-cluster was not found/);
+    } finally {
+      await new Promise((resolve) => hook.close(resolve));
+    }
   });
 });
