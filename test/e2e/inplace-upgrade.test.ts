@@ -146,6 +146,24 @@ describe("in-place upgrade end to end (sandbox)", function () {
     assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 1);
   });
 
+  it("applied outside its maintenance window, waits and starts when the window opens", async () => {
+    // A window that opens at the start of the minute after next, so the wait is 60-120 s.
+    const opens = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 120_000);
+    operator();
+    await world.apply("windowed", {
+      cluster: { name: "demo" },
+      targetVersion: "1.30",
+      nodeGroups: { order: ["general"] },
+      maintenanceWindows: [{ schedule: `${opens.getUTCMinutes()} ${opens.getUTCHours()} * * *`, duration: "30m", timeZone: "UTC" }],
+    });
+    const waiting = await world.waitForPhase("windowed", "WaitingForWindow", 60_000);
+    assert.equal(waiting.status?.window?.nextStart, opens.toISOString());
+    assert.equal((await emulatorCalls("demo", "UpdateClusterVersion")).length, 0);
+    const started = await world.waitFor("windowed", "the control-plane update started", (upgrade) => Boolean(upgrade.status?.hops?.[0]?.updateId), 4 * 60_000);
+    assert.ok(Date.parse(started.status!.hops![0].startedAt!) >= opens.getTime(), "nothing started before the window opened");
+    await world.waitForPhase("windowed", "Succeeded");
+  });
+
   it("pauses every upgrade while the global stop ConfigMap says stop, and resumes when it is removed", async () => {
     const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const stop = { metadata: { name: "eks-upgrade-operator-stop" }, data: { stop: "true" } };
