@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import type { V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
+import { classifyPod, interpretEviction, planNodeDrain } from "../../../src/drain/pod-filters.js";
+
+const strict = { deleteEmptyDirData: false, evictUnmanagedPods: false };
+const lenient = { deleteEmptyDirData: true, evictUnmanagedPods: true };
+const replicaSets: V1ReplicaSet[] = [{ metadata: { name: "web-1", namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d", controller: true }] } }];
+
+function pod(name: string, options: { owner?: string; ownerKind?: string; phase?: string; mirror?: boolean; emptyDir?: boolean; critical?: boolean; doNotDisrupt?: boolean } = {}): V1Pod {
+  return {
+    metadata: {
+      name,
+      namespace: "shop",
+      annotations: { ...(options.mirror ? { "kubernetes.io/config.mirror": "hash" } : {}), ...(options.doNotDisrupt ? { "karpenter.sh/do-not-disrupt": "true" } : {}) },
+      ownerReferences: options.owner ? [{ apiVersion: "apps/v1", kind: options.ownerKind ?? "ReplicaSet", name: options.owner, uid: "u", controller: true }] : [],
+    },
+    spec: {
+      nodeName: "n1",
+      containers: [{ name: "c" }],
+      volumes: options.emptyDir ? [{ name: "scratch", emptyDir: {} }] : [],
+      ...(options.critical ? { priorityClassName: "system-cluster-critical" } : {}),
+    },
+    status: { phase: options.phase ?? "Running" },
+  };
+}
+
+describe("drain pod filters (kubectl drain semantics)", () => {
+  it("leaves mirror pods and DaemonSet pods, allows finished pods first", () => {
+    assert.deepEqual(classifyPod(pod("static", { mirror: true }), strict, replicaSets), { action: "leave", reason: "MirrorPod" });
+    assert.deepEqual(classifyPod(pod("agent", { owner: "agent", ownerKind: "DaemonSet" }), strict, replicaSets), { action: "leave", reason: "DaemonSetPod" });
+    assert.deepEqual(classifyPod(pod("done", { phase: "Succeeded" }), strict, replicaSets), { action: "evict", rank: 0 });
+  });
+
+  it("blocks unmanaged and emptyDir pods unless the policy allows them", () => {
+    assert.equal(classifyPod(pod("bare"), strict, replicaSets).action, "block");
+    assert.equal(classifyPod(pod("bare"), lenient, replicaSets).action, "evict");
+    const scratch = pod("cache", { owner: "web-1", emptyDir: true });
+    const blocked = classifyPod(scratch, strict, replicaSets);
+    assert.equal(blocked.action === "block" && blocked.reason, "EmptyDir");
+    assert.equal(classifyPod(scratch, lenient, replicaSets).action, "evict");
+  });
+
+  it("always blocks on karpenter.sh/do-not-disrupt, whatever the policy", () => {
+    const blocked = classifyPod(pod("batch", { owner: "web-1", doNotDisrupt: true }), lenient, replicaSets);
+    assert.equal(blocked.action === "block" && blocked.reason, "DoNotDisrupt");
+  });
+
+  it("evicts finished pods, then ordinary pods, then critical ones, and reports blockers", () => {
+    const plan = planNodeDrain(
+      [pod("dns", { owner: "web-1", critical: true }), pod("web-b", { owner: "web-1" }), pod("job", { phase: "Failed" }), pod("web-a", { owner: "web-1" }), pod("bare"), pod("agent", { owner: "agent", ownerKind: "DaemonSet" })],
+      strict,
+      replicaSets,
+    );
+    assert.deepEqual(plan.evict.map((entry) => entry.metadata?.name), ["job", "web-a", "web-b", "dns"]);
+    assert.deepEqual(plan.blocked.map((entry) => entry.pod), ["shop/bare"]);
+  });
+
+  it("reads eviction answers as kubectl does: 429 waits, 404 is done, 500 is two budgets", () => {
+    assert.deepEqual(interpretEviction(201), { kind: "evicted" });
+    assert.deepEqual(interpretEviction(429), { kind: "budgetRefused" });
+    assert.deepEqual(interpretEviction(404), { kind: "gone" });
+    assert.deepEqual(interpretEviction(500), { kind: "multipleBudgets" });
+    assert.deepEqual(interpretEviction(403), { kind: "error", status: 403 });
+  });
+});
