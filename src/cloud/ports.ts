@@ -98,6 +98,57 @@ export interface Ec2Port {
   existingSecurityGroups(groupIds: string[]): Promise<string[]>;
 }
 
+export interface GroupSize {
+  min: number;
+  max: number;
+  desired: number;
+}
+
+export interface GroupInstance {
+  id: string;
+  zone: string;
+  lifecycleState: string;
+  healthy: boolean;
+  launchTemplateVersion?: string;
+}
+
+export interface AutoScalingGroupInfo {
+  name: string;
+  size: GroupSize;
+  instances: GroupInstance[];
+  subnetIds: string[];
+  tags: Record<string, string>;
+  launchTemplate?: { id?: string; name?: string; version?: string };
+}
+
+/** What a self-managed node group roll needs from Auto Scaling. */
+export interface AutoScalingPort {
+  /** Throws a NotFoundError when the group does not exist. */
+  describeGroup(name: string): Promise<AutoScalingGroupInfo>;
+  setSize(name: string, size: GroupSize): Promise<void>;
+  /** Terminates one instance of the group, lowering desired capacity so it is not replaced. */
+  terminateInstance(instanceId: string, decrementDesired: boolean): Promise<void>;
+  tagGroup(name: string, tags: Record<string, string>): Promise<void>;
+}
+
+export interface WeightedRecord {
+  setIdentifier: string;
+  weight: number;
+  ttl?: number;
+  values: string[];
+  healthCheckId?: string;
+}
+
+/** What a blue/green cutover needs from Route53. */
+export interface Route53Port {
+  weightedRecords(hostedZoneId: string, name: string, type: string): Promise<WeightedRecord[]>;
+  /** Changes the weights of the named records in one change batch; returns the change id. */
+  setWeights(hostedZoneId: string, name: string, type: string, weights: Record<string, number>): Promise<string>;
+  /** PENDING until Route53 has applied the change everywhere, then INSYNC. */
+  changeStatus(changeId: string): Promise<"PENDING" | "INSYNC">;
+  healthCheckHealthy(healthCheckId: string): Promise<boolean>;
+}
+
 export interface CloudPorts {
   eks: EksPort;
   ec2: Ec2Port;

@@ -1,0 +1,72 @@
+// AutoScalingPort over @aws-sdk/client-auto-scaling.
+import {
+  AutoScalingClient,
+  CreateOrUpdateTagsCommand,
+  DescribeAutoScalingGroupsCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+  UpdateAutoScalingGroupCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { NotFoundError } from "../../util/errors.js";
+import type { AutoScalingGroupInfo, AutoScalingPort, GroupSize } from "../ports.js";
+import { awsCall } from "./call.js";
+
+export class AwsAutoScaling implements AutoScalingPort {
+  constructor(private readonly client: AutoScalingClient) {}
+
+  static forRegion(region: string): AwsAutoScaling {
+    return new AwsAutoScaling(new AutoScalingClient({ region }));
+  }
+
+  async describeGroup(name: string): Promise<AutoScalingGroupInfo> {
+    const { AutoScalingGroups } = await awsCall(`describing Auto Scaling group ${name}`, () =>
+      this.client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })),
+    );
+    const group = AutoScalingGroups?.[0];
+    if (!group) throw new NotFoundError(`describing Auto Scaling group ${name}: no such group`);
+    const template = group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+    return {
+      name,
+      size: { min: group.MinSize ?? 0, max: group.MaxSize ?? 0, desired: group.DesiredCapacity ?? 0 },
+      instances: (group.Instances ?? []).map((instance) => ({
+        id: instance.InstanceId ?? "",
+        zone: instance.AvailabilityZone ?? "",
+        lifecycleState: instance.LifecycleState ?? "",
+        healthy: instance.HealthStatus === "Healthy",
+        ...(instance.LaunchTemplate?.Version ? { launchTemplateVersion: instance.LaunchTemplate.Version } : {}),
+      })),
+      subnetIds: (group.VPCZoneIdentifier ?? "").split(",").map((id) => id.trim()).filter(Boolean),
+      tags: Object.fromEntries((group.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""])),
+      ...(template
+        ? {
+            launchTemplate: {
+              ...(template.LaunchTemplateId ? { id: template.LaunchTemplateId } : {}),
+              ...(template.LaunchTemplateName ? { name: template.LaunchTemplateName } : {}),
+              ...(template.Version ? { version: template.Version } : {}),
+            },
+          }
+        : {}),
+    };
+  }
+
+  async setSize(name: string, size: GroupSize): Promise<void> {
+    await awsCall(`resizing Auto Scaling group ${name} to min ${size.min}, max ${size.max}, desired ${size.desired}`, () =>
+      this.client.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: size.min, MaxSize: size.max, DesiredCapacity: size.desired })),
+    );
+  }
+
+  async terminateInstance(instanceId: string, decrementDesired: boolean): Promise<void> {
+    await awsCall(`terminating instance ${instanceId}`, () =>
+      this.client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: decrementDesired })),
+    );
+  }
+
+  async tagGroup(name: string, tags: Record<string, string>): Promise<void> {
+    await awsCall(`tagging Auto Scaling group ${name}`, () =>
+      this.client.send(
+        new CreateOrUpdateTagsCommand({
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ ResourceId: name, ResourceType: "auto-scaling-group", Key, Value, PropagateAtLaunch: false })),
+        }),
+      ),
+    );
+  }
+}

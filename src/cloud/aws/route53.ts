@@ -1,0 +1,90 @@
+// Route53Port over @aws-sdk/client-route-53: weighted records of one name and type, changed in one
+// batch, and the change's propagation.
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  GetHealthCheckStatusCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type ResourceRecordSet,
+  type RRType,
+} from "@aws-sdk/client-route-53";
+import { ValidationError } from "../../util/errors.js";
+import type { Route53Port, WeightedRecord } from "../ports.js";
+import { awsCall } from "./call.js";
+
+/** Route53 compares names with a trailing dot. */
+function absolute(name: string): string {
+  return name.endsWith(".") ? name : `${name}.`;
+}
+
+export class AwsRoute53 implements Route53Port {
+  constructor(private readonly client: Route53Client) {}
+
+  static forRegion(region: string): AwsRoute53 {
+    return new AwsRoute53(new Route53Client({ region }));
+  }
+
+  private async recordSets(hostedZoneId: string, name: string, type: string): Promise<ResourceRecordSet[]> {
+    const sets: ResourceRecordSet[] = [];
+    let start: { name?: string; type?: RRType; identifier?: string } = { name: absolute(name), type: type as RRType };
+    for (;;) {
+      const page = await awsCall(`listing ${type} records ${name} in hosted zone ${hostedZoneId}`, () =>
+        this.client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: hostedZoneId,
+            ...(start.name ? { StartRecordName: start.name } : {}),
+            ...(start.type ? { StartRecordType: start.type } : {}),
+            ...(start.identifier ? { StartRecordIdentifier: start.identifier } : {}),
+          }),
+        ),
+      );
+      const matching = (page.ResourceRecordSets ?? []).filter((set) => set.Name === absolute(name) && set.Type === type);
+      sets.push(...matching);
+      const more = page.IsTruncated && page.NextRecordName === absolute(name) && page.NextRecordType === type;
+      if (!more) return sets;
+      start = { name: page.NextRecordName, type: page.NextRecordType, ...(page.NextRecordIdentifier ? { identifier: page.NextRecordIdentifier } : {}) };
+    }
+  }
+
+  async weightedRecords(hostedZoneId: string, name: string, type: string): Promise<WeightedRecord[]> {
+    return (await this.recordSets(hostedZoneId, name, type))
+      .filter((set) => set.SetIdentifier !== undefined && set.Weight !== undefined)
+      .map((set) => ({
+        setIdentifier: set.SetIdentifier!,
+        weight: set.Weight!,
+        ...(set.TTL !== undefined ? { ttl: set.TTL } : {}),
+        values: (set.ResourceRecords ?? []).map((record) => record.Value ?? ""),
+        ...(set.HealthCheckId ? { healthCheckId: set.HealthCheckId } : {}),
+      }));
+  }
+
+  async setWeights(hostedZoneId: string, name: string, type: string, weights: Record<string, number>): Promise<string> {
+    const current = await this.recordSets(hostedZoneId, name, type);
+    const changes = Object.entries(weights).map(([setIdentifier, weight]) => {
+      const record = current.find((set) => set.SetIdentifier === setIdentifier);
+      if (!record) throw new ValidationError(`no weighted ${type} record ${name} with set identifier ${setIdentifier} in hosted zone ${hostedZoneId}`);
+      return { Action: "UPSERT" as const, ResourceRecordSet: { ...record, Weight: weight } };
+    });
+    const { ChangeInfo } = await awsCall(`changing the weights of ${name} (${Object.entries(weights).map(([id, weight]) => `${id}=${weight}`).join(", ")})`, () =>
+      this.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, ChangeBatch: { Comment: "eks-upgrade-operator traffic step", Changes: changes } })),
+    );
+    if (!ChangeInfo?.Id) throw new Error(`Route53 answered without a change id for ${name}`);
+    return ChangeInfo.Id;
+  }
+
+  async changeStatus(changeId: string): Promise<"PENDING" | "INSYNC"> {
+    const { ChangeInfo } = await awsCall(`reading Route53 change ${changeId}`, () => this.client.send(new GetChangeCommand({ Id: changeId })));
+    return ChangeInfo?.Status === "INSYNC" ? "INSYNC" : "PENDING";
+  }
+
+  async healthCheckHealthy(healthCheckId: string): Promise<boolean> {
+    const { HealthCheckObservations } = await awsCall(`reading Route53 health check ${healthCheckId}`, () =>
+      this.client.send(new GetHealthCheckStatusCommand({ HealthCheckId: healthCheckId })),
+    );
+    const observations = HealthCheckObservations ?? [];
+    // Route53 calls a check healthy when more than 18% of its checkers see it healthy.
+    const healthy = observations.filter((observation) => observation.StatusReport?.Status?.startsWith("Success")).length;
+    return observations.length > 0 && healthy / observations.length > 0.18;
+  }
+}

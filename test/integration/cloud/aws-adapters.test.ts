@@ -1,0 +1,70 @@
+// The Auto Scaling and Route53 adapters against moto in the sandbox, through the real SDK clients.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { AutoScalingClient, CreateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
+import { CreateLaunchTemplateCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, Route53Client } from "@aws-sdk/client-route-53";
+import { AwsAutoScaling } from "../../../src/cloud/aws/autoscaling.js";
+import { AwsRoute53 } from "../../../src/cloud/aws/route53.js";
+import { isNotFound } from "../../../src/util/errors.js";
+import { sandboxAwsClientConfig } from "../../support/global-sandbox.js";
+
+const suffix = randomBytes(3).toString("hex");
+
+describe("AWS adapters against moto (sandbox)", function () {
+  this.timeout(60_000);
+
+  it("Auto Scaling: describes, resizes, tags a group and terminates an instance with decrement", async () => {
+    const config = sandboxAwsClientConfig();
+    const ec2 = new EC2Client(config);
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.99.0.0/16" }));
+    const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: "10.99.1.0/24", AvailabilityZone: `${config.region}a` }));
+    const template = `adapter-test-${suffix}`;
+    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: template, LaunchTemplateData: { ImageId: "ami-0123456789abcdef0", InstanceType: "m5.large" } }));
+    const name = `adapter-asg-${suffix}`;
+    await new AutoScalingClient(config).send(
+      new CreateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 1, MaxSize: 3, DesiredCapacity: 2, VPCZoneIdentifier: subnet.Subnet!.SubnetId!, LaunchTemplate: { LaunchTemplateName: template, Version: "$Latest" } }),
+    );
+    const port = new AwsAutoScaling(new AutoScalingClient(config));
+    const group = await port.describeGroup(name);
+    assert.deepEqual(group.size, { min: 1, max: 3, desired: 2 });
+    assert.equal(group.instances.length, 2);
+    assert.deepEqual(group.subnetIds, [subnet.Subnet!.SubnetId!]);
+    await port.setSize(name, { min: 1, max: 5, desired: 3 });
+    assert.deepEqual((await port.describeGroup(name)).size, { min: 1, max: 5, desired: 3 });
+    await port.tagGroup(name, { "eksupgrade.io/original-size": "1/3/2" });
+    assert.equal((await port.describeGroup(name)).tags["eksupgrade.io/original-size"], "1/3/2");
+    const victim = (await port.describeGroup(name)).instances[0].id;
+    await port.terminateInstance(victim, true);
+    const after = await port.describeGroup(name);
+    assert.equal(after.size.desired, 2);
+    assert.ok(!after.instances.some((instance) => instance.id === victim && instance.lifecycleState === "InService"));
+    await assert.rejects(port.describeGroup(`missing-${suffix}`), (error: unknown) => isNotFound(error));
+  });
+
+  it("Route53: reads weighted records, moves the weights in one change and reads them back", async () => {
+    const client = new Route53Client(sandboxAwsClientConfig());
+    const zone = await client.send(new CreateHostedZoneCommand({ Name: `adapter-${suffix}.example.com`, CallerReference: suffix }));
+    const zoneId = zone.HostedZone!.Id!.replace("/hostedzone/", "");
+    const name = `app.adapter-${suffix}.example.com`;
+    await client.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ChangeBatch: {
+          Changes: ["blue", "green"].map((id) => ({
+            Action: "CREATE" as const,
+            ResourceRecordSet: { Name: name, Type: "CNAME" as const, SetIdentifier: id, Weight: id === "blue" ? 255 : 0, TTL: 60, ResourceRecords: [{ Value: `${id}.elb.example.com` }] },
+          })),
+        },
+      }),
+    );
+    const port = new AwsRoute53(client);
+    const before = await port.weightedRecords(zoneId, name, "CNAME");
+    assert.deepEqual(before.map((record) => [record.setIdentifier, record.weight, record.ttl]).sort(), [["blue", 255, 60], ["green", 0, 60]]);
+    const changeId = await port.setWeights(zoneId, name, "CNAME", { blue: 229, green: 26 });
+    assert.equal(await port.changeStatus(changeId), "INSYNC");
+    const after = await port.weightedRecords(zoneId, name, "CNAME");
+    assert.deepEqual(after.map((record) => [record.setIdentifier, record.weight, record.values[0]]).sort(), [["blue", 229, "blue.elb.example.com"], ["green", 26, "green.elb.example.com"]]);
+    await assert.rejects(port.setWeights(zoneId, name, "CNAME", { purple: 1 }), /no weighted CNAME record/);
+  });
+});
