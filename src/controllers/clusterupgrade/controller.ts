@@ -192,8 +192,7 @@ export class ClusterUpgradeController {
   /** Deletion mid-flight: nothing the operator holds may be left behind; EKS updates run on. */
   private async finalizeDeletion(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
     if (!upgrade.metadata.finalizers?.includes(FINALIZER)) return {};
-    const context = { status: upgrade.status ?? {} } as StepContext;
-    const running = runningEksUpdates(context);
+    const running = runningEksUpdates(upgrade.status ?? {});
     if (running.length) log.warn("deleted while EKS updates it started are still running; they cannot be cancelled", { running });
     await this.options.store.setFinalizers(upgrade, (upgrade.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER));
     return {};

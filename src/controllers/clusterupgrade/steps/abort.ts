@@ -1,14 +1,14 @@
 // spec.abort: release what the upgrade holds and stop for good. Control-plane, add-on and managed
 // node-group updates already started in EKS cannot be cancelled (EKS API reference), so the
 // status says which are still running.
-import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
-import { CONTINUE, STOP, type Step, type StepContext } from "../context.js";
+import { ConditionType, Reason, type ClusterUpgradeStatus } from "../../../api/v1alpha1/types.js";
+import { CONTINUE, STOP, type Step } from "../context.js";
 
-export function runningEksUpdates(context: StepContext): string[] {
+export function runningEksUpdates(status: ClusterUpgradeStatus): string[] {
   const running: string[] = [];
-  for (const hop of context.status.hops ?? []) if (hop.state === "InProgress" && hop.updateId) running.push(`control plane to ${hop.version} (update ${hop.updateId})`);
-  for (const addon of context.status.addons ?? []) if (addon.state === "InProgress" && addon.updateId) running.push(`add-on ${addon.name} to ${addon.toVersion} (update ${addon.updateId})`);
-  for (const group of context.status.nodeGroups ?? [])
+  for (const hop of status.hops ?? []) if (hop.state === "InProgress" && hop.updateId) running.push(`control plane to ${hop.version} (update ${hop.updateId})`);
+  for (const addon of status.addons ?? []) if (addon.state === "InProgress" && addon.updateId) running.push(`add-on ${addon.name} to ${addon.toVersion} (update ${addon.updateId})`);
+  for (const group of status.nodeGroups ?? [])
     if (group.kind === "Managed" && group.state === "InProgress" && group.updateId) running.push(`node group ${group.name} to ${group.targetVersion ?? "?"} (update ${group.updateId})`);
   return running;
 }
@@ -17,7 +17,7 @@ export const abortStep: Step = {
   name: "abort",
   run(context) {
     if (!context.spec.abort) return Promise.resolve(CONTINUE);
-    const running = runningEksUpdates(context);
+    const running = runningEksUpdates(context.status);
     const tail = running.length
       ? ` EKS updates already started cannot be cancelled and are still running: ${running.join("; ")}.`
       : "";

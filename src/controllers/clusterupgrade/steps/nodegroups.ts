@@ -77,7 +77,7 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
       return waitFor(0, "persist client request token");
     case "InProgress":
       entry.state = "InProgress";
-      entry.inFlight = Math.min(entry.total, context.spec.nodeGroups.managed.find((group) => group.name === entry.name)?.maxUnavailable ?? live.maxUnavailable ?? 1);
+      entry.inFlight = Math.min(entry.total, override?.maxUnavailable ?? live.maxUnavailable ?? 1);
       if (progress.justStarted) context.event("Normal", "NodeGroupUpdateStarted", `${entry.name} ${live.version} -> ${hop.version}, EKS update ${progress.update.id}`);
       context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.Reconciling, `EKS update ${progress.update.id} is rolling managed node group ${entry.name} (${entry.total} nodes) from ${live.version} to ${hop.version}; EKS evicts pods through the Eviction API, honouring PodDisruptionBudgets`);
       return waitFor(context.timings.updatePollMs, "node group update in progress");

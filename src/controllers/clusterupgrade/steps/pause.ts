@@ -11,7 +11,7 @@ export const pauseStep: Step = {
       context.setCondition(ConditionType.Paused, "False", Reason.Resumed, "not paused");
       return Promise.resolve(CONTINUE);
     }
-    const running = runningEksUpdates(context);
+    const running = runningEksUpdates(context.status);
     const tail = running.length ? ` Still running in EKS (cannot be paused): ${running.join("; ")}.` : "";
     const why = context.spec.paused
       ? "paused by spec.paused; set it to false to resume where it stopped"

@@ -28,7 +28,7 @@ export const windowStep: Step = {
     };
     const next = state.nextStart ? `next window opens ${state.nextStart.toISOString()}${state.nextEnd ? ` and closes ${state.nextEnd.toISOString()}` : ""}` : "no window opens in the next year: check spec.maintenanceWindows";
     const why = state.reason === "Blackout" ? `inside blackout ${state.blackout?.start} - ${state.blackout?.end}${state.blackout?.reason ? ` (${state.blackout.reason})` : ""}` : "outside every maintenance window";
-    const running = runningEksUpdates(context);
+    const running = runningEksUpdates(context.status);
     if (running.length) {
       // Work in flight finishes its current unit; only new work waits.
       context.newWorkAllowed = false;
