@@ -18,7 +18,7 @@ import { startOperationsServer, type OperationsServer } from "./observability/ht
 import { OperatorMetrics } from "./observability/metrics.js";
 import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
 import { kubeLeaseClient } from "./runtime/leader-election.js";
-import { Manager } from "./runtime/manager.js";
+import { Manager, specOrMetadataChanged } from "./runtime/manager.js";
 import { configMapSource, customResourceSource } from "./runtime/sources.js";
 import { realClock, type Clock } from "./util/clock.js";
 import { describeError } from "./util/errors.js";
@@ -129,6 +129,8 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     primary,
     // Flipping the global stop switch must reach every ClusterUpgrade at once.
     secondary: [{ informer: stopSwitch, mapToKeys: () => primary.keys() }],
+    // The controller's own status writes must not wake it: it requeues itself when it needs to.
+    primaryUpdateFilter: specOrMetadataChanged,
     reconcile: async (key) => {
       const { namespace, name } = splitObjectKey(key);
       if (!primary.getByKey(key)) phases.delete(key);

@@ -63,6 +63,37 @@ export interface ManagerOptions<P extends ObjectWithMetadata> {
   metrics?: OperatorMetrics;
   /** Told when this replica starts (true) or stops (false) leading, e.g. to log or export it. */
   onLeadershipChange?: (leading: boolean) => void;
+  /**
+   * Which updates of a primary object are worth a reconcile. Default: every one. Controllers that
+   * write their own status pass `specOrMetadataChanged`, so their writes do not wake them again.
+   */
+  primaryUpdateFilter?: (previous: P, current: P) => boolean;
+}
+
+interface ComparableMetadata {
+  generation?: number;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: unknown;
+}
+
+/**
+ * True when an update changed what the user or another controller asks for: the spec (the
+ * generation), annotations, labels, finalizers or deletion. A status-only write is not: the
+ * reconciler that wrote it has already asked to come back when it needs to.
+ */
+export function specOrMetadataChanged(previous: ObjectWithMetadata, current: ObjectWithMetadata): boolean {
+  const before = (previous.metadata ?? {}) as ComparableMetadata;
+  const after = (current.metadata ?? {}) as ComparableMetadata;
+  if (before.generation === undefined || after.generation === undefined) return true;
+  return (
+    before.generation !== after.generation ||
+    JSON.stringify(before.annotations ?? {}) !== JSON.stringify(after.annotations ?? {}) ||
+    JSON.stringify(before.labels ?? {}) !== JSON.stringify(after.labels ?? {}) ||
+    JSON.stringify(before.finalizers ?? []) !== JSON.stringify(after.finalizers ?? []) ||
+    JSON.stringify(before.deletionTimestamp ?? null) !== JSON.stringify(after.deletionTimestamp ?? null)
+  );
 }
 
 export type StopReason = "shutdown" | "lost-leadership";
@@ -200,7 +231,10 @@ export class Manager<P extends ObjectWithMetadata> {
     const enqueueObject = (object: P): void => this.enqueue([objectKey(object)]);
     this.options.primary.on({
       add: enqueueObject,
-      update: (_previous, current) => enqueueObject(current),
+      update: (previous, current) => {
+        if (this.options.primaryUpdateFilter && !this.options.primaryUpdateFilter(previous, current)) return;
+        enqueueObject(current);
+      },
       delete: enqueueObject,
     });
     for (const watch of this.options.secondary ?? []) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock, flushPromises } from "../../../src/util/clock.js";
 import { Informer } from "../../../src/runtime/informer.js";
-import { Manager, secondaryWatch, type LeaderElectionSettings } from "../../../src/runtime/manager.js";
+import { Manager, secondaryWatch, specOrMetadataChanged, type LeaderElectionSettings } from "../../../src/runtime/manager.js";
 import type { ReconcileResult } from "../../../src/runtime/workqueue.js";
 import { OperatorMetrics } from "../../../src/observability/metrics.js";
 import { FakeLeaseStore, FakeServer, item, type Item } from "./fakes.js";
@@ -226,6 +226,43 @@ describe("Manager", () => {
     await flushPromises();
     await clock.advance(120_000);
     assert.deepEqual(reconciled, ["ns/a", "ns/a", "ns/a"]);
+    await manager.shutdown();
+  });
+
+  it("with specOrMetadataChanged, ignores status-only writes and reconciles spec, annotation and deletion changes", async () => {
+    const clock = new FakeClock(0);
+    const server = new FakeServer();
+    const versioned = (resourceVersion: string, generation: number, extra: Record<string, unknown> = {}): Item =>
+      ({ metadata: { name: "a", namespace: "ns", resourceVersion, generation, ...extra } }) as Item;
+    server.lists.push({ items: [versioned("1", 1)], metadata: { resourceVersion: "1" } });
+    const reconciled: string[] = [];
+    const manager = new Manager<Item>({
+      name: "test",
+      primary: new Informer<Item>({ description: "items", watchPath: "/i", list: server.list }, server.watch, { clock }),
+      leaderElection: false,
+      clock,
+      resyncPeriodMs: 0,
+      primaryUpdateFilter: specOrMetadataChanged,
+      reconcile: (key) => {
+        reconciled.push(key);
+        return Promise.resolve();
+      },
+    });
+    manager.start();
+    await flushPromises();
+    assert.equal(reconciled.length, 1);
+    server.lastWatch().emit("MODIFIED", versioned("2", 1));
+    await flushPromises();
+    assert.equal(reconciled.length, 1, "a status write (same generation) does not wake the controller");
+    server.lastWatch().emit("MODIFIED", versioned("3", 2));
+    await flushPromises();
+    assert.equal(reconciled.length, 2, "a spec change does");
+    server.lastWatch().emit("MODIFIED", versioned("4", 2, { annotations: { "eksupgrade.io/approve": "2" } }));
+    await flushPromises();
+    assert.equal(reconciled.length, 3, "an annotation change does");
+    server.lastWatch().emit("MODIFIED", versioned("5", 2, { annotations: { "eksupgrade.io/approve": "2" }, deletionTimestamp: "2026-01-01T00:00:00Z" }));
+    await flushPromises();
+    assert.equal(reconciled.length, 4, "a deletion does");
     await manager.shutdown();
   });
 });
