@@ -44,6 +44,8 @@ export function sandboxEnvFor(dir: string, ports: SandboxPorts): SandboxEnv {
     AWS_SECRET_ACCESS_KEY: dummyAwsCredentials.secretAccessKey,
     EKS_EMULATOR_ADMIN_URL: emulatorAdminUrl,
     EKSUP_SANDBOX_DIR: dir,
+    // The emulated EKS AMIs are registered in moto by the sandbox's own account, not by "amazon".
+    EKS_AMI_OWNER: "self",
   };
   return {
     dir,

@@ -96,6 +96,10 @@ export interface Ec2Port {
   describeSubnets(subnetIds: string[]): Promise<SubnetInfo[]>;
   /** Returns the ids among those given that still exist. */
   existingSecurityGroups(groupIds: string[]): Promise<string[]>;
+  /** Adds a version to a launch template, copied from `sourceVersion` with another AMI; returns its number. */
+  createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string }): Promise<string>;
+  /** The newest EKS-optimized AMI (Amazon Linux 2023, x86_64) for a Kubernetes minor, if one is published. */
+  eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined>;
 }
 
 export interface GroupSize {
@@ -129,6 +133,11 @@ export interface AutoScalingPort {
   /** Terminates one instance of the group, lowering desired capacity so it is not replaced. */
   terminateInstance(instanceId: string, decrementDesired: boolean): Promise<void>;
   tagGroup(name: string, tags: Record<string, string>): Promise<void>;
+  /** Points the group at another version of its launch template; running instances are untouched. */
+  setLaunchTemplateVersion(name: string, templateId: string, version: string): Promise<void>;
+  /** Stops (or restarts) Auto Scaling processes such as AZRebalance while the operator rolls the group. */
+  suspendProcesses(name: string, processes: string[]): Promise<void>;
+  resumeProcesses(name: string, processes: string[]): Promise<void>;
 }
 
 export interface WeightedRecord {
@@ -149,9 +158,20 @@ export interface Route53Port {
   healthCheckHealthy(healthCheckId: string): Promise<boolean>;
 }
 
+export type AlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";
+
+/** What blue/green gates read from CloudWatch. */
+export interface CloudWatchPort {
+  /** The state of each named alarm; an alarm that does not exist is absent from the result. */
+  alarmStates(alarmNames: string[]): Promise<Record<string, AlarmState>>;
+}
+
 export interface CloudPorts {
   eks: EksPort;
   ec2: Ec2Port;
+  autoscaling: AutoScalingPort;
+  route53: Route53Port;
+  cloudwatch: CloudWatchPort;
 }
 
 /** Builds the ports for one cluster region; the controller asks per ClusterUpgrade. */

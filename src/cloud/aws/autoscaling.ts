@@ -3,6 +3,8 @@ import {
   AutoScalingClient,
   CreateOrUpdateTagsCommand,
   DescribeAutoScalingGroupsCommand,
+  ResumeProcessesCommand,
+  SuspendProcessesCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
@@ -67,6 +69,24 @@ export class AwsAutoScaling implements AutoScalingPort {
           Tags: Object.entries(tags).map(([Key, Value]) => ({ ResourceId: name, ResourceType: "auto-scaling-group", Key, Value, PropagateAtLaunch: false })),
         }),
       ),
+    );
+  }
+
+  async setLaunchTemplateVersion(name: string, templateId: string, version: string): Promise<void> {
+    await awsCall(`pointing Auto Scaling group ${name} at launch template ${templateId} version ${version}`, () =>
+      this.client.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, LaunchTemplate: { LaunchTemplateId: templateId, Version: version } })),
+    );
+  }
+
+  async suspendProcesses(name: string, processes: string[]): Promise<void> {
+    await awsCall(`suspending ${processes.join(", ")} on Auto Scaling group ${name}`, () =>
+      this.client.send(new SuspendProcessesCommand({ AutoScalingGroupName: name, ScalingProcesses: processes })),
+    );
+  }
+
+  async resumeProcesses(name: string, processes: string[]): Promise<void> {
+    await awsCall(`resuming ${processes.join(", ")} on Auto Scaling group ${name}`, () =>
+      this.client.send(new ResumeProcessesCommand({ AutoScalingGroupName: name, ScalingProcesses: processes })),
     );
   }
 }

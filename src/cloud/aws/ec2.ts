@@ -1,13 +1,45 @@
-// Ec2Port over @aws-sdk/client-ec2: subnet free addresses and security-group existence.
-import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
+// Ec2Port over @aws-sdk/client-ec2: subnet free addresses, security-group existence, launch
+// template versions and EKS-optimized AMIs.
+import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { Ec2Port, SubnetInfo } from "../ports.js";
 import { awsCall } from "./call.js";
 
+/** Name prefix of the EKS-optimized Amazon Linux 2023 AMIs; the Kubernetes minor follows it. */
+const EKS_AMI_NAME_PREFIX = "amazon-eks-node-al2023-x86_64-standard-";
+
 export class AwsEc2 implements Ec2Port {
-  constructor(private readonly client: EC2Client) {}
+  /** `amiOwner`: who publishes the EKS AMIs; "amazon" on AWS, "self" where they are registered locally. */
+  constructor(
+    private readonly client: EC2Client,
+    private readonly amiOwner = "amazon",
+  ) {}
 
   static forRegion(region: string): AwsEc2 {
-    return new AwsEc2(new EC2Client({ region }));
+    return new AwsEc2(new EC2Client({ region }), process.env.EKS_AMI_OWNER || "amazon");
+  }
+
+  async createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string }): Promise<string> {
+    const { LaunchTemplateVersion } = await awsCall(`adding a version with AMI ${request.imageId} to launch template ${request.templateId}`, () =>
+      this.client.send(
+        new CreateLaunchTemplateVersionCommand({
+          LaunchTemplateId: request.templateId,
+          SourceVersion: request.sourceVersion,
+          VersionDescription: request.description,
+          LaunchTemplateData: { ImageId: request.imageId },
+        }),
+      ),
+    );
+    if (LaunchTemplateVersion?.VersionNumber === undefined) throw new Error(`EC2 answered without a version number for launch template ${request.templateId}`);
+    return String(LaunchTemplateVersion.VersionNumber);
+  }
+
+  async eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined> {
+    const { Images } = await awsCall(`looking up the EKS-optimized AMI for Kubernetes ${kubernetesVersion}`, () =>
+      this.client.send(new DescribeImagesCommand({ Owners: [this.amiOwner], Filters: [{ Name: "name", Values: [`${EKS_AMI_NAME_PREFIX}${kubernetesVersion}-v*`] }] })),
+    );
+    // Names end with the release date (vYYYYMMDD): the greatest name is the newest release.
+    const newest = (Images ?? []).filter((image) => image.ImageId && image.Name).sort((a, b) => b.Name!.localeCompare(a.Name!))[0];
+    return newest?.ImageId;
   }
 
   async describeSubnets(subnetIds: string[]): Promise<SubnetInfo[]> {

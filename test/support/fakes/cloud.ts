@@ -18,6 +18,8 @@ import { ConflictError, NotFoundError, ValidationError } from "../../../src/util
 import { parseMinor } from "../../../src/api/v1alpha1/version.js";
 import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
 import type { V1Node, V1NodeSystemInfo } from "@kubernetes/client-node";
+import { FakeAutoScaling } from "./autoscaling.js";
+import { FakeCloudWatch, FakeRoute53 } from "./traffic.js";
 
 /** A Ready node of a managed group, as the node mirror makes them. */
 export function fakeNode(name: string, group: string, zone: string, kubelet: string): V1Node {
@@ -190,6 +192,22 @@ export class FakeEks implements EksPort {
 export class FakeEc2 implements Ec2Port {
   subnets: SubnetInfo[] = [];
   securityGroups: string[] = [];
+  /** Kubernetes minor -> the EKS-optimized AMI published for it. */
+  amis = new Map<string, string>();
+  /** launch template id -> version number -> AMI */
+  templates = new Map<string, Map<string, string>>();
+
+  createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string }): Promise<string> {
+    const versions = this.templates.get(request.templateId);
+    if (!versions) return Promise.reject(new NotFoundError(`launch template ${request.templateId} not found`));
+    const number = String(versions.size + 1);
+    versions.set(number, request.imageId);
+    return Promise.resolve(number);
+  }
+
+  eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined> {
+    return Promise.resolve(this.amis.get(kubernetesVersion));
+  }
 
   describeSubnets(subnetIds: string[]): Promise<SubnetInfo[]> {
     return Promise.resolve(this.subnets.filter((subnet) => subnetIds.includes(subnet.id)).map((subnet) => ({ ...subnet })));
@@ -221,5 +239,5 @@ export function healthyWorld(version = "1.29"): { eks: FakeEks; ec2: FakeEc2; po
   }
   const snapshot = emptySnapshot();
   snapshot.nodes = ["a", "b", "a"].map((zone, index) => fakeNode(`workers-${index}`, "workers", `us-east-1${zone}`, `v${version}.5-eks-1`));
-  return { eks, ec2, ports: { eks, ec2 }, snapshot };
+  return { eks, ec2, ports: { eks, ec2, autoscaling: new FakeAutoScaling(), route53: new FakeRoute53(), cloudwatch: new FakeCloudWatch() }, snapshot };
 }

@@ -1,0 +1,63 @@
+// In-memory Route53 and CloudWatch for unit tests of traffic shifting and its gates.
+import type { AlarmState, CloudWatchPort, Route53Port, WeightedRecord } from "../../../src/cloud/ports.js";
+import { ValidationError } from "../../../src/util/errors.js";
+
+export class FakeRoute53 implements Route53Port {
+  readonly calls: { method: string; args: unknown[] }[] = [];
+  /** "zone|name|type" -> weighted records */
+  readonly records = new Map<string, WeightedRecord[]>();
+  /** change id -> GetChange calls left before it is INSYNC */
+  readonly changes = new Map<string, number>();
+  /** How many GetChange calls a change stays PENDING. */
+  pollsUntilInSync = 1;
+  healthy = new Map<string, boolean>();
+  private sequence = 0;
+
+  private key(zone: string, name: string, type: string): string {
+    return `${zone}|${name.replace(/\.$/, "")}|${type}`;
+  }
+
+  put(zone: string, name: string, type: string, records: WeightedRecord[]): void {
+    this.records.set(this.key(zone, name, type), records.map((record) => ({ ...record })));
+  }
+
+  weightedRecords(hostedZoneId: string, name: string, type: string): Promise<WeightedRecord[]> {
+    this.calls.push({ method: "weightedRecords", args: [hostedZoneId, name, type] });
+    return Promise.resolve((this.records.get(this.key(hostedZoneId, name, type)) ?? []).map((record) => ({ ...record })));
+  }
+
+  setWeights(hostedZoneId: string, name: string, type: string, weights: Record<string, number>): Promise<string> {
+    this.calls.push({ method: "setWeights", args: [hostedZoneId, name, type, weights] });
+    const records = this.records.get(this.key(hostedZoneId, name, type)) ?? [];
+    for (const identifier of Object.keys(weights)) {
+      if (!records.some((record) => record.setIdentifier === identifier)) return Promise.reject(new ValidationError(`no weighted record ${name} with set identifier ${identifier}`));
+    }
+    for (const record of records) if (weights[record.setIdentifier] !== undefined) record.weight = weights[record.setIdentifier];
+    const id = `/change/C${++this.sequence}`;
+    this.changes.set(id, this.pollsUntilInSync);
+    return Promise.resolve(id);
+  }
+
+  changeStatus(changeId: string): Promise<"PENDING" | "INSYNC"> {
+    this.calls.push({ method: "changeStatus", args: [changeId] });
+    const left = this.changes.get(changeId) ?? 0;
+    if (left > 0) {
+      this.changes.set(changeId, left - 1);
+      return Promise.resolve("PENDING");
+    }
+    return Promise.resolve("INSYNC");
+  }
+
+  healthCheckHealthy(healthCheckId: string): Promise<boolean> {
+    this.calls.push({ method: "healthCheckHealthy", args: [healthCheckId] });
+    return Promise.resolve(this.healthy.get(healthCheckId) ?? true);
+  }
+}
+
+export class FakeCloudWatch implements CloudWatchPort {
+  readonly alarms = new Map<string, AlarmState>();
+
+  alarmStates(alarmNames: string[]): Promise<Record<string, AlarmState>> {
+    return Promise.resolve(Object.fromEntries(alarmNames.filter((name) => this.alarms.has(name)).map((name) => [name, this.alarms.get(name)!])));
+  }
+}
