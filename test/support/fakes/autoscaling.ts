@@ -44,21 +44,18 @@ export class FakeAutoScaling implements AutoScalingPort {
     while (group.instances.length > group.size.desired) group.instances.pop();
   }
 
-  describeGroup(name: string): Promise<AutoScalingGroupInfo> {
+  async describeGroup(name: string): Promise<AutoScalingGroupInfo> {
     this.calls.push({ method: "describeGroup", args: [name] });
-    try {
-      const group = this.group(name);
-      return Promise.resolve({
+    await Promise.resolve();
+    const group = this.group(name);
+    return {
         name,
         size: { ...group.size },
         instances: group.instances.map((instance) => ({ ...instance })),
         subnetIds: [...group.subnetIds],
         tags: { ...group.tags },
-        launchTemplate: { ...group.launchTemplate },
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      launchTemplate: { ...group.launchTemplate },
+    };
   }
 
   setSize(name: string, size: GroupSize): Promise<void> {
