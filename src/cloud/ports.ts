@@ -133,6 +133,7 @@ export interface AutoScalingPort {
   /** Terminates one instance of the group, lowering desired capacity so it is not replaced. */
   terminateInstance(instanceId: string, decrementDesired: boolean): Promise<void>;
   tagGroup(name: string, tags: Record<string, string>): Promise<void>;
+  untagGroup(name: string, keys: string[]): Promise<void>;
   /** Points the group at another version of its launch template; running instances are untouched. */
   setLaunchTemplateVersion(name: string, templateId: string, version: string): Promise<void>;
   /** Stops (or restarts) Auto Scaling processes such as AZRebalance while the operator rolls the group. */

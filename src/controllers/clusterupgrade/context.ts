@@ -9,7 +9,7 @@ import type {
   ConditionTypeName,
 } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
-import type { WorkloadReader } from "../../kube/workloads.js";
+import type { ClusterAccess } from "../../kube/workloads.js";
 import type { Logger } from "winston";
 
 export interface ControllerTimings {
@@ -43,8 +43,8 @@ export interface StepContext {
   readonly cloud: CloudPorts;
   readonly log: Logger;
   readonly timings: ControllerTimings;
-  /** Reads nodes, pods and budgets of the upgraded cluster (only when a step needs them). */
-  workloads(): Promise<WorkloadReader>;
+  /** Reads and changes nodes, pods and budgets of the upgraded cluster (only when a step needs them). */
+  workloads(): Promise<ClusterAccess>;
   /** The live EKS cluster, once the cluster step has read it. */
   cluster?: ClusterInfo;
   /** True while the operator-wide stop switch is on (every ClusterUpgrade behaves as paused). */

@@ -14,7 +14,7 @@ import {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
-import type { WorkloadReader } from "../../kube/workloads.js";
+import type { ClusterAccess } from "../../kube/workloads.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
@@ -53,7 +53,7 @@ export interface ControllerOptions {
   events: EventSink;
   cloud: CloudPortsFactory;
   /** The reader of the upgraded cluster's nodes, pods and budgets. */
-  workloads: (upgrade: ClusterUpgrade) => Promise<WorkloadReader>;
+  workloads: (upgrade: ClusterUpgrade) => Promise<ClusterAccess>;
   clock: Clock;
   logger: Logger;
   defaultRegion: string;

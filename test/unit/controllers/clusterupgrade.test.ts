@@ -5,13 +5,17 @@ import { ALL_CONDITION_TYPES, API_VERSION, KIND, type ClusterUpgrade, type Clust
 import { ClusterUpgradeController, type ReconcileOutcome } from "../../../src/controllers/clusterupgrade/controller.js";
 import { FakeClock } from "../../../src/util/clock.js";
 import { createSilentLogger } from "../../../src/util/logger.js";
-import { healthyWorld, type FakeEks, type FakeEc2 } from "../../support/fakes/cloud.js";
+import { fakeNode, healthyWorld, type FakeEks, type FakeEc2 } from "../../support/fakes/cloud.js";
+import type { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
+import type { CloudPorts } from "../../../src/cloud/ports.js";
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
 import type { PhaseChange } from "../../../src/notify/webhook.js";
+import { FakeCluster } from "../../support/fakes/cluster.js";
 
 interface Harness {
   snapshot: WorkloadSnapshot;
+  ports: CloudPorts;
   eks: FakeEks;
   ec2: FakeEc2;
   store: MemoryStore;
@@ -39,7 +43,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     store,
     events,
     cloud: () => world.ports,
-    workloads: () => Promise.resolve({ snapshot: () => Promise.resolve(world.snapshot) }),
+    workloads: () => Promise.resolve(new FakeCluster(world.snapshot)),
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
@@ -276,10 +280,72 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.eks.calls.length, 0);
   });
 
-  it("stops before self-managed groups it cannot roll, touching nothing of theirs", async () => {
-    const world = harness({ nodeGroups: { selfManaged: [{ autoScalingGroupName: "legacy", amiId: "ami-0123456789abcdef0" }] } });
-    await world.drive(200, (upgrade) => upgrade.status?.phase === "Blocked");
-    assert.equal(world.condition("NodeGroupsUpgraded")?.reason, "StepUnavailable");
-    assert.match(world.condition("NodeGroupsUpgraded")!.message, /legacy/);
+  it("rolls a self-managed group hop by hop: surge, cordon, drain within budgets, terminate with decrement, restore sizes", async () => {
+    const world = harness({ nodeGroups: { order: ["legacy", "workers"], selfManaged: [{ autoScalingGroupName: "legacy" }], maxSurge: 1, maxUnavailable: 1 }, drain: { maxParallelNodes: 2 } });
+    const { autoscaling } = world.ports as unknown as { autoscaling: FakeAutoScaling };
+    world.ec2.templates.set("lt-legacy", new Map([["1", "ami-129"]]));
+    world.ec2.amis.set("1.30", "ami-130");
+    world.ec2.amis.set("1.31", "ami-131");
+    autoscaling.addGroup("legacy", { min: 2, max: 4, desired: 3 }, { id: "lt-legacy", version: "1" });
+    const kubeletOfAmi: Record<string, string> = { "ami-129": "v1.29.5", "ami-130": "v1.30.5", "ami-131": "v1.31.5" };
+    // What the cloud controller manager and kubelets would do: a Ready node per instance, at its AMI's version.
+    const mirror = (): void => {
+      const group = autoscaling.groups.get("legacy")!;
+      const ids = new Set(group.instances.map((instance) => instance.id));
+      world.snapshot.nodes = world.snapshot.nodes.filter((node) => !node.spec?.providerID || ids.has(node.spec.providerID.split("/").pop()!));
+      world.snapshot.pods = world.snapshot.pods.filter((pod) => world.snapshot.nodes.some((node) => node.metadata?.name === pod.spec?.nodeName));
+      for (const instance of group.instances) {
+        const name = `node-${instance.id}`;
+        if (world.snapshot.nodes.some((node) => node.metadata?.name === name)) continue;
+        const ami = world.ec2.templates.get("lt-legacy")!.get(instance.launchTemplateVersion!)!;
+        const node = fakeNode(name, "legacy", instance.zone, kubeletOfAmi[ami]);
+        delete node.metadata!.labels!["eks.amazonaws.com/nodegroup"];
+        node.spec = { providerID: `aws:///${instance.zone}/${instance.id}` };
+        world.snapshot.nodes.push(node);
+      }
+      // Evicted pods finish terminating; the budget recovers once replacements run elsewhere.
+      world.snapshot.pods = world.snapshot.pods.filter((pod) => !pod.metadata?.deletionTimestamp);
+      for (const pdb of world.snapshot.pdbs) pdb.status = { ...pdb.status!, disruptionsAllowed: 1 };
+    };
+    mirror();
+    const original = [...autoscaling.groups.get("legacy")!.instances.map((instance) => `node-${instance.id}`)];
+    world.snapshot.replicaSets = [{ metadata: { name: "api-1", namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "api", uid: "d", controller: true }] } }];
+    world.snapshot.pdbs = [{ metadata: { name: "api", namespace: "shop" }, spec: { selector: { matchLabels: { app: "api" } }, maxUnavailable: 1 }, status: { disruptionsAllowed: 1, currentHealthy: 2, desiredHealthy: 1, expectedPods: 2, observedGeneration: 1 } }];
+    world.snapshot.pods = original.flatMap((node) =>
+      ["a", "b"].map((suffix) => ({
+        metadata: { name: `api-${node}-${suffix}`, namespace: "shop", labels: { app: "api" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-1", uid: "r", controller: true }] },
+        spec: { nodeName: node, containers: [{ name: "c" }] },
+        status: { phase: "Running" },
+      })),
+    );
+    const sizes: number[] = [];
+    let outcome: ReconcileOutcome = {};
+    for (let pass = 0; pass < 400; pass++) {
+      outcome = await world.controller.reconcile("default", "upgrade");
+      sizes.push(autoscaling.groups.get("legacy")!.size.desired);
+      if (outcome.requeueAfterMs === undefined) break;
+      await world.clock.advance(outcome.requeueAfterMs);
+      mirror();
+    }
+    const upgrade = world.object();
+    assert.equal(upgrade.status?.phase, "Succeeded", JSON.stringify(upgrade.status?.conditions?.find((condition) => condition.type === "NodeGroupsUpgraded")));
+    const group = autoscaling.groups.get("legacy")!;
+    assert.deepEqual(group.size, { min: 2, max: 4, desired: 3 }, "original sizes restored");
+    assert.equal(group.suspended.size, 0, "AZRebalance resumed");
+    assert.equal(group.tags["eksupgrade.io/rolling"], undefined);
+    assert.ok(Math.max(...sizes) <= 4 && Math.min(...sizes) >= 2, `sizes stayed within min-1..max+surge: ${sizes.join(",")}`);
+    assert.deepEqual(world.snapshot.nodes.filter((node) => node.metadata?.labels?.["eks.amazonaws.com/nodegroup"] !== "workers").map((node) => node.status?.nodeInfo?.kubeletVersion), ["v1.31.5", "v1.31.5", "v1.31.5"]);
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0, "no node left cordoned");
+    assert.ok(world.snapshot.nodes.every((node) => Object.keys(node.metadata?.annotations ?? {}).every((key) => !key.startsWith("eksupgrade.io/") && !key.startsWith("cluster-autoscaler"))), "every mark removed");
+    const terminated = autoscaling.calls.filter((call) => call.method === "terminateInstance").map((call) => call.args);
+    assert.equal(terminated.length, 6, "3 old nodes per hop, each terminated once");
+    assert.equal(new Set(terminated.map(([id]) => id)).size, 6);
+    assert.ok(terminated.every(([, decrement]) => decrement === true), "always with decrement");
+    assert.deepEqual([...world.ec2.templates.get("lt-legacy")!.values()], ["ami-129", "ami-130", "ami-131"], "one launch template version per hop");
+    // The group named first in spec.nodeGroups.order rolled before the managed group of the same hop.
+    const firstTerminate = autoscaling.calls.findIndex((call) => call.method === "terminateInstance");
+    assert.ok(firstTerminate >= 0);
+    assert.equal(upgrade.status?.nodeGroups?.find((entry) => entry.name === "legacy")?.kind, "SelfManaged");
+    assert.ok(world.events.reasons().includes("NodeDrained"));
   });
 });

@@ -1,10 +1,14 @@
-// Managed node groups move to each hop's version before the next control-plane hop (EKS's
-// lock-step rule). EKS runs the rolling update itself (surge, cordon, eviction honouring PDBs,
-// PodEvictionFailure after 15 minutes unless forced); the operator starts it once and follows it.
+// Node groups in the spec's order (then the rest by name), one group at a time. Managed node groups
+// move to each hop's version before the next control-plane hop (EKS's lock-step rule): EKS runs
+// their rolling update itself (surge, cordon, eviction honouring PDBs, PodEvictionFailure after 15
+// minutes unless forced) and the operator starts it once and follows it. Self-managed Auto Scaling
+// groups are rolled by the operator itself (self-managed.ts).
 import { compareMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus, type NodeGroupStatus } from "../../../api/v1alpha1/types.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
+import { MAX_KUBELET_SKEW } from "../../../preflight/version-checks.js";
+import { advanceSelfManagedGroup, nodesOfGroup, rollsInHop } from "./self-managed.js";
 import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry, remediationFor, resetForRetry } from "./tracked-update.js";
 
 /** Groups in spec.nodeGroups.order first, in that order; then the rest by name. Excluded groups never. */
@@ -93,29 +97,43 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
   }
 }
 
+/** The oldest kubelet among a self-managed group's nodes, to decide whether it must move in this hop. */
+async function oldestKubelet(context: StepContext, groupName: string): Promise<string | undefined> {
+  const group = await context.cloud.autoscaling.describeGroup(groupName);
+  const nodes = nodesOfGroup(group, await (await context.workloads()).listNodes());
+  const kubelets = [...nodes.values()].map((node) => node.status?.nodeInfo?.kubeletVersion).filter((version): version is string => Boolean(version));
+  return kubelets.sort(compareMinor)[0];
+}
+
 export async function advanceNodeGroups(context: StepContext, hop: HopStatus, isLastHop: boolean): Promise<StepResult | undefined> {
   const clusterName = context.spec.cluster.name;
-  const excluded = new Set(context.spec.nodeGroups.exclude);
-  const selfManaged = context.spec.nodeGroups.selfManaged.filter((group) => !excluded.has(group.autoScalingGroupName));
-  if (selfManaged.length > 0) {
-    context.setCondition(
-      ConditionType.NodeGroupsUpgraded,
-      "False",
-      Reason.StepUnavailable,
-      `self-managed Auto Scaling groups (${selfManaged.map((group) => group.autoScalingGroupName).join(", ")}) cannot be rolled by this operator version; remove them from spec.nodeGroups.selfManaged or add them to spec.nodeGroups.exclude to go on. Nothing was changed on them.`,
-    );
-    return waitFor(context.timings.idleRecheckMs, "self-managed groups unsupported");
-  }
-  const { ordered, unordered } = orderNodeGroups(await context.cloud.eks.listNodegroups(clusterName), context.spec.nodeGroups.order, context.spec.nodeGroups.exclude);
+  const selfManaged = context.spec.nodeGroups.selfManaged.map((group) => group.autoScalingGroupName);
+  const managed = await context.cloud.eks.listNodegroups(clusterName);
+  const { ordered, unordered } = orderNodeGroups([...managed, ...selfManaged.filter((name) => !managed.includes(name))], context.spec.nodeGroups.order, context.spec.nodeGroups.exclude);
   if (context.status.plan) context.status.plan.unorderedNodeGroups = unordered;
   context.status.nodeGroups ??= [];
+  const hops = context.status.hops ?? [hop];
+  const hopIndex = Math.max(0, hops.indexOf(hop));
   for (const name of ordered) {
+    const kind = selfManaged.includes(name) && !managed.includes(name) ? "SelfManaged" : "Managed";
     let entry = context.status.nodeGroups.find((group) => group.name === name);
     if (!entry) {
-      entry = { name, kind: "Managed", total: 0, upgraded: 0, inFlight: 0, state: "Pending" };
+      entry = { name, kind, total: 0, upgraded: 0, inFlight: 0, state: "Pending" };
       context.status.nodeGroups.push(entry);
     }
-    const result = await advanceGroup(context, entry, hop);
+    let result: StepResult | undefined;
+    if (kind === "SelfManaged") {
+      const moving =
+        entry.state === "InProgress" ||
+        rollsInHop(hops, hopIndex, context.spec.nodeGroups.allowSelfManagedSkew ? await oldestKubelet(context, name) : undefined, context.spec.nodeGroups.allowSelfManagedSkew, MAX_KUBELET_SKEW);
+      if (!moving) {
+        entry.message = `stays on its version in hop ${hop.version} (spec.nodeGroups.allowSelfManagedSkew; within ${MAX_KUBELET_SKEW} minors of the next hop)`;
+        continue;
+      }
+      result = await advanceSelfManagedGroup(context, entry, hop);
+    } else {
+      result = await advanceGroup(context, entry, hop);
+    }
     if (result) return result;
   }
   const groups = context.status.nodeGroups.filter((group) => ordered.includes(group.name));
@@ -123,7 +141,7 @@ export async function advanceNodeGroups(context: StepContext, hop: HopStatus, is
     ConditionType.NodeGroupsUpgraded,
     isLastHop ? "True" : "False",
     isLastHop ? Reason.Upgraded : Reason.Reconciling,
-    `${groups.length} managed node group(s) at ${hop.version}${groups.length ? `: ${groups.map((group) => group.name).join(", ")}` : ""}`,
+    `${groups.length} node group(s) at ${hop.version}${groups.length ? `: ${groups.map((group) => `${group.name}${group.kind === "SelfManaged" ? " (self-managed)" : ""}`).join(", ")}` : ""}`,
   );
   return undefined;
 }
