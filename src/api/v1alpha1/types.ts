@@ -341,6 +341,8 @@ export interface ClusterUpgradeStatus {
   preflight?: PreflightStatus;
   cutover?: CutoverStatus;
   window?: WindowStatus;
+  /** What an abort gave back: nodes uncordoned, Auto Scaling groups restored. */
+  released?: string[];
 }
 
 export interface ObjectMeta {
@@ -426,6 +428,7 @@ export const Reason = {
   Upgraded: "Upgraded",
   NotApplicable: "NotApplicable",
   UserPaused: "UserPaused",
+  Pausing: "Pausing",
   Resumed: "Resumed",
   Aborted: "Aborted",
   Aborting: "Aborting",

@@ -22,6 +22,7 @@ import type { Notifier } from "../../notify/webhook.js";
 import { DEFAULT_TIMINGS, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
 import { derivePhase, describeProgress } from "./status.js";
 import { abortStep, runningEksUpdates } from "./steps/abort.js";
+import { holdsAnything, releaseHeld } from "./steps/release.js";
 import { clusterStep } from "./steps/cluster.js";
 import { finalizeStep } from "./steps/finalize.js";
 import { hopsStep } from "./steps/hops.js";
@@ -192,7 +193,15 @@ export class ClusterUpgradeController {
   /** Deletion mid-flight: nothing the operator holds may be left behind; EKS updates run on. */
   private async finalizeDeletion(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
     if (!upgrade.metadata.finalizers?.includes(FINALIZER)) return {};
-    const running = runningEksUpdates(upgrade.status ?? {});
+    const status = structuredClone(upgrade.status ?? {});
+    if (holdsAnything(status)) {
+      // A failure here is retried with backoff: the finalizer stays until everything is given back.
+      const region = upgrade.spec.cluster.region ?? this.options.defaultRegion;
+      const released = await releaseHeld({ upgrade, status, cloud: this.options.cloud(region), nodes: await this.options.workloads(upgrade) });
+      for (const line of released) await this.options.events.record(upgrade, "Normal", "Released", line);
+      log.info("released what the deleted upgrade held", { released });
+    }
+    const running = runningEksUpdates(status);
     if (running.length) log.warn("deleted while EKS updates it started are still running; they cannot be cancelled", { running });
     await this.options.store.setFinalizers(upgrade, (upgrade.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER));
     return {};

@@ -205,6 +205,13 @@ export class FakeEc2 implements Ec2Port {
     return Promise.resolve(number);
   }
 
+  /** instance id -> AMI, for instances the test (or FakeAutoScaling's launches) registered. */
+  instances = new Map<string, string>();
+
+  instanceImages(instanceIds: string[]): Promise<Record<string, string>> {
+    return Promise.resolve(Object.fromEntries(instanceIds.filter((id) => this.instances.has(id)).map((id) => [id, this.instances.get(id)!])));
+  }
+
   eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined> {
     return Promise.resolve(this.amis.get(kubernetesVersion));
   }

@@ -71,6 +71,85 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
   };
 }
 
+interface RollWorld {
+  world: Harness;
+  autoscaling: FakeAutoScaling;
+  /** What the cloud controller manager and kubelets would do between passes. */
+  mirror(): void;
+  /** Names of the group's nodes before the roll. */
+  original: string[];
+  /** Budgets recover between passes unless this is false. */
+  budgetsRecover: boolean;
+}
+
+/** A cluster with a self-managed group "legacy" of 3 nodes at 1.29, two budgeted pods per node. */
+function rollWorld(spec: Partial<ClusterUpgradeSpec> = {}): RollWorld {
+  const world = harness({ nodeGroups: { order: ["legacy", "workers"], selfManaged: [{ autoScalingGroupName: "legacy" }], maxSurge: 1, maxUnavailable: 1 }, drain: { maxParallelNodes: 2 }, ...spec });
+  const state = { budgetsRecover: true };
+  const { autoscaling } = world.ports as unknown as { autoscaling: FakeAutoScaling };
+  world.ec2.templates.set("lt-legacy", new Map([["1", "ami-129"]]));
+  world.ec2.amis.set("1.30", "ami-130");
+  world.ec2.amis.set("1.31", "ami-131");
+  autoscaling.addGroup("legacy", { min: 2, max: 4, desired: 3 }, { id: "lt-legacy", version: "1" });
+  const kubeletOfAmi: Record<string, string> = { "ami-129": "v1.29.5", "ami-130": "v1.30.5", "ami-131": "v1.31.5" };
+  // What the cloud controller manager and kubelets would do: a Ready node per instance, at its AMI's version.
+  const mirror = (): void => {
+    const group = autoscaling.groups.get("legacy")!;
+    const ids = new Set(group.instances.map((instance) => instance.id));
+    world.snapshot.nodes = world.snapshot.nodes.filter((node) => !node.spec?.providerID || ids.has(node.spec.providerID.split("/").pop()!));
+    world.snapshot.pods = world.snapshot.pods.filter((pod) => world.snapshot.nodes.some((node) => node.metadata?.name === pod.spec?.nodeName));
+    for (const instance of group.instances) {
+      const name = `node-${instance.id}`;
+      if (world.snapshot.nodes.some((node) => node.metadata?.name === name)) continue;
+      const ami = world.ec2.templates.get("lt-legacy")!.get(instance.launchTemplateVersion!)!;
+      world.ec2.instances.set(instance.id, ami);
+      const node = fakeNode(name, "legacy", instance.zone, kubeletOfAmi[ami]);
+      delete node.metadata!.labels!["eks.amazonaws.com/nodegroup"];
+      node.spec = { providerID: `aws:///${instance.zone}/${instance.id}` };
+      world.snapshot.nodes.push(node);
+    }
+    // Evicted pods finish terminating; the budget recovers once replacements run elsewhere.
+    world.snapshot.pods = world.snapshot.pods.filter((pod) => !pod.metadata?.deletionTimestamp);
+    if (state.budgetsRecover) for (const pdb of world.snapshot.pdbs) pdb.status = { ...pdb.status!, disruptionsAllowed: 1 };
+  };
+  mirror();
+  const original = [...autoscaling.groups.get("legacy")!.instances.map((instance) => `node-${instance.id}`)];
+  world.snapshot.replicaSets = [{ metadata: { name: "api-1", namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "api", uid: "d", controller: true }] } }];
+  world.snapshot.pdbs = [{ metadata: { name: "api", namespace: "shop" }, spec: { selector: { matchLabels: { app: "api" } }, maxUnavailable: 1 }, status: { disruptionsAllowed: 1, currentHealthy: 2, desiredHealthy: 1, expectedPods: 2, observedGeneration: 1 } }];
+  world.snapshot.pods = original.flatMap((node) =>
+    ["a", "b"].map((suffix) => ({
+      metadata: { name: `api-${node}-${suffix}`, namespace: "shop", labels: { app: "api" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-1", uid: "r", controller: true }] },
+      spec: { nodeName: node, containers: [{ name: "c" }] },
+      status: { phase: "Running" },
+    })),
+  );
+  return {
+    world,
+    autoscaling,
+    mirror,
+    original,
+    get budgetsRecover() {
+      return state.budgetsRecover;
+    },
+    set budgetsRecover(value: boolean) {
+      state.budgetsRecover = value;
+    },
+  };
+}
+
+/** Runs passes (with the mirror between them) until none is asked, `until` holds, or `limit` passes. */
+async function runRoll(roll: RollWorld, limit = 400, until?: (upgrade: ClusterUpgrade) => boolean): Promise<number[]> {
+  const sizes: number[] = [];
+  for (let pass = 0; pass < limit; pass++) {
+    const outcome = await roll.world.controller.reconcile("default", "upgrade");
+    sizes.push(roll.autoscaling.groups.get("legacy")!.size.desired);
+    if (outcome.requeueAfterMs === undefined || until?.(roll.world.object())) break;
+    await roll.world.clock.advance(outcome.requeueAfterMs);
+    roll.mirror();
+  }
+  return sizes;
+}
+
 describe("ClusterUpgrade reconcile", () => {
   it("upgrades 1.29 -> 1.31 in two hops: control plane, add-ons, node groups, then kube-proxy, one UpdateClusterVersion per hop", async () => {
     const world = harness();
@@ -281,52 +360,9 @@ describe("ClusterUpgrade reconcile", () => {
   });
 
   it("rolls a self-managed group hop by hop: surge, cordon, drain within budgets, terminate with decrement, restore sizes", async () => {
-    const world = harness({ nodeGroups: { order: ["legacy", "workers"], selfManaged: [{ autoScalingGroupName: "legacy" }], maxSurge: 1, maxUnavailable: 1 }, drain: { maxParallelNodes: 2 } });
-    const { autoscaling } = world.ports as unknown as { autoscaling: FakeAutoScaling };
-    world.ec2.templates.set("lt-legacy", new Map([["1", "ami-129"]]));
-    world.ec2.amis.set("1.30", "ami-130");
-    world.ec2.amis.set("1.31", "ami-131");
-    autoscaling.addGroup("legacy", { min: 2, max: 4, desired: 3 }, { id: "lt-legacy", version: "1" });
-    const kubeletOfAmi: Record<string, string> = { "ami-129": "v1.29.5", "ami-130": "v1.30.5", "ami-131": "v1.31.5" };
-    // What the cloud controller manager and kubelets would do: a Ready node per instance, at its AMI's version.
-    const mirror = (): void => {
-      const group = autoscaling.groups.get("legacy")!;
-      const ids = new Set(group.instances.map((instance) => instance.id));
-      world.snapshot.nodes = world.snapshot.nodes.filter((node) => !node.spec?.providerID || ids.has(node.spec.providerID.split("/").pop()!));
-      world.snapshot.pods = world.snapshot.pods.filter((pod) => world.snapshot.nodes.some((node) => node.metadata?.name === pod.spec?.nodeName));
-      for (const instance of group.instances) {
-        const name = `node-${instance.id}`;
-        if (world.snapshot.nodes.some((node) => node.metadata?.name === name)) continue;
-        const ami = world.ec2.templates.get("lt-legacy")!.get(instance.launchTemplateVersion!)!;
-        const node = fakeNode(name, "legacy", instance.zone, kubeletOfAmi[ami]);
-        delete node.metadata!.labels!["eks.amazonaws.com/nodegroup"];
-        node.spec = { providerID: `aws:///${instance.zone}/${instance.id}` };
-        world.snapshot.nodes.push(node);
-      }
-      // Evicted pods finish terminating; the budget recovers once replacements run elsewhere.
-      world.snapshot.pods = world.snapshot.pods.filter((pod) => !pod.metadata?.deletionTimestamp);
-      for (const pdb of world.snapshot.pdbs) pdb.status = { ...pdb.status!, disruptionsAllowed: 1 };
-    };
-    mirror();
-    const original = [...autoscaling.groups.get("legacy")!.instances.map((instance) => `node-${instance.id}`)];
-    world.snapshot.replicaSets = [{ metadata: { name: "api-1", namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "api", uid: "d", controller: true }] } }];
-    world.snapshot.pdbs = [{ metadata: { name: "api", namespace: "shop" }, spec: { selector: { matchLabels: { app: "api" } }, maxUnavailable: 1 }, status: { disruptionsAllowed: 1, currentHealthy: 2, desiredHealthy: 1, expectedPods: 2, observedGeneration: 1 } }];
-    world.snapshot.pods = original.flatMap((node) =>
-      ["a", "b"].map((suffix) => ({
-        metadata: { name: `api-${node}-${suffix}`, namespace: "shop", labels: { app: "api" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-1", uid: "r", controller: true }] },
-        spec: { nodeName: node, containers: [{ name: "c" }] },
-        status: { phase: "Running" },
-      })),
-    );
-    const sizes: number[] = [];
-    let outcome: ReconcileOutcome = {};
-    for (let pass = 0; pass < 400; pass++) {
-      outcome = await world.controller.reconcile("default", "upgrade");
-      sizes.push(autoscaling.groups.get("legacy")!.size.desired);
-      if (outcome.requeueAfterMs === undefined) break;
-      await world.clock.advance(outcome.requeueAfterMs);
-      mirror();
-    }
+    const roll = rollWorld();
+    const { world, autoscaling } = roll;
+    const sizes = await runRoll(roll);
     const upgrade = world.object();
     assert.equal(upgrade.status?.phase, "Succeeded", JSON.stringify(upgrade.status?.conditions?.find((condition) => condition.type === "NodeGroupsUpgraded")));
     const group = autoscaling.groups.get("legacy")!;

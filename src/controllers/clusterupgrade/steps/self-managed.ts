@@ -45,10 +45,14 @@ export function nodesOfGroup(group: AutoScalingGroupInfo, nodes: V1Node[]): Map<
   return byInstance;
 }
 
-/** An instance still from before the roll: launched from another template version, or a kubelet below the hop. */
-function isOld(entry: NodeGroupStatus, group: AutoScalingGroupInfo, instanceId: string, node: V1Node | undefined, version: string): boolean {
-  const launched = group.instances.find((instance) => instance.id === instanceId)?.launchTemplateVersion;
-  if (launched && /^\d+$/.test(launched) && entry.launchTemplateVersion) return launched !== entry.launchTemplateVersion;
+/**
+ * An instance still from before the roll. Once the roll has its AMI, any other AMI is old. Before
+ * that: a kubelet below the hop's version, or an AMI other than the one the spec names for it.
+ */
+function isOld(entry: NodeGroupStatus, images: Record<string, string>, wantedImage: string | undefined, instanceId: string, node: V1Node | undefined, version: string): boolean {
+  const image = images[instanceId];
+  const target = entry.imageId ?? wantedImage;
+  if (target && image) return image !== target;
   const kubelet = node ? kubeletOf(node) : undefined;
   return kubelet !== undefined && compareMinor(kubelet, version) < 0;
 }
@@ -190,9 +194,12 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
   const members = nodesOfGroup(group, await ops.listNodes());
   const uid = context.upgrade.metadata.uid ?? "";
   const inFlight = entry.nodes ?? [];
+  const images = await context.cloud.ec2.instanceImages(group.instances.map((instance) => instance.id));
+  const wantedImage = resolveAmi(context, group.name, version).imageId;
+  const oldOnes = (): [string, V1Node][] => [...members.entries()].filter(([id, node]) => isOld(entry, images, wantedImage, id, node, version));
 
   if (!entry.launchTemplateVersion) {
-    const stale = [...members.entries()].filter(([id, node]) => isOld(entry, group, id, node, version));
+    const stale = oldOnes();
     if (stale.length === 0 && inFlight.length === 0) {
       entry.state = "Succeeded";
       entry.total = group.size.desired;
@@ -214,6 +221,7 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
     maxParallelNodes: context.spec.drain.maxParallelNodes,
   };
   entry.total = settings.originalDesired;
+  entry.upgraded = Math.min(entry.total, members.size - oldOnes().length);
   if (group.launchTemplate?.version !== entry.launchTemplateVersion) {
     await context.cloud.autoscaling.suspendProcesses(group.name, SUSPENDED_PROCESSES);
     await context.cloud.autoscaling.tagGroup(group.name, { [ROLLING_TAG]: `${context.upgrade.metadata.namespace}/${context.upgrade.metadata.name}` });
@@ -229,7 +237,6 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
     for (const node of inFlight) {
       const outcome = await advanceNode(context, entry, node, nodesByName.get(node.name), group, ops, inventory);
       if (outcome === "waiting") remaining.push(node);
-      if (outcome === "done") entry.upgraded = Math.min(entry.total, entry.upgraded + 1);
     }
     entry.nodes = remaining;
     entry.inFlight = remaining.length;
@@ -241,10 +248,12 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
   }
 
   const skipped = new Set(entry.skippedNodes ?? []);
-  const old = [...members.entries()].filter(([id, node]) => isOld(entry, group, id, node, version) && !skipped.has(nodeName(node)));
+  const old = oldOnes().filter(([, node]) => !skipped.has(nodeName(node)));
   if (old.length === 0) return finish(context, entry, group, ops, members, version);
   if (!context.newWorkAllowed) {
-    progress(context, entry, `${old.length} old node(s) left; no new wave starts while paused or outside the maintenance window`);
+    // Between waves is the safe point: the group waits at its original size, not mid-surge.
+    if (!sameSize(group.size, entry.originalSize!)) await context.cloud.autoscaling.setSize(group.name, entry.originalSize!);
+    progress(context, entry, `${old.length} old node(s) left; no new wave starts while paused or outside the maintenance window (group at its original size)`);
     return waitFor(context.timings.idleRecheckMs, "no new wave outside the window or while paused");
   }
 

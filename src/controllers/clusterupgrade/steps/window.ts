@@ -2,7 +2,7 @@
 // flight (an EKS update that was started) is followed to its end regardless.
 import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
 import { windowState } from "../../../schedule/windows.js";
-import { runningEksUpdates } from "./abort.js";
+import { workInFlight } from "./abort.js";
 import { CONTINUE, waitFor, type Step } from "../context.js";
 
 export const windowStep: Step = {
@@ -28,7 +28,7 @@ export const windowStep: Step = {
     };
     const next = state.nextStart ? `next window opens ${state.nextStart.toISOString()}${state.nextEnd ? ` and closes ${state.nextEnd.toISOString()}` : ""}` : "no window opens in the next year: check spec.maintenanceWindows";
     const why = state.reason === "Blackout" ? `inside blackout ${state.blackout?.start} - ${state.blackout?.end}${state.blackout?.reason ? ` (${state.blackout.reason})` : ""}` : "outside every maintenance window";
-    const running = runningEksUpdates(context.status);
+    const running = workInFlight(context.status);
     if (running.length) {
       // Work in flight finishes its current unit; only new work waits.
       context.newWorkAllowed = false;
