@@ -359,6 +359,70 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.eks.calls.length, 0);
   });
 
+  it("abort mid-drain uncordons the node, restores the group's sizes and launch template, and says what it released", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    roll.budgetsRecover = false;
+    await runRoll(roll, 200, (upgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => (node.podsLeft ?? []).some((hold) => hold.heldBy.includes("PodDisruptionBudget shop/api allows 0"))));
+    const draining = world.object().status!.nodeGroups!.find((group) => group.name === "legacy")!.nodes![0];
+    assert.equal(draining.phase, "Draining");
+    assert.equal(world.snapshot.nodes.find((node) => node.metadata?.name === draining.name)?.spec?.unschedulable, true);
+    assert.notDeepEqual(autoscaling.groups.get("legacy")!.size, { min: 2, max: 4, desired: 3 }, "mid-surge");
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.abort = true));
+    await runRoll(roll, 20);
+    const upgrade = world.object();
+    assert.equal(upgrade.status?.phase, "Aborted");
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0, "no node left cordoned");
+    assert.ok(world.snapshot.nodes.every((node) => !Object.keys(node.metadata?.annotations ?? {}).some((key) => key.startsWith("eksupgrade.io/"))));
+    const group = autoscaling.groups.get("legacy")!;
+    assert.deepEqual(group.size, { min: 2, max: 4, desired: 3 });
+    assert.equal(group.launchTemplate.version, "1", "launch template version restored");
+    assert.equal(group.suspended.size, 0);
+    assert.match(upgrade.status!.released!.join("; "), new RegExp(`uncordoned node ${draining.name}.*restored Auto Scaling group legacy to min 2, max 4, desired 3 and launch template version 1`));
+    assert.match(world.condition("Progressing")!.message, /Released: uncordoned node/);
+  });
+
+  it("pause mid-drain finishes the node in flight, waits at the original size, and resumes where it stopped", async () => {
+    const roll = rollWorld({ targetVersion: "1.30", drain: { maxParallelNodes: 1 } });
+    const { world, autoscaling } = roll;
+    await runRoll(roll, 200, (upgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => node.phase === "Draining"));
+    const inFlight = world.object().status!.nodeGroups!.find((group) => group.name === "legacy")!.nodes![0].name;
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.paused = true));
+    const pausing = await world.controller.reconcile("default", "upgrade");
+    assert.equal(world.condition("Paused")?.reason, "Pausing");
+    assert.match(world.condition("Paused")!.message, new RegExp(`finishing node ${inFlight}`));
+    await world.clock.advance(pausing.requeueAfterMs ?? 0);
+    roll.mirror();
+    await runRoll(roll, 100, (upgrade) => upgrade.status?.phase === "Paused");
+    const paused = world.object();
+    assert.equal(paused.status?.phase, "Paused");
+    assert.ok(!world.snapshot.nodes.some((node) => node.metadata?.name === inFlight), "the node in flight was drained and replaced");
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0);
+    assert.deepEqual(autoscaling.groups.get("legacy")!.size, { min: 2, max: 4, desired: 3 }, "paused at the original size");
+    const oldLeft = world.snapshot.nodes.filter((node) => node.status?.nodeInfo?.kubeletVersion === "v1.29.5" && node.spec?.providerID).length;
+    assert.ok(oldLeft >= 1, "the pause stopped before the rest");
+    const terminations = autoscaling.count("terminateInstance");
+    await runRoll(roll, 5);
+    assert.equal(autoscaling.count("terminateInstance"), terminations, "nothing moves while paused");
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.paused = false));
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.ok(world.snapshot.nodes.filter((node) => node.spec?.providerID).every((node) => node.status?.nodeInfo?.kubeletVersion === "v1.30.5"));
+  });
+
+  it("deleted mid-drain, gives everything back before the finalizer goes", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    roll.budgetsRecover = false;
+    await runRoll(roll, 200, (upgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => node.phase === "Draining"));
+    world.store.markDeleted("default", "upgrade", "2026-11-22T12:30:00Z");
+    await world.controller.reconcile("default", "upgrade");
+    assert.equal(world.store.exists("default", "upgrade"), false);
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0);
+    assert.deepEqual(autoscaling.groups.get("legacy")!.size, { min: 2, max: 4, desired: 3 });
+    assert.ok(world.events.reasons().includes("Released"));
+  });
+
   it("rolls a self-managed group hop by hop: surge, cordon, drain within budgets, terminate with decrement, restore sizes", async () => {
     const roll = rollWorld();
     const { world, autoscaling } = roll;
