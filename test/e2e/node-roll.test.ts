@@ -79,6 +79,8 @@ describe("node roll end to end (sandbox)", function () {
       targetVersion: "1.31",
       nodeGroups: { order: ["mixed-legacy", "general"], selfManaged: [{ autoScalingGroupName: "mixed-legacy" }], maxSurge: 1, maxUnavailable: 1 },
       drain: { evictionRetryInterval: "1s", evictUnmanagedPods: true, maxParallelNodes: 2, timeout: "30m" },
+      // Preflight blocks on the do-not-disrupt pod (POD002) unless told the roll may wait on it.
+      preflight: { ignore: [{ code: "POD002", reason: "the batch owner lifts the annotation when the run ends" }] },
     });
 
     // The do-not-disrupt pod holds its node, and the status says so, naming the pod.
