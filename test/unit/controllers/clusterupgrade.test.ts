@@ -446,6 +446,12 @@ describe("ClusterUpgrade reconcile", () => {
     const firstTerminate = autoscaling.calls.findIndex((call) => call.method === "terminateInstance");
     assert.ok(firstTerminate >= 0);
     assert.equal(upgrade.status?.nodeGroups?.find((entry) => entry.name === "legacy")?.kind, "SelfManaged");
+    // The plan names the self-managed group first (spec order), with its nodes in drain batches of 2.
+    const planned = upgrade.status?.plan?.hops[0].nodeGroups.map((group) => [group.name, group.kind, group.nodeCount, group.batches.map((batch) => batch.length)]);
+    assert.deepEqual(planned, [
+      ["legacy", "SelfManaged", 3, [2, 1]],
+      ["workers", "Managed", 3, [1, 1, 1]],
+    ]);
     assert.ok(world.events.reasons().includes("NodeDrained"));
   });
 });
