@@ -8,6 +8,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/cl
 import { sandboxAwsClientConfig } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
 import { condition, UpgradeWorld } from "../support/upgrades.js";
+import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
 
 /** Replicas of each budgeted workload in sandbox/scenarios/mixed-roll.yaml; every budget is maxUnavailable 1. */
 const BUDGETED = [
@@ -126,5 +127,65 @@ describe("node roll end to end (sandbox)", function () {
     assert.equal(new Set(cordoned).size, cordoned.length, `no node cordoned twice: ${cordoned.join(", ")}`);
     // The pod without a controller was evicted (spec.drain.evictUnmanagedPods), as kubectl drain --force would.
     await assert.rejects(core.readNamespacedPod({ namespace: "legacy", name: "singleton" }));
+  });
+
+  /** mixed-roll, with the batch job's do-not-disrupt lifted up front, and a roll of the self-managed group only. */
+  async function selfManagedRoll(name: string): Promise<{ world: UpgradeWorld; core: k8s.CoreV1Api; sizes: () => Promise<[number, number, number, string]> }> {
+    const world = await UpgradeWorld.prepare("mixed-roll");
+    const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    await world.kubeConfig.makeApiClient(k8s.AppsV1Api).patchNamespacedDeployment(
+      { namespace: "legacy", name: "nightly-batch", body: { spec: { template: { metadata: { annotations: { "karpenter.sh/do-not-disrupt": null } } } } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    const autoscaling = new AutoScalingClient(sandboxAwsClientConfig());
+    const sizes = async (): Promise<[number, number, number, string]> => {
+      const group = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ["mixed-legacy"] }))).AutoScalingGroups![0];
+      return [group.MinSize!, group.MaxSize!, group.DesiredCapacity!, group.LaunchTemplate?.Version ?? ""];
+    };
+    operators.push(startOperatorProcess());
+    await world.apply(name, {
+      cluster: { name: "mixed" },
+      targetVersion: "1.31",
+      nodeGroups: { order: ["mixed-legacy"], exclude: ["general"], selfManaged: [{ autoScalingGroupName: "mixed-legacy" }], maxSurge: 1, maxUnavailable: 0 },
+      drain: { evictionRetryInterval: "1s", evictUnmanagedPods: true, maxParallelNodes: 1 },
+    });
+    return { world, core, sizes };
+  }
+
+  const draining = (upgrade: ClusterUpgrade): string | undefined =>
+    upgrade.status?.nodeGroups?.find((group) => group.name === "mixed-legacy")?.nodes?.find((node) => node.phase === "Draining")?.name;
+
+  it("paused mid-drain, finishes the node in flight, waits at the group's original size, and resumes", async () => {
+    const { world, core, sizes } = await selfManagedRoll("paused");
+    const inFlight = draining(await world.waitFor("paused", "a node draining", (upgrade) => draining(upgrade) !== undefined, 6 * 60_000))!;
+    await world.patchSpec("paused", { paused: true });
+    const paused = await world.waitForPhase("paused", "Paused", 4 * 60_000);
+    assert.match(condition(paused, "Paused")!.message, /paused by spec.paused/);
+    const nodes = (await core.listNode({ labelSelector: "workload-class=legacy" })).items;
+    assert.ok(!nodes.some((node) => node.metadata?.name === inFlight), `${inFlight}, in flight when paused, was drained and replaced`);
+    assert.equal(nodes.filter((node) => node.spec?.unschedulable).length, 0, "no node cordoned while paused");
+    assert.ok(nodes.some((node) => node.status?.nodeInfo?.kubeletVersion?.startsWith("v1.30")), "the pause stopped before the other old nodes");
+    const [min, max, desired] = await sizes();
+    assert.deepEqual([min, max, desired], [6, 9, 6], "waiting at the original size");
+    const progress = paused.status?.progress;
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    assert.equal((await world.read("paused")).status?.progress, progress, "nothing moves while paused");
+    await world.patchSpec("paused", { paused: false });
+    const done = await world.waitForPhase("paused", "Succeeded", 8 * 60_000);
+    assert.equal(done.status?.nodeGroups?.find((group) => group.name === "mixed-legacy")?.upgraded, 6);
+  });
+
+  it("aborted mid-roll, uncordons what it cordoned and puts the group back at its sizes and launch template", async () => {
+    const { world, core, sizes } = await selfManagedRoll("aborted");
+    const before = await sizes();
+    assert.deepEqual(before, [6, 9, 6, "1"]);
+    await world.waitFor("aborted", "a node draining", (upgrade) => draining(upgrade) !== undefined, 6 * 60_000);
+    await world.patchSpec("aborted", { abort: true });
+    const aborted = await world.waitForPhase("aborted", "Aborted", 2 * 60_000);
+    assert.match(condition(aborted, "Progressing")!.message, /Released: .*restored Auto Scaling group mixed-legacy to min 6, max 9, desired 6 and launch template version 1/);
+    const nodes = (await core.listNode()).items;
+    assert.equal(nodes.filter((node) => node.spec?.unschedulable).length, 0, "no node left cordoned");
+    assert.ok(nodes.every((node) => Object.keys(node.metadata?.annotations ?? {}).every((key) => !key.startsWith("eksupgrade.io/"))), "no mark left");
+    assert.deepEqual(await sizes(), before, "the group's sizes and launch template version are the original ones");
   });
 });
