@@ -378,7 +378,7 @@ describe("ClusterUpgrade reconcile", () => {
     assert.deepEqual(group.size, { min: 2, max: 4, desired: 3 });
     assert.equal(group.launchTemplate.version, "1", "launch template version restored");
     assert.equal(group.suspended.size, 0);
-    assert.match(upgrade.status!.released!.join("; "), new RegExp(`uncordoned node ${draining.name}.*restored Auto Scaling group legacy to min 2, max 4, desired 3 and launch template version 1`));
+    assert.match(upgrade.status.released!.join("; "), new RegExp(`uncordoned node ${draining.name}.*restored Auto Scaling group legacy to min 2, max 4, desired 3 and launch template version 1`));
     assert.match(world.condition("Progressing")!.message, /Released: uncordoned node/);
   });
 
