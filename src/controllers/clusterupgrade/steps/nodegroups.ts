@@ -114,13 +114,16 @@ export async function advanceNodeGroups(context: StepContext, hop: HopStatus, is
   context.status.nodeGroups ??= [];
   const hops = context.status.hops ?? [hop];
   const hopIndex = Math.max(0, hops.indexOf(hop));
+  // Every group gets its entry up front, sized from the plan, so progress counts what is still to come.
+  const planned = context.status.plan?.hops.find((entry) => entry.to === hop.version)?.nodeGroups ?? [];
   for (const name of ordered) {
+    if (context.status.nodeGroups.some((group) => group.name === name)) continue;
     const kind = selfManaged.includes(name) && !managed.includes(name) ? "SelfManaged" : "Managed";
-    let entry = context.status.nodeGroups.find((group) => group.name === name);
-    if (!entry) {
-      entry = { name, kind, total: 0, upgraded: 0, inFlight: 0, state: "Pending" };
-      context.status.nodeGroups.push(entry);
-    }
+    context.status.nodeGroups.push({ name, kind, total: planned.find((group) => group.name === name)?.nodeCount ?? 0, upgraded: 0, inFlight: 0, state: "Pending" });
+  }
+  for (const name of ordered) {
+    const entry = context.status.nodeGroups.find((group) => group.name === name)!;
+    const kind = entry.kind;
     let result: StepResult | undefined;
     if (kind === "SelfManaged") {
       const moving =
