@@ -359,6 +359,20 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.eks.calls.length, 0);
   });
 
+  it("names the pods and the budgets behind a managed node group's PodEvictionFailure", async () => {
+    // The preflight would stop this upgrade first (PDB001, PDB002); the test looks past it to EKS's answer.
+    const ignore = ["PDB001", "PDB002"].map((code) => ({ code, reason: "the test wants EKS's own failure" }));
+    const world = harness({ targetVersion: "1.30", preflight: { ignore } });
+    world.snapshot.pods = [{ metadata: { name: "pay-1", namespace: "payments", labels: { app: "pay" } }, spec: { nodeName: "workers-0", containers: [{ name: "c" }] }, status: { phase: "Running" } }];
+    world.snapshot.pdbs = [{ metadata: { name: "pay", namespace: "payments" }, spec: { selector: { matchLabels: { app: "pay" } }, minAvailable: 2 }, status: { disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2, expectedPods: 2 } }];
+    world.eks.failNextUpdate([{ errorCode: "PodEvictionFailure", errorMessage: "Reached max retries while trying to evict pods from nodes in node group workers: payments/pay-1", resourceIds: ["workers-0", "payments/pay-1"] }], "nodegroup");
+    await world.drive(200, (upgrade) => upgrade.status?.phase === "Failed");
+    const message = world.condition("NodeGroupsUpgraded")!.message;
+    assert.match(message, /PodEvictionFailure/);
+    assert.match(message, /held by PodDisruptionBudget payments\/pay allows 0 disruption\(s\) now \(healthy 2\/2, needs 2\) \(pods payments\/pay-1\)/);
+    assert.match(message, /fix the PodDisruptionBudgets that block eviction, or allow a forced node group update/);
+  });
+
   it("abort mid-drain uncordons the node, restores the group's sizes and launch template, and says what it released", async () => {
     const roll = rollWorld({ targetVersion: "1.30" });
     const { world, autoscaling } = roll;

@@ -4,7 +4,9 @@
 // minutes unless forced) and the operator starts it once and follows it. Self-managed Auto Scaling
 // groups are rolled by the operator itself (self-managed.ts).
 import { compareMinor } from "../../../api/v1alpha1/version.js";
-import { ConditionType, Reason, type HopStatus, type NodeGroupStatus } from "../../../api/v1alpha1/types.js";
+import { ConditionType, Reason, type HopStatus, type NodeGroupStatus, type UpdateError } from "../../../api/v1alpha1/types.js";
+import { describeBudget } from "../../../drain/engine.js";
+import { budgetsFor, podName } from "../../../preflight/snapshot.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
 import { MAX_KUBELET_SKEW } from "../../../preflight/version-checks.js";
@@ -28,6 +30,30 @@ function failGroup(context: StepContext, entry: NodeGroupStatus, text: string, r
   context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.HopFailed, `node group ${entry.name} -> ${entry.targetVersion}: ${text}. To fix: ${remediation}. Next attempt at ${entry.nextAttemptAt}.`);
   context.event("Warning", "NodeGroupUpdateFailed", `${entry.name} -> ${entry.targetVersion}: ${text}`);
   return waitFor(backoff, "node group update failed");
+}
+
+/**
+ * For a PodEvictionFailure: the budgets that cover the pods EKS names (in resourceIds or in its
+ * message, as namespace/name), with what they allow now, so the condition says who holds the roll.
+ */
+async function budgetsHolding(context: StepContext, errors: UpdateError[]): Promise<string> {
+  const failures = errors.filter((error) => error.errorCode === "PodEvictionFailure");
+  if (failures.length === 0) return "";
+  const named = new Set(failures.flatMap((error) => [...(error.resourceIds ?? []), ...(error.errorMessage.match(/[a-z0-9][a-z0-9.-]*\/[a-z0-9][a-z0-9.-]*/g) ?? [])]));
+  try {
+    const snapshot = await (await context.workloads()).snapshot();
+    const holds = new Map<string, string[]>();
+    for (const pod of snapshot.pods) {
+      const name = podName(pod);
+      if (!named.has(name)) continue;
+      for (const budget of budgetsFor(pod, snapshot.pdbs)) holds.set(describeBudget(budget), [...(holds.get(describeBudget(budget)) ?? []), name]);
+    }
+    if (holds.size === 0) return "";
+    return `; held by ${[...holds].map(([budget, pods]) => `${budget} (pods ${pods.join(", ")})`).join("; ")}`;
+  } catch (error) {
+    context.log.warn("cannot read the budgets behind a PodEvictionFailure", { error: describeError(error) });
+    return "";
+  }
 }
 
 async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: HopStatus): Promise<StepResult | undefined> {
@@ -86,7 +112,7 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
       context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.Reconciling, `EKS update ${progress.update.id} is rolling managed node group ${entry.name} (${entry.total} nodes) from ${live.version} to ${hop.version}; EKS evicts pods through the Eviction API, honouring PodDisruptionBudgets`);
       return waitFor(context.timings.updatePollMs, "node group update in progress");
     case "Failed":
-      return failGroup(context, entry, describeUpdateErrors(progress.update.errors), remediationFor(progress.update.errors));
+      return failGroup(context, entry, describeUpdateErrors(progress.update.errors) + (await budgetsHolding(context, progress.update.errors)), remediationFor(progress.update.errors));
     case "Successful":
       entry.state = "Succeeded";
       entry.version = hop.version;
