@@ -396,6 +396,24 @@ describe("ClusterUpgrade reconcile", () => {
     assert.match(world.condition("Progressing")!.message, /Released: uncordoned node/);
   });
 
+  it("abort never lets Auto Scaling remove a node that runs pods: the surplus is kept and named", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    roll.budgetsRecover = false;
+    await runRoll(roll, 200, (upgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => node.phase === "Draining"));
+    // A replacement pod has landed on the surge node.
+    const surge = world.snapshot.nodes.find((node) => !roll.original.includes(node.metadata!.name!) && node.spec?.providerID)!;
+    world.snapshot.pods.push({ metadata: { name: "api-new", namespace: "shop", labels: { app: "api" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-1", uid: "r", controller: true }] }, spec: { nodeName: surge.metadata!.name!, containers: [{ name: "c" }] }, status: { phase: "Running" } });
+    const instancesBefore = autoscaling.groups.get("legacy")!.instances.length;
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.abort = true));
+    await runRoll(roll, 20);
+    assert.equal(world.object().status?.phase, "Aborted");
+    const group = autoscaling.groups.get("legacy")!;
+    assert.equal(group.instances.length, instancesBefore, "no instance removed: every one runs pods");
+    assert.equal(group.size.desired, instancesBefore);
+    assert.match(world.object().status!.released!.join("; "), new RegExp(`desired kept at ${instancesBefore}, not 3: .*${surge.metadata!.name!} \\(1 pod\\(s\\)\\)`));
+  });
+
   it("pause mid-drain finishes the node in flight, waits at the original size, and resumes where it stopped", async () => {
     const roll = rollWorld({ targetVersion: "1.30", drain: { maxParallelNodes: 1 } });
     const { world, autoscaling } = roll;

@@ -7,7 +7,7 @@ import type { CloudPorts } from "../../../cloud/ports.js";
 import { CORDONED_BY, ROLL_PROTECTED_BY, nodeName, releaseNode } from "../../../drain/cordon.js";
 import type { NodeOperations } from "../../../kube/nodes.js";
 import { isNotFound } from "../../../util/errors.js";
-import { ROLLING_TAG, SUSPENDED_PROCESSES } from "./self-managed.js";
+import { restoreGroupSize, ROLLING_TAG, SUSPENDED_PROCESSES } from "./self-managed.js";
 
 export interface ReleaseDependencies {
   upgrade: ClusterUpgrade;
@@ -49,12 +49,15 @@ export async function releaseHeld(dependencies: ReleaseDependencies): Promise<st
     group.inFlight = group.nodes.length;
     if (!group.originalSize) continue;
     const original = group.originalSize;
-    await cloud.autoscaling.setSize(group.name, original);
+    const restored = await restoreGroupSize(cloud, nodes, group.name, original);
     if (group.originalLaunchTemplate) await cloud.autoscaling.setLaunchTemplateVersion(group.name, group.originalLaunchTemplate.id, group.originalLaunchTemplate.version);
     await cloud.autoscaling.resumeProcesses(group.name, SUSPENDED_PROCESSES);
     await cloud.autoscaling.untagGroup(group.name, [ROLLING_TAG]);
+    const kept = restored.keptFor.length
+      ? ` (desired kept at ${restored.size.desired}, not ${original.desired}: ${restored.keptFor.join(", ")} run pods; drain them, then set the desired capacity yourself)`
+      : "";
     released.push(
-      `restored Auto Scaling group ${group.name} to min ${original.min}, max ${original.max}, desired ${original.desired}${group.originalLaunchTemplate ? ` and launch template version ${group.originalLaunchTemplate.version}` : ""}`,
+      `restored Auto Scaling group ${group.name} to min ${restored.size.min}, max ${restored.size.max}, desired ${restored.size.desired}${group.originalLaunchTemplate ? ` and launch template version ${group.originalLaunchTemplate.version}` : ""}${kept}`,
     );
     delete group.originalSize;
     delete group.originalLaunchTemplate;

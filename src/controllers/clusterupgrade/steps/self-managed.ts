@@ -11,7 +11,8 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { compareMinor, parseMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus, type NodeGroupStatus, type NodeInFlight } from "../../../api/v1alpha1/types.js";
-import type { AutoScalingGroupInfo, GroupSize } from "../../../cloud/ports.js";
+import type { AutoScalingGroupInfo, CloudPorts, GroupSize } from "../../../cloud/ports.js";
+import { classifyPod } from "../../../drain/pod-filters.js";
 import { parseDuration } from "../../../api/v1alpha1/duration.js";
 import { nextWave, orderForRoll } from "../../../drain/batches.js";
 import { cordonForRoll, instanceIdOf, isNodeReady, nodeName, protectFromScaleDown, releaseNode } from "../../../drain/cordon.js";
@@ -83,6 +84,48 @@ function summarizeHolds(node: NodeInFlight): string {
   if (holds.length === 0) return `${node.name} ${node.phase.toLowerCase()}`;
   const first = holds.slice(0, 3).map((hold) => `${hold.pod}: ${hold.heldBy}`).join("; ");
   return `${node.name} has ${holds.length} pod(s) left (${first}${holds.length > 3 ? "; ..." : ""})`;
+}
+
+/**
+ * Brings a group back to `original` without ever letting Auto Scaling pick a node to remove: its
+ * default termination policy prefers the oldest launch template, that is the old nodes, which may
+ * still run pods. Surplus instances are terminated by the operator, choosing only instances whose
+ * node runs nothing but DaemonSet or mirror pods (or has no node yet). When too few are empty, the
+ * group keeps the extra capacity and the answer says which nodes hold it.
+ */
+export async function restoreGroupSize(
+  cloud: CloudPorts,
+  ops: NodeOperations,
+  groupName: string,
+  original: GroupSize,
+): Promise<{ size: GroupSize; keptFor: string[] }> {
+  const group = await cloud.autoscaling.describeGroup(groupName);
+  const active = group.instances.filter((instance) => !instance.lifecycleState.startsWith("Terminat"));
+  let surplus = active.length - original.desired;
+  const keptFor: string[] = [];
+  if (surplus > 0) {
+    const nodes = nodesOfGroup(group, await ops.listNodes());
+    const replicaSets = await ops.listReplicaSets();
+    const policy = { deleteEmptyDirData: false, evictUnmanagedPods: false };
+    // Newest first: surge instances are the natural ones to give back.
+    for (const instance of [...active].reverse()) {
+      if (surplus === 0) break;
+      const node = nodes.get(instance.id);
+      const busy = node ? (await ops.podsOnNode(nodeName(node))).filter((pod) => classifyPod(pod, policy, replicaSets).action !== "leave" && !pod.metadata?.deletionTimestamp) : [];
+      if (busy.length) {
+        keptFor.push(`${node ? nodeName(node) : instance.id} (${busy.length} pod(s))`);
+        continue;
+      }
+      await cloud.autoscaling.setSize(groupName, { min: Math.min(original.min, active.length - 1), max: Math.max(original.max, group.size.max), desired: group.size.desired });
+      await cloud.autoscaling.terminateInstance(instance.id, true);
+      surplus--;
+    }
+  }
+  const desired = original.desired + Math.max(0, surplus);
+  const size = { min: Math.min(original.min, desired), max: Math.max(original.max, desired), desired };
+  const now = await cloud.autoscaling.describeGroup(groupName);
+  if (!sameSize(now.size, size)) await cloud.autoscaling.setSize(groupName, size);
+  return { size, keptFor: surplus > 0 ? keptFor : [] };
 }
 
 /** Prepares the roll: records the original sizes and template, creates the new template version. */
@@ -252,7 +295,7 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
   if (old.length === 0) return finish(context, entry, group, ops, members, version);
   if (!context.newWorkAllowed) {
     // Between waves is the safe point: the group waits at its original size, not mid-surge.
-    if (!sameSize(group.size, entry.originalSize!)) await context.cloud.autoscaling.setSize(group.name, entry.originalSize!);
+    if (!sameSize(group.size, entry.originalSize!)) await restoreGroupSize(context.cloud, ops, group.name, entry.originalSize!);
     progress(context, entry, `${old.length} old node(s) left; no new wave starts while paused or outside the maintenance window (group at its original size)`);
     return waitFor(context.timings.idleRecheckMs, "no new wave outside the window or while paused");
   }
@@ -307,8 +350,9 @@ async function finish(
 ): Promise<StepResult | undefined> {
   const original = entry.originalSize!;
   if (!sameSize(group.size, original)) {
-    await context.cloud.autoscaling.setSize(group.name, original);
-    progress(context, entry, `every old node replaced; restoring min ${original.min}, max ${original.max}, desired ${original.desired}`);
+    const restored = await restoreGroupSize(context.cloud, ops, group.name, original);
+    const kept = restored.keptFor.length ? `; desired stays at ${restored.size.desired} while ${restored.keptFor.join(", ")} run pods` : "";
+    progress(context, entry, `every old node replaced; restoring min ${original.min}, max ${original.max}, desired ${original.desired}${kept}`);
     return waitFor(context.timings.updatePollMs, "restoring group size");
   }
   const ready = [...members.values()].filter((node) => isNodeReady(node)).length;
