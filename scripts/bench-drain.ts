@@ -8,7 +8,7 @@
 //   npm run bench:drain -- --parallel 20     # the operator's maxSurge and maxParallelNodes
 import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -16,7 +16,6 @@ import * as k8s from "@kubernetes/client-node";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, TerminateInstanceInAutoScalingGroupCommand, UpdateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { installCrd } from "../sandbox/crd.js";
-import { resetSandbox } from "../sandbox/runtime/reset.js";
 import { startSandbox } from "../sandbox/runtime/supervisor.js";
 import type { SandboxEnv } from "../sandbox/runtime/env.js";
 import type { ClusterUpgrade } from "../src/api/v1alpha1/types.js";
@@ -206,41 +205,45 @@ async function instancesCheck(world: World): Promise<string> {
   return `${reservations.flatMap((reservation) => reservation.Instances ?? []).length} running instances`;
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "eksup-bench-"));
-  log(`sandbox in ${dir}; seeding ${scenario} (several minutes on two cores)`);
+/** A private sandbox seeded with the 100-node scenario; stopped by the caller. */
+async function freshWorld(label: string): Promise<{ world: World; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), `eksup-bench-${label}-`));
+  log(`${label}: sandbox in ${dir}; seeding ${scenario} (several minutes on two cores)`);
   const handle = await startSandbox({ dir, ports: "auto", scenario, ownerPid: process.pid });
-  const world = worldOf(handle.env);
+  return { world: worldOf(handle.env), stop: () => handle.stop() };
+}
+
+async function measure(label: string, roll: (world: World) => Promise<number>): Promise<{ nodes: number; seconds: number; budgets: { lowestMargin: number; violations: number }; load: string }> {
+  const { world, stop } = await freshWorld(label);
   try {
-    const policy = world.kubeConfig.makeApiClient(k8s.PolicyV1Api);
     const nodes = (await Promise.all(groups.map((group) => groupNodes(world, group)))).flat().length;
-    log(`${nodes} nodes in ${groups.join(", ")}; ${await instancesCheck(world)}`);
-
-    let sampler = new BudgetSampler(policy);
-    const operatorSeconds = await operatorRoll(world);
-    const operatorBudgets = await sampler.stop();
-
-    log("reset and reseed for the baseline");
-    await resetSandbox(handle.env, { scenario });
-    sampler = new BudgetSampler(policy);
-    const kubectlSeconds = await kubectlRoll(world);
-    const kubectlBudgets = await sampler.stop();
-
-    const rounds = Math.ceil(REPLICAS / BUDGET_MAX_UNAVAILABLE);
-    const rows = [
-      ["operator (waves of " + parallel + ", budgets enforced by the Eviction API)", operatorSeconds, operatorBudgets],
-      ["baseline: new nodes, then kubectl drain one node at a time", kubectlSeconds, kubectlBudgets],
-    ] as const;
-    const lines = [
-      `| Roll of ${nodes} self-managed nodes (${groups.length} groups) | Seconds | Lowest budget margin | Samples below budget |`,
-      "| --- | ---: | ---: | ---: |",
-      ...rows.map(([name, seconds, budgets]) => `| ${name} | ${seconds.toFixed(0)} | ${budgets.lowestMargin} | ${budgets.violations} |`),
-      `| lower bound from the budgets: ${rounds} sequential replacement rounds per Deployment (${REPLICAS} pods, maxUnavailable ${BUDGET_MAX_UNAVAILABLE}) x pod-ready latency ${POD_READY_MIN_SECONDS} s min / ${POD_READY_MEAN_SECONDS} s mean | ${rounds * POD_READY_MIN_SECONDS} / ${(rounds * POD_READY_MEAN_SECONDS).toFixed(0)} | | |`,
-    ];
-    process.stdout.write(`${lines.join("\n")}\n`);
+    log(`${label}: ${nodes} nodes in ${groups.join(", ")}; ${await instancesCheck(world)}`);
+    const sampler = new BudgetSampler(world.kubeConfig.makeApiClient(k8s.PolicyV1Api));
+    const loadBefore = loadavg()[0];
+    const seconds = await roll(world);
+    const budgets = await sampler.stop();
+    return { nodes, seconds, budgets, load: `${loadBefore.toFixed(1)} -> ${loadavg()[0].toFixed(1)}` };
   } finally {
-    await handle.stop();
+    await stop();
   }
+}
+
+async function main(): Promise<void> {
+  // Each roll gets its own freshly seeded sandbox: same scenario, same starting point.
+  const operator = await measure("operator", operatorRoll);
+  const baseline = await measure("kubectl", kubectlRoll);
+  const rounds = Math.ceil(REPLICAS / BUDGET_MAX_UNAVAILABLE);
+  const rows = [
+    [`operator: waves of ${parallel} (maxSurge ${parallel}, maxParallelNodes ${parallel}), Eviction API`, operator],
+    ["baseline: all new nodes first, then `kubectl drain` one node at a time, then terminate", baseline],
+  ] as const;
+  const lines = [
+    `| Roll of ${operator.nodes} self-managed nodes (${groups.length} groups) | Seconds | Lowest budget margin | Samples below budget | Load average (1 min) before -> after |`,
+    "| --- | ---: | ---: | ---: | --- |",
+    ...rows.map(([name, result]) => `| ${name} | ${result.seconds.toFixed(0)} | ${result.budgets.lowestMargin} | ${result.budgets.violations} | ${result.load} |`),
+    `| lower bound from the budgets: ${rounds} sequential replacement rounds per Deployment (${REPLICAS} pods, maxUnavailable ${BUDGET_MAX_UNAVAILABLE}) x kwok's pod-ready latency (${POD_READY_MIN_SECONDS} s min, ${POD_READY_MEAN_SECONDS} s mean) | ${rounds * POD_READY_MIN_SECONDS} / ${(rounds * POD_READY_MEAN_SECONDS).toFixed(0)} | | | |`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 main().catch((error: unknown) => {
