@@ -219,6 +219,7 @@ const STATUS_NOTES: Record<string, string> = {
   "status.nodeGroups[].launchTemplateVersion": "Launch template version created for the new AMI (self-managed groups).",
   "status.nodeGroups[].originalLaunchTemplate.id": "Launch template id the group used before the roll.",
   "status.nodeGroups[].originalLaunchTemplate.version": "Launch template version the group used before the roll; restored on abort.",
+  "status.nodeGroups[].waitingForNodesSince": "Since when the current wave of a self-managed group waits for its new nodes to be Ready; past 15 minutes the group is Failed until they are.",
   "status.released": "What an abort gave back, one line each: nodes uncordoned, Auto Scaling groups restored.",
   "status.nodeGroups[].imageId": "AMI of the launch template version created for this hop (self-managed groups).",
   "status.nodeGroups[].nodes": "Nodes in flight, with what keeps their pods in place.",

@@ -80,12 +80,14 @@ interface RollWorld {
   original: string[];
   /** Budgets recover between passes unless this is false. */
   budgetsRecover: boolean;
+  /** New instances get a Ready node unless this is false (a broken AMI or user data). */
+  nodesJoin: boolean;
 }
 
 /** A cluster with a self-managed group "legacy" of 3 nodes at 1.29, two budgeted pods per node. */
 function rollWorld(spec: Partial<ClusterUpgradeSpec> = {}): RollWorld {
   const world = harness({ nodeGroups: { order: ["legacy", "workers"], selfManaged: [{ autoScalingGroupName: "legacy" }], maxSurge: 1, maxUnavailable: 1 }, drain: { maxParallelNodes: 2 }, ...spec });
-  const state = { budgetsRecover: true };
+  const state = { budgetsRecover: true, nodesJoin: true };
   const { autoscaling } = world.ports as unknown as { autoscaling: FakeAutoScaling };
   world.ec2.templates.set("lt-legacy", new Map([["1", "ami-129"]]));
   world.ec2.amis.set("1.30", "ami-130");
@@ -101,6 +103,7 @@ function rollWorld(spec: Partial<ClusterUpgradeSpec> = {}): RollWorld {
     for (const instance of group.instances) {
       const name = `node-${instance.id}`;
       if (world.snapshot.nodes.some((node) => node.metadata?.name === name)) continue;
+      if (!state.nodesJoin && instance.launchTemplateVersion !== "1") continue;
       const ami = world.ec2.templates.get("lt-legacy")!.get(instance.launchTemplateVersion!)!;
       world.ec2.instances.set(instance.id, ami);
       const node = fakeNode(name, "legacy", instance.zone, kubeletOfAmi[ami]);
@@ -133,6 +136,12 @@ function rollWorld(spec: Partial<ClusterUpgradeSpec> = {}): RollWorld {
     },
     set budgetsRecover(value: boolean) {
       state.budgetsRecover = value;
+    },
+    get nodesJoin() {
+      return state.nodesJoin;
+    },
+    set nodesJoin(value: boolean) {
+      state.nodesJoin = value;
     },
   };
 }
@@ -412,6 +421,21 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(group.instances.length, instancesBefore, "no instance removed: every one runs pods");
     assert.equal(group.size.desired, instancesBefore);
     assert.match(world.object().status!.released!.join("; "), new RegExp(`desired kept at ${instancesBefore}, not 3: .*${surge.metadata!.name!} \\(1 pod\\(s\\)\\)`));
+  });
+
+  it("fails a wave whose new nodes never become Ready, drains nothing, and goes on once they join", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    roll.nodesJoin = false;
+    await runRoll(roll, 400, (upgrade) => upgrade.status?.phase === "Failed");
+    assert.equal(world.object().status?.phase, "Failed");
+    assert.match(world.condition("NodeGroupsUpgraded")!.message, /new instances have no Ready node after 15 minutes \(i-[0-9a-f]+\); nothing was drained/);
+    assert.equal(autoscaling.count("terminateInstance"), 0);
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0, "nothing cordoned");
+    roll.nodesJoin = true;
+    roll.mirror();
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
   });
 
   it("pause mid-drain finishes the node in flight, waits at the original size, and resumes where it stopped", async () => {

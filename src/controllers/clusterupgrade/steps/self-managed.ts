@@ -24,6 +24,8 @@ import { waitFor, type StepContext, type StepResult } from "../context.js";
 
 /** Auto Scaling would otherwise launch and terminate instances to even out zones mid-roll. */
 export const SUSPENDED_PROCESSES = ["AZRebalance"];
+/** EKS gives up on nodes that do not join within about 15 minutes (NodeCreationFailure); so does the roll. */
+export const NEW_NODES_READY_TIMEOUT_MS = 15 * 60_000;
 /** Tag on a group while this operator rolls it (the IAM policy allows eksupgrade.io/* tags only). */
 export const ROLLING_TAG = "eksupgrade.io/rolling";
 
@@ -314,9 +316,20 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
   });
   const inService = group.instances.filter((instance) => instance.lifecycleState === "InService").length;
   if (notReady.length || inService < wave.size.desired) {
-    progress(context, entry, `waiting for new nodes to be Ready before draining: ${notReady.map((instance) => instance.id).join(", ") || `${wave.size.desired - inService} instance(s) still launching`}`);
+    entry.waitingForNodesSince ??= context.now.toISOString();
+    const waiting = notReady.map((instance) => instance.id).join(", ") || `${wave.size.desired - inService} instance(s) still launching`;
+    if (context.now.getTime() - Date.parse(entry.waitingForNodesSince) > NEW_NODES_READY_TIMEOUT_MS) {
+      return fail(
+        context,
+        entry,
+        `new instances have no Ready node after ${NEW_NODES_READY_TIMEOUT_MS / 60_000} minutes (${waiting}); nothing was drained`,
+        "check the AMI, the launch template's user data, the instance profile and the security groups (EKS would report NodeCreationFailure); the roll goes on by itself once the nodes are Ready, or abort it with spec.abort",
+      );
+    }
+    progress(context, entry, `waiting for new nodes to be Ready before draining: ${waiting}`);
     return waitFor(context.timings.updatePollMs, "waiting for new nodes");
   }
+  delete entry.waitingForNodesSince;
   for (const instance of fresh) {
     const node = members.get(instance.id);
     if (node) await protectFromScaleDown(ops, node, uid);
