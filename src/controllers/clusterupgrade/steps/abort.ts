@@ -3,6 +3,7 @@
 // status says which are still running.
 import { ConditionType, Reason, type ClusterUpgradeStatus } from "../../../api/v1alpha1/types.js";
 import { CONTINUE, STOP, type Step } from "../context.js";
+import { abortCutover } from "./bluegreen.js";
 
 export function runningEksUpdates(status: ClusterUpgradeStatus): string[] {
   const running: string[] = [];
@@ -15,8 +16,10 @@ export function runningEksUpdates(status: ClusterUpgradeStatus): string[] {
 
 export const abortStep: Step = {
   name: "abort",
-  run(context) {
-    if (!context.spec.abort) return Promise.resolve(CONTINUE);
+  async run(context) {
+    if (!context.spec.abort) return CONTINUE;
+    const returning = await abortCutover(context);
+    if (returning) return returning;
     const running = runningEksUpdates(context.status);
     const tail = running.length
       ? ` EKS updates already started cannot be cancelled and are still running: ${running.join("; ")}.`
@@ -24,6 +27,6 @@ export const abortStep: Step = {
     if (!context.status.finishedAt) context.status.finishedAt = context.now.toISOString();
     context.setCondition(ConditionType.Progressing, "False", Reason.Aborted, `aborted by spec.abort; no further change will be made.${tail}`);
     context.setCondition(ConditionType.Ready, "False", Reason.Aborted, `the upgrade was aborted at ${context.status.currentVersion ?? "an unknown version"}`);
-    return Promise.resolve(STOP);
+    return STOP;
   },
 };
