@@ -112,6 +112,8 @@ export function recordChange(cutover: CutoverStatus, changeId: string | undefine
 /** Records that GetChange said INSYNC for the change in flight. */
 export function recordInSync(cutover: CutoverStatus, now: Date): void {
   cutover.changeInSyncAt = now.toISOString();
-  const entry = cutover.changes?.find((change) => change.changeId === cutover.changeId);
-  if (entry) entry.inSyncAt = now.toISOString();
+  // The change in flight is always the last one recorded; ids alone are not enough to find it
+  // (moto, for one, answers every change with the same id).
+  const entry = cutover.changes?.at(-1);
+  if (entry && entry.changeId === cutover.changeId) entry.inSyncAt = now.toISOString();
 }

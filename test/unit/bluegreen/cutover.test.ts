@@ -103,6 +103,17 @@ describe("blue/green step machine", () => {
     assert.equal(returnAction(cutover), "Done");
   });
 
+  it("marks the change in flight INSYNC even when Route53 (moto) reuses change ids", () => {
+    const clock = new FakeClock();
+    const cutover = started();
+    for (const step of [1, 2]) {
+      beginStep(cutover, step, schedule[step - 1], "x", clock.date());
+      recordChange(cutover, "/change/SAME", clock.date());
+      recordInSync(cutover, clock.date());
+    }
+    assert.deepEqual(cutover.changes?.map((change) => Boolean(change.inSyncAt)), [true, true]);
+  });
+
   it("a change found already applied counts as INSYNC at once, with no id", () => {
     const clock = new FakeClock();
     const cutover = started();
