@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import * as k8s from "@kubernetes/client-node";
 import type { AddressInfo } from "node:net";
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from "@aws-sdk/client-cloudwatch";
-import { GetChangeCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from "@aws-sdk/client-route-53";
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from "@aws-sdk/client-route-53";
 import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
 import { sandboxAwsClientConfig } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
@@ -112,7 +112,7 @@ describe("blue/green cutover end to end (sandbox)", function () {
   it("rolls back to 100/0 within one step interval once the HTTP probe starts answering 500", async () => {
     const health = await healthServer();
     operator();
-    await world.apply("probe-rollback", spec({ stepInterval: "10s", gates: { httpProbes: [{ url: health.url, timeoutSeconds: 2 }], checkInterval: "1s", failureThreshold: 2 } }));
+    await world.apply("probe-rollback", spec({ stepInterval: "8s", gates: { httpProbes: [{ url: health.url, timeoutSeconds: 2 }], checkInterval: "1s", failureThreshold: 2 } }));
     await world.waitFor("probe-rollback", "step 2 in effect", (upgrade) => upgrade.status?.cutover?.step === 2 && Boolean(upgrade.status.cutover.changeInSyncAt), 90_000);
     assert.deepEqual(await weights(), { blue: 191, green: 64 });
     health.answer.status = 500;
@@ -122,7 +122,7 @@ describe("blue/green cutover end to end (sandbox)", function () {
       return now.blue === 255 && now.green === 0;
     }, 10_000, 200);
     const elapsed = Date.now() - failedAt;
-    assert.ok(elapsed < 10_000, `rolled back ${elapsed} ms after the probe failed, within the 10 s step interval`);
+    assert.ok(elapsed < 8_000, `rolled back ${elapsed} ms after the probe failed, within the 8 s step interval`);
     const failed = await world.waitForPhase("probe-rollback", "Failed", 30_000);
     const cutover = failed.status!.cutover!;
     assert.equal(cutover.state, "RolledBack");
@@ -150,7 +150,7 @@ describe("blue/green cutover end to end (sandbox)", function () {
     );
     await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: "green-5xx", StateValue: "OK", StateReason: "test: green healthy" }));
     operator();
-    await world.apply("alarm-rollback", spec({ stepInterval: "10s", gates: { cloudWatchAlarms: ["green-5xx"], checkInterval: "1s", failureThreshold: 1 } }));
+    await world.apply("alarm-rollback", spec({ stepInterval: "8s", gates: { cloudWatchAlarms: ["green-5xx"], checkInterval: "1s", failureThreshold: 1 } }));
     await world.waitFor("alarm-rollback", "step 2 in effect", (upgrade) => upgrade.status?.cutover?.step === 2 && Boolean(upgrade.status.cutover.changeInSyncAt), 90_000);
     await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: "green-5xx", StateValue: "ALARM", StateReason: "test: green answers 5xx" }));
     const alarmedAt = Date.now();
@@ -158,7 +158,7 @@ describe("blue/green cutover end to end (sandbox)", function () {
       const now = await weights();
       return now.blue === 255 && now.green === 0;
     }, 10_000, 200);
-    assert.ok(Date.now() - alarmedAt < 10_000, "rolled back within the 10 s step interval");
+    assert.ok(Date.now() - alarmedAt < 8_000, "rolled back within the 8 s step interval");
     const failed = await world.waitForPhase("alarm-rollback", "Failed", 30_000);
     assert.match(failed.status!.cutover!.failedGate!, /CloudWatchAlarm green-5xx: ALARM/);
     assert.equal(condition(failed, "Ready")?.reason, "RolledBack");
@@ -166,29 +166,44 @@ describe("blue/green cutover end to end (sandbox)", function () {
 
   it("killed with SIGKILL while a step bakes, a new operator resumes that step: none skipped, none sent twice", async () => {
     const first = operator();
-    await world.apply("killed", spec({ stepInterval: "8s" }));
+    await world.apply("killed", spec({ trafficSteps: [25, 50, 100], stepInterval: "8s" }));
     const baking = await world.waitFor("killed", "step 2 baking", (upgrade) => upgrade.status?.cutover?.step === 2 && Boolean(upgrade.status.cutover.changeInSyncAt), 90_000);
     const stepTwo = baking.status!.cutover!.changes!.find((change) => change.step === 2)!;
     await first.kill();
     operator();
     const done: ClusterUpgrade = await world.waitForPhase("killed", "Succeeded", 120_000);
     const changes = done.status!.cutover!.changes!;
-    assert.deepEqual(changes.map((change) => change.step), [1, 2, 3, 4], "every step once, in order");
+    assert.deepEqual(changes.map((change) => change.step), [1, 2, 3], "every step once, in order");
     assert.ok(changes.every((change) => change.changeId && change.inSyncAt), "every step was sent by a recorded change, none adopted after a lost write");
     // moto answers every change with the same id, so the Events say how often each step was sent.
     const events = await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=killed,reason=TrafficStep" });
     const sendsPerStep = new Map<string, number>();
     for (const event of events.items) {
-      const step = /^step (\d)\/4/.exec(event.message ?? "")?.[1] ?? "?";
+      const step = /^step (\d)\/3/.exec(event.message ?? "")?.[1] ?? "?";
       sendsPerStep.set(step, (sendsPerStep.get(step) ?? 0) + (event.count ?? 1));
     }
-    assert.deepEqual([...sendsPerStep.entries()].sort(), [["1", 1], ["2", 1], ["3", 1], ["4", 1]], "one TrafficStep Event per step, across both operators");
+    assert.deepEqual([...sendsPerStep.entries()].sort(), [["1", 1], ["2", 1], ["3", 1]], "one TrafficStep Event per step, across both operators");
     assert.deepEqual(changes[1], stepTwo, "step 2's change is the one the killed operator sent");
     assert.ok(Date.parse(changes[2].sentAt) - Date.parse(stepTwo.inSyncAt!) >= 8_000, "step 2 still baked its full interval");
     assert.deepEqual(await weights(), { blue: 0, green: 255 });
   });
 
-  it("refuses invalid weight schedules: the CRD rejects what CEL can express, the operator the rest, and nothing moves", async () => {
+  it("spec.abort mid-cutover sends all traffic back to blue in one change, then the phase is Aborted", async () => {
+    operator();
+    // A long bake keeps the cutover at step 1 while the abort arrives.
+    await world.apply("aborted", spec({ trafficSteps: [25, 100], stepInterval: "60s" }));
+    await world.waitFor("aborted", "step 1 in effect", (upgrade) => upgrade.status?.cutover?.step === 1 && Boolean(upgrade.status.cutover.changeInSyncAt), 90_000);
+    assert.deepEqual(await weights(), { blue: 191, green: 64 });
+    await world.patchSpec("aborted", { abort: true });
+    const aborted = await world.waitForPhase("aborted", "Aborted", 30_000);
+    assert.deepEqual(await weights(), { blue: 255, green: 0 });
+    const cutover = aborted.status!.cutover!;
+    assert.equal(cutover.state, "Aborted");
+    assert.deepEqual(cutover.changes!.map((change) => [change.step, change.greenWeight]), [[1, 64], [0, 0]], "step 1, then one change back to blue");
+    assert.match(condition(aborted, "TrafficShifted")!.message, /aborted: all traffic is back on blue \(split 100\/0/);
+  });
+
+  it("refuses invalid weight schedules (the CRD what CEL can express, the operator the rest) and a record external-dns owns: nothing moves", async () => {
     await assert.rejects(world.apply("unsorted", spec({ trafficSteps: [10, 50, 25, 100] })), (error: unknown) => /strictly increasing/.test(JSON.stringify(error)));
     await assert.rejects(world.apply("short", spec({ trafficSteps: [10, 50] })), (error: unknown) => /the last traffic step must be 100/.test(JSON.stringify(error)));
     await assert.rejects(world.apply("heavy", spec({ weightSteps: [{ blue: 300, green: 10 }, { blue: 0, green: 255 }] })), (error: unknown) => /weightSteps\[0\]\.blue/.test(JSON.stringify(error)));
@@ -201,6 +216,19 @@ describe("blue/green cutover end to end (sandbox)", function () {
     await world.apply("create-green", spec({ createGreen: true }));
     const noClone = await world.waitForPhase("create-green", "InvalidSpec", 60_000);
     assert.match(condition(noClone, "SpecValid")!.message, /createGreen: creating the green cluster is not supported/);
+    // A valid spec for a record external-dns owns is held back by the preflight.
+    await route53().send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ChangeBatch: {
+          Changes: [{ Action: "CREATE", ResourceRecordSet: { Name: `cname-${RECORD}`, Type: "TXT", TTL: 300, ResourceRecords: [{ Value: '"heritage=external-dns,external-dns/owner=shop-blue,external-dns/resource=ingress/shop/storefront"' }] } }],
+        },
+      }),
+    );
+    await world.apply("owned", spec());
+    const blocked = await world.waitForPhase("owned", "Blocked", 60_000);
+    assert.match(condition(blocked, "PreflightPassed")!.message, /BG008 record www\.shop\.example\.com is managed by external-dns \(owner shop-blue\)/);
+    assert.equal(blocked.status?.cutover, undefined);
     assert.deepEqual(await weights(), { blue: 100, green: 0 }, "no weight was changed");
   });
 });
