@@ -168,6 +168,31 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     assert.equal(sentWeights(world.route53).length, 3);
   });
 
+  it("shows RollingBack while the change back to blue is PENDING, then Failed", async () => {
+    const world = harness();
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 2);
+    world.probe.answer = { error: "no answer within 5s" };
+    await world.drive((upgrade) => upgrade.status?.phase === "RollingBack");
+    assert.equal(world.object().status?.phase, "RollingBack");
+    assert.equal(world.condition("Progressing")?.reason, "RollingBack");
+    assert.match(world.condition("Progressing")!.message, /sending all traffic back to blue: HttpProbe .*no answer within 5s; waiting for Route53 change \/change\/C3 to be INSYNC/);
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Failed");
+  });
+
+  it("keeps shifting when the maintenance window closes mid-cutover: a started cutover is work in flight", async () => {
+    // Open 12:00-12:03 UTC; four steps of 2 minutes run well past it.
+    const world = harness();
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.maintenanceWindows = [{ schedule: "0 12 * * *", duration: "3m" }]));
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 3);
+    assert.ok(world.clock.now() > Date.parse("2026-11-22T12:03:00Z"), "the window has closed");
+    assert.equal(world.condition("MaintenanceWindowOpen")?.status, "False");
+    assert.equal(world.object().status?.phase, "ShiftingTraffic");
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.deepEqual(world.weights(), { blue: 0, green: 255 });
+  });
+
   it("rolls back when a CloudWatch alarm goes to ALARM", async () => {
     const world = harness({ gates: { cloudWatchAlarms: ["green-5xx"], failureThreshold: 1, checkInterval: "30s" } });
     world.cloudwatch.alarms.set("green-5xx", "OK");

@@ -138,7 +138,7 @@ async function checkGates(context: StepContext, cutover: CutoverStatus): Promise
   }
   cutover.failedGate = failing;
   cutover.rolledBack = true;
-  cutover.message = `rolled back at ${stepLabel(cutover)}: ${failing} (failed check ${verdict.failures} of ${gates.failureThreshold} allowed)`;
+  cutover.message = `rolled back at ${stepLabel(cutover)}: ${failing} (failed check ${verdict.failures}, failureThreshold ${gates.failureThreshold})`;
   startReturn(cutover, "RollingBack", context.now);
   context.event("Warning", "GateFailed", cutover.message);
   return true;
@@ -147,9 +147,10 @@ async function checkGates(context: StepContext, cutover: CutoverStatus): Promise
 function finishRollback(context: StepContext, cutover: CutoverStatus): StepResult {
   cutover.state = "RolledBack";
   context.status.finishedAt ??= context.now.toISOString();
+  cutover.message = `rolled back to blue at step ${cutover.step}: ${cutover.failedGate ?? "a gate failed"}`;
   const change = cutover.changes?.at(-1);
   const how = change?.changeId ? `Route53 change ${change.changeId} INSYNC at ${cutover.changeInSyncAt}` : "the weights were already on blue";
-  const message = `all traffic is back on blue (split ${cutover.split}; ${how}) because ${cutover.failedGate ?? "a gate failed"}. Green cluster ${greenName(context)} was left as it is: fix it, then delete and re-create this ClusterUpgrade to try again.`;
+  const message = `all traffic is back on blue (split ${cutover.split}; ${how}) because at step ${cutover.step}/${cutover.steps ?? "?"} ${cutover.failedGate ?? "a gate failed"}. Green cluster ${greenName(context)} was left as it is: fix it, then delete and re-create this ClusterUpgrade to try again.`;
   context.setCondition(ConditionType.TrafficShifted, "False", Reason.RolledBack, message);
   context.setCondition(ConditionType.Progressing, "False", Reason.RolledBack, "rolled back to blue");
   context.setCondition(ConditionType.Ready, "False", Reason.RolledBack, message);
@@ -265,8 +266,9 @@ export async function advanceCutover(context: StepContext): Promise<StepResult> 
     if (checkDue(cutover.lastCheckAt, context.now, checkIntervalMs)) await checkGates(context, cutover);
   }
   if (cutover.state === "RollingBack") {
-    const message = `sending all traffic back to blue: ${cutover.failedGate ?? "a gate failed"}${cutover.changeId ? `; waiting for Route53 change ${cutover.changeId} to be INSYNC` : ""}`;
     if (await returnToBlue(context, cutover)) return finishRollback(context, cutover);
+    const message = `sending all traffic back to blue: ${cutover.failedGate ?? "a gate failed"}; waiting for Route53 change ${cutover.changeId ?? "(not sent yet)"} to be INSYNC`;
+    cutover.message = message;
     context.setCondition(ConditionType.TrafficShifted, "False", Reason.RollingBack, message);
     context.setCondition(ConditionType.Progressing, "True", Reason.RollingBack, message);
     return waitFor(context.timings.updatePollMs, `rollback change ${cutover.changeId ?? ""} PENDING`);
