@@ -300,6 +300,16 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     assert.equal(world.route53.calls.length, 0);
   });
 
+  it("a dry run verifies green and reports the planned steps without moving any weight", async () => {
+    const world = harness({ trafficSteps: [20, 60, 100] });
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.dryRun = true));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Planned");
+    assert.match(world.condition("Ready")!.message, /in 3 step\(s\) \(20% -> 60% -> 100% green\), preflight passed; nothing was changed/);
+    assert.equal(sentWeights(world.route53).length, 0);
+    assert.equal(world.object().status?.cutover, undefined);
+  });
+
   it("blocks when green is not at the target version", async () => {
     const world = harness();
     world.eks.clusters.get("green")!.version = "1.30";
