@@ -21,6 +21,7 @@ import { CreateAddonCommand, CreateClusterCommand, CreateNodegroupCommand, EKSCl
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, DeleteHostedZoneCommand, Route53Client, type RRType } from "@aws-sdk/client-route-53";
 import { latestRelease, parseReleaseVersion } from "../eks-emulator/amis.js";
 import { MotoCloud } from "../eks-emulator/cloud.js";
+import { formatMinorVersion, parseMinorVersion } from "../eks-emulator/versions.js";
 import { LABEL_CLUSTER, TAG_CLUSTER_OWNED_PREFIX, TAG_NODE_TEMPLATE_LABEL_PREFIX, TAG_NODE_TEMPLATE_TAINT_PREFIX } from "../eks-emulator/node-spec.js";
 import type { SandboxEnv } from "../runtime/env.js";
 import { parseScenarioText, type ClusterSpec, type HostedZoneSpec, type NodeGroupSpec, type Scenario } from "./schema.js";
@@ -59,6 +60,9 @@ export async function loadScenario(scenarioPath: string): Promise<Scenario> {
 }
 
 /** The entry point the sandbox runner calls. */
+/** Minors above a self-managed group's version whose EKS AMIs are registered at seeding. */
+const SELF_MANAGED_AMI_MINORS_AHEAD = 4;
+
 export async function seedScenario(scenarioPath: string, env: SandboxEnv): Promise<void> {
   await seedWorld(await loadScenario(scenarioPath), env);
 }
@@ -202,6 +206,12 @@ class Seeder {
     const version = group.version ?? cluster.version;
     const release = (group.releaseVersion ? parseReleaseVersion(group.releaseVersion) : undefined) ?? latestRelease(version);
     const imageId = await this.cloud.ensureAmi(release);
+    // AWS publishes an EKS-optimized AMI for every supported minor; a self-managed roll looks the
+    // next ones up by name, so they exist here from the start too.
+    const base = parseMinorVersion(version);
+    if (base) {
+      for (let step = 1; step <= SELF_MANAGED_AMI_MINORS_AHEAD; step++) await this.cloud.ensureAmi(latestRelease(formatMinorVersion({ major: base.major, minor: base.minor + step })));
+    }
     const name = `${cluster.name}-${group.name}`;
     const tags: Record<string, string> = {
       Name: name,

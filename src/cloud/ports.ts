@@ -98,6 +98,8 @@ export interface Ec2Port {
   existingSecurityGroups(groupIds: string[]): Promise<string[]>;
   /** Adds a version to a launch template, copied from `sourceVersion` with another AMI; returns its number. */
   createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string }): Promise<string>;
+  /** The AMI each instance runs, by instance id; instances that no longer exist are absent. */
+  instanceImages(instanceIds: string[]): Promise<Record<string, string>>;
   /** The newest EKS-optimized AMI (Amazon Linux 2023, x86_64) for a Kubernetes minor, if one is published. */
   eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined>;
 }
@@ -133,6 +135,7 @@ export interface AutoScalingPort {
   /** Terminates one instance of the group, lowering desired capacity so it is not replaced. */
   terminateInstance(instanceId: string, decrementDesired: boolean): Promise<void>;
   tagGroup(name: string, tags: Record<string, string>): Promise<void>;
+  untagGroup(name: string, keys: string[]): Promise<void>;
   /** Points the group at another version of its launch template; running instances are untouched. */
   setLaunchTemplateVersion(name: string, templateId: string, version: string): Promise<void>;
   /** Stops (or restarts) Auto Scaling processes such as AZRebalance while the operator rolls the group. */

@@ -35,3 +35,42 @@ export function batchesOf<T>(items: T[], size: number): T[][] {
   for (let index = 0; index < items.length; index += step) batches.push(items.slice(index, index + step));
   return batches;
 }
+
+export interface WaveSettings {
+  /** Nodes the group had before the roll (its original desired capacity). */
+  originalDesired: number;
+  originalMin: number;
+  originalMax: number;
+  /** Extra nodes started before old ones are drained. */
+  maxSurge: number;
+  /** Old nodes drained beyond the surge: how far capacity may dip below the original. */
+  maxUnavailable: number;
+  /** Upper bound on nodes drained at the same time. */
+  maxParallelNodes: number;
+}
+
+export interface Wave {
+  /** New nodes this wave adds on top of the original capacity. */
+  surge: number;
+  /** Old nodes cordoned and drained in this wave. */
+  drain: number;
+  /** The group's size while the wave runs. */
+  size: { min: number; max: number; desired: number };
+}
+
+/**
+ * The next wave of a self-managed roll with `remainingOld` old nodes left. Capacity never drops
+ * below originalDesired - maxUnavailable: the wave's new nodes are Ready before its old nodes are
+ * drained, and each drained node is terminated with its desired capacity decremented.
+ */
+export function nextWave(remainingOld: number, settings: WaveSettings): Wave {
+  const surge = Math.min(settings.maxSurge, remainingOld);
+  const drain = Math.max(1, Math.min(remainingOld, surge + settings.maxUnavailable, Math.max(1, settings.maxParallelNodes)));
+  const desired = settings.originalDesired + surge;
+  return {
+    surge,
+    drain,
+    // Terminating `drain` nodes with decrement takes desired to desired - drain: min must allow it.
+    size: { min: Math.min(settings.originalMin, desired - drain), max: Math.max(settings.originalMax, desired), desired },
+  };
+}

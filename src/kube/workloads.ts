@@ -2,33 +2,38 @@
 import * as k8s from "@kubernetes/client-node";
 import type { WorkloadSnapshot } from "../preflight/snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
+import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
 
 export interface WorkloadReader {
   snapshot(): Promise<WorkloadSnapshot>;
 }
 
-/** Lists everything once per call; callers run it before changes, not on every poll. */
-export class KubeWorkloadReader implements WorkloadReader {
-  private readonly core: k8s.CoreV1Api;
-  private readonly apps: k8s.AppsV1Api;
-  private readonly policy: k8s.PolicyV1Api;
+/** Everything the controller does with the upgraded cluster's API server. */
+export type ClusterAccess = WorkloadReader & NodeOperations;
+
+/** snapshot() lists everything once per call; callers run it before changes, not on every poll. */
+export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAccess {
+  private readonly coreApi: k8s.CoreV1Api;
+  private readonly appsApi: k8s.AppsV1Api;
+  private readonly policyApi: k8s.PolicyV1Api;
 
   constructor(kubeConfig: k8s.KubeConfig) {
-    this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-    this.apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
-    this.policy = kubeConfig.makeApiClient(k8s.PolicyV1Api);
+    super(kubeConfig);
+    this.coreApi = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.appsApi = kubeConfig.makeApiClient(k8s.AppsV1Api);
+    this.policyApi = kubeConfig.makeApiClient(k8s.PolicyV1Api);
   }
 
   async snapshot(): Promise<WorkloadSnapshot> {
     try {
       const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets] = await Promise.all([
-        this.core.listNode(),
-        this.core.listPodForAllNamespaces(),
-        this.policy.listPodDisruptionBudgetForAllNamespaces(),
-        this.apps.listDeploymentForAllNamespaces(),
-        this.apps.listStatefulSetForAllNamespaces(),
-        this.apps.listReplicaSetForAllNamespaces(),
-        this.apps.listDaemonSetForAllNamespaces(),
+        this.coreApi.listNode(),
+        this.coreApi.listPodForAllNamespaces(),
+        this.policyApi.listPodDisruptionBudgetForAllNamespaces(),
+        this.appsApi.listDeploymentForAllNamespaces(),
+        this.appsApi.listStatefulSetForAllNamespaces(),
+        this.appsApi.listReplicaSetForAllNamespaces(),
+        this.appsApi.listDaemonSetForAllNamespaces(),
       ]);
       return {
         nodes: nodes.items,
@@ -53,7 +58,7 @@ export async function workloadReaderFor(
   operatorKubeConfig: k8s.KubeConfig,
   namespace: string,
   secretRef: { name: string; key?: string } | undefined,
-): Promise<WorkloadReader> {
+): Promise<ClusterAccess> {
   if (!secretRef) return new KubeWorkloadReader(operatorKubeConfig);
   const key = secretRef.key ?? "kubeconfig";
   let secret: k8s.V1Secret;

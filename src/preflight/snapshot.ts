@@ -32,8 +32,14 @@ export function podName(pod: V1Pod): string {
   return `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`;
 }
 
+/**
+ * Set in memory only (never written to a Node) by the preflight on nodes whose instance belongs to a
+ * self-managed Auto Scaling group named in the spec, so findings name that group.
+ */
+export const LABEL_SELF_MANAGED_GROUP = "eksupgrade.io/auto-scaling-group";
+
 export function nodeGroupOf(node: V1Node | undefined): string {
-  return node?.metadata?.labels?.[LABEL_NODEGROUP] ?? "self-managed";
+  return node?.metadata?.labels?.[LABEL_NODEGROUP] ?? node?.metadata?.labels?.[LABEL_SELF_MANAGED_GROUP] ?? "self-managed";
 }
 
 export function zoneOf(node: V1Node | undefined): string {

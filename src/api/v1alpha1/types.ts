@@ -225,9 +225,15 @@ export interface PodHold {
 export interface NodeInFlight {
   name: string;
   zone?: string;
+  /** The EC2 instance behind the node (self-managed groups), terminated once the node is drained. */
+  instanceId?: string;
   phase: "Cordoned" | "Draining" | "Drained" | "Terminating";
+  /** When the operator cordoned the node: the drain timeout counts from here. */
   since: string;
+  /** Evictions the API server accepted for this node so far. */
+  evictions?: number;
   podsLeft?: PodHold[];
+  message?: string;
 }
 
 export interface NodeGroupStatus {
@@ -245,9 +251,17 @@ export interface NodeGroupStatus {
   attempts?: number;
   errors?: UpdateError[];
   nextAttemptAt?: string;
+  /** Self-managed groups: the sizes found before the roll, restored at its end and on abort. */
   originalSize?: { min: number; max: number; desired: number };
+  /** Self-managed groups: the launch template and version the group used before the roll. */
+  originalLaunchTemplate?: { id: string; version: string };
+  /** Self-managed groups: the launch template version created for this hop, and its AMI. */
   launchTemplateVersion?: string;
+  imageId?: string;
+  /** Nodes cordoned or draining right now, with what holds each. */
   nodes?: NodeInFlight[];
+  /** Nodes left on the old version after their drain timed out with spec.drain.onTimeout SkipNode. */
+  skippedNodes?: string[];
   message?: string;
 }
 
@@ -362,6 +376,8 @@ export interface ClusterUpgradeStatus {
   preflight?: PreflightStatus;
   cutover?: CutoverStatus;
   window?: WindowStatus;
+  /** What an abort gave back: nodes uncordoned, Auto Scaling groups restored. */
+  released?: string[];
 }
 
 export interface ObjectMeta {
@@ -447,6 +463,7 @@ export const Reason = {
   Upgraded: "Upgraded",
   NotApplicable: "NotApplicable",
   UserPaused: "UserPaused",
+  Pausing: "Pausing",
   Resumed: "Resumed",
   Aborted: "Aborted",
   Aborting: "Aborting",

@@ -1,4 +1,4 @@
-// What the CRD schema cannot check on its own: cron expressions, time zones, AMIs per hop.
+// What the CRD schema cannot check on its own: cron expressions, time zones, AMIs per version.
 // Each problem names the field and says how to fix it; the controller turns them into the
 // SpecValid condition with reason InvalidSpec and changes nothing.
 import { Cron } from "croner";
@@ -95,13 +95,20 @@ function validateDurations(spec: ClusterUpgradeSpec): SpecProblem[] {
     .map(([field, value]) => ({ field, message: `"${value}" must be a duration longer than 0s, e.g. 30s or 15m` }));
 }
 
+/** Without an AMI in the spec, the operator looks up the EKS-optimized AMI of each hop's version. */
 function validateNodeGroups(spec: ClusterUpgradeSpec): SpecProblem[] {
-  return (spec.nodeGroups?.selfManaged ?? [])
-    .filter((group) => !group.amiId && !group.amiIdsByVersion?.[spec.targetVersion])
-    .map((group) => ({
-      field: `spec.nodeGroups.selfManaged[${group.autoScalingGroupName}].amiId`,
-      message: `self-managed group ${group.autoScalingGroupName} has no AMI for ${spec.targetVersion}: set amiId, or amiIdsByVersion["${spec.targetVersion}"]`,
-    }));
+  const problems: SpecProblem[] = [];
+  for (const group of spec.nodeGroups?.selfManaged ?? []) {
+    const field = `spec.nodeGroups.selfManaged[${group.autoScalingGroupName}]`;
+    for (const version of Object.keys(group.amiIdsByVersion ?? {})) {
+      if (!/^1\.\d{1,3}$/.test(version)) problems.push({ field: `${field}.amiIdsByVersion`, message: `key "${version}" is not a Kubernetes minor version such as "1.31"` });
+    }
+    const forTarget = group.amiIdsByVersion?.[spec.targetVersion];
+    if (group.amiId && forTarget && forTarget !== group.amiId) {
+      problems.push({ field: `${field}.amiId`, message: `amiId ${group.amiId} and amiIdsByVersion["${spec.targetVersion}"] ${forTarget} disagree about the target version's AMI: keep one` });
+    }
+  }
+  return problems;
 }
 
 function parseDurationSafe(text: string): number {

@@ -2,6 +2,7 @@
 import {
   AutoScalingClient,
   CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   ResumeProcessesCommand,
   SuspendProcessesCommand,
@@ -69,6 +70,12 @@ export class AwsAutoScaling implements AutoScalingPort {
           Tags: Object.entries(tags).map(([Key, Value]) => ({ ResourceId: name, ResourceType: "auto-scaling-group", Key, Value, PropagateAtLaunch: false })),
         }),
       ),
+    );
+  }
+
+  async untagGroup(name: string, keys: string[]): Promise<void> {
+    await awsCall(`removing tags ${keys.join(", ")} from Auto Scaling group ${name}`, () =>
+      this.client.send(new DeleteTagsCommand({ Tags: keys.map((Key) => ({ ResourceId: name, ResourceType: "auto-scaling-group", Key })) })),
     );
   }
 

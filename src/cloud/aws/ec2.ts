@@ -1,6 +1,6 @@
 // Ec2Port over @aws-sdk/client-ec2: subnet free addresses, security-group existence, launch
 // template versions and EKS-optimized AMIs.
-import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { Ec2Port, SubnetInfo } from "../ports.js";
 import { awsCall } from "./call.js";
 
@@ -31,6 +31,23 @@ export class AwsEc2 implements Ec2Port {
     );
     if (LaunchTemplateVersion?.VersionNumber === undefined) throw new Error(`EC2 answered without a version number for launch template ${request.templateId}`);
     return String(LaunchTemplateVersion.VersionNumber);
+  }
+
+  async instanceImages(instanceIds: string[]): Promise<Record<string, string>> {
+    const images: Record<string, string> = {};
+    if (instanceIds.length === 0) return images;
+    let nextToken: string | undefined;
+    do {
+      // A filter rather than InstanceIds: an instance terminated meanwhile is absent, not an error.
+      const page = await awsCall(`describing instances ${instanceIds.join(", ")}`, () =>
+        this.client.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: instanceIds }], ...(nextToken ? { NextToken: nextToken } : {}) })),
+      );
+      for (const reservation of page.Reservations ?? []) {
+        for (const instance of reservation.Instances ?? []) if (instance.InstanceId && instance.ImageId) images[instance.InstanceId] = instance.ImageId;
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return images;
   }
 
   async eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined> {

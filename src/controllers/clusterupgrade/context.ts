@@ -10,7 +10,7 @@ import type {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
-import type { WorkloadReader } from "../../kube/workloads.js";
+import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Logger } from "winston";
 
 export interface ControllerTimings {
@@ -44,8 +44,8 @@ export interface StepContext {
   readonly cloud: CloudPorts;
   readonly log: Logger;
   readonly timings: ControllerTimings;
-  /** Reads nodes, pods and budgets of the upgraded cluster (only when a step needs them). */
-  workloads(): Promise<WorkloadReader>;
+  /** Reads and changes nodes, pods and budgets of the upgraded cluster (only when a step needs them). */
+  workloads(): Promise<ClusterAccess>;
   /** BlueGreen: reads green's workloads (spec.blueGreen.greenCluster.kubeconfigSecretRef). */
   greenWorkloads(): Promise<WorkloadReader>;
   /** The cloud ports of another region (green's); undefined means spec.cluster's region. */

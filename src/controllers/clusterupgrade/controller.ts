@@ -14,7 +14,7 @@ import {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
-import type { WorkloadReader } from "../../kube/workloads.js";
+import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
@@ -25,6 +25,7 @@ import { fetchProbe } from "../../bluegreen/http-probe.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
 import { abortStep, runningEksUpdates } from "./steps/abort.js";
 import { blueGreenStep, returnTrafficOnDeletion } from "./steps/bluegreen.js";
+import { holdsAnything, releaseHeld } from "./steps/release.js";
 import { clusterStep } from "./steps/cluster.js";
 import { finalizeStep } from "./steps/finalize.js";
 import { hopsStep } from "./steps/hops.js";
@@ -56,7 +57,7 @@ export interface ControllerOptions {
   events: EventSink;
   cloud: CloudPortsFactory;
   /** The reader of the upgraded cluster's nodes, pods and budgets. */
-  workloads: (upgrade: ClusterUpgrade) => Promise<WorkloadReader>;
+  workloads: (upgrade: ClusterUpgrade) => Promise<ClusterAccess>;
   /** BlueGreen: the reader of the green cluster's workloads. */
   greenWorkloads?: (upgrade: ClusterUpgrade) => Promise<WorkloadReader>;
   /** BlueGreen HTTP probe gates; a plain GET with a timeout by default. */
@@ -206,7 +207,15 @@ export class ClusterUpgradeController {
   /** Deletion mid-flight: nothing the operator holds may be left behind; EKS updates run on. */
   private async finalizeDeletion(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
     if (!upgrade.metadata.finalizers?.includes(FINALIZER)) return {};
-    const running = runningEksUpdates(upgrade.status ?? {});
+    const status = structuredClone(upgrade.status ?? {});
+    if (holdsAnything(status)) {
+      // A failure here is retried with backoff: the finalizer stays until everything is given back.
+      const region = upgrade.spec.cluster.region ?? this.options.defaultRegion;
+      const released = await releaseHeld({ upgrade, status, cloud: this.options.cloud(region), nodes: await this.options.workloads(upgrade) });
+      for (const line of released) await this.options.events.record(upgrade, "Normal", "Released", line);
+      log.info("released what the deleted upgrade held", { released });
+    }
+    const running = runningEksUpdates(status);
     if (running.length) log.warn("deleted while EKS updates it started are still running; they cannot be cancelled", { running });
     // A cutover in flight must not leave traffic split: blue gets it all back before the object goes.
     await returnTrafficOnDeletion(upgrade, this.options.cloud(upgrade.spec.cluster.region ?? this.options.defaultRegion), log);

@@ -89,6 +89,12 @@ export class FakeAutoScaling implements AutoScalingPort {
     return Promise.resolve();
   }
 
+  untagGroup(name: string, keys: string[]): Promise<void> {
+    this.calls.push({ method: "untagGroup", args: [name, keys] });
+    for (const key of keys) delete this.group(name).tags[key];
+    return Promise.resolve();
+  }
+
   setLaunchTemplateVersion(name: string, templateId: string, version: string): Promise<void> {
     this.calls.push({ method: "setLaunchTemplateVersion", args: [name, templateId, version] });
     this.group(name).launchTemplate = { id: templateId, version };

@@ -54,16 +54,16 @@ export class FakeEks implements EksPort {
   pollsPerUpdate = 1;
   private readonly updates = new Map<string, FakeUpdate>();
   private readonly byToken = new Map<string, string>();
-  private nextFailures: UpdateError[][] = [];
+  private nextFailures: { errors: UpdateError[]; scope?: "cluster" | "nodegroup" | "addon" }[] = [];
   private sequence = 0;
 
   count(method: string): number {
     return this.calls.filter((call) => call.method === method).length;
   }
 
-  /** The next update started fails with these errors (EKS reverts; nothing changes). */
-  failNextUpdate(errors: UpdateError[]): void {
-    this.nextFailures.push(errors);
+  /** The next update started (of `scope` when given) fails with these errors (EKS reverts; nothing changes). */
+  failNextUpdate(errors: UpdateError[], scope?: "cluster" | "nodegroup" | "addon"): void {
+    this.nextFailures.push({ errors, ...(scope ? { scope } : {}) });
   }
 
   private record(method: string, ...args: unknown[]): void {
@@ -76,10 +76,11 @@ export class FakeEks implements EksPort {
     return cluster;
   }
 
-  private begin(token: string, type: string, apply: () => void): UpdateInfo {
+  private begin(token: string, type: string, apply: () => void, scope: "cluster" | "nodegroup" | "addon"): UpdateInfo {
     const existing = this.byToken.get(token);
     if (existing) return { ...this.updates.get(existing)!.info };
-    const failure = this.nextFailures.shift();
+    const index = this.nextFailures.findIndex((failure) => failure.scope === undefined || failure.scope === scope);
+    const failure = index >= 0 ? this.nextFailures.splice(index, 1)[0].errors : undefined;
     const id = `update-${++this.sequence}`;
     const info: UpdateInfo = { id, status: "InProgress", type, errors: [] };
     this.updates.set(id, { info, pollsLeft: this.pollsPerUpdate, outcome: failure ? "Failed" : "Successful", errors: failure ?? [], apply });
@@ -103,9 +104,14 @@ export class FakeEks implements EksPort {
       const running = [...this.updates.values()].some((update) => update.info.status === "InProgress" && update.info.type === "VersionUpdate");
       if (running) return Promise.reject(new ConflictError("ResourceInUseException: an update is already in progress"));
     }
-    const info = this.begin(request.clientRequestToken, "VersionUpdate", () => {
-      cluster.version = request.version;
-    });
+    const info = this.begin(
+      request.clientRequestToken,
+      "VersionUpdate",
+      () => {
+        cluster.version = request.version;
+      },
+      "cluster",
+    );
     cluster.status = "UPDATING";
     return Promise.resolve(info);
   }
@@ -151,9 +157,14 @@ export class FakeEks implements EksPort {
       return Promise.reject(new ValidationError(`InvalidParameterException: node group version ${request.version} is newer than the control plane ${cluster.version}`));
     }
     return Promise.resolve(
-      this.begin(request.clientRequestToken, "VersionUpdate", () => {
-        group.version = request.version ?? cluster.version;
-      }),
+      this.begin(
+        request.clientRequestToken,
+        "VersionUpdate",
+        () => {
+          group.version = request.version ?? cluster.version;
+        },
+        "nodegroup",
+      ),
     );
   }
 
@@ -177,9 +188,14 @@ export class FakeEks implements EksPort {
     this.record("startAddonUpdate", request);
     const addon = this.addons.get(request.addonName)!;
     return Promise.resolve(
-      this.begin(request.clientRequestToken, "AddonUpdate", () => {
-        addon.version = request.version;
-      }),
+      this.begin(
+        request.clientRequestToken,
+        "AddonUpdate",
+        () => {
+          addon.version = request.version;
+        },
+        "addon",
+      ),
     );
   }
 
@@ -203,6 +219,13 @@ export class FakeEc2 implements Ec2Port {
     const number = String(versions.size + 1);
     versions.set(number, request.imageId);
     return Promise.resolve(number);
+  }
+
+  /** instance id -> AMI, for instances the test (or FakeAutoScaling's launches) registered. */
+  instances = new Map<string, string>();
+
+  instanceImages(instanceIds: string[]): Promise<Record<string, string>> {
+    return Promise.resolve(Object.fromEntries(instanceIds.filter((id) => this.instances.has(id)).map((id) => [id, this.instances.get(id)!])));
   }
 
   eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined> {

@@ -26,6 +26,17 @@ export class MemoryStore implements ClusterUpgradeStore {
     current.metadata.resourceVersion = String(++this.version);
   }
 
+  /** `kubectl delete`: the object stays, marked for deletion, until its finalizers are gone. */
+  markDeleted(namespace: string, name: string, at: string): void {
+    const current = this.objects.get(`${namespace}/${name}`)!;
+    current.metadata.deletionTimestamp = at;
+    current.metadata.resourceVersion = String(++this.version);
+  }
+
+  exists(namespace: string, name: string): boolean {
+    return this.objects.has(`${namespace}/${name}`);
+  }
+
   current(namespace: string, name: string): ClusterUpgrade {
     return structuredClone(this.objects.get(`${namespace}/${name}`)!);
   }

@@ -45,7 +45,7 @@ describe("spec validation beyond the schema", () => {
     );
   });
 
-  it("names the field of a bad cron, an unknown zone and a missing AMI", () => {
+  it("names the field of a bad cron, an unknown zone and an AMI keyed by something other than a version", () => {
     const problems = validateSpec({
       cluster: { name: "prod" },
       targetVersion: "1.31",
@@ -53,11 +53,11 @@ describe("spec validation beyond the schema", () => {
         { schedule: "61 22 * * *", duration: "1h" },
         { schedule: "0 22 * * *", duration: "1h", timeZone: "Mars/Olympus" },
       ],
-      nodeGroups: { selfManaged: [{ autoScalingGroupName: "asg-a" }] },
+      nodeGroups: { selfManaged: [{ autoScalingGroupName: "asg-a", amiIdsByVersion: { "1.3x": "ami-0123456789abcdef0" } }, { autoScalingGroupName: "asg-b" }] },
     });
     assert.deepEqual(
       problems.map((problem) => problem.field),
-      ["spec.maintenanceWindows[0].schedule", "spec.maintenanceWindows[1].timeZone", "spec.nodeGroups.selfManaged[asg-a].amiId"],
+      ["spec.maintenanceWindows[0].schedule", "spec.maintenanceWindows[1].timeZone", "spec.nodeGroups.selfManaged[asg-a].amiIdsByVersion"],
     );
     assert.match(problems[0].message, /five fields/);
   });

@@ -5,13 +5,17 @@ import { ALL_CONDITION_TYPES, API_VERSION, KIND, type ClusterUpgrade, type Clust
 import { ClusterUpgradeController, type ReconcileOutcome } from "../../../src/controllers/clusterupgrade/controller.js";
 import { FakeClock } from "../../../src/util/clock.js";
 import { createSilentLogger } from "../../../src/util/logger.js";
-import { healthyWorld, type FakeEks, type FakeEc2 } from "../../support/fakes/cloud.js";
+import { fakeNode, healthyWorld, type FakeEks, type FakeEc2 } from "../../support/fakes/cloud.js";
+import type { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
+import type { CloudPorts } from "../../../src/cloud/ports.js";
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
 import type { PhaseChange } from "../../../src/notify/webhook.js";
+import { FakeCluster } from "../../support/fakes/cluster.js";
 
 interface Harness {
   snapshot: WorkloadSnapshot;
+  ports: CloudPorts;
   eks: FakeEks;
   ec2: FakeEc2;
   store: MemoryStore;
@@ -39,7 +43,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     store,
     events,
     cloud: () => world.ports,
-    workloads: () => Promise.resolve({ snapshot: () => Promise.resolve(world.snapshot) }),
+    workloads: () => Promise.resolve(new FakeCluster(world.snapshot)),
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
@@ -65,6 +69,85 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
       return outcome;
     },
   };
+}
+
+interface RollWorld {
+  world: Harness;
+  autoscaling: FakeAutoScaling;
+  /** What the cloud controller manager and kubelets would do between passes. */
+  mirror(): void;
+  /** Names of the group's nodes before the roll. */
+  original: string[];
+  /** Budgets recover between passes unless this is false. */
+  budgetsRecover: boolean;
+}
+
+/** A cluster with a self-managed group "legacy" of 3 nodes at 1.29, two budgeted pods per node. */
+function rollWorld(spec: Partial<ClusterUpgradeSpec> = {}): RollWorld {
+  const world = harness({ nodeGroups: { order: ["legacy", "workers"], selfManaged: [{ autoScalingGroupName: "legacy" }], maxSurge: 1, maxUnavailable: 1 }, drain: { maxParallelNodes: 2 }, ...spec });
+  const state = { budgetsRecover: true };
+  const { autoscaling } = world.ports as unknown as { autoscaling: FakeAutoScaling };
+  world.ec2.templates.set("lt-legacy", new Map([["1", "ami-129"]]));
+  world.ec2.amis.set("1.30", "ami-130");
+  world.ec2.amis.set("1.31", "ami-131");
+  autoscaling.addGroup("legacy", { min: 2, max: 4, desired: 3 }, { id: "lt-legacy", version: "1" });
+  const kubeletOfAmi: Record<string, string> = { "ami-129": "v1.29.5", "ami-130": "v1.30.5", "ami-131": "v1.31.5" };
+  // What the cloud controller manager and kubelets would do: a Ready node per instance, at its AMI's version.
+  const mirror = (): void => {
+    const group = autoscaling.groups.get("legacy")!;
+    const ids = new Set(group.instances.map((instance) => instance.id));
+    world.snapshot.nodes = world.snapshot.nodes.filter((node) => !node.spec?.providerID || ids.has(node.spec.providerID.split("/").pop()!));
+    world.snapshot.pods = world.snapshot.pods.filter((pod) => world.snapshot.nodes.some((node) => node.metadata?.name === pod.spec?.nodeName));
+    for (const instance of group.instances) {
+      const name = `node-${instance.id}`;
+      if (world.snapshot.nodes.some((node) => node.metadata?.name === name)) continue;
+      const ami = world.ec2.templates.get("lt-legacy")!.get(instance.launchTemplateVersion!)!;
+      world.ec2.instances.set(instance.id, ami);
+      const node = fakeNode(name, "legacy", instance.zone, kubeletOfAmi[ami]);
+      delete node.metadata!.labels!["eks.amazonaws.com/nodegroup"];
+      node.spec = { providerID: `aws:///${instance.zone}/${instance.id}` };
+      world.snapshot.nodes.push(node);
+    }
+    // Evicted pods finish terminating; the budget recovers once replacements run elsewhere.
+    world.snapshot.pods = world.snapshot.pods.filter((pod) => !pod.metadata?.deletionTimestamp);
+    if (state.budgetsRecover) for (const pdb of world.snapshot.pdbs) pdb.status = { ...pdb.status!, disruptionsAllowed: 1 };
+  };
+  mirror();
+  const original = [...autoscaling.groups.get("legacy")!.instances.map((instance) => `node-${instance.id}`)];
+  world.snapshot.replicaSets = [{ metadata: { name: "api-1", namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "api", uid: "d", controller: true }] } }];
+  world.snapshot.pdbs = [{ metadata: { name: "api", namespace: "shop" }, spec: { selector: { matchLabels: { app: "api" } }, maxUnavailable: 1 }, status: { disruptionsAllowed: 1, currentHealthy: 2, desiredHealthy: 1, expectedPods: 2, observedGeneration: 1 } }];
+  world.snapshot.pods = original.flatMap((node) =>
+    ["a", "b"].map((suffix) => ({
+      metadata: { name: `api-${node}-${suffix}`, namespace: "shop", labels: { app: "api" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-1", uid: "r", controller: true }] },
+      spec: { nodeName: node, containers: [{ name: "c" }] },
+      status: { phase: "Running" },
+    })),
+  );
+  return {
+    world,
+    autoscaling,
+    mirror,
+    original,
+    get budgetsRecover() {
+      return state.budgetsRecover;
+    },
+    set budgetsRecover(value: boolean) {
+      state.budgetsRecover = value;
+    },
+  };
+}
+
+/** Runs passes (with the mirror between them) until none is asked, `until` holds, or `limit` passes. */
+async function runRoll(roll: RollWorld, limit = 400, until?: (upgrade: ClusterUpgrade) => boolean): Promise<number[]> {
+  const sizes: number[] = [];
+  for (let pass = 0; pass < limit; pass++) {
+    const outcome = await roll.world.controller.reconcile("default", "upgrade");
+    sizes.push(roll.autoscaling.groups.get("legacy")!.size.desired);
+    if (outcome.requeueAfterMs === undefined || until?.(roll.world.object())) break;
+    await roll.world.clock.advance(outcome.requeueAfterMs);
+    roll.mirror();
+  }
+  return sizes;
 }
 
 describe("ClusterUpgrade reconcile", () => {
@@ -276,10 +359,131 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.eks.calls.length, 0);
   });
 
-  it("stops before self-managed groups it cannot roll, touching nothing of theirs", async () => {
-    const world = harness({ nodeGroups: { selfManaged: [{ autoScalingGroupName: "legacy", amiId: "ami-0123456789abcdef0" }] } });
-    await world.drive(200, (upgrade) => upgrade.status?.phase === "Blocked");
-    assert.equal(world.condition("NodeGroupsUpgraded")?.reason, "StepUnavailable");
-    assert.match(world.condition("NodeGroupsUpgraded")!.message, /legacy/);
+  it("names the pods and the budgets behind a managed node group's PodEvictionFailure", async () => {
+    // The preflight would stop this upgrade first (PDB001, PDB002); the test looks past it to EKS's answer.
+    const ignore = ["PDB001", "PDB002"].map((code) => ({ code, reason: "the test wants EKS's own failure" }));
+    const world = harness({ targetVersion: "1.30", preflight: { ignore } });
+    world.snapshot.pods = [{ metadata: { name: "pay-1", namespace: "payments", labels: { app: "pay" } }, spec: { nodeName: "workers-0", containers: [{ name: "c" }] }, status: { phase: "Running" } }];
+    world.snapshot.pdbs = [{ metadata: { name: "pay", namespace: "payments" }, spec: { selector: { matchLabels: { app: "pay" } }, minAvailable: 2 }, status: { disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2, expectedPods: 2 } }];
+    world.eks.failNextUpdate([{ errorCode: "PodEvictionFailure", errorMessage: "Reached max retries while trying to evict pods from nodes in node group workers: payments/pay-1", resourceIds: ["workers-0", "payments/pay-1"] }], "nodegroup");
+    await world.drive(200, (upgrade) => upgrade.status?.phase === "Failed");
+    const message = world.condition("NodeGroupsUpgraded")!.message;
+    assert.match(message, /PodEvictionFailure/);
+    assert.match(message, /held by PodDisruptionBudget payments\/pay allows 0 disruption\(s\) now \(healthy 2\/2, needs 2\) \(pods payments\/pay-1\)/);
+    assert.match(message, /fix the PodDisruptionBudgets that block eviction, or allow a forced node group update/);
+  });
+
+  it("abort mid-drain uncordons the node, restores the group's sizes and launch template, and says what it released", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    roll.budgetsRecover = false;
+    await runRoll(roll, 200, (upgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => (node.podsLeft ?? []).some((hold) => hold.heldBy.includes("PodDisruptionBudget shop/api allows 0"))));
+    const draining = world.object().status!.nodeGroups!.find((group) => group.name === "legacy")!.nodes![0];
+    assert.equal(draining.phase, "Draining");
+    assert.equal(world.snapshot.nodes.find((node) => node.metadata?.name === draining.name)?.spec?.unschedulable, true);
+    assert.notDeepEqual(autoscaling.groups.get("legacy")!.size, { min: 2, max: 4, desired: 3 }, "mid-surge");
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.abort = true));
+    await runRoll(roll, 20);
+    const upgrade = world.object();
+    assert.equal(upgrade.status?.phase, "Aborted");
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0, "no node left cordoned");
+    assert.ok(world.snapshot.nodes.every((node) => !Object.keys(node.metadata?.annotations ?? {}).some((key) => key.startsWith("eksupgrade.io/"))));
+    const group = autoscaling.groups.get("legacy")!;
+    assert.deepEqual(group.size, { min: 2, max: 4, desired: 3 });
+    assert.equal(group.launchTemplate.version, "1", "launch template version restored");
+    assert.equal(group.suspended.size, 0);
+    assert.match(upgrade.status.released!.join("; "), new RegExp(`uncordoned node ${draining.name}.*restored Auto Scaling group legacy to min 2, max 4, desired 3 and launch template version 1`));
+    assert.match(world.condition("Progressing")!.message, /Released: uncordoned node/);
+  });
+
+  it("abort never lets Auto Scaling remove a node that runs pods: the surplus is kept and named", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    roll.budgetsRecover = false;
+    await runRoll(roll, 200, (upgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => node.phase === "Draining"));
+    // A replacement pod has landed on the surge node.
+    const surge = world.snapshot.nodes.find((node) => !roll.original.includes(node.metadata!.name!) && node.spec?.providerID)!;
+    world.snapshot.pods.push({ metadata: { name: "api-new", namespace: "shop", labels: { app: "api" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-1", uid: "r", controller: true }] }, spec: { nodeName: surge.metadata!.name!, containers: [{ name: "c" }] }, status: { phase: "Running" } });
+    const instancesBefore = autoscaling.groups.get("legacy")!.instances.length;
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.abort = true));
+    await runRoll(roll, 20);
+    assert.equal(world.object().status?.phase, "Aborted");
+    const group = autoscaling.groups.get("legacy")!;
+    assert.equal(group.instances.length, instancesBefore, "no instance removed: every one runs pods");
+    assert.equal(group.size.desired, instancesBefore);
+    assert.match(world.object().status!.released!.join("; "), new RegExp(`desired kept at ${instancesBefore}, not 3: .*${surge.metadata!.name!} \\(1 pod\\(s\\)\\)`));
+  });
+
+  it("pause mid-drain finishes the node in flight, waits at the original size, and resumes where it stopped", async () => {
+    const roll = rollWorld({ targetVersion: "1.30", drain: { maxParallelNodes: 1 } });
+    const { world, autoscaling } = roll;
+    await runRoll(roll, 200, (upgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => node.phase === "Draining"));
+    const inFlight = world.object().status!.nodeGroups!.find((group) => group.name === "legacy")!.nodes![0].name;
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.paused = true));
+    const pausing = await world.controller.reconcile("default", "upgrade");
+    assert.equal(world.condition("Paused")?.reason, "Pausing");
+    assert.match(world.condition("Paused")!.message, new RegExp(`finishing node ${inFlight}`));
+    await world.clock.advance(pausing.requeueAfterMs ?? 0);
+    roll.mirror();
+    await runRoll(roll, 100, (upgrade) => upgrade.status?.phase === "Paused");
+    const paused = world.object();
+    assert.equal(paused.status?.phase, "Paused");
+    assert.ok(!world.snapshot.nodes.some((node) => node.metadata?.name === inFlight), "the node in flight was drained and replaced");
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0);
+    assert.deepEqual(autoscaling.groups.get("legacy")!.size, { min: 2, max: 4, desired: 3 }, "paused at the original size");
+    const oldLeft = world.snapshot.nodes.filter((node) => node.status?.nodeInfo?.kubeletVersion === "v1.29.5" && node.spec?.providerID).length;
+    assert.ok(oldLeft >= 1, "the pause stopped before the rest");
+    const terminations = autoscaling.count("terminateInstance");
+    await runRoll(roll, 5);
+    assert.equal(autoscaling.count("terminateInstance"), terminations, "nothing moves while paused");
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.paused = false));
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.ok(world.snapshot.nodes.filter((node) => node.spec?.providerID).every((node) => node.status?.nodeInfo?.kubeletVersion === "v1.30.5"));
+  });
+
+  it("deleted mid-drain, gives everything back before the finalizer goes", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    roll.budgetsRecover = false;
+    await runRoll(roll, 200, (upgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => node.phase === "Draining"));
+    world.store.markDeleted("default", "upgrade", "2026-11-22T12:30:00Z");
+    await world.controller.reconcile("default", "upgrade");
+    assert.equal(world.store.exists("default", "upgrade"), false);
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0);
+    assert.deepEqual(autoscaling.groups.get("legacy")!.size, { min: 2, max: 4, desired: 3 });
+    assert.ok(world.events.reasons().includes("Released"));
+  });
+
+  it("rolls a self-managed group hop by hop: surge, cordon, drain within budgets, terminate with decrement, restore sizes", async () => {
+    const roll = rollWorld();
+    const { world, autoscaling } = roll;
+    const sizes = await runRoll(roll);
+    const upgrade = world.object();
+    assert.equal(upgrade.status?.phase, "Succeeded", JSON.stringify(upgrade.status?.conditions?.find((condition) => condition.type === "NodeGroupsUpgraded")));
+    const group = autoscaling.groups.get("legacy")!;
+    assert.deepEqual(group.size, { min: 2, max: 4, desired: 3 }, "original sizes restored");
+    assert.equal(group.suspended.size, 0, "AZRebalance resumed");
+    assert.equal(group.tags["eksupgrade.io/rolling"], undefined);
+    assert.ok(Math.max(...sizes) <= 4 && Math.min(...sizes) >= 2, `sizes stayed within min-1..max+surge: ${sizes.join(",")}`);
+    assert.deepEqual(world.snapshot.nodes.filter((node) => node.metadata?.labels?.["eks.amazonaws.com/nodegroup"] !== "workers").map((node) => node.status?.nodeInfo?.kubeletVersion), ["v1.31.5", "v1.31.5", "v1.31.5"]);
+    assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0, "no node left cordoned");
+    assert.ok(world.snapshot.nodes.every((node) => Object.keys(node.metadata?.annotations ?? {}).every((key) => !key.startsWith("eksupgrade.io/") && !key.startsWith("cluster-autoscaler"))), "every mark removed");
+    const terminated = autoscaling.calls.filter((call) => call.method === "terminateInstance").map((call) => call.args);
+    assert.equal(terminated.length, 6, "3 old nodes per hop, each terminated once");
+    assert.equal(new Set(terminated.map(([id]) => id)).size, 6);
+    assert.ok(terminated.every(([, decrement]) => decrement === true), "always with decrement");
+    assert.deepEqual([...world.ec2.templates.get("lt-legacy")!.values()], ["ami-129", "ami-130", "ami-131"], "one launch template version per hop");
+    // The group named first in spec.nodeGroups.order rolled before the managed group of the same hop.
+    const firstTerminate = autoscaling.calls.findIndex((call) => call.method === "terminateInstance");
+    assert.ok(firstTerminate >= 0);
+    assert.equal(upgrade.status?.nodeGroups?.find((entry) => entry.name === "legacy")?.kind, "SelfManaged");
+    // The plan names the self-managed group first (spec order), with its nodes in drain batches of 2.
+    const planned = upgrade.status?.plan?.hops[0].nodeGroups.map((group) => [group.name, group.kind, group.nodeCount, group.batches.map((batch) => batch.length)]);
+    assert.deepEqual(planned, [
+      ["legacy", "SelfManaged", 3, [2, 1]],
+      ["workers", "Managed", 3, [1, 1, 1]],
+    ]);
+    assert.ok(world.events.reasons().includes("NodeDrained"));
   });
 });

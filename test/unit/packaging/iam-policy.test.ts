@@ -50,6 +50,8 @@ const CORE_ACTIONS = [
   "autoscaling:UpdateAutoScalingGroup",
   "autoscaling:SetDesiredCapacity",
   "autoscaling:TerminateInstanceInAutoScalingGroup",
+  "autoscaling:SuspendProcesses",
+  "autoscaling:ResumeProcesses",
   "autoscaling:CreateOrUpdateTags",
   "autoscaling:DeleteTags",
   // Preflight (free IPs, security groups) and new launch template versions for new AMIs.

@@ -4,6 +4,7 @@
 import { ConditionType, Reason, type ClusterUpgradeStatus } from "../../../api/v1alpha1/types.js";
 import { CONTINUE, STOP, type Step } from "../context.js";
 import { abortCutover } from "./bluegreen.js";
+import { holdsAnything, releaseHeld } from "./release.js";
 
 export function runningEksUpdates(status: ClusterUpgradeStatus): string[] {
   const running: string[] = [];
@@ -14,18 +15,29 @@ export function runningEksUpdates(status: ClusterUpgradeStatus): string[] {
   return running;
 }
 
+/** Work that finishes its current safe unit before a pause or a closed window takes effect. */
+export function workInFlight(status: ClusterUpgradeStatus): string[] {
+  const nodes = (status.nodeGroups ?? []).flatMap((group) => (group.kind === "SelfManaged" ? (group.nodes ?? []).map((node) => `node ${node.name} of ${group.name} (${node.phase.toLowerCase()})`) : []));
+  return [...runningEksUpdates(status), ...nodes];
+}
+
 export const abortStep: Step = {
   name: "abort",
   async run(context) {
     if (!context.spec.abort) return CONTINUE;
     const returning = await abortCutover(context);
     if (returning) return returning;
+    if (holdsAnything(context.status)) {
+      context.setCondition(ConditionType.Progressing, "True", Reason.Aborting, "aborting: uncordoning nodes and restoring Auto Scaling groups");
+      const released = await releaseHeld({ upgrade: context.upgrade, status: context.status, cloud: context.cloud, nodes: await context.workloads() });
+      for (const line of released) context.event("Normal", "Released", line);
+      context.status.released = [...(context.status.released ?? []), ...released];
+    }
     const running = runningEksUpdates(context.status);
-    const tail = running.length
-      ? ` EKS updates already started cannot be cancelled and are still running: ${running.join("; ")}.`
-      : "";
+    const tail = running.length ? ` EKS updates already started cannot be cancelled and are still running: ${running.join("; ")}.` : "";
+    const released = context.status.released?.length ? ` Released: ${context.status.released.join("; ")}.` : "";
     if (!context.status.finishedAt) context.status.finishedAt = context.now.toISOString();
-    context.setCondition(ConditionType.Progressing, "False", Reason.Aborted, `aborted by spec.abort; no further change will be made.${tail}`);
+    context.setCondition(ConditionType.Progressing, "False", Reason.Aborted, `aborted by spec.abort; no further change will be made.${released}${tail}`);
     context.setCondition(ConditionType.Ready, "False", Reason.Aborted, `the upgrade was aborted at ${context.status.currentVersion ?? "an unknown version"}`);
     return STOP;
   },

@@ -9,8 +9,10 @@ export const finalizeStep: Step = {
     context.status.finishedAt ??= context.now.toISOString();
     const hops = context.status.hops ?? [];
     const addons = (context.status.addons ?? []).filter((addon) => addon.state === "Succeeded").length;
-    const groups = new Set((context.status.nodeGroups ?? []).map((group) => group.name)).size;
-    const message = `cluster ${context.spec.cluster.name} runs ${context.spec.targetVersion}: ${hops.filter((hop) => hop.from !== hop.version).length} control-plane hop(s), ${addons} add-on update(s), ${groups} managed node group(s)`;
+    const groups = context.status.nodeGroups ?? [];
+    const selfManaged = groups.filter((group) => group.kind === "SelfManaged").length;
+    const skipped = groups.flatMap((group) => group.skippedNodes ?? []);
+    const message = `cluster ${context.spec.cluster.name} runs ${context.spec.targetVersion}: ${hops.filter((hop) => hop.from !== hop.version).length} control-plane hop(s), ${addons} add-on update(s), ${groups.length - selfManaged} managed and ${selfManaged} self-managed node group(s)${skipped.length ? `; nodes left on their old version after a drain timeout (spec.drain.onTimeout SkipNode): ${skipped.join(", ")}` : ""}`;
     context.setCondition(ConditionType.Ready, "True", Reason.Succeeded, message);
     context.setCondition(ConditionType.Progressing, "False", Reason.Succeeded, "upgrade complete");
     if (!alreadyDone) context.event("Normal", "UpgradeSucceeded", message);

@@ -1,10 +1,16 @@
-// Managed node groups move to each hop's version before the next control-plane hop (EKS's
-// lock-step rule). EKS runs the rolling update itself (surge, cordon, eviction honouring PDBs,
-// PodEvictionFailure after 15 minutes unless forced); the operator starts it once and follows it.
+// Node groups in the spec's order (then the rest by name), one group at a time. Managed node groups
+// move to each hop's version before the next control-plane hop (EKS's lock-step rule): EKS runs
+// their rolling update itself (surge, cordon, eviction honouring PDBs, PodEvictionFailure after 15
+// minutes unless forced) and the operator starts it once and follows it. Self-managed Auto Scaling
+// groups are rolled by the operator itself (self-managed.ts).
 import { compareMinor } from "../../../api/v1alpha1/version.js";
-import { ConditionType, Reason, type HopStatus, type NodeGroupStatus } from "../../../api/v1alpha1/types.js";
+import { ConditionType, Reason, type HopStatus, type NodeGroupStatus, type UpdateError } from "../../../api/v1alpha1/types.js";
+import { describeBudget } from "../../../drain/engine.js";
+import { budgetsFor, podName } from "../../../preflight/snapshot.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
+import { MAX_KUBELET_SKEW } from "../../../preflight/version-checks.js";
+import { advanceSelfManagedGroup, nodesOfGroup, rollsInHop } from "./self-managed.js";
 import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry, remediationFor, resetForRetry } from "./tracked-update.js";
 
 /** Groups in spec.nodeGroups.order first, in that order; then the rest by name. Excluded groups never. */
@@ -24,6 +30,30 @@ function failGroup(context: StepContext, entry: NodeGroupStatus, text: string, r
   context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.HopFailed, `node group ${entry.name} -> ${entry.targetVersion}: ${text}. To fix: ${remediation}. Next attempt at ${entry.nextAttemptAt}.`);
   context.event("Warning", "NodeGroupUpdateFailed", `${entry.name} -> ${entry.targetVersion}: ${text}`);
   return waitFor(backoff, "node group update failed");
+}
+
+/**
+ * For a PodEvictionFailure: the budgets that cover the pods EKS names (in resourceIds or in its
+ * message, as namespace/name), with what they allow now, so the condition says who holds the roll.
+ */
+async function budgetsHolding(context: StepContext, errors: UpdateError[]): Promise<string> {
+  const failures = errors.filter((error) => error.errorCode === "PodEvictionFailure");
+  if (failures.length === 0) return "";
+  const named = new Set(failures.flatMap((error) => [...(error.resourceIds ?? []), ...(error.errorMessage.match(/[a-z0-9][a-z0-9.-]*\/[a-z0-9][a-z0-9.-]*/g) ?? [])]));
+  try {
+    const snapshot = await (await context.workloads()).snapshot();
+    const holds = new Map<string, string[]>();
+    for (const pod of snapshot.pods) {
+      const name = podName(pod);
+      if (!named.has(name)) continue;
+      for (const budget of budgetsFor(pod, snapshot.pdbs)) holds.set(describeBudget(budget), [...(holds.get(describeBudget(budget)) ?? []), name]);
+    }
+    if (holds.size === 0) return "";
+    return `; held by ${[...holds].map(([budget, pods]) => `${budget} (pods ${pods.join(", ")})`).join("; ")}`;
+  } catch (error) {
+    context.log.warn("cannot read the budgets behind a PodEvictionFailure", { error: describeError(error) });
+    return "";
+  }
 }
 
 async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: HopStatus): Promise<StepResult | undefined> {
@@ -82,7 +112,7 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
       context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.Reconciling, `EKS update ${progress.update.id} is rolling managed node group ${entry.name} (${entry.total} nodes) from ${live.version} to ${hop.version}; EKS evicts pods through the Eviction API, honouring PodDisruptionBudgets`);
       return waitFor(context.timings.updatePollMs, "node group update in progress");
     case "Failed":
-      return failGroup(context, entry, describeUpdateErrors(progress.update.errors), remediationFor(progress.update.errors));
+      return failGroup(context, entry, describeUpdateErrors(progress.update.errors) + (await budgetsHolding(context, progress.update.errors)), remediationFor(progress.update.errors));
     case "Successful":
       entry.state = "Succeeded";
       entry.version = hop.version;
@@ -93,29 +123,46 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
   }
 }
 
+/** The oldest kubelet among a self-managed group's nodes, to decide whether it must move in this hop. */
+async function oldestKubelet(context: StepContext, groupName: string): Promise<string | undefined> {
+  const group = await context.cloud.autoscaling.describeGroup(groupName);
+  const nodes = nodesOfGroup(group, await (await context.workloads()).listNodes());
+  const kubelets = [...nodes.values()].map((node) => node.status?.nodeInfo?.kubeletVersion).filter((version): version is string => Boolean(version));
+  return kubelets.sort(compareMinor)[0];
+}
+
 export async function advanceNodeGroups(context: StepContext, hop: HopStatus, isLastHop: boolean): Promise<StepResult | undefined> {
   const clusterName = context.spec.cluster.name;
-  const excluded = new Set(context.spec.nodeGroups.exclude);
-  const selfManaged = context.spec.nodeGroups.selfManaged.filter((group) => !excluded.has(group.autoScalingGroupName));
-  if (selfManaged.length > 0) {
-    context.setCondition(
-      ConditionType.NodeGroupsUpgraded,
-      "False",
-      Reason.StepUnavailable,
-      `self-managed Auto Scaling groups (${selfManaged.map((group) => group.autoScalingGroupName).join(", ")}) cannot be rolled by this operator version; remove them from spec.nodeGroups.selfManaged or add them to spec.nodeGroups.exclude to go on. Nothing was changed on them.`,
-    );
-    return waitFor(context.timings.idleRecheckMs, "self-managed groups unsupported");
-  }
-  const { ordered, unordered } = orderNodeGroups(await context.cloud.eks.listNodegroups(clusterName), context.spec.nodeGroups.order, context.spec.nodeGroups.exclude);
+  const selfManaged = context.spec.nodeGroups.selfManaged.map((group) => group.autoScalingGroupName);
+  const managed = await context.cloud.eks.listNodegroups(clusterName);
+  const { ordered, unordered } = orderNodeGroups([...managed, ...selfManaged.filter((name) => !managed.includes(name))], context.spec.nodeGroups.order, context.spec.nodeGroups.exclude);
   if (context.status.plan) context.status.plan.unorderedNodeGroups = unordered;
   context.status.nodeGroups ??= [];
+  const hops = context.status.hops ?? [hop];
+  const hopIndex = Math.max(0, hops.indexOf(hop));
+  // Every group gets its entry up front, sized from the plan, so progress counts what is still to come.
+  const planned = context.status.plan?.hops.find((entry) => entry.to === hop.version)?.nodeGroups ?? [];
   for (const name of ordered) {
-    let entry = context.status.nodeGroups.find((group) => group.name === name);
-    if (!entry) {
-      entry = { name, kind: "Managed", total: 0, upgraded: 0, inFlight: 0, state: "Pending" };
-      context.status.nodeGroups.push(entry);
+    if (context.status.nodeGroups.some((group) => group.name === name)) continue;
+    const kind = selfManaged.includes(name) && !managed.includes(name) ? "SelfManaged" : "Managed";
+    context.status.nodeGroups.push({ name, kind, total: planned.find((group) => group.name === name)?.nodeCount ?? 0, upgraded: 0, inFlight: 0, state: "Pending" });
+  }
+  for (const name of ordered) {
+    const entry = context.status.nodeGroups.find((group) => group.name === name)!;
+    const kind = entry.kind;
+    let result: StepResult | undefined;
+    if (kind === "SelfManaged") {
+      const moving =
+        entry.state === "InProgress" ||
+        rollsInHop(hops, hopIndex, context.spec.nodeGroups.allowSelfManagedSkew ? await oldestKubelet(context, name) : undefined, context.spec.nodeGroups.allowSelfManagedSkew, MAX_KUBELET_SKEW);
+      if (!moving) {
+        entry.message = `stays on its version in hop ${hop.version} (spec.nodeGroups.allowSelfManagedSkew; within ${MAX_KUBELET_SKEW} minors of the next hop)`;
+        continue;
+      }
+      result = await advanceSelfManagedGroup(context, entry, hop);
+    } else {
+      result = await advanceGroup(context, entry, hop);
     }
-    const result = await advanceGroup(context, entry, hop);
     if (result) return result;
   }
   const groups = context.status.nodeGroups.filter((group) => ordered.includes(group.name));
@@ -123,7 +170,7 @@ export async function advanceNodeGroups(context: StepContext, hop: HopStatus, is
     ConditionType.NodeGroupsUpgraded,
     isLastHop ? "True" : "False",
     isLastHop ? Reason.Upgraded : Reason.Reconciling,
-    `${groups.length} managed node group(s) at ${hop.version}${groups.length ? `: ${groups.map((group) => group.name).join(", ")}` : ""}`,
+    `${groups.length} node group(s) at ${hop.version}${groups.length ? `: ${groups.map((group) => `${group.name}${group.kind === "SelfManaged" ? " (self-managed)" : ""}`).join(", ")}` : ""}`,
   );
   return undefined;
 }

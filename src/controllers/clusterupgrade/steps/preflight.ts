@@ -10,7 +10,9 @@ import { checkManagedNodeGroups } from "../../../preflight/capacity-checks.js";
 import { checkClusterState, checkControlPlaneNetwork } from "../../../preflight/cluster-checks.js";
 import { applyPolicy, blocking } from "../../../preflight/findings.js";
 import { checkPodDisruptionBudgets, checkReplicaSpread } from "../../../preflight/pdb-checks.js";
-import { nodeGroupOf, zoneOf, type WorkloadSnapshot } from "../../../preflight/snapshot.js";
+import { LABEL_SELF_MANAGED_GROUP, nodeGroupOf, zoneOf, type WorkloadSnapshot } from "../../../preflight/snapshot.js";
+import { instanceIdOf } from "../../../drain/cordon.js";
+import { isNotFound } from "../../../util/errors.js";
 import { checkInsights, checkKubeletSkew } from "../../../preflight/version-checks.js";
 import { checkPods, checkWorkloadResilience } from "../../../preflight/workload-checks.js";
 import { CONTINUE, waitFor, type Step, type StepContext } from "../context.js";
@@ -78,15 +80,53 @@ async function planAddons(context: StepContext, hops: string[]): Promise<{ perHo
   return { perHop, findings };
 }
 
-function planNodeGroups(context: StepContext, groups: ManagedNodeGroupInfo[], snapshot: WorkloadSnapshot): PlanNodeGroup[] {
+/** Nodes drained at once in a self-managed group: a wave's surge plus maxUnavailable, within maxParallelNodes. */
+function selfManagedParallelism(context: StepContext): number {
+  return Math.max(1, Math.min(context.spec.nodeGroups.maxSurge + context.spec.nodeGroups.maxUnavailable, context.spec.drain.maxParallelNodes));
+}
+
+/**
+ * Names each node of the spec's self-managed groups after its Auto Scaling group (in the snapshot
+ * only), and reports groups that do not exist.
+ */
+async function tagSelfManagedNodes(context: StepContext, snapshot: WorkloadSnapshot): Promise<{ names: string[]; findings: Finding[] }> {
+  const excluded = new Set(context.spec.nodeGroups.exclude);
+  const names: string[] = [];
+  const findings: Finding[] = [];
+  for (const { autoScalingGroupName: name } of context.spec.nodeGroups.selfManaged.filter((group) => !excluded.has(group.autoScalingGroupName))) {
+    try {
+      const group = await context.cloud.autoscaling.describeGroup(name);
+      const members = new Set(group.instances.map((instance) => instance.id));
+      for (const node of snapshot.nodes) {
+        const id = instanceIdOf(node);
+        if (id && members.has(id)) node.metadata = { ...node.metadata, labels: { ...node.metadata?.labels, [LABEL_SELF_MANAGED_GROUP]: name } };
+      }
+      names.push(name);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      findings.push(blocking("NG003", `AutoScalingGroup/${name}`, `Auto Scaling group ${name} named in spec.nodeGroups.selfManaged does not exist in this region`, "correct the name (aws autoscaling describe-auto-scaling-groups), or remove it from spec.nodeGroups.selfManaged"));
+    }
+  }
+  return { names, findings };
+}
+
+function planNodeGroups(context: StepContext, groups: ManagedNodeGroupInfo[], selfManaged: string[], snapshot: WorkloadSnapshot): PlanNodeGroup[] {
   const upgradeUid = context.upgrade.metadata.uid ?? context.upgrade.metadata.name;
-  return groups.map((group) => {
+  const nodesOf = (name: string): { name: string; uid: string; zone: string }[] =>
+    snapshot.nodes.filter((node) => nodeGroupOf(node) === name).map((node) => ({ name: node.metadata?.name ?? "", uid: node.metadata?.uid ?? node.metadata?.name ?? "", zone: zoneOf(node) }));
+  const selfManagedPlans: PlanNodeGroup[] = selfManaged.map((name) => {
+    const nodes = nodesOf(name);
+    return { name, kind: "SelfManaged", nodeCount: nodes.length, batches: batchesOf(orderForRoll(nodes, upgradeUid), selfManagedParallelism(context)).map((batch) => batch.map((node) => node.name)) };
+  });
+  const managedPlans: PlanNodeGroup[] = groups.map((group) => {
     const nodes = snapshot.nodes
       .filter((node) => nodeGroupOf(node) === group.name)
       .map((node) => ({ name: node.metadata?.name ?? "", uid: node.metadata?.uid ?? node.metadata?.name ?? "", zone: zoneOf(node) }));
     const parallel = context.spec.nodeGroups.managed.find((entry) => entry.name === group.name)?.maxUnavailable ?? group.maxUnavailable ?? context.spec.nodeGroups.maxUnavailable;
     return { name: group.name, kind: "Managed", nodeCount: nodes.length, batches: batchesOf(orderForRoll(nodes, upgradeUid), parallel).map((batch) => batch.map((node) => node.name)) };
   });
+  const order = orderNodeGroups([...managedPlans, ...selfManagedPlans].map((plan) => plan.name), context.spec.nodeGroups.order, []).ordered;
+  return [...managedPlans, ...selfManagedPlans].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 }
 
 async function gather(context: StepContext): Promise<Gathered> {
@@ -106,9 +146,13 @@ async function gather(context: StepContext): Promise<Gathered> {
     context.cloud.ec2.describeSubnets(subnetIds),
     context.cloud.ec2.existingSecurityGroups(cluster.securityGroupIds),
   ]);
+  const selfManaged = await tagSelfManagedNodes(context, snapshot);
   const controlPlane = { cluster, subnets: subnets.filter((subnet) => cluster.subnetIds.includes(subnet.id)), existingSecurityGroupIds, ownUpdateInFlight: false };
-  const rolled = new Set(groups.map((group) => group.name));
-  const parallelByGroup = new Map(groups.map((group) => [group.name, context.spec.nodeGroups.managed.find((entry) => entry.name === group.name)?.maxUnavailable ?? group.maxUnavailable ?? 1]));
+  const rolled = new Set([...groups.map((group) => group.name), ...selfManaged.names]);
+  const parallelByGroup = new Map([
+    ...groups.map((group): [string, number] => [group.name, context.spec.nodeGroups.managed.find((entry) => entry.name === group.name)?.maxUnavailable ?? group.maxUnavailable ?? 1]),
+    ...selfManaged.names.map((name): [string, number] => [name, selfManagedParallelism(context)]),
+  ]);
   const insightResult = checkInsights(insights, hops, context.spec.preflight.insightOverrides);
   const findings = [
     ...checkClusterState(controlPlane),
@@ -121,8 +165,9 @@ async function gather(context: StepContext): Promise<Gathered> {
     ...checkKubeletSkew(snapshot.nodes, hops, live, rolled),
     ...insightResult.findings,
     ...addonPlan.findings,
+    ...selfManaged.findings,
   ];
-  const nodeGroups = planNodeGroups(context, groups, snapshot);
+  const nodeGroups = planNodeGroups(context, groups, selfManaged.names, snapshot);
   const planHopsList: PlanHop[] = checkedHops.map((version, index) => ({
     from: index === 0 ? live : checkedHops[index - 1],
     to: version,
@@ -130,7 +175,7 @@ async function gather(context: StepContext): Promise<Gathered> {
     addons: addonPlan.perHop.get(version) ?? [],
     nodeGroups,
   }));
-  const unordered = orderNodeGroups(groups.map((group) => group.name), context.spec.nodeGroups.order, []).unordered;
+  const unordered = orderNodeGroups(nodeGroups.map((group) => group.name), context.spec.nodeGroups.order, []).unordered;
   return {
     findings,
     plan: { computedAt: context.now.toISOString(), hops: planHopsList, ...(unordered.length ? { unorderedNodeGroups: unordered } : {}) },

@@ -3,7 +3,7 @@
 import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
 import { windowState } from "../../../schedule/windows.js";
 import { trafficInFlight } from "../../../bluegreen/cutover.js";
-import { runningEksUpdates } from "./abort.js";
+import { workInFlight } from "./abort.js";
 import { CONTINUE, waitFor, type Step } from "../context.js";
 
 export const windowStep: Step = {
@@ -31,7 +31,7 @@ export const windowStep: Step = {
     const why = state.reason === "Blackout" ? `inside blackout ${state.blackout?.start} - ${state.blackout?.end}${state.blackout?.reason ? ` (${state.blackout.reason})` : ""}` : "outside every maintenance window";
     const cutover = context.status.cutover;
     // A traffic cutover that has started runs to its end: stopping it halfway leaves traffic split.
-    const running = [...runningEksUpdates(context.status), ...(trafficInFlight(cutover) ? [`traffic cutover at step ${cutover!.step} (split ${cutover!.split})`] : [])];
+    const running = [...workInFlight(context.status), ...(trafficInFlight(cutover) ? [`traffic cutover at step ${cutover!.step} (split ${cutover!.split})`] : [])];
     if (running.length) {
       // Work in flight finishes its current unit; only new work waits.
       context.newWorkAllowed = false;

@@ -1,0 +1,120 @@
+// The drain engine: one non-blocking pass over a cordoned node. It evicts what may go now through
+// the Eviction API (so the API server, not this code, enforces every PodDisruptionBudget), and
+// says for each pod still there what holds it. The caller runs passes until the node is empty,
+// so a restarted operator simply runs the next pass: nothing is evicted twice by design, and a
+// pod already gone answers 404, which counts as done.
+import type { V1PodDisruptionBudget, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
+import type { PodHold } from "../api/v1alpha1/types.js";
+import type { NodeOperations } from "../kube/nodes.js";
+import { budgetName, budgetsFor, podName } from "../preflight/snapshot.js";
+import { classifyPod, interpretEviction, type DrainPolicy } from "./pod-filters.js";
+
+export interface DrainInventory {
+  budgets: V1PodDisruptionBudget[];
+  replicaSets: V1ReplicaSet[];
+}
+
+export interface DrainOptions {
+  policy: DrainPolicy;
+  /** Overrides each pod's terminationGracePeriodSeconds when set. */
+  gracePeriodSeconds?: number;
+  /**
+   * The node's drain timed out and the spec allows deleting what is left (onTimeout DeletePods with
+   * allowForceDelete): pods are deleted, budgets notwithstanding. Never set otherwise.
+   */
+  deleteRemaining: boolean;
+}
+
+export interface DrainPassResult {
+  /** Nothing left on the node but DaemonSet and mirror pods. */
+  drained: boolean;
+  podsLeft: PodHold[];
+  /** Pods whose eviction the API server accepted in this pass. */
+  evicted: string[];
+  /** Pods deleted in this pass (only with deleteRemaining). */
+  deleted: string[];
+  /** A pod the policy protects (do-not-disrupt, emptyDir, no controller) holds the node: waiting alone does not help. */
+  blockedByPolicy: boolean;
+}
+
+/** kubectl drain's wait between refused evictions. */
+export const DEFAULT_EVICTION_RETRY_MS = 5_000;
+
+/** Why a budget refuses: its name and the figures the disruption controller computed. */
+export function describeBudget(pdb: V1PodDisruptionBudget): string {
+  const status = pdb.status;
+  const figures = status ? ` (healthy ${status.currentHealthy}/${status.expectedPods}, needs ${status.desiredHealthy})` : "";
+  return `PodDisruptionBudget ${budgetName(pdb)} allows ${status?.disruptionsAllowed ?? 0} disruption(s) now${figures}`;
+}
+
+function holdForRefusal(pod: V1Pod, budgets: V1PodDisruptionBudget[], status: number, message: string): string {
+  const matching = budgetsFor(pod, budgets);
+  const outcome = interpretEviction(status);
+  if (outcome.kind === "budgetRefused") {
+    return matching.length ? matching.map(describeBudget).join("; ") : `eviction refused (429): ${message}`;
+  }
+  if (outcome.kind === "multipleBudgets") {
+    const names = matching.map(budgetName).join(", ");
+    return `covered by ${matching.length > 1 ? `${matching.length} PodDisruptionBudgets (${names})` : "more than one PodDisruptionBudget"}: the API server refuses to evict it; keep one budget per pod`;
+  }
+  return `eviction failed with HTTP ${status}: ${message}`;
+}
+
+/** One pass over `nodeName`: evict what may go now, report what holds the rest. */
+export async function drainPass(nodeName: string, ops: NodeOperations, inventory: DrainInventory, options: DrainOptions): Promise<DrainPassResult> {
+  const pods = await ops.podsOnNode(nodeName);
+  const result: DrainPassResult = { drained: false, podsLeft: [], evicted: [], deleted: [], blockedByPolicy: false };
+  const pending: { pod: V1Pod; rank: number }[] = [];
+  for (const pod of pods) {
+    const disposition = classifyPod(pod, options.policy, inventory.replicaSets);
+    if (disposition.action === "leave") continue;
+    const name = podName(pod);
+    if (pod.metadata?.deletionTimestamp) {
+      result.podsLeft.push({ pod: name, heldBy: `terminating (grace period ${pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30}s)` });
+      continue;
+    }
+    if (disposition.action === "block" && !options.deleteRemaining) {
+      result.blockedByPolicy = true;
+      result.podsLeft.push({ pod: name, heldBy: disposition.message });
+      continue;
+    }
+    pending.push({ pod, rank: disposition.action === "evict" ? disposition.rank : 1 });
+  }
+  if (result.blockedByPolicy) {
+    // kubectl drain refuses a node it cannot empty before evicting anything; so does this engine,
+    // so a blocked node is never left half-drained.
+    for (const entry of pending) result.podsLeft.push({ pod: podName(entry.pod), heldBy: "waiting: another pod on this node blocks the drain" });
+    return result;
+  }
+  if (options.deleteRemaining) {
+    for (const { pod } of pending) {
+      await ops.deletePod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "", options.gracePeriodSeconds);
+      result.deleted.push(podName(pod));
+      result.podsLeft.push({ pod: podName(pod), heldBy: "deleted after the drain timeout (spec.drain.onTimeout DeletePods)" });
+    }
+    result.drained = result.podsLeft.length === 0;
+    return result;
+  }
+  // Critical pods (system-cluster-critical, system-node-critical) leave only once the rest is gone.
+  // Finished pods (rank 0) go with the ordinary ones; pods still terminating count as ordinary.
+  const critical = (rank: number): boolean => rank >= 2;
+  const ordinaryLeft = result.podsLeft.length > 0 || pending.some((entry) => !critical(entry.rank));
+  for (const { pod, rank } of pending.sort((a, b) => a.rank - b.rank || podName(a.pod).localeCompare(podName(b.pod)))) {
+    const name = podName(pod);
+    if (critical(rank) && ordinaryLeft) {
+      result.podsLeft.push({ pod: name, heldBy: "critical pod: evicted once the other pods of the node are gone" });
+      continue;
+    }
+    const answer = await ops.evictPod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "", options.gracePeriodSeconds);
+    const outcome = interpretEviction(answer.status);
+    if (outcome.kind === "gone") continue;
+    if (outcome.kind === "evicted") {
+      result.evicted.push(name);
+      result.podsLeft.push({ pod: name, heldBy: "evicted, terminating" });
+      continue;
+    }
+    result.podsLeft.push({ pod: name, heldBy: holdForRefusal(pod, inventory.budgets, answer.status, answer.message) });
+  }
+  result.drained = result.podsLeft.length === 0;
+  return result;
+}

@@ -1,0 +1,84 @@
+// An in-memory cluster API for unit tests of the drain engine and the node roll. Evictions follow
+// the Eviction API's answers: 404 for a pod that is gone, 500 for a pod under several budgets, 429
+// while a budget allows no disruption, 201 otherwise (the pod then terminates until settle()).
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { EvictionAnswer, NodePatch } from "../../../src/kube/nodes.js";
+import type { ClusterAccess } from "../../../src/kube/workloads.js";
+import { budgetsFor } from "../../../src/preflight/snapshot.js";
+import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import { NotFoundError } from "../../../src/util/errors.js";
+
+export class FakeCluster implements ClusterAccess {
+  readonly evictions: { pod: string; status: number }[] = [];
+  readonly deletions: string[] = [];
+  readonly patches: { node: string; patch: NodePatch }[] = [];
+
+  constructor(readonly state: WorkloadSnapshot) {}
+
+  snapshot(): Promise<WorkloadSnapshot> {
+    return Promise.resolve(structuredClone(this.state));
+  }
+
+  listNodes(): Promise<V1Node[]> {
+    return Promise.resolve(structuredClone(this.state.nodes));
+  }
+
+  podsOnNode(nodeName: string): Promise<V1Pod[]> {
+    return Promise.resolve(structuredClone(this.state.pods.filter((pod) => pod.spec?.nodeName === nodeName)));
+  }
+
+  listBudgets(): Promise<WorkloadSnapshot["pdbs"]> {
+    return Promise.resolve(structuredClone(this.state.pdbs));
+  }
+
+  listReplicaSets(): Promise<WorkloadSnapshot["replicaSets"]> {
+    return Promise.resolve(structuredClone(this.state.replicaSets));
+  }
+
+  patchNode(nodeName: string, patch: NodePatch): Promise<void> {
+    const node = this.state.nodes.find((candidate) => candidate.metadata?.name === nodeName);
+    if (!node) return Promise.reject(new NotFoundError(`node ${nodeName} not found`));
+    this.patches.push({ node: nodeName, patch });
+    if (patch.unschedulable !== undefined) node.spec = { ...node.spec, unschedulable: patch.unschedulable };
+    const annotations = { ...(node.metadata?.annotations ?? {}) };
+    for (const [key, value] of Object.entries(patch.annotations ?? {})) {
+      if (value === null) delete annotations[key];
+      else annotations[key] = value;
+    }
+    node.metadata = { ...node.metadata, annotations };
+    return Promise.resolve();
+  }
+
+  evictPod(namespace: string, name: string): Promise<EvictionAnswer> {
+    const answer = this.evict(namespace, name);
+    this.evictions.push({ pod: `${namespace}/${name}`, status: answer.status });
+    return Promise.resolve(answer);
+  }
+
+  private evict(namespace: string, name: string): EvictionAnswer {
+    const pod = this.state.pods.find((candidate) => candidate.metadata?.namespace === namespace && candidate.metadata?.name === name);
+    if (!pod) return { status: 404, message: `pods "${name}" not found` };
+    if (pod.metadata?.deletionTimestamp) return { status: 201, message: "already terminating" };
+    const budgets = budgetsFor(pod, this.state.pdbs);
+    if (budgets.length > 1) return { status: 500, message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support." };
+    const finished = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+    const budget = budgets[0];
+    if (budget && !finished) {
+      if ((budget.status?.disruptionsAllowed ?? 0) <= 0) return { status: 429, message: `Cannot evict pod as it would violate the pod's disruption budget.` };
+      budget.status = { ...budget.status!, disruptionsAllowed: budget.status!.disruptionsAllowed - 1 };
+    }
+    pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(0) };
+    return { status: 201, message: "evicted" };
+  }
+
+  deletePod(namespace: string, name: string): Promise<void> {
+    this.deletions.push(`${namespace}/${name}`);
+    this.state.pods = this.state.pods.filter((pod) => !(pod.metadata?.namespace === namespace && pod.metadata?.name === name));
+    return Promise.resolve();
+  }
+
+  /** Terminating pods finish: they disappear (their controllers would recreate them elsewhere). */
+  settle(): void {
+    this.state.pods = this.state.pods.filter((pod) => !pod.metadata?.deletionTimestamp);
+  }
+}
