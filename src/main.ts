@@ -111,6 +111,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     events: eventSink(new EventRecorder({ client: kubeEventsClient(kubeConfig), instance: config.identity, logger, clock })),
     cloud: dependencies.cloud,
     workloads: (upgrade) => workloadReaderFor(kubeConfig, upgrade.metadata.namespace, upgrade.spec.cluster.kubeconfigSecretRef),
+    greenWorkloads: (upgrade) => workloadReaderFor(kubeConfig, upgrade.metadata.namespace, upgrade.spec.blueGreen?.greenCluster.kubeconfigSecretRef),
     clock,
     logger,
     defaultRegion: config.defaultRegion,

@@ -18,7 +18,7 @@ import {
   EC2Client,
 } from "@aws-sdk/client-ec2";
 import { CreateAddonCommand, CreateClusterCommand, CreateNodegroupCommand, EKSClient } from "@aws-sdk/client-eks";
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, Route53Client, type RRType } from "@aws-sdk/client-route-53";
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, DeleteHostedZoneCommand, Route53Client, type RRType } from "@aws-sdk/client-route-53";
 import { latestRelease, parseReleaseVersion } from "../eks-emulator/amis.js";
 import { MotoCloud } from "../eks-emulator/cloud.js";
 import { formatMinorVersion, parseMinorVersion } from "../eks-emulator/versions.js";
@@ -28,6 +28,9 @@ import { parseScenarioText, type ClusterSpec, type HostedZoneSpec, type NodeGrou
 import { buildWorkloads, SCENARIO_LABEL } from "./workloads.js";
 
 export type { SandboxEnv };
+
+/** One id in 36 starts with Z; 500 draws all miss with a chance below one in a million. */
+const MAX_HOSTED_ZONE_ATTEMPTS = 500;
 
 /** Addresses one reserving network interface takes: its primary plus secondaries. */
 const ADDRESSES_PER_RESERVING_INTERFACE = 50;
@@ -255,12 +258,23 @@ class Seeder {
     }
   }
 
+  /**
+   * Route53 hosted zone ids start with "Z" (and the CRD's hostedZoneId pattern expects it); moto
+   * draws 22 random letters and digits. Zones are created again until the id looks like AWS's.
+   */
+  private async createAwsLikeHostedZone(name: string): Promise<string> {
+    for (let attempt = 1; attempt <= MAX_HOSTED_ZONE_ATTEMPTS; attempt++) {
+      const created = await this.route53.send(new CreateHostedZoneCommand({ Name: name, CallerReference: `${this.scenario.name}-${name}-${Date.now()}-${attempt}` }));
+      const id = created.HostedZone?.Id;
+      if (!id) throw new Error(`creating hosted zone ${name}: moto returned no id`);
+      if (id.replace(/^\/hostedzone\//, "").startsWith("Z")) return id;
+      await this.route53.send(new DeleteHostedZoneCommand({ Id: id }));
+    }
+    throw new Error(`creating hosted zone ${name}: moto gave no id starting with Z in ${MAX_HOSTED_ZONE_ATTEMPTS} attempts`);
+  }
+
   private async seedHostedZone(zone: HostedZoneSpec): Promise<string> {
-    const created = await this.route53.send(
-      new CreateHostedZoneCommand({ Name: zone.name, CallerReference: `${this.scenario.name}-${zone.name}-${Date.now()}` }),
-    );
-    const id = created.HostedZone?.Id;
-    if (!id) throw new Error(`creating hosted zone ${zone.name}: moto returned no id`);
+    const id = await this.createAwsLikeHostedZone(zone.name);
     if (zone.records.length > 0) {
       await this.route53.send(
         new ChangeResourceRecordSetsCommand({

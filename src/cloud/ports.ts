@@ -159,6 +159,8 @@ export interface Route53Port {
   /** PENDING until Route53 has applied the change everywhere, then INSYNC. */
   changeStatus(changeId: string): Promise<"PENDING" | "INSYNC">;
   healthCheckHealthy(healthCheckId: string): Promise<boolean>;
+  /** The values of every TXT record set named exactly `name` (weighted or not); [] when there is none. */
+  txtValues(hostedZoneId: string, name: string): Promise<string[]>;
 }
 
 export type AlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";

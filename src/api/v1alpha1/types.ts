@@ -306,8 +306,31 @@ export interface GateResult {
   checkedAt: string;
 }
 
-export interface CutoverStatus {
+/** Where a blue/green cutover stands; Promoted and RolledBack are final. */
+export type CutoverState = "Shifting" | "AwaitingApproval" | "Promoted" | "RollingBack" | "RolledBack" | "Aborting" | "Aborted";
+
+/** One weight change sent to Route53, kept so a reader can see each step went INSYNC before the next. */
+export interface CutoverChange {
+  /** The step it moved to (1-based); 0 for the change that sent traffic back to blue. */
   step: number;
+  /** Route53 weight given to blue by this change. */
+  blueWeight: number;
+  /** Route53 weight given to green by this change. */
+  greenWeight: number;
+  /** Absent when the weights were found already set (a previous operator sent the change but lost its id). */
+  changeId?: string;
+  /** When the change was sent. */
+  sentAt: string;
+  /** When GetChange reported it INSYNC. */
+  inSyncAt?: string;
+}
+
+export interface CutoverStatus {
+  state?: CutoverState;
+  /** The step in effect, 1-based; 0 before the first change. */
+  step: number;
+  /** How many steps the schedule has. */
+  steps?: number;
   blueWeight: number;
   greenWeight: number;
   /** "blue/green" percentages, for the printer column. */
@@ -319,6 +342,18 @@ export interface CutoverStatus {
   gates?: GateResult[];
   rolledBack?: boolean;
   message?: string;
+  /** When the gates were last read. */
+  lastCheckAt?: string;
+  /** The gate that sent traffic back to blue, with the value it had. */
+  failedGate?: string;
+  /** The kubectl command that approves the next step, while manual approval is awaited. */
+  approvalCommand?: string;
+  /** When green took all traffic. */
+  promotedAt?: string;
+  /** The longer TTL of the two weighted records, read when the cutover started. */
+  recordTtlSeconds?: number;
+  /** Every weight change sent during the cutover, in order, with its change id and INSYNC time. */
+  changes?: CutoverChange[];
 }
 
 export interface WindowStatus {
@@ -438,5 +473,10 @@ export const Reason = {
   AwsError: "AwsError",
   StepUnavailable: "StepUnavailable",
   Succeeded: "Succeeded",
+  ShiftingTraffic: "ShiftingTraffic",
+  RollingBack: "RollingBack",
+  RolledBack: "RolledBack",
+  AwaitingApproval: "AwaitingApproval",
+  Promoted: "Promoted",
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];

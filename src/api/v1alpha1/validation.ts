@@ -2,6 +2,8 @@
 // Each problem names the field and says how to fix it; the controller turns them into the
 // SpecValid condition with reason InvalidSpec and changes nothing.
 import { Cron } from "croner";
+import { validateWeightSchedule } from "../../bluegreen/schedule.js";
+import { weightSchedule } from "./defaults.js";
 import { parseDuration } from "./duration.js";
 import type { ClusterUpgradeSpec } from "./types.js";
 
@@ -15,7 +17,37 @@ export function validateSpec(spec: ClusterUpgradeSpec): SpecProblem[] {
     ...validateWindows(spec),
     ...validateDurations(spec),
     ...validateNodeGroups(spec),
+    ...validateBlueGreen(spec),
   ];
+}
+
+/** What the BlueGreen strategy needs and what this operator refuses to do to blue. */
+function validateBlueGreen(spec: ClusterUpgradeSpec): SpecProblem[] {
+  if (spec.strategy !== "BlueGreen") return [];
+  const blueGreen = spec.blueGreen;
+  if (!blueGreen) return [{ field: "spec.blueGreen", message: "strategy BlueGreen needs spec.blueGreen (green cluster and Route53 records)" }];
+  const problems: SpecProblem[] = [];
+  if (blueGreen.createGreen) {
+    problems.push({ field: "spec.blueGreen.createGreen", message: "creating the green cluster is not supported by this operator; create green at the target version with your infrastructure code (Terraform, CloudFormation, eksctl), name it in spec.blueGreen.greenCluster and set createGreen to false" });
+  }
+  if (blueGreen.blueRetention?.scaleDown) {
+    problems.push({ field: "spec.blueGreen.blueRetention.scaleDown", message: "scaling blue down is not supported by this operator: blue is kept as it is after the cutover; set scaleDown to false and scale or remove blue with your infrastructure code once blueRetention.keepFor has passed" });
+  }
+  if (blueGreen.blueRetention?.deleteBlue) {
+    problems.push({ field: "spec.blueGreen.blueRetention.deleteBlue", message: "deleting blue is not supported by this operator: it never deletes a cluster; set deleteBlue to false and delete blue with your infrastructure code when you no longer need it as a fallback" });
+  }
+  const schedule = weightSchedule(blueGreen);
+  const field = blueGreen.weightSteps?.length ? "spec.blueGreen.weightSteps" : "spec.blueGreen.trafficSteps";
+  for (const message of validateWeightSchedule(schedule)) problems.push({ field, message });
+  const durations: [string, string | undefined][] = [
+    ["spec.blueGreen.stepInterval", blueGreen.stepInterval],
+    ["spec.blueGreen.gates.checkInterval", blueGreen.gates?.checkInterval],
+    ["spec.blueGreen.blueRetention.keepFor", blueGreen.blueRetention?.keepFor],
+  ];
+  for (const [name, value] of durations) {
+    if (value !== undefined && parseDurationSafe(value) === 0) problems.push({ field: name, message: `"${value}" must be a duration longer than 0s, e.g. 30s or 5m` });
+  }
+  return problems;
 }
 
 export function isValidTimeZone(zone: string): boolean {

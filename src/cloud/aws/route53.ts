@@ -78,6 +78,10 @@ export class AwsRoute53 implements Route53Port {
     return ChangeInfo?.Status === "INSYNC" ? "INSYNC" : "PENDING";
   }
 
+  async txtValues(hostedZoneId: string, name: string): Promise<string[]> {
+    return (await this.recordSets(hostedZoneId, name, "TXT")).flatMap((set) => (set.ResourceRecords ?? []).map((record) => record.Value ?? ""));
+  }
+
   async healthCheckHealthy(healthCheckId: string): Promise<boolean> {
     const { HealthCheckObservations } = await awsCall(`reading Route53 health check ${healthCheckId}`, () =>
       this.client.send(new GetHealthCheckStatusCommand({ HealthCheckId: healthCheckId })),

@@ -9,7 +9,8 @@ import type {
   ConditionTypeName,
 } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
-import type { ClusterAccess } from "../../kube/workloads.js";
+import type { HttpProbe } from "../../bluegreen/gates.js";
+import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Logger } from "winston";
 
 export interface ControllerTimings {
@@ -45,6 +46,12 @@ export interface StepContext {
   readonly timings: ControllerTimings;
   /** Reads and changes nodes, pods and budgets of the upgraded cluster (only when a step needs them). */
   workloads(): Promise<ClusterAccess>;
+  /** BlueGreen: reads green's workloads (spec.blueGreen.greenCluster.kubeconfigSecretRef). */
+  greenWorkloads(): Promise<WorkloadReader>;
+  /** The cloud ports of another region (green's); undefined means spec.cluster's region. */
+  cloudIn(region: string | undefined): CloudPorts;
+  /** BlueGreen HTTP probe gates. */
+  readonly probeHttp: HttpProbe;
   /** The live EKS cluster, once the cluster step has read it. */
   cluster?: ClusterInfo;
   /** True while the operator-wide stop switch is on (every ClusterUpgrade behaves as paused). */

@@ -14,14 +14,17 @@ import {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
-import type { ClusterAccess } from "../../kube/workloads.js";
+import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
 import type { Notifier } from "../../notify/webhook.js";
 import { DEFAULT_TIMINGS, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
 import { derivePhase, describeProgress } from "./status.js";
+import { fetchProbe } from "../../bluegreen/http-probe.js";
+import type { HttpProbe } from "../../bluegreen/gates.js";
 import { abortStep, runningEksUpdates } from "./steps/abort.js";
+import { blueGreenStep, returnTrafficOnDeletion } from "./steps/bluegreen.js";
 import { holdsAnything, releaseHeld } from "./steps/release.js";
 import { clusterStep } from "./steps/cluster.js";
 import { finalizeStep } from "./steps/finalize.js";
@@ -55,6 +58,10 @@ export interface ControllerOptions {
   cloud: CloudPortsFactory;
   /** The reader of the upgraded cluster's nodes, pods and budgets. */
   workloads: (upgrade: ClusterUpgrade) => Promise<ClusterAccess>;
+  /** BlueGreen: the reader of the green cluster's workloads. */
+  greenWorkloads?: (upgrade: ClusterUpgrade) => Promise<WorkloadReader>;
+  /** BlueGreen HTTP probe gates; a plain GET with a timeout by default. */
+  httpProbe?: HttpProbe;
   clock: Clock;
   logger: Logger;
   defaultRegion: string;
@@ -67,8 +74,12 @@ export interface ControllerOptions {
   notifierFor?: (upgrade: ClusterUpgrade) => Promise<Notifier | undefined>;
 }
 
+function noGreenReader(): Promise<WorkloadReader> {
+  return Promise.reject(new Error("this operator was started without a reader for the green cluster's workloads"));
+}
+
 /** The ordered steps of one pass. Each checks whether its work is done and returns early if so. */
-export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, preflightStep, dryRunStep, windowStep, hopsStep, finalizeStep];
+export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, preflightStep, dryRunStep, windowStep, blueGreenStep, hopsStep, finalizeStep];
 
 export class ClusterUpgradeController {
   private readonly timings: ControllerTimings;
@@ -106,6 +117,9 @@ export class ClusterUpgradeController {
       log,
       timings: this.timings,
       workloads: () => this.options.workloads(upgrade),
+      greenWorkloads: () => (this.options.greenWorkloads ?? noGreenReader)(upgrade),
+      cloudIn: (region) => this.options.cloud(region ?? spec.cluster.region ?? this.options.defaultRegion),
+      probeHttp: this.options.httpProbe ?? fetchProbe,
       globalStop,
       newWorkAllowed: true,
       setCondition: (type, conditionStatus: ConditionStatus, reason, message) => {
@@ -177,7 +191,7 @@ export class ClusterUpgradeController {
   private summarize(context: StepContext, healthy: boolean): void {
     const { status } = context;
     const ready = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
-    if (ready?.status !== "True" && ready?.reason !== Reason.DryRun && ready?.reason !== Reason.Aborted) {
+    if (ready?.status !== "True" && ready?.reason !== Reason.DryRun && ready?.reason !== Reason.Aborted && ready?.reason !== Reason.RolledBack) {
       const blocking = status.conditions?.find((condition) => condition.status === "False" && condition.type !== ConditionType.Ready && condition.type !== ConditionType.Paused && condition.reason !== Reason.NotApplicable && condition.reason !== Reason.Resumed);
       context.setCondition(
         ConditionType.Ready,
@@ -203,6 +217,8 @@ export class ClusterUpgradeController {
     }
     const running = runningEksUpdates(status);
     if (running.length) log.warn("deleted while EKS updates it started are still running; they cannot be cancelled", { running });
+    // A cutover in flight must not leave traffic split: blue gets it all back before the object goes.
+    await returnTrafficOnDeletion(upgrade, this.options.cloud(upgrade.spec.cluster.region ?? this.options.defaultRegion), log);
     await this.options.store.setFinalizers(upgrade, (upgrade.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER));
     return {};
   }

@@ -2,6 +2,7 @@
 // progress text shown by `kubectl get cu`.
 import type { ClusterUpgradeStatus, Condition, Phase } from "../../api/v1alpha1/types.js";
 import { ConditionType, Reason } from "../../api/v1alpha1/types.js";
+import { trafficInFlight } from "../../bluegreen/cutover.js";
 
 function find(conditions: Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((condition) => condition.type === type);
@@ -20,7 +21,8 @@ function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {
   return (
     (status.hops ?? []).some((hop) => hop.state === "InProgress" && Boolean(hop.updateId) && hop.stage === "ControlPlane") ||
     (status.addons ?? []).some((addon) => addon.state === "InProgress") ||
-    (status.nodeGroups ?? []).some((group) => group.state === "InProgress")
+    (status.nodeGroups ?? []).some((group) => group.state === "InProgress") ||
+    trafficInFlight(status.cutover)
   );
 }
 
@@ -42,6 +44,7 @@ export function derivePhase(status: ClusterUpgradeStatus): Phase {
   if (is(ConditionType.AddonsUpgraded, "False", Reason.HopFailed)) return "Failed";
   if (is(ConditionType.NodeGroupsUpgraded, "False", Reason.HopFailed)) return "Failed";
   if (is(ConditionType.TrafficShifted, "False", Reason.StepUnavailable)) return "Blocked";
+  if (is(ConditionType.TrafficShifted, "False", Reason.RolledBack)) return "Failed";
   if (is(ConditionType.NodeGroupsUpgraded, "False", Reason.StepUnavailable)) return "Blocked";
   const progressing = find(conditions, ConditionType.Progressing);
   const windowClosed = is(ConditionType.MaintenanceWindowOpen, "False");

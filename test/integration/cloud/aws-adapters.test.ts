@@ -67,4 +67,29 @@ describe("AWS adapters against moto (sandbox)", function () {
     assert.deepEqual(after.map((record) => [record.setIdentifier, record.weight, record.values[0]]).sort(), [["blue", 229, "blue.elb.example.com"], ["green", 26, "green.elb.example.com"]]);
     await assert.rejects(port.setWeights(zoneId, name, "CNAME", { purple: 1 }), /no weighted CNAME record/);
   });
+
+  it("Route53: reads the TXT values at a name, weighted or not, and nothing at a name without TXT", async () => {
+    const client = new Route53Client(sandboxAwsClientConfig());
+    const zone = await client.send(new CreateHostedZoneCommand({ Name: `txt-${suffix}.example.com`, CallerReference: `txt-${suffix}` }));
+    const zoneId = zone.HostedZone!.Id!.replace("/hostedzone/", "");
+    const name = `www.txt-${suffix}.example.com`;
+    const ownership = '"heritage=external-dns,external-dns/owner=blue,external-dns/resource=ingress/shop/storefront"';
+    await client.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ChangeBatch: {
+          Changes: [
+            { Action: "CREATE", ResourceRecordSet: { Name: name, Type: "CNAME", SetIdentifier: "blue", Weight: 255, TTL: 60, ResourceRecords: [{ Value: "blue.elb.example.com" }] } },
+            // external-dns's newer format: the type-prefixed name, weighted like the record it owns.
+            { Action: "CREATE", ResourceRecordSet: { Name: `cname-${name}`, Type: "TXT", SetIdentifier: "blue", Weight: 255, TTL: 300, ResourceRecords: [{ Value: ownership }] } },
+            { Action: "CREATE", ResourceRecordSet: { Name: `other-${name}`, Type: "TXT", TTL: 300, ResourceRecords: [{ Value: '"v=spf1 -all"' }] } },
+          ],
+        },
+      }),
+    );
+    const port = new AwsRoute53(client);
+    assert.deepEqual(await port.txtValues(zoneId, `cname-${name}`), [ownership]);
+    assert.deepEqual(await port.txtValues(zoneId, name), [], "the CNAME itself has no TXT record");
+    assert.deepEqual(await port.txtValues(zoneId, `other-${name}`), ['"v=spf1 -all"']);
+  });
 });

@@ -48,6 +48,18 @@ export class FakeRoute53 implements Route53Port {
     return Promise.resolve("INSYNC");
   }
 
+  /** "zone|name" -> TXT values */
+  readonly txt = new Map<string, string[]>();
+
+  txtValues(hostedZoneId: string, name: string): Promise<string[]> {
+    this.calls.push({ method: "txtValues", args: [hostedZoneId, name] });
+    return Promise.resolve([...(this.txt.get(`${hostedZoneId}|${name.replace(/\.$/, "")}`) ?? [])]);
+  }
+
+  count(method: string): number {
+    return this.calls.filter((call) => call.method === method).length;
+  }
+
   healthCheckHealthy(healthCheckId: string): Promise<boolean> {
     this.calls.push({ method: "healthCheckHealthy", args: [healthCheckId] });
     return Promise.resolve(this.healthy.get(healthCheckId) ?? true);

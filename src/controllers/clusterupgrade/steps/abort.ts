@@ -3,6 +3,7 @@
 // status says which are still running.
 import { ConditionType, Reason, type ClusterUpgradeStatus } from "../../../api/v1alpha1/types.js";
 import { CONTINUE, STOP, type Step } from "../context.js";
+import { abortCutover } from "./bluegreen.js";
 import { holdsAnything, releaseHeld } from "./release.js";
 
 export function runningEksUpdates(status: ClusterUpgradeStatus): string[] {
@@ -24,6 +25,8 @@ export const abortStep: Step = {
   name: "abort",
   async run(context) {
     if (!context.spec.abort) return CONTINUE;
+    const returning = await abortCutover(context);
+    if (returning) return returning;
     if (holdsAnything(context.status)) {
       context.setCondition(ConditionType.Progressing, "True", Reason.Aborting, "aborting: uncordoning nodes and restoring Auto Scaling groups");
       const released = await releaseHeld({ upgrade: context.upgrade, status: context.status, cloud: context.cloud, nodes: await context.workloads() });

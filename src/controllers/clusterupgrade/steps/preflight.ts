@@ -17,6 +17,7 @@ import { checkInsights, checkKubeletSkew } from "../../../preflight/version-chec
 import { checkPods, checkWorkloadResilience } from "../../../preflight/workload-checks.js";
 import { CONTINUE, waitFor, type Step, type StepContext } from "../context.js";
 import { chooseAddonVersion, compareAddonVersions, LATE_ADDONS, orderAddons } from "./addons.js";
+import { greenPreflight } from "./green-preflight.js";
 import { orderNodeGroups } from "./nodegroups.js";
 
 /** The first hop not yet done, if any. */
@@ -185,6 +186,7 @@ async function gather(context: StepContext): Promise<Gathered> {
 export const preflightStep: Step = {
   name: "preflight",
   async run(context) {
+    if (context.spec.strategy === "BlueGreen") return greenPreflight(context);
     if (!needsPreflight(context)) return CONTINUE;
     const gathered = await gather(context);
     const findings = applyPolicy(gathered.findings, context.spec.preflight);

@@ -1,8 +1,19 @@
-// Strategy gates that apply before any change: dry runs stop after the plan, and the traffic
-// condition says whether traffic moves at all.
+// Strategy gates that apply before any change: which conditions apply to the chosen strategy, and
+// dry runs that stop after the plan.
+import { weightSchedule } from "../../../api/v1alpha1/defaults.js";
 import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
 import { planHops } from "../../../api/v1alpha1/version.js";
-import { CONTINUE, STOP, waitFor, type Step } from "../context.js";
+import { greenPercent } from "../../../bluegreen/schedule.js";
+import { CONTINUE, STOP, type Step, type StepContext } from "../context.js";
+
+/** BlueGreen never upgrades blue in place: green must already run the target version. */
+function markInPlaceConditionsNotApplicable(context: StepContext): void {
+  const green = context.spec.blueGreen!.greenCluster.name;
+  const message = `strategy BlueGreen does not upgrade cluster ${context.spec.cluster.name} in place; green cluster ${green} must already run ${context.spec.targetVersion}`;
+  for (const type of [ConditionType.ControlPlaneUpgraded, ConditionType.AddonsUpgraded, ConditionType.NodeGroupsUpgraded]) {
+    context.setCondition(type, "False", Reason.NotApplicable, message);
+  }
+}
 
 export const strategyStep: Step = {
   name: "strategy",
@@ -11,23 +22,33 @@ export const strategyStep: Step = {
       context.setCondition(ConditionType.TrafficShifted, "False", Reason.NotApplicable, "strategy InPlace moves no traffic");
       return Promise.resolve(CONTINUE);
     }
-    const message = "strategy BlueGreen (Route53 traffic shifting) cannot be run by this operator version; use strategy InPlace. Nothing was changed.";
-    context.setCondition(ConditionType.TrafficShifted, "False", Reason.StepUnavailable, message);
-    context.setCondition(ConditionType.Progressing, "False", Reason.StepUnavailable, message);
-    return Promise.resolve(waitFor(context.timings.idleRecheckMs * 10, "blue/green unavailable"));
+    markInPlaceConditionsNotApplicable(context);
+    if (!context.status.cutover) {
+      context.setCondition(ConditionType.TrafficShifted, "False", Reason.Pending, `no traffic moved yet: green cluster ${context.spec.blueGreen!.greenCluster.name} is verified first`);
+    }
+    return Promise.resolve(CONTINUE);
   },
 };
+
+function dryRunMessage(context: StepContext, verdict: string): string {
+  if (context.spec.strategy === "BlueGreen") {
+    const blueGreen = context.spec.blueGreen!;
+    const shares = weightSchedule(blueGreen).map((step) => `${greenPercent(step)}%`);
+    return `dry run: traffic of ${blueGreen.route53.recordName} would move from ${context.spec.cluster.name} to green cluster ${blueGreen.greenCluster.name} in ${shares.length} step(s) (${shares.join(" -> ")} green), ${verdict}; nothing was changed. Set spec.dryRun to false to run it.`;
+  }
+  const live = context.cluster!.version;
+  const hops = planHops(live, context.spec.targetVersion);
+  return `dry run: ${hops.length} hop(s) planned (${[live, ...hops].join(" -> ")}), ${verdict}; nothing was changed. Set spec.dryRun to false to run it.`;
+}
 
 export const dryRunStep: Step = {
   name: "dryRun",
   run(context) {
     if (!context.spec.dryRun) return Promise.resolve(CONTINUE);
-    // The preflight step has just computed the findings and the plan; a dry run stops there.
-    const live = context.cluster!.version;
-    const hops = planHops(live, context.spec.targetVersion);
+    // The preflight step has just computed the findings (and the plan); a dry run stops there.
     const blockingCount = context.status.preflight?.blocking ?? 0;
     const verdict = blockingCount ? `${blockingCount} blocking finding(s) would stop it (see status.preflight)` : "preflight passed";
-    context.setCondition(ConditionType.Ready, "False", Reason.DryRun, `dry run: ${hops.length} hop(s) planned (${[live, ...hops].join(" -> ")}), ${verdict}; nothing was changed. Set spec.dryRun to false to run it.`);
+    context.setCondition(ConditionType.Ready, "False", Reason.DryRun, dryRunMessage(context, verdict));
     context.setCondition(ConditionType.Progressing, "False", Reason.DryRun, "dry run");
     return Promise.resolve(STOP);
   },

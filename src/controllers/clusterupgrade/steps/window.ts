@@ -2,6 +2,7 @@
 // flight (an EKS update that was started) is followed to its end regardless.
 import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
 import { windowState } from "../../../schedule/windows.js";
+import { trafficInFlight } from "../../../bluegreen/cutover.js";
 import { workInFlight } from "./abort.js";
 import { CONTINUE, waitFor, type Step } from "../context.js";
 
@@ -28,7 +29,9 @@ export const windowStep: Step = {
     };
     const next = state.nextStart ? `next window opens ${state.nextStart.toISOString()}${state.nextEnd ? ` and closes ${state.nextEnd.toISOString()}` : ""}` : "no window opens in the next year: check spec.maintenanceWindows";
     const why = state.reason === "Blackout" ? `inside blackout ${state.blackout?.start} - ${state.blackout?.end}${state.blackout?.reason ? ` (${state.blackout.reason})` : ""}` : "outside every maintenance window";
-    const running = workInFlight(context.status);
+    const cutover = context.status.cutover;
+    // A traffic cutover that has started runs to its end: stopping it halfway leaves traffic split.
+    const running = [...workInFlight(context.status), ...(trafficInFlight(cutover) ? [`traffic cutover at step ${cutover!.step} (split ${cutover!.split})`] : [])];
     if (running.length) {
       // Work in flight finishes its current unit; only new work waits.
       context.newWorkAllowed = false;

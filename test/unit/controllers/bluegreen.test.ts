@@ -1,0 +1,320 @@
+// The BlueGreen strategy through whole reconciles: fake EKS, Route53 and CloudWatch, an in-memory
+// store and a fake clock. Traffic moves step by step, each change INSYNC before the next; a gate
+// failing rolls back in one change; restarts, approval, abort, deletion and refusals.
+import assert from "node:assert/strict";
+import type { V1Deployment } from "@kubernetes/client-node";
+import { API_VERSION, KIND, type BlueGreenSpec, type ClusterUpgrade } from "../../../src/api/v1alpha1/types.js";
+import type { ProbeAnswer } from "../../../src/bluegreen/gates.js";
+import { ClusterUpgradeController, type ReconcileOutcome } from "../../../src/controllers/clusterupgrade/controller.js";
+import { FakeClock } from "../../../src/util/clock.js";
+import { createSilentLogger } from "../../../src/util/logger.js";
+import { emptySnapshot, healthyWorld, type FakeEks } from "../../support/fakes/cloud.js";
+import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
+import type { FakeCloudWatch, FakeRoute53 } from "../../support/fakes/traffic.js";
+
+const ZONE = "Z0SHOP";
+const RECORD = "www.shop.example.com";
+
+interface Harness {
+  eks: FakeEks;
+  route53: FakeRoute53;
+  cloudwatch: FakeCloudWatch;
+  store: MemoryStore;
+  events: RecordingEvents;
+  clock: FakeClock;
+  probe: { answer: ProbeAnswer; urls: string[] };
+  storefront: V1Deployment;
+  controller(): ClusterUpgradeController;
+  object(): ClusterUpgrade;
+  condition(type: string): { status: string; reason: string; message: string } | undefined;
+  weights(): Record<string, number>;
+  drive(until?: (upgrade: ClusterUpgrade) => boolean, limit?: number): Promise<ReconcileOutcome>;
+}
+
+function harness(blueGreen: Partial<BlueGreenSpec> = {}): Harness {
+  const world = healthyWorld("1.30");
+  world.eks.clusters.set("green", { name: "green", version: "1.31", status: "ACTIVE", subnetIds: ["subnet-a"], securityGroupIds: ["sg-1"] });
+  const route53 = world.ports.route53 as FakeRoute53;
+  const cloudwatch = world.ports.cloudwatch as FakeCloudWatch;
+  route53.put(ZONE, RECORD, "CNAME", [
+    { setIdentifier: "blue", weight: 100, ttl: 60, values: ["blue-ingress.shop.example.com"] },
+    { setIdentifier: "green", weight: 0, ttl: 60, values: ["green-ingress.shop.example.com"] },
+  ]);
+  const storefront: V1Deployment = { metadata: { namespace: "shop", name: "storefront" }, spec: { replicas: 2, selector: {}, template: {} }, status: { availableReplicas: 2 } };
+  const greenSnapshot = { ...emptySnapshot(), deployments: [storefront] };
+  const store = new MemoryStore();
+  const events = new RecordingEvents();
+  const clock = new FakeClock(Date.parse("2026-11-22T12:00:00Z"));
+  const probe = { answer: { status: 200 } as ProbeAnswer, urls: [] as string[] };
+  store.put({
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name: "cutover", namespace: "shop" },
+    spec: {
+      cluster: { name: "prod" },
+      targetVersion: "1.31",
+      strategy: "BlueGreen",
+      blueGreen: {
+        greenCluster: { name: "green" },
+        verify: { workloads: [{ kind: "Deployment", namespace: "shop", name: "storefront" }] },
+        route53: { hostedZoneId: ZONE, recordName: RECORD, blueSetIdentifier: "blue", greenSetIdentifier: "green" },
+        stepInterval: "2m",
+        gates: { httpProbes: [{ url: "http://green.internal/healthz" }], failureThreshold: 2, checkInterval: "30s" },
+        ...blueGreen,
+      },
+    },
+  });
+  const controller = (): ClusterUpgradeController =>
+    new ClusterUpgradeController({
+      store,
+      events,
+      cloud: () => world.ports,
+      workloads: () => Promise.reject(new Error("blue's workloads are not read by BlueGreen")),
+      greenWorkloads: () => Promise.resolve({ snapshot: () => Promise.resolve(greenSnapshot) }),
+      httpProbe: (url) => {
+        probe.urls.push(url);
+        return Promise.resolve(probe.answer);
+      },
+      clock,
+      logger: createSilentLogger(),
+      defaultRegion: "us-east-1",
+    });
+  let current = controller();
+  const object = (): ClusterUpgrade => store.current("shop", "cutover");
+  return {
+    eks: world.eks,
+    route53,
+    cloudwatch,
+    store,
+    events,
+    clock,
+    probe,
+    storefront,
+    controller: () => (current = controller()),
+    object,
+    condition: (type) => object().status?.conditions?.find((condition) => condition.type === type),
+    weights: () => Object.fromEntries((route53.records.get(`${ZONE}|${RECORD}|CNAME`) ?? []).map((record) => [record.setIdentifier, record.weight])),
+    async drive(until, limit = 300) {
+      let outcome: ReconcileOutcome = {};
+      for (let pass = 0; pass < limit; pass++) {
+        outcome = await current.reconcile("shop", "cutover");
+        if (outcome.requeueAfterMs === undefined || until?.(object())) return outcome;
+        await clock.advance(outcome.requeueAfterMs);
+      }
+      return outcome;
+    },
+  };
+}
+
+function sentWeights(route53: FakeRoute53): Record<string, number>[] {
+  return route53.calls.filter((call) => call.method === "setWeights").map((call) => call.args[3] as Record<string, number>);
+}
+
+describe("BlueGreen cutover (controller, fakes)", () => {
+  it("promotes green step by step, each change INSYNC and baked before the next, and never upgrades blue", async () => {
+    const world = harness();
+    const outcome = await world.drive();
+    assert.equal(outcome.requeueAfterMs, undefined);
+    const status = world.object().status!;
+    assert.equal(status.phase, "Succeeded");
+    assert.deepEqual(world.weights(), { blue: 0, green: 255 });
+    assert.deepEqual(sentWeights(world.route53), [
+      { blue: 229, green: 26 },
+      { blue: 191, green: 64 },
+      { blue: 127, green: 128 },
+      { blue: 0, green: 255 },
+    ]);
+    const changes = status.cutover!.changes!;
+    assert.deepEqual(changes.map((change) => change.step), [1, 2, 3, 4]);
+    for (let index = 1; index < changes.length; index++) {
+      const previousInSync = Date.parse(changes[index - 1].inSyncAt!);
+      assert.ok(changes[index].changeId && Date.parse(changes[index].sentAt) >= previousInSync + 120_000, `step ${index + 1} was sent only after step ${index} was INSYNC and baked 2m`);
+    }
+    assert.equal(status.cutover?.split, "0/100");
+    assert.equal(status.cutover?.state, "Promoted");
+    assert.equal(world.condition("TrafficShifted")?.reason, "Promoted");
+    assert.match(world.condition("Ready")!.message, /green cluster green \(1\.31\) carries all traffic.*never scales down or deletes it/);
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 0, "blue is never upgraded in place");
+    assert.equal(world.eks.count("startNodegroupVersionUpdate"), 0);
+    assert.ok(world.probe.urls.length >= 4, "the probe gate was read during the steps");
+  });
+
+  it("bakes at least the record TTL when it is longer than the step interval", async () => {
+    const world = harness({ stepInterval: "10s" });
+    await world.drive();
+    const changes = world.object().status!.cutover!.changes!;
+    assert.ok(Date.parse(changes[1].sentAt) - Date.parse(changes[0].inSyncAt!) >= 60_000, "TTL 60 s is longer than the 10 s step interval");
+  });
+
+  it("rolls back to blue in one change when the probe fails failureThreshold checks, naming the gate and its value", async () => {
+    const world = harness();
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 2);
+    world.probe.answer = { status: 500 };
+    await world.drive();
+    const status = world.object().status!;
+    assert.equal(status.phase, "Failed");
+    assert.deepEqual(world.weights(), { blue: 255, green: 0 });
+    assert.deepEqual(sentWeights(world.route53).at(-1), { blue: 255, green: 0 });
+    assert.equal(sentWeights(world.route53).length, 3, "steps 1 and 2, then one rollback change");
+    assert.equal(status.cutover?.state, "RolledBack");
+    assert.equal(status.cutover?.failures, 2);
+    assert.match(status.cutover.failedGate!, /HttpProbe http:\/\/green\.internal\/healthz: HTTP 500/);
+    const shifted = world.condition("TrafficShifted")!;
+    assert.equal(shifted.reason, "RolledBack");
+    assert.match(shifted.message, /back on blue \(split 100\/0; Route53 change \/change\/C3 INSYNC.*HTTP 500/);
+    assert.ok(world.events.reasons().includes("GateFailed"));
+    // Final: more passes change nothing.
+    await world.drive();
+    assert.equal(sentWeights(world.route53).length, 3);
+  });
+
+  it("shows RollingBack while the change back to blue is PENDING, then Failed", async () => {
+    const world = harness();
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 2);
+    world.probe.answer = { error: "no answer within 5s" };
+    await world.drive((upgrade) => upgrade.status?.phase === "RollingBack");
+    assert.equal(world.object().status?.phase, "RollingBack");
+    assert.equal(world.condition("Progressing")?.reason, "RollingBack");
+    assert.match(world.condition("Progressing")!.message, /sending all traffic back to blue: HttpProbe .*no answer within 5s; waiting for Route53 change \/change\/C3 to be INSYNC/);
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Failed");
+  });
+
+  it("keeps shifting when the maintenance window closes mid-cutover: a started cutover is work in flight", async () => {
+    // Open 12:00-12:03 UTC; four steps of 2 minutes run well past it.
+    const world = harness();
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.maintenanceWindows = [{ schedule: "0 12 * * *", duration: "3m" }]));
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 3);
+    assert.ok(world.clock.now() > Date.parse("2026-11-22T12:03:00Z"), "the window has closed");
+    assert.equal(world.condition("MaintenanceWindowOpen")?.status, "False");
+    assert.equal(world.object().status?.phase, "ShiftingTraffic");
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.deepEqual(world.weights(), { blue: 0, green: 255 });
+  });
+
+  it("rolls back when a CloudWatch alarm goes to ALARM", async () => {
+    const world = harness({ gates: { cloudWatchAlarms: ["green-5xx"], failureThreshold: 1, checkInterval: "30s" } });
+    world.cloudwatch.alarms.set("green-5xx", "OK");
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 3);
+    world.cloudwatch.alarms.set("green-5xx", "ALARM");
+    const before = world.clock.now();
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Failed");
+    assert.deepEqual(world.weights(), { blue: 255, green: 0 });
+    assert.match(world.object().status!.cutover!.failedGate!, /CloudWatchAlarm green-5xx: ALARM/);
+    assert.ok(world.clock.now() - before <= 30_000 + 20_000, "within one check interval plus one GetChange poll");
+  });
+
+  it("a new operator resumes the step in flight: the change is followed, not sent again, and no step is skipped", async () => {
+    const world = harness();
+    world.route53.pollsUntilInSync = 3;
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 2 && Boolean(upgrade.status.cutover.changeId));
+    const changeId = world.object().status!.cutover!.changeId;
+    world.controller();
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.deepEqual(sentWeights(world.route53).map((weights) => weights.green), [26, 64, 128, 255], "each step sent exactly once");
+    assert.equal(world.object().status!.cutover!.changes![1].changeId, changeId);
+  });
+
+  it("a change sent whose id was lost is not sent again: the weights already set are adopted", async () => {
+    const world = harness();
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 1 && Boolean(upgrade.status.cutover.changeInSyncAt));
+    // Simulate the write after ChangeResourceRecordSets being lost: Route53 has step 2, status still step 1.
+    world.route53.put(ZONE, RECORD, "CNAME", [
+      { setIdentifier: "blue", weight: 191, ttl: 60, values: ["blue-ingress.shop.example.com"] },
+      { setIdentifier: "green", weight: 64, ttl: 60, values: ["green-ingress.shop.example.com"] },
+    ]);
+    await world.drive();
+    assert.deepEqual(sentWeights(world.route53).map((weights) => weights.green), [26, 128, 255]);
+    assert.equal(world.object().status!.cutover!.changes![1].changeId, undefined);
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("with manualApproval waits before each step and says which command approves it", async () => {
+    const world = harness({ manualApproval: true, trafficSteps: [50, 100] });
+    await world.drive((upgrade) => upgrade.status?.cutover?.state === "AwaitingApproval", 20);
+    assert.equal(sentWeights(world.route53).length, 0);
+    const command = "kubectl annotate clusterupgrade cutover -n shop eksupgrade.io/approve-step=1 --overwrite";
+    assert.equal(world.object().status?.cutover?.approvalCommand, command);
+    assert.match(world.condition("TrafficShifted")!.message, new RegExp(command.replace(/[.]/g, "\\.")));
+    assert.equal(world.condition("TrafficShifted")?.reason, "AwaitingApproval");
+    assert.equal(world.object().status?.phase, "ShiftingTraffic");
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.metadata.annotations = { "eksupgrade.io/approve-step": "1" }));
+    await world.drive((upgrade) => upgrade.status?.cutover?.state === "AwaitingApproval" && upgrade.status.cutover.step === 1, 40);
+    assert.deepEqual(sentWeights(world.route53), [{ blue: 127, green: 128 }]);
+    assert.match(world.object().status!.cutover!.approvalCommand!, /approve-step=2/);
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.metadata.annotations = { "eksupgrade.io/approve-step": "2" }));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("refuses a record external-dns owns, before any traffic moves", async () => {
+    const world = harness();
+    world.route53.txt.set(`${ZONE}|cname-${RECORD}`, ['"heritage=external-dns,external-dns/owner=blue,external-dns/resource=ingress/shop/storefront"']);
+    await world.drive(undefined, 3);
+    assert.equal(world.object().status?.phase, "Blocked");
+    assert.match(world.condition("PreflightPassed")!.message, /BG008 record www\.shop\.example\.com is managed by external-dns \(owner blue\)/);
+    assert.equal(sentWeights(world.route53).length, 0);
+  });
+
+  it("waits for green's workloads to be available, then goes on by itself", async () => {
+    const world = harness();
+    world.storefront.status = { availableReplicas: 1 };
+    await world.drive(undefined, 3);
+    assert.equal(world.object().status?.phase, "Blocked");
+    assert.match(world.condition("PreflightPassed")!.message, /BG006 Deployment shop\/storefront on green cluster green has 1 of 2 replicas available/);
+    assert.equal(sentWeights(world.route53).length, 0);
+    world.storefront.status = { availableReplicas: 2 };
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("spec.abort mid-cutover sends all traffic back to blue in one change, then stops", async () => {
+    const world = harness();
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 2);
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.abort = true));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Aborted");
+    assert.deepEqual(world.weights(), { blue: 255, green: 0 });
+    assert.equal(sentWeights(world.route53).length, 3);
+    assert.equal(world.object().status?.cutover?.state, "Aborted");
+    assert.match(world.condition("TrafficShifted")!.message, /aborted: all traffic is back on blue/);
+  });
+
+  it("deleting the ClusterUpgrade mid-cutover returns traffic to blue before the finalizer goes", async () => {
+    const world = harness();
+    await world.drive((upgrade) => upgrade.status?.cutover?.step === 3);
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.metadata.deletionTimestamp = world.clock.date().toISOString()));
+    await world.drive();
+    assert.deepEqual(world.weights(), { blue: 255, green: 0 });
+    assert.equal(await world.store.get("shop", "cutover"), undefined);
+  });
+
+  it("refuses createGreen with a message saying to create green with infrastructure code", async () => {
+    const world = harness({ createGreen: true });
+    await world.drive();
+    assert.equal(world.object().status?.phase, "InvalidSpec");
+    assert.match(world.condition("SpecValid")!.message, /spec\.blueGreen\.createGreen: creating the green cluster is not supported/);
+    assert.equal(world.route53.calls.length, 0);
+  });
+
+  it("a dry run verifies green and reports the planned steps without moving any weight", async () => {
+    const world = harness({ trafficSteps: [20, 60, 100] });
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.dryRun = true));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Planned");
+    assert.match(world.condition("Ready")!.message, /in 3 step\(s\) \(20% -> 60% -> 100% green\), preflight passed; nothing was changed/);
+    assert.equal(sentWeights(world.route53).length, 0);
+    assert.equal(world.object().status?.cutover, undefined);
+  });
+
+  it("blocks when green is not at the target version", async () => {
+    const world = harness();
+    world.eks.clusters.get("green")!.version = "1.30";
+    await world.drive(undefined, 3);
+    assert.match(world.condition("PreflightPassed")!.message, /BG003 green cluster green runs 1\.30, not the target 1\.31/);
+    assert.equal(sentWeights(world.route53).length, 0);
+  });
+});
