@@ -180,17 +180,25 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     assert.equal(world.object().status?.phase, "Failed");
   });
 
-  it("keeps shifting when the maintenance window closes mid-cutover: a started cutover is work in flight", async () => {
-    // Open 12:00-12:03 UTC; four steps of 2 minutes run well past it.
+  it("when the maintenance window closes mid-cutover, lets the step in effect bake, then waits for the next window", async () => {
+    // Open 12:00-12:03 UTC every day; steps of 2 minutes: the window closes during the second one.
     const world = harness();
     world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.maintenanceWindows = [{ schedule: "0 12 * * *", duration: "3m" }]));
-    await world.drive((upgrade) => upgrade.status?.cutover?.step === 3);
+    await world.drive((upgrade) => upgrade.status?.phase === "WaitingForWindow" && (upgrade.status?.cutover?.step ?? 0) >= 1);
+    const held = world.object().status!.cutover!;
     assert.ok(world.clock.now() > Date.parse("2026-11-22T12:03:00Z"), "the window has closed");
-    assert.equal(world.condition("MaintenanceWindowOpen")?.status, "False");
-    assert.equal(world.object().status?.phase, "ShiftingTraffic");
-    await world.drive();
+    assert.match(world.condition("TrafficShifted")!.message, new RegExp(`baked; step ${held.step + 1}/4 waits for the next maintenance window`));
+    const weights = world.weights();
+    // Outside the window nothing moves, pass after pass.
+    await world.drive(undefined, 20);
+    assert.deepEqual(world.weights(), weights, "no step outside the window");
+    assert.equal(world.object().status?.cutover?.step, held.step);
+    assert.equal(world.object().status?.phase, "WaitingForWindow");
+    await world.clock.advance(Date.parse("2026-11-23T12:00:00Z") - world.clock.now());
+    await world.drive(undefined, 1000);
     assert.equal(world.object().status?.phase, "Succeeded");
     assert.deepEqual(world.weights(), { blue: 0, green: 255 });
+    assert.ok(world.clock.now() > Date.parse("2026-11-23T12:00:00Z"), "the rest ran in the next window");
   });
 
   it("rolls back when a CloudWatch alarm goes to ALARM", async () => {

@@ -211,6 +211,15 @@ async function shift(context: StepContext, cutover: CutoverStatus): Promise<Step
       case "Promote":
         return promote(context, cutover);
       case "Send":
+        if (action.step !== cutover.step && !context.newWorkAllowed) {
+          // Outside a window (or while stopping): the step in effect has baked; the next one waits.
+          const message = `${stepLabel(cutover)} baked; step ${action.step}/${schedule.length} waits for the next maintenance window; ${gateSummary(cutover, threshold)}`;
+          cutover.message = message;
+          context.setCondition(ConditionType.TrafficShifted, "False", Reason.ShiftingTraffic, message);
+          // Not progressing: the phase reads WaitingForWindow while traffic holds at this split.
+          context.setCondition(ConditionType.Progressing, "False", Reason.OutsideWindow, message);
+          return waitFor(nextWake(context, cutover, context.timings.idleRecheckMs), "next traffic step outside the maintenance window");
+        }
         await sendStep(context, cutover, action.step, action.weights);
         continue;
       case "WaitInSync": {
