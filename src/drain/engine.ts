@@ -99,13 +99,15 @@ export async function drainPass(nodeName: string, ops: NodeOperations, inventory
   // Finished pods (rank 0) go with the ordinary ones; pods still terminating count as ordinary.
   const critical = (rank: number): boolean => rank >= 2;
   const ordinaryLeft = result.podsLeft.length > 0 || pending.some((entry) => !critical(entry.rank));
-  for (const { pod, rank } of pending.sort((a, b) => a.rank - b.rank || podName(a.pod).localeCompare(podName(b.pod)))) {
+  const ordered = pending.sort((a, b) => a.rank - b.rank || podName(a.pod).localeCompare(podName(b.pod)));
+  const held = ordered.filter(({ rank }) => critical(rank) && ordinaryLeft);
+  const now = ordered.filter((entry) => !held.includes(entry));
+  // Evictions of one pass go out together, as kubectl drain's do: the API server checks each
+  // against its budget atomically, so concurrency never lets two through that the budget forbids.
+  const answers = await Promise.all(now.map(({ pod }) => ops.evictPod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "", options.gracePeriodSeconds)));
+  for (const [index, { pod }] of now.entries()) {
     const name = podName(pod);
-    if (critical(rank) && ordinaryLeft) {
-      result.podsLeft.push({ pod: name, heldBy: "critical pod: evicted once the other pods of the node are gone" });
-      continue;
-    }
-    const answer = await ops.evictPod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "", options.gracePeriodSeconds);
+    const answer = answers[index];
     const outcome = interpretEviction(answer.status);
     if (outcome.kind === "gone") continue;
     if (outcome.kind === "evicted") {
@@ -115,6 +117,7 @@ export async function drainPass(nodeName: string, ops: NodeOperations, inventory
     }
     result.podsLeft.push({ pod: name, heldBy: holdForRefusal(pod, inventory.budgets, answer.status, answer.message) });
   }
+  for (const { pod } of held) result.podsLeft.push({ pod: podName(pod), heldBy: "critical pod: evicted once the other pods of the node are gone" });
   result.drained = result.podsLeft.length === 0;
   return result;
 }

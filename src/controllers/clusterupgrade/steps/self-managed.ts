@@ -278,11 +278,9 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
   if (inFlight.length) {
     const nodesByName = new Map([...members.values()].map((node) => [nodeName(node), node]));
     const inventory: DrainInventory = { budgets: await ops.listBudgets(), replicaSets: await ops.listReplicaSets() };
-    const remaining: NodeInFlight[] = [];
-    for (const node of inFlight) {
-      const outcome = await advanceNode(context, entry, node, nodesByName.get(node.name), group, ops, inventory);
-      if (outcome === "waiting") remaining.push(node);
-    }
+    // The nodes of a wave drain side by side; each one's status entry is its own.
+    const outcomes = await Promise.all(inFlight.map((node) => advanceNode(context, entry, node, nodesByName.get(node.name), group, ops, inventory)));
+    const remaining = inFlight.filter((_, index) => outcomes[index] === "waiting");
     entry.nodes = remaining;
     entry.inFlight = remaining.length;
     if (remaining.length) {
