@@ -12,6 +12,7 @@ import { applyPolicy } from "../../../preflight/findings.js";
 import { isNotFound } from "../../../util/errors.js";
 import { CONTINUE, waitFor, type StepContext, type StepResult } from "../context.js";
 import { resolveRoute } from "./bluegreen.js";
+import { recordFindings } from "./preflight.js";
 
 async function observeGreen(context: StepContext): Promise<GreenObservation> {
   const blueGreen = context.spec.blueGreen!;
@@ -46,23 +47,8 @@ export async function greenPreflight(context: StepContext): Promise<StepResult> 
   if (context.status.cutover) return CONTINUE;
   const observed = await observeGreen(context);
   const findings = applyPolicy([...checkGreenCluster(observed), ...checkGreenWorkloads(observed), ...(await checkRoute(context))], context.spec.preflight);
-  const previous = new Set((context.status.preflight?.findings ?? []).map((finding) => `${finding.code}|${finding.resource}`));
-  for (const finding of findings) {
-    if (!previous.has(`${finding.code}|${finding.resource}`)) context.event(finding.severity === "Blocking" ? "Warning" : "Normal", "PreflightFinding", `${finding.code} ${finding.message}`);
-  }
-  const blockingFindings = findings.filter((finding) => finding.severity === "Blocking");
-  const overrides = context.spec.preflight.ignore.map((entry) => ({ code: entry.code, reason: entry.reason }));
-  context.status.preflight = {
-    lastRunAt: context.now.toISOString(),
-    blocking: blockingFindings.length,
-    warnings: findings.length - blockingFindings.length,
-    findings,
-    ...(overrides.length ? { overrides } : {}),
-  };
+  const blockingFindings = recordFindings(context, findings, [], "no traffic moved; ");
   if (blockingFindings.length > 0) {
-    const codes = [...new Set(blockingFindings.map((finding) => finding.code))].join(", ");
-    const summary = blockingFindings.map((finding) => `${finding.code} ${finding.message} (fix: ${finding.remediation})`).join("; ");
-    context.setCondition(ConditionType.PreflightPassed, "False", Reason.BlockingFindings, `no traffic moved; blocked by ${blockingFindings.length} finding(s) [${codes}]: ${summary}`);
     if (context.spec.dryRun) return CONTINUE;
     return waitFor(parseDuration(context.spec.preflight.recheckInterval), "green preflight blocked");
   }

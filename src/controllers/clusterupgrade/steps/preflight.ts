@@ -183,6 +183,33 @@ async function gather(context: StepContext): Promise<Gathered> {
   };
 }
 
+/**
+ * Stores the findings in status.preflight (with the spec's ignores and any overrides), sends an
+ * Event for each finding not seen before, and, when some block, sets PreflightPassed to False with
+ * each one's fix. Returns the blocking findings.
+ */
+export function recordFindings(context: StepContext, findings: Finding[], overridden: { code: string; reason: string; resource: string }[], blockedPrefix: string): Finding[] {
+  const previous = new Set((context.status.preflight?.findings ?? []).map((finding) => `${finding.code}|${finding.resource}`));
+  for (const finding of findings) {
+    if (!previous.has(`${finding.code}|${finding.resource}`)) context.event(finding.severity === "Blocking" ? "Warning" : "Normal", "PreflightFinding", `${finding.code} ${finding.message}`);
+  }
+  const overrides = [...context.spec.preflight.ignore.map((entry) => ({ code: entry.code, reason: entry.reason })), ...overridden];
+  const blockingFindings = findings.filter((finding) => finding.severity === "Blocking");
+  context.status.preflight = {
+    lastRunAt: context.now.toISOString(),
+    blocking: blockingFindings.length,
+    warnings: findings.length - blockingFindings.length,
+    findings,
+    ...(overrides.length ? { overrides } : {}),
+  };
+  if (blockingFindings.length > 0) {
+    const codes = [...new Set(blockingFindings.map((finding) => finding.code))].join(", ");
+    const summary = blockingFindings.map((finding) => `${finding.code} ${finding.message} (fix: ${finding.remediation})`).join("; ");
+    context.setCondition(ConditionType.PreflightPassed, "False", Reason.BlockingFindings, `${blockedPrefix}blocked by ${blockingFindings.length} finding(s) [${codes}]: ${summary}`);
+  }
+  return blockingFindings;
+}
+
 export const preflightStep: Step = {
   name: "preflight",
   async run(context) {
@@ -190,30 +217,13 @@ export const preflightStep: Step = {
     if (!needsPreflight(context)) return CONTINUE;
     const gathered = await gather(context);
     const findings = applyPolicy(gathered.findings, context.spec.preflight);
-    const previous = new Set((context.status.preflight?.findings ?? []).map((finding) => `${finding.code}|${finding.resource}`));
-    for (const finding of findings) {
-      if (!previous.has(`${finding.code}|${finding.resource}`)) {
-        context.event(finding.severity === "Blocking" ? "Warning" : "Normal", "PreflightFinding", `${finding.code} ${finding.message}`);
-      }
-    }
     const previousOverrides = new Set((context.status.preflight?.overrides ?? []).map((override) => override.resource));
     for (const override of gathered.overridden) {
       if (!previousOverrides.has(override.resource)) context.event("Warning", "InsightOverridden", `${override.resource} is ERROR but overridden by the spec: ${override.reason}`);
     }
-    const overrides = [...context.spec.preflight.ignore.map((entry) => ({ code: entry.code, reason: entry.reason })), ...gathered.overridden];
-    const blockingFindings = findings.filter((finding) => finding.severity === "Blocking");
     context.status.plan = gathered.plan;
-    context.status.preflight = {
-      lastRunAt: context.now.toISOString(),
-      blocking: blockingFindings.length,
-      warnings: findings.length - blockingFindings.length,
-      findings,
-      ...(overrides.length ? { overrides } : {}),
-    };
+    const blockingFindings = recordFindings(context, findings, gathered.overridden, "");
     if (blockingFindings.length > 0) {
-      const codes = [...new Set(blockingFindings.map((finding) => finding.code))].join(", ");
-      const summary = blockingFindings.map((finding) => `${finding.code} ${finding.message} (fix: ${finding.remediation})`).join("; ");
-      context.setCondition(ConditionType.PreflightPassed, "False", Reason.BlockingFindings, `blocked by ${blockingFindings.length} finding(s) [${codes}]: ${summary}`);
       // A dry run reports the findings with the plan and stops; a real run waits and re-checks.
       if (context.spec.dryRun) return CONTINUE;
       return waitFor(parseDuration(context.spec.preflight.recheckInterval), "preflight blocked");
