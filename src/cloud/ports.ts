@@ -12,6 +12,45 @@ export interface ClusterInfo {
   subnetIds: string[];
   securityGroupIds: string[];
   endpoint?: string;
+  /** Base64 PEM of the cluster's certificate authority, as DescribeCluster returns it. */
+  certificateAuthorityData?: string;
+  tags?: Record<string, string>;
+}
+
+/** What a new cluster copies from an existing one (CreateCluster's settings). */
+export interface ClusterBlueprint {
+  roleArn: string;
+  subnetIds: string[];
+  /** The additional security groups; EKS creates the cluster security group itself. */
+  securityGroupIds: string[];
+  endpointPublicAccess?: boolean;
+  endpointPrivateAccess?: boolean;
+  publicAccessCidrs?: string[];
+  /** Control-plane log types enabled (api, audit, authenticator, controllerManager, scheduler). */
+  enabledLogTypes: string[];
+  serviceIpv4Cidr?: string;
+  ipFamily?: string;
+  authenticationMode?: string;
+  /** Envelope encryption of secrets, by KMS key ARN. */
+  secretsKmsKeyArn?: string;
+  tags: Record<string, string>;
+}
+
+/** What a new managed node group copies from an existing one (CreateNodegroup's settings). */
+export interface NodegroupBlueprint {
+  nodeRole: string;
+  subnetIds: string[];
+  scaling: { min: number; max: number; desired: number };
+  instanceTypes: string[];
+  amiType?: string;
+  capacityType?: string;
+  diskSize?: number;
+  labels: Record<string, string>;
+  taints: { key: string; value?: string; effect: string }[];
+  maxUnavailable?: number;
+  maxUnavailablePercentage?: number;
+  launchTemplate?: { id?: string; name?: string; version?: string };
+  tags: Record<string, string>;
 }
 
 export interface UpdateInfo {
@@ -27,6 +66,8 @@ export interface AddonInfo {
   version: string;
   status: string;
   issues: { code: string; message: string }[];
+  serviceAccountRoleArn?: string;
+  configurationValues?: string;
 }
 
 export interface AddonVersionInfo {
@@ -82,6 +123,21 @@ export interface EksPort {
     request: StartUpdateRequest & { addonName: string; version: string; resolveConflicts: "NONE" | "OVERWRITE" | "PRESERVE" },
   ): Promise<UpdateInfo>;
   listInsights(clusterName: string): Promise<InsightInfo[]>;
+  /** The settings a clone of the cluster needs. */
+  describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint>;
+  /** Throws a ConflictError when a cluster of that name exists. */
+  createCluster(request: { name: string; version: string; blueprint: ClusterBlueprint; clientRequestToken: string }): Promise<ClusterInfo>;
+  describeNodegroupBlueprint(clusterName: string, nodegroupName: string): Promise<NodegroupBlueprint>;
+  /** Throws a ConflictError when the node group exists. */
+  createNodegroup(request: { clusterName: string; nodegroupName: string; version: string; blueprint: NodegroupBlueprint; clientRequestToken: string }): Promise<void>;
+  /** Throws a ConflictError when the add-on exists. */
+  createAddon(request: { clusterName: string; addonName: string; version: string; serviceAccountRoleArn?: string; configurationValues?: string; clientRequestToken: string }): Promise<void>;
+  /** UpdateNodegroupConfig with a new scaling configuration; followed like any other update. */
+  startNodegroupScalingUpdate(request: StartUpdateRequest & { nodegroupName: string; scaling: { min: number; max: number; desired: number } }): Promise<UpdateInfo>;
+  /** Starts deleting a node group; a NotFoundError means it is gone. */
+  deleteNodegroup(clusterName: string, nodegroupName: string): Promise<void>;
+  /** Starts deleting a cluster (its node groups must be gone); a NotFoundError means it is gone. */
+  deleteCluster(clusterName: string): Promise<void>;
 }
 
 export interface SubnetInfo {

@@ -356,6 +356,64 @@ export interface CutoverStatus {
   changes?: CutoverChange[];
 }
 
+/** Where the creation of a green cluster cloned from blue stands (spec.blueGreen.createGreen). */
+export interface GreenClusterStatus {
+  /** Creating: the control plane; NodeGroups: the managed node groups and add-ons; Ready: all ACTIVE; Failed: EKS refused or failed. */
+  state: "Creating" | "NodeGroups" | "Ready" | "Failed";
+  /** The cluster green was cloned from (spec.cluster.name). */
+  clonedFrom: string;
+  /** The Kubernetes version green was created at (spec.targetVersion). */
+  version: string;
+  /** The idempotency token of CreateCluster, stored before the call: a retry cannot create a second cluster. */
+  clientRequestToken: string;
+  /** When the operator decided to create green. */
+  startedAt: string;
+  /** When the control plane, every node group and every add-on were ACTIVE. */
+  readyAt?: string;
+  /** Managed node groups created on green (cloned from blue's), with their EKS status. */
+  nodeGroups?: { name: string; status: string }[];
+  /** Add-ons created on green at the target version's default version, with their EKS status. */
+  addons?: { name: string; version: string; status: string }[];
+  /** What was not cloned and why (self-managed groups, add-ons with no version for the target). */
+  notCloned?: string[];
+  /** What the creation is doing or waiting for, or why it failed and how to clean up. */
+  message?: string;
+}
+
+/** One blue node group as it was before the operator scaled it down, so it can be scaled back. */
+export interface RetiredGroup {
+  /** The managed node group name, or the Auto Scaling group name of a self-managed group. */
+  name: string;
+  /** Managed (scaled with UpdateNodegroupConfig) or SelfManaged (scaled with UpdateAutoScalingGroup). */
+  kind: "Managed" | "SelfManaged";
+  /** The sizes found before the scale-down: scale back to these to bring blue back. */
+  originalSize: { min: number; max: number; desired: number };
+  /** Pending, ScalingDown, ScaledDown, then with deleteBlue Deleting and Deleted. */
+  state: "Pending" | "ScalingDown" | "ScaledDown" | "Deleting" | "Deleted";
+  /** The idempotency token of the scale-down UpdateNodegroupConfig call. */
+  clientRequestToken?: string;
+  /** The EKS update that scales the group down, followed to its end. */
+  updateId?: string;
+  /** How many scale-down attempts were made. */
+  attempts?: number;
+  /** The errors of the last failed scale-down. */
+  errors?: UpdateError[];
+}
+
+/** What happens to blue after the cutover (spec.blueGreen.blueRetention). */
+export interface BlueRetentionStatus {
+  /** Keeping: waiting out keepFor; ScalingDown, Deleting: in progress; Kept, ScaledDown, Deleted: final. */
+  state: "Keeping" | "ScalingDown" | "ScaledDown" | "Deleting" | "Deleted" | "Kept";
+  /** The promotion time plus blueRetention.keepFor: blue is untouched until then. */
+  keepUntil: string;
+  /** Blue's node groups with their sizes before the scale-down, recorded before the first change. */
+  groups?: RetiredGroup[];
+  /** When blue reached zero (or was deleted). */
+  finishedAt?: string;
+  /** What is being done to blue, or what holds it back. */
+  message?: string;
+}
+
 export interface WindowStatus {
   open: boolean;
   nextStart?: string;
@@ -377,6 +435,10 @@ export interface ClusterUpgradeStatus {
   nodeGroups?: NodeGroupStatus[];
   preflight?: PreflightStatus;
   cutover?: CutoverStatus;
+  /** BlueGreen with createGreen: the green cluster the operator creates. */
+  green?: GreenClusterStatus;
+  /** BlueGreen: blue after the cutover, kept for blueRetention.keepFor, then scaled down or deleted when asked. */
+  blueRetention?: BlueRetentionStatus;
   window?: WindowStatus;
   /** What an abort gave back: nodes uncordoned, Auto Scaling groups restored. */
   released?: string[];
@@ -416,6 +478,7 @@ export const PHASES = [
   "UpgradingControlPlane",
   "UpgradingAddons",
   "UpgradingNodeGroups",
+  "CreatingGreen",
   "ShiftingTraffic",
   "RollingBack",
   "Paused",
@@ -439,6 +502,10 @@ export const ConditionType = {
   AddonsUpgraded: "AddonsUpgraded",
   NodeGroupsUpgraded: "NodeGroupsUpgraded",
   TrafficShifted: "TrafficShifted",
+  /** BlueGreen: blue scaled down (or deleted) after blueRetention.keepFor, when the spec asks. */
+  BlueRetired: "BlueRetired",
+  /** BlueGreen with createGreen: the green cluster cloned from blue is ACTIVE with its node groups. */
+  GreenCreated: "GreenCreated",
   Paused: "Paused",
 } as const;
 export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
@@ -478,5 +545,11 @@ export const Reason = {
   RolledBack: "RolledBack",
   AwaitingApproval: "AwaitingApproval",
   Promoted: "Promoted",
+  CreatingGreen: "CreatingGreen",
+  GreenCreationFailed: "GreenCreationFailed",
+  RetainingBlue: "RetainingBlue",
+  RetiringBlue: "RetiringBlue",
+  BlueRetired: "BlueRetired",
+  BlueStillServing: "BlueStillServing",
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];

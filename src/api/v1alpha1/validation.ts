@@ -27,14 +27,11 @@ function validateBlueGreen(spec: ClusterUpgradeSpec): SpecProblem[] {
   const blueGreen = spec.blueGreen;
   if (!blueGreen) return [{ field: "spec.blueGreen", message: "strategy BlueGreen needs spec.blueGreen (green cluster and Route53 records)" }];
   const problems: SpecProblem[] = [];
-  if (blueGreen.createGreen) {
-    problems.push({ field: "spec.blueGreen.createGreen", message: "creating the green cluster is not supported by this operator; create green at the target version with your infrastructure code (Terraform, CloudFormation, eksctl), name it in spec.blueGreen.greenCluster and set createGreen to false" });
+  if (blueGreen.greenCluster.name === spec.cluster.name && (blueGreen.greenCluster.region ?? spec.cluster.region) === spec.cluster.region) {
+    problems.push({ field: "spec.blueGreen.greenCluster.name", message: `green must be another cluster than blue (${spec.cluster.name}); name the cluster that takes the traffic` });
   }
-  if (blueGreen.blueRetention?.scaleDown) {
-    problems.push({ field: "spec.blueGreen.blueRetention.scaleDown", message: "scaling blue down is not supported by this operator: blue is kept as it is after the cutover; set scaleDown to false and scale or remove blue with your infrastructure code once blueRetention.keepFor has passed" });
-  }
-  if (blueGreen.blueRetention?.deleteBlue) {
-    problems.push({ field: "spec.blueGreen.blueRetention.deleteBlue", message: "deleting blue is not supported by this operator: it never deletes a cluster; set deleteBlue to false and delete blue with your infrastructure code when you no longer need it as a fallback" });
+  if (blueGreen.createGreen && blueGreen.greenCluster.region && blueGreen.greenCluster.region !== (spec.cluster.region ?? blueGreen.greenCluster.region)) {
+    problems.push({ field: "spec.blueGreen.greenCluster.region", message: "createGreen clones blue into blue's own region (its subnets, roles and security groups live there); drop greenCluster.region or set it to spec.cluster.region" });
   }
   const schedule = weightSchedule(blueGreen);
   const field = blueGreen.weightSteps?.length ? "spec.blueGreen.weightSteps" : "spec.blueGreen.trafficSteps";

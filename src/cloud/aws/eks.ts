@@ -1,6 +1,11 @@
 // EksPort over @aws-sdk/client-eks. Endpoints come from the SDK's standard settings
 // (AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_EKS), which is how the sandbox points it at its emulator.
 import {
+  CreateAddonCommand,
+  CreateClusterCommand,
+  CreateNodegroupCommand,
+  DeleteClusterCommand,
+  DeleteNodegroupCommand,
   DescribeAddonCommand,
   DescribeAddonVersionsCommand,
   DescribeClusterCommand,
@@ -13,16 +18,20 @@ import {
   ListUpdatesCommand,
   UpdateAddonCommand,
   UpdateClusterVersionCommand,
+  UpdateNodegroupConfigCommand,
   UpdateNodegroupVersionCommand,
+  type Cluster,
   type Update,
 } from "@aws-sdk/client-eks";
 import type {
   AddonInfo,
   AddonVersionInfo,
+  ClusterBlueprint,
   ClusterInfo,
   EksPort,
   InsightInfo,
   ManagedNodeGroupInfo,
+  NodegroupBlueprint,
   StartUpdateRequest,
   UpdateInfo,
 } from "../ports.js";
@@ -39,14 +48,147 @@ export class AwsEks implements EksPort {
     const { cluster } = await awsCall(`describing EKS cluster ${clusterName}`, () =>
       this.client.send(new DescribeClusterCommand({ name: clusterName })),
     );
+    return toClusterInfo(cluster, clusterName);
+  }
+
+  async describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint> {
+    const { cluster } = await awsCall(`describing EKS cluster ${clusterName}`, () =>
+      this.client.send(new DescribeClusterCommand({ name: clusterName })),
+    );
+    const vpc = cluster?.resourcesVpcConfig;
+    const network = cluster?.kubernetesNetworkConfig;
+    const secretsKey = (cluster?.encryptionConfig ?? []).find((entry) => entry.resources?.includes("secrets"))?.provider?.keyArn;
     return {
-      name: cluster?.name ?? clusterName,
-      version: cluster?.version ?? "",
-      status: (cluster?.status ?? "PENDING"),
-      subnetIds: cluster?.resourcesVpcConfig?.subnetIds ?? [],
-      securityGroupIds: cluster?.resourcesVpcConfig?.securityGroupIds ?? [],
-      ...(cluster?.endpoint ? { endpoint: cluster.endpoint } : {}),
+      roleArn: cluster?.roleArn ?? "",
+      subnetIds: vpc?.subnetIds ?? [],
+      securityGroupIds: vpc?.securityGroupIds ?? [],
+      ...(vpc?.endpointPublicAccess !== undefined ? { endpointPublicAccess: vpc.endpointPublicAccess } : {}),
+      ...(vpc?.endpointPrivateAccess !== undefined ? { endpointPrivateAccess: vpc.endpointPrivateAccess } : {}),
+      ...(vpc?.publicAccessCidrs?.length ? { publicAccessCidrs: vpc.publicAccessCidrs } : {}),
+      enabledLogTypes: (cluster?.logging?.clusterLogging ?? []).filter((entry) => entry.enabled).flatMap((entry) => entry.types ?? []),
+      ...(network?.serviceIpv4Cidr ? { serviceIpv4Cidr: network.serviceIpv4Cidr } : {}),
+      ...(network?.ipFamily ? { ipFamily: network.ipFamily } : {}),
+      ...(cluster?.accessConfig?.authenticationMode ? { authenticationMode: cluster.accessConfig.authenticationMode } : {}),
+      ...(secretsKey ? { secretsKmsKeyArn: secretsKey } : {}),
+      tags: cluster?.tags ?? {},
     };
+  }
+
+  async createCluster(request: { name: string; version: string; blueprint: ClusterBlueprint; clientRequestToken: string }): Promise<ClusterInfo> {
+    const { blueprint } = request;
+    const { cluster } = await awsCall(`creating EKS cluster ${request.name} at ${request.version}`, () =>
+      this.client.send(
+        new CreateClusterCommand({
+          name: request.name,
+          version: request.version,
+          roleArn: blueprint.roleArn,
+          clientRequestToken: request.clientRequestToken,
+          resourcesVpcConfig: {
+            subnetIds: blueprint.subnetIds,
+            securityGroupIds: blueprint.securityGroupIds,
+            ...(blueprint.endpointPublicAccess !== undefined ? { endpointPublicAccess: blueprint.endpointPublicAccess } : {}),
+            ...(blueprint.endpointPrivateAccess !== undefined ? { endpointPrivateAccess: blueprint.endpointPrivateAccess } : {}),
+            ...(blueprint.publicAccessCidrs ? { publicAccessCidrs: blueprint.publicAccessCidrs } : {}),
+          },
+          ...(blueprint.enabledLogTypes.length ? { logging: { clusterLogging: [{ types: blueprint.enabledLogTypes as never, enabled: true }] } } : {}),
+          ...(blueprint.serviceIpv4Cidr || blueprint.ipFamily
+            ? { kubernetesNetworkConfig: { ...(blueprint.serviceIpv4Cidr ? { serviceIpv4Cidr: blueprint.serviceIpv4Cidr } : {}), ...(blueprint.ipFamily ? { ipFamily: blueprint.ipFamily as never } : {}) } }
+            : {}),
+          // The creator gets cluster-admin through an access entry: that is how the operator reads green.
+          accessConfig: { bootstrapClusterCreatorAdminPermissions: true, ...(blueprint.authenticationMode ? { authenticationMode: blueprint.authenticationMode as never } : {}) },
+          ...(blueprint.secretsKmsKeyArn ? { encryptionConfig: [{ resources: ["secrets"], provider: { keyArn: blueprint.secretsKmsKeyArn } }] } : {}),
+          tags: blueprint.tags,
+        }),
+      ),
+    );
+    return toClusterInfo(cluster, request.name);
+  }
+
+  async describeNodegroupBlueprint(clusterName: string, nodegroupName: string): Promise<NodegroupBlueprint> {
+    const { nodegroup } = await awsCall(`describing node group ${nodegroupName} of cluster ${clusterName}`, () =>
+      this.client.send(new DescribeNodegroupCommand({ clusterName, nodegroupName })),
+    );
+    const template = nodegroup?.launchTemplate;
+    return {
+      nodeRole: nodegroup?.nodeRole ?? "",
+      subnetIds: nodegroup?.subnets ?? [],
+      scaling: { min: nodegroup?.scalingConfig?.minSize ?? 0, max: nodegroup?.scalingConfig?.maxSize ?? 1, desired: nodegroup?.scalingConfig?.desiredSize ?? 0 },
+      instanceTypes: nodegroup?.instanceTypes ?? [],
+      ...(nodegroup?.amiType ? { amiType: nodegroup.amiType } : {}),
+      ...(nodegroup?.capacityType ? { capacityType: nodegroup.capacityType } : {}),
+      ...(nodegroup?.diskSize ? { diskSize: nodegroup.diskSize } : {}),
+      labels: nodegroup?.labels ?? {},
+      taints: (nodegroup?.taints ?? []).map((taint) => ({ key: taint.key ?? "", ...(taint.value ? { value: taint.value } : {}), effect: taint.effect ?? "NO_SCHEDULE" })),
+      ...(nodegroup?.updateConfig?.maxUnavailable ? { maxUnavailable: nodegroup.updateConfig.maxUnavailable } : {}),
+      ...(nodegroup?.updateConfig?.maxUnavailablePercentage ? { maxUnavailablePercentage: nodegroup.updateConfig.maxUnavailablePercentage } : {}),
+      ...(template ? { launchTemplate: { ...(template.id ? { id: template.id } : {}), ...(template.name ? { name: template.name } : {}), ...(template.version ? { version: template.version } : {}) } } : {}),
+      tags: nodegroup?.tags ?? {},
+    };
+  }
+
+  async createNodegroup(request: { clusterName: string; nodegroupName: string; version: string; blueprint: NodegroupBlueprint; clientRequestToken: string }): Promise<void> {
+    const { blueprint } = request;
+    // A launch template that names an AMI decides the version itself: EKS refuses `version` then.
+    const template = blueprint.launchTemplate?.id ? { id: blueprint.launchTemplate.id, ...(blueprint.launchTemplate.version ? { version: blueprint.launchTemplate.version } : {}) } : undefined;
+    await awsCall(`creating node group ${request.nodegroupName} in cluster ${request.clusterName}`, () =>
+      this.client.send(
+        new CreateNodegroupCommand({
+          clusterName: request.clusterName,
+          nodegroupName: request.nodegroupName,
+          clientRequestToken: request.clientRequestToken,
+          nodeRole: blueprint.nodeRole,
+          subnets: blueprint.subnetIds,
+          scalingConfig: { minSize: blueprint.scaling.min, maxSize: blueprint.scaling.max, desiredSize: blueprint.scaling.desired },
+          ...(template ? { launchTemplate: template } : { version: request.version }),
+          ...(blueprint.instanceTypes.length ? { instanceTypes: blueprint.instanceTypes } : {}),
+          ...(blueprint.amiType ? { amiType: blueprint.amiType as never } : {}),
+          ...(blueprint.capacityType ? { capacityType: blueprint.capacityType as never } : {}),
+          ...(blueprint.diskSize && !template ? { diskSize: blueprint.diskSize } : {}),
+          ...(Object.keys(blueprint.labels).length ? { labels: blueprint.labels } : {}),
+          ...(blueprint.taints.length ? { taints: blueprint.taints.map((taint) => ({ key: taint.key, ...(taint.value ? { value: taint.value } : {}), effect: taint.effect as never })) } : {}),
+          ...(blueprint.maxUnavailable ? { updateConfig: { maxUnavailable: blueprint.maxUnavailable } } : blueprint.maxUnavailablePercentage ? { updateConfig: { maxUnavailablePercentage: blueprint.maxUnavailablePercentage } } : {}),
+          tags: blueprint.tags,
+        }),
+      ),
+    );
+  }
+
+  async createAddon(request: { clusterName: string; addonName: string; version: string; serviceAccountRoleArn?: string; configurationValues?: string; clientRequestToken: string }): Promise<void> {
+    await awsCall(`creating add-on ${request.addonName} ${request.version} in cluster ${request.clusterName}`, () =>
+      this.client.send(
+        new CreateAddonCommand({
+          clusterName: request.clusterName,
+          addonName: request.addonName,
+          addonVersion: request.version,
+          clientRequestToken: request.clientRequestToken,
+          resolveConflicts: "OVERWRITE",
+          ...(request.serviceAccountRoleArn ? { serviceAccountRoleArn: request.serviceAccountRoleArn } : {}),
+          ...(request.configurationValues ? { configurationValues: request.configurationValues } : {}),
+        }),
+      ),
+    );
+  }
+
+  async startNodegroupScalingUpdate(request: StartUpdateRequest & { nodegroupName: string; scaling: { min: number; max: number; desired: number } }): Promise<UpdateInfo> {
+    const { update } = await awsCall(`scaling node group ${request.nodegroupName} of cluster ${request.clusterName} to ${request.scaling.desired}`, () =>
+      this.client.send(
+        new UpdateNodegroupConfigCommand({
+          clusterName: request.clusterName,
+          nodegroupName: request.nodegroupName,
+          clientRequestToken: request.clientRequestToken,
+          scalingConfig: { minSize: request.scaling.min, maxSize: request.scaling.max, desiredSize: request.scaling.desired },
+        }),
+      ),
+    );
+    return toUpdateInfo(update);
+  }
+
+  async deleteNodegroup(clusterName: string, nodegroupName: string): Promise<void> {
+    await awsCall(`deleting node group ${nodegroupName} of cluster ${clusterName}`, () => this.client.send(new DeleteNodegroupCommand({ clusterName, nodegroupName })));
+  }
+
+  async deleteCluster(clusterName: string): Promise<void> {
+    await awsCall(`deleting EKS cluster ${clusterName}`, () => this.client.send(new DeleteClusterCommand({ name: clusterName })));
   }
 
   async startClusterVersionUpdate(request: StartUpdateRequest & { version: string; force: boolean }): Promise<UpdateInfo> {
@@ -166,6 +308,8 @@ export class AwsEks implements EksPort {
       version: addon?.addonVersion ?? "",
       status: addon?.status ?? "UNKNOWN",
       issues: (addon?.health?.issues ?? []).map((issue) => ({ code: issue.code ?? "Unknown", message: issue.message ?? "" })),
+      ...(addon?.serviceAccountRoleArn ? { serviceAccountRoleArn: addon.serviceAccountRoleArn } : {}),
+      ...(addon?.configurationValues ? { configurationValues: addon.configurationValues } : {}),
     };
   }
 
@@ -225,6 +369,19 @@ export class AwsEks implements EksPort {
     } while (nextToken);
     return insights;
   }
+}
+
+function toClusterInfo(cluster: Cluster | undefined, clusterName: string): ClusterInfo {
+  return {
+    name: cluster?.name ?? clusterName,
+    version: cluster?.version ?? "",
+    status: (cluster?.status ?? "PENDING"),
+    subnetIds: cluster?.resourcesVpcConfig?.subnetIds ?? [],
+    securityGroupIds: cluster?.resourcesVpcConfig?.securityGroupIds ?? [],
+    ...(cluster?.endpoint ? { endpoint: cluster.endpoint } : {}),
+    ...(cluster?.certificateAuthority?.data ? { certificateAuthorityData: cluster.certificateAuthority.data } : {}),
+    ...(cluster?.tags ? { tags: cluster.tags } : {}),
+  };
 }
 
 function toUpdateInfo(update: Update | undefined): UpdateInfo {

@@ -28,6 +28,7 @@ import { blueGreenStep, returnTrafficOnDeletion } from "./steps/bluegreen.js";
 import { holdsAnything, releaseHeld } from "./steps/release.js";
 import { clusterStep } from "./steps/cluster.js";
 import { finalizeStep } from "./steps/finalize.js";
+import { greenClusterStep } from "./steps/green-cluster.js";
 import { hopsStep } from "./steps/hops.js";
 import { pauseStep } from "./steps/pause.js";
 import { preflightStep } from "./steps/preflight.js";
@@ -79,7 +80,7 @@ function noGreenReader(): Promise<WorkloadReader> {
 }
 
 /** The ordered steps of one pass. Each checks whether its work is done and returns early if so. */
-export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, preflightStep, dryRunStep, windowStep, blueGreenStep, hopsStep, finalizeStep];
+export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, preflightStep, dryRunStep, windowStep, greenClusterStep, blueGreenStep, hopsStep, finalizeStep];
 
 export class ClusterUpgradeController {
   private readonly timings: ControllerTimings;

@@ -13,6 +13,7 @@ const ACTIVITY_PHASES: Record<string, Phase> = {
   UpgradingControlPlane: "UpgradingControlPlane",
   UpgradingAddons: "UpgradingAddons",
   UpgradingNodeGroups: "UpgradingNodeGroups",
+  CreatingGreen: "CreatingGreen",
   ShiftingTraffic: "ShiftingTraffic",
   RollingBack: "RollingBack",
 };
@@ -22,7 +23,9 @@ function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {
     (status.hops ?? []).some((hop) => hop.state === "InProgress" && Boolean(hop.updateId) && hop.stage === "ControlPlane") ||
     (status.addons ?? []).some((addon) => addon.state === "InProgress") ||
     (status.nodeGroups ?? []).some((group) => group.state === "InProgress") ||
-    trafficInFlight(status.cutover)
+    trafficInFlight(status.cutover) ||
+    status.green?.state === "Creating" ||
+    status.green?.state === "NodeGroups"
   );
 }
 
@@ -45,6 +48,7 @@ export function derivePhase(status: ClusterUpgradeStatus): Phase {
   if (is(ConditionType.NodeGroupsUpgraded, "False", Reason.HopFailed)) return "Failed";
   if (is(ConditionType.TrafficShifted, "False", Reason.StepUnavailable)) return "Blocked";
   if (is(ConditionType.TrafficShifted, "False", Reason.RolledBack)) return "Failed";
+  if (is(ConditionType.GreenCreated, "False", Reason.GreenCreationFailed)) return "Failed";
   if (is(ConditionType.NodeGroupsUpgraded, "False", Reason.StepUnavailable)) return "Blocked";
   const progressing = find(conditions, ConditionType.Progressing);
   const windowClosed = is(ConditionType.MaintenanceWindowOpen, "False");

@@ -4,12 +4,14 @@
 import type {
   AddonInfo,
   AddonVersionInfo,
+  ClusterBlueprint,
   ClusterInfo,
   CloudPorts,
   Ec2Port,
   EksPort,
   InsightInfo,
   ManagedNodeGroupInfo,
+  NodegroupBlueprint,
   SubnetInfo,
   UpdateInfo,
 } from "../../../src/cloud/ports.js";
@@ -52,6 +54,17 @@ export class FakeEks implements EksPort {
   insights: InsightInfo[] = [];
   /** How many DescribeUpdate calls an update stays InProgress. */
   pollsPerUpdate = 1;
+  /** Node groups and add-ons per cluster, for clusters that have their own; others share the two maps above. */
+  nodegroupsByCluster = new Map<string, Map<string, ManagedNodeGroupInfo>>();
+  addonsByCluster = new Map<string, Map<string, AddonInfo>>();
+  /** Settings of clusters and node groups ("cluster/nodegroup") that a clone copies. */
+  blueprints = new Map<string, ClusterBlueprint>();
+  nodegroupBlueprints = new Map<string, NodegroupBlueprint>();
+  /** Created clusters, node groups and add-ons stay CREATING (deleted ones DELETING) for this many describes. */
+  pollsPerTransition = 1;
+  /** The next createCluster fails with this error, as EKS does for a bad subnet or role. */
+  failNextCreate?: Error;
+  private readonly transitions = new Map<string, number>();
   private readonly updates = new Map<string, FakeUpdate>();
   private readonly byToken = new Map<string, string>();
   private nextFailures: { errors: UpdateError[]; scope?: "cluster" | "nodegroup" | "addon" }[] = [];
@@ -76,6 +89,30 @@ export class FakeEks implements EksPort {
     return cluster;
   }
 
+  groupsOf(clusterName: string): Map<string, ManagedNodeGroupInfo> {
+    return this.nodegroupsByCluster.get(clusterName) ?? this.nodegroups;
+  }
+
+  addonsOf(clusterName: string): Map<string, AddonInfo> {
+    return this.addonsByCluster.get(clusterName) ?? this.addons;
+  }
+
+  /** Counts a describe of something CREATING or DELETING; true once its transition is over. */
+  private settled(key: string): boolean {
+    const left = this.transitions.get(key);
+    if (left === undefined) return true;
+    if (left > 0) {
+      this.transitions.set(key, left - 1);
+      return false;
+    }
+    this.transitions.delete(key);
+    return true;
+  }
+
+  private startTransition(key: string): void {
+    this.transitions.set(key, this.pollsPerTransition);
+  }
+
   private begin(token: string, type: string, apply: () => void, scope: "cluster" | "nodegroup" | "addon"): UpdateInfo {
     const existing = this.byToken.get(token);
     if (existing) return { ...this.updates.get(existing)!.info };
@@ -91,7 +128,137 @@ export class FakeEks implements EksPort {
   async describeCluster(clusterName: string): Promise<ClusterInfo> {
     this.record("describeCluster", clusterName);
     await Promise.resolve();
-    return { ...this.cluster(clusterName) };
+    const cluster = this.cluster(clusterName);
+    if ((cluster.status === "CREATING" || cluster.status === "DELETING") && this.settled(`cluster/${clusterName}`)) {
+      if (cluster.status === "DELETING") {
+        this.clusters.delete(clusterName);
+        return this.cluster(clusterName);
+      }
+      cluster.status = "ACTIVE";
+    }
+    return { ...cluster };
+  }
+
+  describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint> {
+    this.record("describeClusterBlueprint", clusterName);
+    const cluster = this.cluster(clusterName);
+    const blueprint = this.blueprints.get(clusterName) ?? { roleArn: `arn:aws:iam::111122223333:role/${clusterName}-cluster`, subnetIds: cluster.subnetIds, securityGroupIds: cluster.securityGroupIds, enabledLogTypes: [], tags: {} };
+    return Promise.resolve(structuredClone(blueprint));
+  }
+
+  createCluster(request: { name: string; version: string; blueprint: ClusterBlueprint; clientRequestToken: string }): Promise<ClusterInfo> {
+    this.record("createCluster", request);
+    if (this.failNextCreate) {
+      const error = this.failNextCreate;
+      delete this.failNextCreate;
+      return Promise.reject(error);
+    }
+    if (this.clusters.has(request.name)) return Promise.reject(new ConflictError(`ResourceInUseException: Cluster already exists with name: ${request.name}`));
+    const cluster: ClusterInfo = {
+      name: request.name,
+      version: request.version,
+      status: "CREATING",
+      subnetIds: [...request.blueprint.subnetIds],
+      securityGroupIds: [...request.blueprint.securityGroupIds],
+      endpoint: `https://${request.name}.eks.example`,
+      certificateAuthorityData: "Q0E=",
+      tags: { ...request.blueprint.tags },
+    };
+    this.clusters.set(request.name, cluster);
+    this.blueprints.set(request.name, structuredClone(request.blueprint));
+    this.nodegroupsByCluster.set(request.name, new Map());
+    this.addonsByCluster.set(request.name, new Map());
+    this.startTransition(`cluster/${request.name}`);
+    return Promise.resolve({ ...cluster });
+  }
+
+  describeNodegroupBlueprint(clusterName: string, nodegroupName: string): Promise<NodegroupBlueprint> {
+    this.record("describeNodegroupBlueprint", clusterName, nodegroupName);
+    const group = this.groupsOf(clusterName).get(nodegroupName);
+    if (!group) return Promise.reject(new NotFoundError(`node group ${nodegroupName} not found`));
+    const blueprint = this.nodegroupBlueprints.get(`${clusterName}/${nodegroupName}`) ?? {
+      nodeRole: "arn:aws:iam::111122223333:role/nodes",
+      subnetIds: group.subnetIds,
+      scaling: { min: group.minSize, max: group.maxSize, desired: group.desiredSize },
+      instanceTypes: group.instanceTypes,
+      labels: {},
+      taints: [],
+      tags: {},
+    };
+    return Promise.resolve(structuredClone(blueprint));
+  }
+
+  createNodegroup(request: { clusterName: string; nodegroupName: string; version: string; blueprint: NodegroupBlueprint; clientRequestToken: string }): Promise<void> {
+    this.record("createNodegroup", request);
+    const cluster = this.cluster(request.clusterName);
+    if (cluster.status !== "ACTIVE") return Promise.reject(new ConflictError(`ResourceInUseException: cluster ${request.clusterName} is ${cluster.status}`));
+    const groups = this.groupsOf(request.clusterName);
+    if (groups.has(request.nodegroupName)) return Promise.reject(new ConflictError(`ResourceInUseException: NodeGroup already exists with name ${request.nodegroupName}`));
+    const { blueprint } = request;
+    groups.set(request.nodegroupName, {
+      name: request.nodegroupName,
+      version: request.version,
+      status: "CREATING",
+      autoScalingGroupNames: [`eks-${request.nodegroupName}`],
+      desiredSize: blueprint.scaling.desired,
+      minSize: blueprint.scaling.min,
+      maxSize: blueprint.scaling.max,
+      instanceTypes: [...blueprint.instanceTypes],
+      subnetIds: [...blueprint.subnetIds],
+      healthIssues: [],
+    });
+    this.nodegroupBlueprints.set(`${request.clusterName}/${request.nodegroupName}`, structuredClone(blueprint));
+    this.startTransition(`nodegroup/${request.clusterName}/${request.nodegroupName}`);
+    return Promise.resolve();
+  }
+
+  createAddon(request: { clusterName: string; addonName: string; version: string; clientRequestToken: string }): Promise<void> {
+    this.record("createAddon", request);
+    const addons = this.addonsOf(request.clusterName);
+    if (addons.has(request.addonName)) return Promise.reject(new ConflictError(`ResourceInUseException: Addon already exists with name ${request.addonName}`));
+    addons.set(request.addonName, { name: request.addonName, version: request.version, status: "CREATING", issues: [] });
+    this.startTransition(`addon/${request.clusterName}/${request.addonName}`);
+    return Promise.resolve();
+  }
+
+  startNodegroupScalingUpdate(request: { clusterName: string; nodegroupName: string; clientRequestToken: string; scaling: { min: number; max: number; desired: number } }): Promise<UpdateInfo> {
+    this.record("startNodegroupScalingUpdate", request);
+    const group = this.groupsOf(request.clusterName).get(request.nodegroupName);
+    if (!group) return Promise.reject(new NotFoundError(`node group ${request.nodegroupName} not found`));
+    return Promise.resolve(
+      this.begin(
+        request.clientRequestToken,
+        "ConfigUpdate",
+        () => {
+          group.minSize = request.scaling.min;
+          group.maxSize = request.scaling.max;
+          group.desiredSize = request.scaling.desired;
+        },
+        "nodegroup",
+      ),
+    );
+  }
+
+  deleteNodegroup(clusterName: string, nodegroupName: string): Promise<void> {
+    this.record("deleteNodegroup", clusterName, nodegroupName);
+    const group = this.groupsOf(clusterName).get(nodegroupName);
+    if (!group) return Promise.reject(new NotFoundError(`node group ${nodegroupName} not found`));
+    if (group.status !== "DELETING") {
+      group.status = "DELETING";
+      this.startTransition(`nodegroup/${clusterName}/${nodegroupName}`);
+    }
+    return Promise.resolve();
+  }
+
+  deleteCluster(clusterName: string): Promise<void> {
+    this.record("deleteCluster", clusterName);
+    const cluster = this.cluster(clusterName);
+    if (this.groupsOf(clusterName).size > 0) return Promise.reject(new ConflictError(`ResourceInUseException: Cluster has nodegroups attached`));
+    if (cluster.status !== "DELETING") {
+      cluster.status = "DELETING";
+      this.startTransition(`cluster/${clusterName}`);
+    }
+    return Promise.resolve();
   }
 
   startClusterVersionUpdate(request: { clusterName: string; clientRequestToken: string; version: string; force: boolean }): Promise<UpdateInfo> {
@@ -140,13 +307,19 @@ export class FakeEks implements EksPort {
 
   listNodegroups(clusterName: string): Promise<string[]> {
     this.record("listNodegroups", clusterName);
-    return Promise.resolve([...this.nodegroups.keys()]);
+    return Promise.resolve([...this.groupsOf(clusterName).keys()]);
   }
 
   describeNodegroup(clusterName: string, nodegroupName: string): Promise<ManagedNodeGroupInfo> {
     this.record("describeNodegroup", clusterName, nodegroupName);
-    const group = this.nodegroups.get(nodegroupName);
-    return group ? Promise.resolve({ ...group }) : Promise.reject(new NotFoundError(`node group ${nodegroupName} not found`));
+    const groups = this.groupsOf(clusterName);
+    const group = groups.get(nodegroupName);
+    if (group && (group.status === "CREATING" || group.status === "DELETING") && this.settled(`nodegroup/${clusterName}/${nodegroupName}`)) {
+      if (group.status === "DELETING") groups.delete(nodegroupName);
+      else group.status = "ACTIVE";
+    }
+    const found = groups.get(nodegroupName);
+    return found ? Promise.resolve({ ...found }) : Promise.reject(new NotFoundError(`node group ${nodegroupName} not found`));
   }
 
   startNodegroupVersionUpdate(request: { clusterName: string; nodegroupName: string; clientRequestToken: string; version?: string; force: boolean }): Promise<UpdateInfo> {
@@ -170,12 +343,13 @@ export class FakeEks implements EksPort {
 
   listAddons(clusterName: string): Promise<string[]> {
     this.record("listAddons", clusterName);
-    return Promise.resolve([...this.addons.keys()]);
+    return Promise.resolve([...this.addonsOf(clusterName).keys()]);
   }
 
   describeAddon(clusterName: string, addonName: string): Promise<AddonInfo> {
     this.record("describeAddon", clusterName, addonName);
-    const addon = this.addons.get(addonName);
+    const addon = this.addonsOf(clusterName).get(addonName);
+    if (addon?.status === "CREATING" && this.settled(`addon/${clusterName}/${addonName}`)) addon.status = "ACTIVE";
     return addon ? Promise.resolve({ ...addon }) : Promise.reject(new NotFoundError(`add-on ${addonName} not found`));
   }
 

@@ -57,11 +57,14 @@ describe("blue/green weight schedule", () => {
     assert.deepEqual(validateSpec(blueGreenSpec({ trafficSteps: [5, 50, 100] })), []);
   });
 
-  it("refuses createGreen, scaleDown and deleteBlue with what to do instead", () => {
-    const problems = validateSpec(blueGreenSpec({ createGreen: true, blueRetention: { scaleDown: true, deleteBlue: true } }));
-    assert.deepEqual(problems.map((problem) => problem.field), ["spec.blueGreen.createGreen", "spec.blueGreen.blueRetention.scaleDown", "spec.blueGreen.blueRetention.deleteBlue"]);
-    assert.match(problems[0].message, /not supported.*create green at the target version with your infrastructure code/);
-    assert.match(problems[2].message, /never deletes a cluster/);
+  it("accepts createGreen, scaleDown and deleteBlue, and refuses green named as blue or cloned into another region", () => {
+    assert.deepEqual(validateSpec(blueGreenSpec({ createGreen: true, blueRetention: { scaleDown: true, deleteBlue: true } })), []);
+    const same = validateSpec(blueGreenSpec({ greenCluster: { name: "blue" } }));
+    assert.deepEqual(same.map((problem) => problem.field), ["spec.blueGreen.greenCluster.name"]);
+    assert.match(same[0].message, /green must be another cluster than blue/);
+    const elsewhere = validateSpec({ ...blueGreenSpec({ createGreen: true, greenCluster: { name: "green", region: "eu-west-1" } }), cluster: { name: "blue", region: "us-east-1" } });
+    assert.deepEqual(elsewhere.map((problem) => problem.field), ["spec.blueGreen.greenCluster.region"]);
+    assert.match(elsewhere[0].message, /clones blue into blue's own region/);
   });
 
   it("refuses zero durations for the step interval, check interval and retention", () => {

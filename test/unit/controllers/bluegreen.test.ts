@@ -133,7 +133,10 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     assert.equal(status.cutover?.split, "0/100");
     assert.equal(status.cutover?.state, "Promoted");
     assert.equal(world.condition("TrafficShifted")?.reason, "Promoted");
-    assert.match(world.condition("Ready")!.message, /green cluster green \(1\.31\) carries all traffic.*never scales down or deletes it/);
+    assert.match(world.condition("Ready")!.message, /green cluster green \(1\.31\) carries all traffic.*never scales it down or deletes it/);
+    assert.equal(world.condition("BlueRetired")?.reason, "NotApplicable");
+    assert.equal(status.blueRetention?.state, "Kept");
+    assert.equal(world.eks.count("startNodegroupScalingUpdate"), 0, "blue keeps its size without blueRetention.scaleDown");
     assert.equal(world.eks.count("startClusterVersionUpdate"), 0, "blue is never upgraded in place");
     assert.equal(world.eks.count("startNodegroupVersionUpdate"), 0);
     assert.ok(world.probe.urls.length >= 4, "the probe gate was read during the steps");
@@ -298,14 +301,6 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     await world.drive();
     assert.deepEqual(world.weights(), { blue: 255, green: 0 });
     assert.equal(await world.store.get("shop", "cutover"), undefined);
-  });
-
-  it("refuses createGreen with a message saying to create green with infrastructure code", async () => {
-    const world = harness({ createGreen: true });
-    await world.drive();
-    assert.equal(world.object().status?.phase, "InvalidSpec");
-    assert.match(world.condition("SpecValid")!.message, /spec\.blueGreen\.createGreen: creating the green cluster is not supported/);
-    assert.equal(world.route53.calls.length, 0);
   });
 
   it("a dry run verifies green and reports the planned steps without moving any weight", async () => {

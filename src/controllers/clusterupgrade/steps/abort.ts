@@ -2,7 +2,8 @@
 // node-group updates already started in EKS cannot be cancelled (EKS API reference), so the
 // status says which are still running.
 import { ConditionType, Reason, type ClusterUpgradeStatus } from "../../../api/v1alpha1/types.js";
-import { CONTINUE, STOP, type Step } from "../context.js";
+import { CONTINUE, STOP, waitFor, type Step } from "../context.js";
+import { cancelRetirement } from "./blue-retention.js";
 import { abortCutover } from "./bluegreen.js";
 import { holdsAnything, releaseHeld } from "./release.js";
 
@@ -12,6 +13,9 @@ export function runningEksUpdates(status: ClusterUpgradeStatus): string[] {
   for (const addon of status.addons ?? []) if (addon.state === "InProgress" && addon.updateId) running.push(`add-on ${addon.name} to ${addon.toVersion} (update ${addon.updateId})`);
   for (const group of status.nodeGroups ?? [])
     if (group.kind === "Managed" && group.state === "InProgress" && group.updateId) running.push(`node group ${group.name} to ${group.targetVersion ?? "?"} (update ${group.updateId})`);
+  for (const group of status.blueRetention?.groups ?? [])
+    if (group.state === "ScalingDown" && group.updateId) running.push(`scale-down of blue node group ${group.name} (update ${group.updateId})`);
+  if (status.green && (status.green.state === "Creating" || status.green.state === "NodeGroups")) running.push(`creation of green cluster (${status.green.state === "Creating" ? "control plane" : "node groups and add-ons"})`);
   return running;
 }
 
@@ -27,6 +31,16 @@ export const abortStep: Step = {
     if (!context.spec.abort) return CONTINUE;
     const returning = await abortCutover(context);
     if (returning) return returning;
+    const retirement = await cancelRetirement(context);
+    if (retirement.waiting) {
+      context.setCondition(ConditionType.Progressing, "True", Reason.Aborting, `aborting: ${retirement.waiting}`);
+      return waitFor(context.timings.updatePollMs, "abort: blue scale-down still running");
+    }
+    if (retirement.restored.length) {
+      for (const line of retirement.restored) context.event("Normal", "Released", line);
+      context.status.released = [...(context.status.released ?? []), ...retirement.restored];
+      context.setCondition(ConditionType.BlueRetired, "False", Reason.Aborted, `retirement of blue called off by spec.abort: ${retirement.restored.join("; ")}`);
+    }
     if (holdsAnything(context.status)) {
       context.setCondition(ConditionType.Progressing, "True", Reason.Aborting, "aborting: uncordoning nodes and restoring Auto Scaling groups");
       const released = await releaseHeld({ upgrade: context.upgrade, status: context.status, cloud: context.cloud, nodes: await context.workloads() });

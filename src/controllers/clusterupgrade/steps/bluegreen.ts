@@ -27,6 +27,7 @@ import { checkDue, describeFailing, judgeCheck, readGates } from "../../../blueg
 import type { CloudPorts, Route53Port } from "../../../cloud/ports.js";
 import type { Logger } from "../../../util/logger.js";
 import { CONTINUE, STOP, waitFor, type Step, type StepContext, type StepResult } from "../context.js";
+import { retainBlue } from "./blue-retention.js";
 
 /** Passes of the step machine in one reconcile: send, INSYNC, bake is the longest useful chain. */
 const MAX_ACTIONS_PER_PASS = 4;
@@ -157,21 +158,23 @@ function finishRollback(context: StepContext, cutover: CutoverStatus): StepResul
   return STOP;
 }
 
-function promote(context: StepContext, cutover: CutoverStatus): StepResult {
+async function promote(context: StepContext, cutover: CutoverStatus): Promise<StepResult> {
   const firstTime = cutover.state !== "Promoted";
   cutover.state = "Promoted";
   cutover.promotedAt ??= context.now.toISOString();
   delete cutover.approvalCommand;
   context.status.finishedAt ??= context.now.toISOString();
-  const retention = context.spec.blueGreen!.blueRetention?.keepFor ?? "24h";
-  const keepUntil = new Date(Date.parse(cutover.promotedAt) + parseDuration(retention)).toISOString();
-  const message = `green cluster ${greenName(context)} (${context.spec.targetVersion}) carries all traffic (split ${cutover.split}) since ${cutover.promotedAt}; blue cluster ${context.spec.cluster.name} is untouched and receives no traffic. Keep it as a fallback until ${keepUntil} (blueRetention.keepFor ${retention}); the operator never scales down or deletes it.`;
+  const retention = context.spec.blueGreen!.blueRetention;
+  const keepFor = retention?.keepFor ?? "24h";
+  const keepUntil = new Date(Date.parse(cutover.promotedAt) + parseDuration(keepFor)).toISOString();
+  const afterwards = retention?.scaleDown ? `then scaled to zero${retention.deleteBlue ? " and deleted" : ""} as blueRetention asks` : "the operator never scales it down or deletes it (blueRetention.scaleDown is false)";
+  const message = `green cluster ${greenName(context)} (${context.spec.targetVersion}) carries all traffic (split ${cutover.split}) since ${cutover.promotedAt}; blue cluster ${context.spec.cluster.name} receives no traffic and is kept as the fallback until ${keepUntil} (blueRetention.keepFor ${keepFor}); ${afterwards}.`;
   cutover.message = message;
   context.setCondition(ConditionType.TrafficShifted, "True", Reason.Promoted, message);
   context.setCondition(ConditionType.Ready, "True", Reason.Succeeded, message);
   context.setCondition(ConditionType.Progressing, "False", Reason.Succeeded, "cutover complete");
   if (firstTime) context.event("Normal", "UpgradeSucceeded", message);
-  return STOP;
+  return retainBlue(context, cutover);
 }
 
 /** The earliest of: the next gate check, and the moment the current wait is over. */

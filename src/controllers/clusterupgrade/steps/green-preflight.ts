@@ -12,6 +12,7 @@ import { applyPolicy } from "../../../preflight/findings.js";
 import { isNotFound } from "../../../util/errors.js";
 import { CONTINUE, waitFor, type StepContext, type StepResult } from "../context.js";
 import { resolveRoute } from "./bluegreen.js";
+import { cloneFindings } from "./green-cluster.js";
 import { recordFindings } from "./preflight.js";
 
 async function observeGreen(context: StepContext): Promise<GreenObservation> {
@@ -42,9 +43,25 @@ async function checkRoute(context: StepContext): Promise<Finding[]> {
   return [...checkWeightedRecords(records, route), ...(ownership ? [ownership] : []), ...checkAlarmsExist(alarms, alarmStates)];
 }
 
+/** createGreen before green is ready: what the clone needs, and the route; green itself comes later. */
+async function clonePreflight(context: StepContext): Promise<StepResult> {
+  const findings = applyPolicy([...(await cloneFindings(context)), ...(await checkRoute(context))], context.spec.preflight);
+  const blockingFindings = recordFindings(context, findings, [], "no cluster created and no traffic moved; ");
+  if (blockingFindings.length > 0) {
+    if (context.spec.dryRun) return CONTINUE;
+    return waitFor(parseDuration(context.spec.preflight.recheckInterval), "clone preflight blocked");
+  }
+  const blueGreen = context.spec.blueGreen!;
+  const state = context.status.green ? `being created (${context.status.green.state})` : "to be created";
+  const warnings = findings.length ? ` (${findings.length} warning(s): ${[...new Set(findings.map((finding) => finding.code))].join(", ")})` : "";
+  context.setCondition(ConditionType.PreflightPassed, "True", Reason.ChecksPassed, `green cluster ${blueGreen.greenCluster.name} is ${state} from ${context.spec.cluster.name} at ${context.spec.targetVersion}; it is verified once it exists${warnings}`);
+  return CONTINUE;
+}
+
 export async function greenPreflight(context: StepContext): Promise<StepResult> {
   // Once traffic has started to move, green is watched by the gates instead.
   if (context.status.cutover) return CONTINUE;
+  if (context.spec.blueGreen!.createGreen && context.status.green?.state !== "Ready") return clonePreflight(context);
   const observed = await observeGreen(context);
   const findings = applyPolicy([...checkGreenCluster(observed), ...checkGreenWorkloads(observed), ...(await checkRoute(context))], context.spec.preflight);
   const blockingFindings = recordFindings(context, findings, [], "no traffic moved; ");

@@ -20,9 +20,18 @@ export const strategyStep: Step = {
   run(context) {
     if (context.spec.strategy === "InPlace") {
       context.setCondition(ConditionType.TrafficShifted, "False", Reason.NotApplicable, "strategy InPlace moves no traffic");
+      context.setCondition(ConditionType.GreenCreated, "False", Reason.NotApplicable, "strategy InPlace creates no green cluster");
+      context.setCondition(ConditionType.BlueRetired, "False", Reason.NotApplicable, "strategy InPlace upgrades the cluster itself");
       return Promise.resolve(CONTINUE);
     }
     markInPlaceConditionsNotApplicable(context);
+    const blueGreen = context.spec.blueGreen!;
+    if (!blueGreen.createGreen) {
+      context.setCondition(ConditionType.GreenCreated, "False", Reason.NotApplicable, `green cluster ${blueGreen.greenCluster.name} is created by your infrastructure code (createGreen is false)`);
+    }
+    if (!context.status.blueRetention) {
+      context.setCondition(ConditionType.BlueRetired, "False", Reason.Pending, `blue cluster ${context.spec.cluster.name} is left untouched until green carries all traffic`);
+    }
     if (!context.status.cutover) {
       context.setCondition(ConditionType.TrafficShifted, "False", Reason.Pending, `no traffic moved yet: green cluster ${context.spec.blueGreen!.greenCluster.name} is verified first`);
     }
@@ -34,7 +43,8 @@ function dryRunMessage(context: StepContext, verdict: string): string {
   if (context.spec.strategy === "BlueGreen") {
     const blueGreen = context.spec.blueGreen!;
     const shares = weightSchedule(blueGreen).map((step) => `${greenPercent(step)}%`);
-    return `dry run: traffic of ${blueGreen.route53.recordName} would move from ${context.spec.cluster.name} to green cluster ${blueGreen.greenCluster.name} in ${shares.length} step(s) (${shares.join(" -> ")} green), ${verdict}; nothing was changed. Set spec.dryRun to false to run it.`;
+    const create = blueGreen.createGreen && context.status.green?.state !== "Ready" ? `green cluster ${blueGreen.greenCluster.name} would be created at ${context.spec.targetVersion} as a clone of ${context.spec.cluster.name}, then ` : "";
+    return `dry run: ${create}traffic of ${blueGreen.route53.recordName} would move from ${context.spec.cluster.name} to green cluster ${blueGreen.greenCluster.name} in ${shares.length} step(s) (${shares.join(" -> ")} green), ${verdict}; nothing was changed. Set spec.dryRun to false to run it.`;
   }
   const live = context.cluster!.version;
   const hops = planHops(live, context.spec.targetVersion);
