@@ -83,4 +83,8 @@ export class RecordingEvents implements EventSink {
   reasons(): string[] {
     return this.events.map((event) => event.reason);
   }
+
+  messages(reason: string): string[] {
+    return this.events.filter((event) => event.reason === reason).map((event) => event.message);
+  }
 }

@@ -11,12 +11,15 @@ import { createSilentLogger } from "../../../src/util/logger.js";
 import { emptySnapshot, healthyWorld, type FakeEks } from "../../support/fakes/cloud.js";
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { FakeCloudWatch, FakeRoute53 } from "../../support/fakes/traffic.js";
+import type { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
+import { ValidationError } from "../../../src/util/errors.js";
 
 const ZONE = "Z0SHOP";
 const RECORD = "www.shop.example.com";
 
 interface Harness {
   eks: FakeEks;
+  autoscaling: FakeAutoScaling;
   route53: FakeRoute53;
   cloudwatch: FakeCloudWatch;
   store: MemoryStore;
@@ -83,6 +86,7 @@ function harness(blueGreen: Partial<BlueGreenSpec> = {}): Harness {
   const object = (): ClusterUpgrade => store.current("shop", "cutover");
   return {
     eks: world.eks,
+    autoscaling: world.ports.autoscaling as FakeAutoScaling,
     route53,
     cloudwatch,
     store,
@@ -319,5 +323,206 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     await world.drive(undefined, 3);
     assert.match(world.condition("PreflightPassed")!.message, /BG003 green cluster green runs 1\.30, not the target 1\.31/);
     assert.equal(sentWeights(world.route53).length, 0);
+  });
+});
+
+describe("BlueGreen blue retention (controller, fakes)", () => {
+  const promoted = (upgrade: ClusterUpgrade): boolean => upgrade.status?.cutover?.state === "Promoted";
+
+  it("keeps blue untouched for keepFor, then scales its node groups to zero with their sizes recorded", async () => {
+    const world = harness({ blueRetention: { keepFor: "1h", scaleDown: true } });
+    world.autoscaling.addGroup("legacy-asg", { min: 1, max: 4, desired: 2 }, { id: "lt-1", version: "1" });
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.nodeGroups = { selfManaged: [{ autoScalingGroupName: "legacy-asg" }] }));
+    await world.drive(promoted);
+    const promotedAt = Date.parse(world.object().status!.cutover!.promotedAt!);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.equal(world.condition("BlueRetired")?.reason, "RetainingBlue");
+    assert.match(world.condition("BlueRetired")!.message, /kept untouched as the fallback until 2026-11-22T13:.*then be scaled to zero \(scaleDown\)/);
+    await world.drive((upgrade) => upgrade.status?.blueRetention?.state === "ScalingDown");
+    assert.ok(world.clock.now() >= promotedAt + 3_600_000, "nothing is scaled before keepFor has passed");
+    await world.drive();
+    const retention = world.object().status!.blueRetention!;
+    assert.equal(retention.state, "ScaledDown");
+    assert.deepEqual(
+      retention.groups!.map((group) => [group.name, group.kind, group.originalSize, group.state]),
+      [
+        ["workers", "Managed", { min: 1, max: 6, desired: 3 }, "ScaledDown"],
+        ["legacy-asg", "SelfManaged", { min: 1, max: 4, desired: 2 }, "ScaledDown"],
+      ],
+    );
+    const scale = world.eks.calls.find((call) => call.method === "startNodegroupScalingUpdate")!.args[0] as { clusterName: string; scaling: unknown };
+    assert.equal(scale.clusterName, "prod");
+    assert.deepEqual(scale.scaling, { min: 0, max: 6, desired: 0 });
+    assert.deepEqual([world.eks.nodegroups.get("workers")!.desiredSize, world.eks.nodegroups.get("workers")!.minSize], [0, 0]);
+    assert.deepEqual(world.autoscaling.groups.get("legacy-asg")!.size, { min: 0, max: 4, desired: 0 });
+    assert.equal(world.condition("BlueRetired")?.status, "True");
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const events = world.events.messages("BlueScaledDown");
+    assert.ok(events.some((message) => message.includes("aws eks update-nodegroup-config --cluster-name prod --nodegroup-name workers --scaling-config minSize=1,maxSize=6,desiredSize=3")), events.join("\n"));
+    assert.equal(world.eks.count("deleteCluster"), 0, "blue is never deleted without deleteBlue");
+    // Final: more passes change nothing.
+    const calls = world.eks.calls.length;
+    await world.drive(undefined, 5);
+    assert.equal(world.eks.count("startNodegroupScalingUpdate"), 1);
+    assert.ok(world.eks.calls.length - calls < 20);
+  });
+
+  it("does not scale blue down while Route53 still gives it weight, and goes on once it has none", async () => {
+    const world = harness({ blueRetention: { keepFor: "10m", scaleDown: true } });
+    await world.drive(promoted);
+    world.route53.put(ZONE, RECORD, "CNAME", [
+      { setIdentifier: "blue", weight: 20, ttl: 60, values: ["blue-ingress.shop.example.com"] },
+      { setIdentifier: "green", weight: 235, ttl: 60, values: ["green-ingress.shop.example.com"] },
+    ]);
+    await world.drive((upgrade) => upgrade.status?.conditions?.some((condition) => condition.reason === "BlueStillServing") ?? false);
+    assert.match(world.condition("BlueRetired")!.message, /not retiring blue cluster prod: blue's weighted record www\.shop\.example\.com \(blue\) has weight 20/);
+    await world.drive(undefined, 5);
+    assert.equal(world.eks.count("startNodegroupScalingUpdate"), 0);
+    world.route53.put(ZONE, RECORD, "CNAME", [
+      { setIdentifier: "blue", weight: 0, ttl: 60, values: ["blue-ingress.shop.example.com"] },
+      { setIdentifier: "green", weight: 255, ttl: 60, values: ["green-ingress.shop.example.com"] },
+    ]);
+    await world.drive();
+    assert.equal(world.object().status?.blueRetention?.state, "ScaledDown");
+  });
+
+  it("with deleteBlue deletes blue's node groups, then the cluster, and stays Succeeded once blue is gone", async () => {
+    const world = harness({ blueRetention: { keepFor: "5m", scaleDown: true, deleteBlue: true } });
+    await world.drive();
+    const status = world.object().status!;
+    assert.equal(status.blueRetention?.state, "Deleted");
+    assert.equal(world.eks.clusters.has("prod"), false);
+    assert.equal(world.eks.nodegroups.size, 0);
+    const order = world.eks.calls.filter((call) => ["startNodegroupScalingUpdate", "deleteNodegroup", "deleteCluster"].includes(call.method)).map((call) => call.method);
+    assert.deepEqual([...new Set(order)], ["startNodegroupScalingUpdate", "deleteNodegroup", "deleteCluster"]);
+    assert.equal(status.phase, "Succeeded");
+    assert.equal(world.condition("SpecValid")?.status, "True");
+    assert.match(world.condition("BlueRetired")!.message, /blue cluster prod deleted/);
+    await world.drive(undefined, 3);
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("spec.abort while blue scales down waits for the running update, then scales blue back to its recorded sizes", async () => {
+    const world = harness({ blueRetention: { keepFor: "5m", scaleDown: true } });
+    world.eks.pollsPerUpdate = 3;
+    await world.drive((upgrade) => Boolean(upgrade.status?.blueRetention?.groups?.[0]?.updateId));
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.abort = true));
+    await world.drive();
+    const status = world.object().status!;
+    assert.equal(status.phase, "Aborted");
+    assert.equal(status.blueRetention?.state, "Kept");
+    const scalings = world.eks.calls.filter((call) => call.method === "startNodegroupScalingUpdate").map((call) => (call.args[0] as { scaling: unknown }).scaling);
+    assert.deepEqual(scalings, [{ min: 0, max: 6, desired: 0 }, { min: 1, max: 6, desired: 3 }]);
+    assert.ok(status.released?.some((line) => line.includes("node group workers of blue scaled back to 1/3/6")), JSON.stringify(status.released));
+  });
+});
+
+describe("BlueGreen createGreen (controller, fakes)", () => {
+  function cloneWorld(blueGreen: Partial<BlueGreenSpec> = {}): Harness {
+    const world = harness({ createGreen: true, ...blueGreen });
+    world.eks.clusters.delete("green");
+    world.eks.blueprints.set("prod", {
+      roleArn: "arn:aws:iam::111122223333:role/prod-cluster",
+      subnetIds: ["subnet-a", "subnet-b"],
+      securityGroupIds: ["sg-1"],
+      endpointPrivateAccess: true,
+      enabledLogTypes: ["api", "audit"],
+      tags: { team: "platform" },
+    });
+    world.eks.nodegroupBlueprints.set("prod/workers", {
+      nodeRole: "arn:aws:iam::111122223333:role/nodes",
+      subnetIds: ["subnet-a", "subnet-b"],
+      scaling: { min: 1, max: 6, desired: 3 },
+      instanceTypes: ["m5.large"],
+      labels: { tier: "web" },
+      taints: [{ key: "dedicated", value: "web", effect: "NO_SCHEDULE" }],
+      tags: {},
+    });
+    return world;
+  }
+
+  it("clones blue's control plane, node groups and add-ons at the target, verifies green, then moves traffic", async () => {
+    const world = cloneWorld();
+    world.eks.pollsPerTransition = 2;
+    await world.drive((upgrade) => upgrade.status?.phase === "CreatingGreen");
+    assert.equal(world.condition("GreenCreated")?.reason, "CreatingGreen");
+    assert.equal(sentWeights(world.route53).length, 0);
+    await world.drive();
+    const status = world.object().status!;
+    assert.equal(status.phase, "Succeeded");
+    assert.deepEqual(world.weights(), { blue: 0, green: 255 });
+    const create = world.eks.calls.filter((call) => call.method === "createCluster");
+    assert.equal(create.length, 1);
+    const request = create[0].args[0] as { name: string; version: string; blueprint: { roleArn: string; enabledLogTypes: string[]; endpointPrivateAccess: boolean; tags: Record<string, string> } };
+    assert.equal(request.name, "green");
+    assert.equal(request.version, "1.31");
+    assert.equal(request.blueprint.roleArn, "arn:aws:iam::111122223333:role/prod-cluster");
+    assert.deepEqual(request.blueprint.enabledLogTypes, ["api", "audit"]);
+    assert.equal(request.blueprint.endpointPrivateAccess, true);
+    assert.deepEqual(request.blueprint.tags, { team: "platform", "eksupgrade.io/created-by": "shop/cutover", "eksupgrade.io/cloned-from": "prod" });
+    const group = world.eks.calls.find((call) => call.method === "createNodegroup")!.args[0] as { clusterName: string; version: string; blueprint: { labels: unknown; taints: unknown; scaling: unknown } };
+    assert.equal(group.clusterName, "green");
+    assert.equal(group.version, "1.31");
+    assert.deepEqual(group.blueprint.labels, { tier: "web" });
+    assert.deepEqual(group.blueprint.scaling, { min: 1, max: 6, desired: 3 });
+    const addons = world.eks.calls.filter((call) => call.method === "createAddon").map((call) => call.args[0] as { addonName: string; version: string });
+    assert.deepEqual(addons.map((addon) => `${addon.addonName} ${addon.version}`).sort(), ["coredns v1.13.0-eksbuild.1", "kube-proxy v1.31.0-eksbuild.1", "vpc-cni v1.20.0-eksbuild.1"]);
+    assert.equal(status.green?.state, "Ready");
+    assert.deepEqual(status.green?.nodeGroups, [{ name: "workers", status: "ACTIVE" }]);
+    assert.equal(world.condition("GreenCreated")?.status, "True");
+    const firstStep = status.cutover!.changes![0].sentAt;
+    assert.ok(Date.parse(firstStep) >= Date.parse(status.green!.readyAt!), "no traffic before green is ready");
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 0, "blue is not upgraded");
+  });
+
+  it("a restarted operator adopts the cluster it was creating instead of creating a second one", async () => {
+    const world = cloneWorld();
+    world.eks.pollsPerTransition = 4;
+    await world.drive((upgrade) => upgrade.status?.green?.state === "Creating" && world.eks.count("createCluster") === 1, 50);
+    world.controller();
+    await world.drive();
+    assert.equal(world.eks.count("createCluster"), 1);
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("refuses to take over a cluster of green's name it did not create", async () => {
+    const world = cloneWorld();
+    world.eks.clusters.set("green", { name: "green", version: "1.31", status: "ACTIVE", subnetIds: ["subnet-a"], securityGroupIds: [], tags: { owner: "someone-else" } });
+    await world.drive(undefined, 3);
+    assert.equal(world.object().status?.phase, "Blocked");
+    assert.match(world.condition("PreflightPassed")!.message, /BG010 cluster green already exists and was not created by ClusterUpgrade shop\/cutover/);
+    assert.equal(world.eks.count("createCluster"), 0);
+  });
+
+  it("reports EKS refusing the clone as Failed, naming EKS's words, and creates nothing more", async () => {
+    const world = cloneWorld();
+    world.eks.failNextCreate = new ValidationError("InvalidParameterException: Subnets specified must be in at least two different AZs");
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Failed");
+    assert.equal(world.condition("GreenCreated")?.reason, "GreenCreationFailed");
+    assert.match(world.condition("GreenCreated")!.message, /EKS refused to create green cluster green cloned from prod at 1\.31: .*two different AZs/);
+    assert.equal(world.eks.count("createNodegroup"), 0);
+    assert.equal(sentWeights(world.route53).length, 0);
+  });
+
+  it("a dry run creates nothing and says green would be cloned", async () => {
+    const world = cloneWorld();
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.dryRun = true));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Planned");
+    assert.match(world.condition("Ready")!.message, /green cluster green would be created at 1\.31 as a clone of prod, then traffic/);
+    assert.equal(world.eks.count("createCluster"), 0);
+  });
+
+  it("waits for a maintenance window before creating green", async () => {
+    const world = cloneWorld();
+    world.store.editSpec("shop", "cutover", (upgrade) => (upgrade.spec.maintenanceWindows = [{ schedule: "0 22 * * *", duration: "2h" }]));
+    await world.drive((upgrade) => upgrade.status?.phase === "WaitingForWindow", 5);
+    assert.equal(world.eks.count("createCluster"), 0);
+    await world.drive(undefined, 1000);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const created = world.eks.calls.findIndex((call) => call.method === "createCluster");
+    assert.ok(created >= 0);
+    assert.ok(Date.parse(world.object().status!.green!.startedAt) >= Date.parse("2026-11-22T22:00:00Z"));
   });
 });

@@ -13,6 +13,12 @@ export const clusterStep: Step = {
       context.cluster = await context.cloud.eks.describeCluster(name);
     } catch (error) {
       if (!isNotFound(error)) throw error;
+      const retired = context.status.blueRetention?.state;
+      if (retired === "Deleting" || retired === "Deleted") {
+        // BlueGreen with deleteBlue: blue is gone on purpose, and the retirement step records it.
+        context.setCondition(ConditionType.SpecValid, "True", Reason.Valid, `blue cluster ${name} was deleted after the cutover, as spec.blueGreen.blueRetention.deleteBlue asks`);
+        return CONTINUE;
+      }
       const region = context.spec.cluster.region ?? "the operator's default region";
       context.setCondition(
         ConditionType.SpecValid,

@@ -51,7 +51,7 @@ export async function cloneFindings(context: StepContext): Promise<Finding[]> {
   if (existing && existing.tags?.[CREATED_BY_TAG] !== owner) {
     findings.push(
       blocking(
-        "BG006",
+        "BG010",
         `EKSCluster/${green}`,
         `cluster ${green} already exists and was not created by ClusterUpgrade ${owner} (tag ${CREATED_BY_TAG} is ${existing.tags?.[CREATED_BY_TAG] ? `"${existing.tags[CREATED_BY_TAG]}"` : "absent"})`,
         `set spec.blueGreen.createGreen to false to use ${green} as green, or name a cluster that does not exist in spec.blueGreen.greenCluster.name`,
@@ -60,12 +60,12 @@ export async function cloneFindings(context: StepContext): Promise<Finding[]> {
   }
   const blueCluster = await describeOrUndefined(context, blue, context.spec.cluster.region);
   if (!blueCluster) {
-    findings.push(blocking("BG007", `EKSCluster/${blue}`, `blue cluster ${blue} was not found, so there is nothing to clone`, "fix spec.cluster.name and region"));
+    findings.push(blocking("BG011", `EKSCluster/${blue}`, `blue cluster ${blue} was not found, so there is nothing to clone`, "fix spec.cluster.name and region"));
   }
   for (const group of context.spec.nodeGroups.selfManaged ?? []) {
     findings.push(
       warning(
-        "BG008",
+        "BG012",
         `AutoScalingGroup/${group.autoScalingGroupName}`,
         `self-managed node group ${group.autoScalingGroupName} of blue is not cloned: its launch template and bootstrap belong to your infrastructure code`,
         `create the matching self-managed group for green ${green} once it exists, before traffic moves (green's workloads are verified first)`,
