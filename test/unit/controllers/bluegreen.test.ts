@@ -471,7 +471,7 @@ describe("BlueGreen createGreen (controller, fakes)", () => {
     assert.deepEqual(status.green?.nodeGroups, [{ name: "workers", status: "ACTIVE" }]);
     assert.equal(world.condition("GreenCreated")?.status, "True");
     const firstStep = status.cutover!.changes![0].sentAt;
-    assert.ok(Date.parse(firstStep) >= Date.parse(status.green!.readyAt!), "no traffic before green is ready");
+    assert.ok(Date.parse(firstStep) >= Date.parse(status.green.readyAt!), "no traffic before green is ready");
     assert.equal(world.eks.count("startClusterVersionUpdate"), 0, "blue is not upgraded");
   });
 
