@@ -33,7 +33,26 @@ export interface AdminHooks {
 }
 
 /** Request fields worth keeping in the call log: they tell which hop or version a call was for. */
-const RECORDED_FIELDS = ["version", "releaseVersion", "force", "clientRequestToken", "addonVersion", "name", "nodegroupName", "addonName"];
+const RECORDED_FIELDS = [
+  "version",
+  "releaseVersion",
+  "force",
+  "clientRequestToken",
+  "addonVersion",
+  "name",
+  "nodegroupName",
+  "addonName",
+  // What tests of cloned clusters and scaled node groups check.
+  "scalingConfig",
+  "roleArn",
+  "resourcesVpcConfig",
+  "subnets",
+  "nodeRole",
+  "instanceTypes",
+  "labels",
+  "taints",
+  "tags",
+];
 
 function route(method: string, path: string, operation: string, handle: Route["handle"]): Route {
   const keys: string[] = [];

@@ -6,12 +6,14 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import * as k8s from "@kubernetes/client-node";
 import type { AddressInfo } from "node:net";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
+import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from "@aws-sdk/client-eks";
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from "@aws-sdk/client-cloudwatch";
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from "@aws-sdk/client-route-53";
 import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
-import { sandboxAwsClientConfig } from "../support/global-sandbox.js";
+import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
-import { condition, UpgradeWorld } from "../support/upgrades.js";
+import { condition, emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
 import { waitUntil } from "../support/wait.js";
 
 const RECORD = "www.shop.example.com";
@@ -47,6 +49,23 @@ describe("blue/green cutover end to end (sandbox)", function () {
   async function weights(): Promise<Record<string, number>> {
     const sets = (await route53().send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets ?? [];
     return Object.fromEntries(sets.filter((set) => set.Name === `${RECORD}.` && set.SetIdentifier).map((set) => [set.SetIdentifier!, set.Weight!]));
+  }
+
+  /** EKS is the sandbox's emulator, not moto. */
+  function emulatorEks(): EKSClient {
+    return new EKSClient({ ...sandboxAwsClientConfig(), endpoint: sandboxEnv().eksEndpointUrl });
+  }
+
+  async function blueNodes(): Promise<number> {
+    const nodes = await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNode({ labelSelector: "eks.amazonaws.com/nodegroup=blue-workers" });
+    return nodes.items.length;
+  }
+
+  async function blueAutoScalingGroup(): Promise<AutoScalingGroup> {
+    const group = await emulatorEks().send(new DescribeNodegroupCommand({ clusterName: "blue", nodegroupName: "blue-workers" }));
+    const name = group.nodegroup!.resources!.autoScalingGroups![0].name!;
+    const found = await new AutoScalingClient(sandboxAwsClientConfig()).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+    return found.AutoScalingGroups![0];
   }
 
   function spec(blueGreen: Record<string, unknown> = {}): Record<string, unknown> {
@@ -213,9 +232,7 @@ describe("blue/green cutover end to end (sandbox)", function () {
     await world.apply("shrinking-share", spec({ weightSteps: [{ blue: 10, green: 10 }, { blue: 255, green: 20 }, { blue: 0, green: 255 }] }));
     const refused = await world.waitForPhase("shrinking-share", "InvalidSpec", 60_000);
     assert.match(condition(refused, "SpecValid")!.message, /spec\.blueGreen\.weightSteps: step 2 .*green's share \(7%\) must be larger than at step 1 \(50%\)/);
-    await world.apply("create-green", spec({ createGreen: true }));
-    const noClone = await world.waitForPhase("create-green", "InvalidSpec", 60_000);
-    assert.match(condition(noClone, "SpecValid")!.message, /createGreen: creating the green cluster is not supported/);
+    await assert.rejects(world.apply("green-is-blue", spec({ greenCluster: { name: "blue" } })), (error: unknown) => /greenCluster must name a different cluster than spec\.cluster/.test(JSON.stringify(error)));
     // A valid spec for a record external-dns owns is held back by the preflight.
     await route53().send(
       new ChangeResourceRecordSetsCommand({
@@ -230,5 +247,73 @@ describe("blue/green cutover end to end (sandbox)", function () {
     assert.match(condition(blocked, "PreflightPassed")!.message, /BG008 record www\.shop\.example\.com is managed by external-dns \(owner shop-blue\)/);
     assert.equal(blocked.status?.cutover, undefined);
     assert.deepEqual(await weights(), { blue: 100, green: 0 }, "no weight was changed");
+  });
+
+  it("keeps blue for keepFor after the promotion, then scales its managed node group to zero in moto and its nodes leave", async () => {
+    operator();
+    await world.apply("retire", spec({ trafficSteps: [50, 100], blueRetention: { keepFor: "15s", scaleDown: true } }));
+    const promoted = await world.waitFor("retire", "promoted and keeping blue", (upgrade) => upgrade.status?.blueRetention?.state === "Keeping", 120_000);
+    assert.equal(promoted.status?.phase, "Succeeded");
+    assert.equal(condition(promoted, "BlueRetired")?.reason, "RetainingBlue");
+    assert.equal((await emulatorCalls("blue", "UpdateNodegroupConfig")).length, 0, "blue untouched while keepFor runs");
+    assert.ok((await blueNodes()) >= 2, "blue still has its nodes during keepFor");
+    const retired = await world.waitFor("retire", "blue scaled down", (upgrade) => upgrade.status?.blueRetention?.state === "ScaledDown", 90_000);
+    const promotedAt = Date.parse(retired.status!.cutover!.promotedAt!);
+    const group = retired.status!.blueRetention!.groups![0];
+    assert.deepEqual([group.name, group.kind, group.originalSize, group.state], ["blue-workers", "Managed", { min: 2, max: 4, desired: 2 }, "ScaledDown"]);
+    const scale = await emulatorCalls("blue", "UpdateNodegroupConfig");
+    assert.equal(scale.length, 1);
+    assert.deepEqual((scale[0].request as { scalingConfig: unknown }).scalingConfig, { minSize: 0, maxSize: 4, desiredSize: 0 });
+    const asg = await blueAutoScalingGroup();
+    assert.deepEqual([asg.MinSize, asg.DesiredCapacity, asg.MaxSize], [0, 0, 4], "moto's Auto Scaling group of blue-workers is at zero");
+    assert.ok(Date.parse(retired.status!.blueRetention!.finishedAt!) - promotedAt >= 15_000, "scaled only after keepFor");
+    await waitUntil("blue's nodes leave the API server", async () => (await blueNodes()) === 0, 60_000, 1_000);
+    assert.equal(condition(retired, "BlueRetired")?.status, "True");
+    assert.equal((await emulatorCalls("blue", "DeleteCluster")).length, 0, "not deleted without deleteBlue");
+  });
+
+  it("with deleteBlue, deletes blue's node group and then the cluster once it is at zero, and stays Succeeded", async () => {
+    operator();
+    await world.apply("delete-blue", spec({ trafficSteps: [100], blueRetention: { keepFor: "3s", scaleDown: true, deleteBlue: true } }));
+    const deleted = await world.waitFor("delete-blue", "blue deleted", (upgrade) => upgrade.status?.blueRetention?.state === "Deleted", 150_000);
+    assert.equal(deleted.status?.phase, "Succeeded");
+    const calls = (await emulatorCalls("blue")).map((call) => call.operation).filter((operation) => ["UpdateNodegroupConfig", "DeleteNodegroup", "DeleteCluster"].includes(operation));
+    assert.deepEqual([...new Set(calls)], ["UpdateNodegroupConfig", "DeleteNodegroup", "DeleteCluster"], "scaled to zero, then the node group, then the cluster");
+    await assert.rejects(emulatorEks().send(new DescribeClusterCommand({ name: "blue" })), (error: Error) => error.name === "ResourceNotFoundException");
+    assert.deepEqual(await weights(), { blue: 0, green: 255 });
+    // Passes after the deletion do not mistake blue's absence for a wrong spec.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const later = await world.read("delete-blue");
+    assert.equal(later.status?.phase, "Succeeded");
+    assert.equal(condition(later, "SpecValid")?.status, "True");
+  });
+
+  it("createGreen clones blue at the target version (control plane, node group, add-ons), verifies green, then promotes it", async () => {
+    operator();
+    await world.apply("clone", spec({ greenCluster: { name: "green-clone" }, createGreen: true, trafficSteps: [50, 100] }));
+    const done = await world.waitForPhase("clone", "Succeeded", 180_000);
+    const green = done.status!.green!;
+    assert.equal(green.state, "Ready");
+    assert.deepEqual(green.nodeGroups, [{ name: "blue-workers", status: "ACTIVE" }]);
+    assert.deepEqual(green.addons!.map((addon) => addon.name).sort(), ["coredns", "kube-proxy", "vpc-cni"]);
+    assert.equal(condition(done, "GreenCreated")?.status, "True");
+    const eks = emulatorEks();
+    const [blue, clone] = await Promise.all([eks.send(new DescribeClusterCommand({ name: "blue" })), eks.send(new DescribeClusterCommand({ name: "green-clone" }))]);
+    assert.equal(clone.cluster!.version, "1.31");
+    assert.equal(blue.cluster!.version, "1.30", "blue is not upgraded");
+    assert.deepEqual(clone.cluster!.resourcesVpcConfig!.subnetIds, blue.cluster!.resourcesVpcConfig!.subnetIds);
+    assert.deepEqual(clone.cluster!.resourcesVpcConfig!.securityGroupIds, blue.cluster!.resourcesVpcConfig!.securityGroupIds);
+    assert.equal(clone.cluster!.roleArn, blue.cluster!.roleArn);
+    assert.equal(clone.cluster!.tags!["eksupgrade.io/created-by"], "e2e/clone");
+    assert.equal(clone.cluster!.tags!["eksupgrade.io/cloned-from"], "blue");
+    const group = (await eks.send(new DescribeNodegroupCommand({ clusterName: "green-clone", nodegroupName: "blue-workers" }))).nodegroup!;
+    assert.equal(group.version, "1.31");
+    assert.deepEqual(group.scalingConfig, { minSize: 2, maxSize: 4, desiredSize: 2 });
+    const asg = (await new AutoScalingClient(sandboxAwsClientConfig()).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.resources!.autoScalingGroups![0].name!] }))).AutoScalingGroups![0];
+    assert.equal(asg.Instances?.length, 2, "moto runs green's two instances");
+    assert.equal((await emulatorCalls("green-clone", "CreateCluster")).length, 1, "one CreateCluster");
+    const firstStep = done.status!.cutover!.changes![0];
+    assert.ok(Date.parse(firstStep.sentAt) >= Date.parse(green.readyAt!), "no traffic moved before green was ready");
+    assert.deepEqual(await weights(), { blue: 0, green: 255 });
   });
 });

@@ -72,7 +72,7 @@ const CORE_ACTIONS = [
   "cloudwatch:DescribeAlarms",
 ];
 
-const CREATE_GREEN_ACTIONS = ["eks:CreateCluster", "eks:CreateNodegroup", "eks:TagResource", "iam:PassRole"];
+const CREATE_GREEN_ACTIONS = ["eks:CreateCluster", "eks:CreateNodegroup", "eks:CreateAddon", "eks:TagResource", "iam:PassRole"];
 const RETIRE_BLUE_ACTIONS = ["eks:UpdateNodegroupConfig", "eks:DeleteNodegroup", "eks:DeleteCluster"];
 
 /** Actions that support no resource-level permission, so "Resource": "*" is the only option. */
