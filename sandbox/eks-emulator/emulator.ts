@@ -38,6 +38,7 @@ import {
   type NodegroupRecord,
   type UpdateRecord,
 } from "./state.js";
+import { SCENARIO_LABEL } from "../scenario/workloads.js";
 import { checkControlPlaneHop, laggingNodegroups, resolveNodegroupTargetVersion } from "./versions.js";
 
 /** The moto calls the EKS operations make; MotoCloud implements them, unit tests fake them. */
@@ -117,6 +118,10 @@ export class EksEmulator {
     }
     const vpcId = (await this.deps.cloud.subnetVpcs(subnetIds)).get(subnetIds[0]) ?? "";
     const id = randomUUID();
+    const tags = stringMap(body.tags);
+    // A cluster created through the API is reachable at the sandbox apiserver (with an EKS token);
+    // scenario clusters get that address only when mirrored (configureCluster).
+    const apiServer = tags[SCENARIO_LABEL] === undefined ? this.deps.apiServer : undefined;
     const clusterSecurityGroupId = await this.deps.cloud.createSecurityGroup(
       vpcId,
       `eks-cluster-sg-${name}-${id.slice(0, 8)}`,
@@ -136,8 +141,9 @@ export class EksEmulator {
       subnetIds,
       securityGroupIds,
       clusterSecurityGroupId,
-      endpoint: `https://${id.replace(/-/g, "").slice(0, 32).toUpperCase()}.gr7.${this.deps.region}.eks.amazonaws.com`,
-      tags: stringMap(body.tags),
+      endpoint: apiServer?.server ?? `https://${id.replace(/-/g, "").slice(0, 32).toUpperCase()}.gr7.${this.deps.region}.eks.amazonaws.com`,
+      certificateAuthorityData: apiServer?.caData,
+      tags,
       clientRequestToken: optionalString(body, "clientRequestToken"),
       controlPlaneUpdateSeconds: DEFAULT_CONTROL_PLANE_UPDATE_SECONDS,
       addonUpdateSeconds: DEFAULT_ADDON_UPDATE_SECONDS,

@@ -4,6 +4,7 @@
  *   EKS_EMULATOR_HOST    address to listen on (default 127.0.0.1)
  *   AWS_ENDPOINT_URL     moto's URL, where EC2, Auto Scaling and the rest live
  *   AWS_REGION           region reported in ARNs and node labels
+ *   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY  the sandbox's key pair; EKS tokens signed with it are accepted
  *   KUBECONFIG           the sandbox kube-apiserver; without it no node mirror and no node group rolls
  *   SANDBOX_TIME_FACTOR  scale of every EKS duration (0.01: ten minutes become six seconds)
  *   NODE_MIRROR_INTERVAL_MS  optional, how often Nodes are reconciled with instances (default 1000)
@@ -17,6 +18,7 @@ import { NodeMirror } from "./node-mirror.js";
 import { NodegroupRoller } from "./nodegroup-roller.js";
 import { startServer } from "./server.js";
 import { EmulatorState } from "./state.js";
+import { TokenReviewer } from "./token-review.js";
 
 const DEFAULT_MIRROR_INTERVAL_MS = 1000;
 
@@ -45,6 +47,11 @@ async function main(): Promise<void> {
     roller: kube ? new NodegroupRoller(cloud, kube, clock, log) : undefined,
     apiServer: kube?.serverInfo(),
   });
+  const reviewer = new TokenReviewer({
+    clusterNames: () => state.clusters.keys(),
+    secretKeys: new Map([[process.env.AWS_ACCESS_KEY_ID ?? "testing", process.env.AWS_SECRET_ACCESS_KEY ?? "testing"]]),
+    stsEndpoint: requireEnv("AWS_ENDPOINT_URL"),
+  });
   const mirror = kube ? new NodeMirror(state, cloud, kube, region, log) : undefined;
 
   // Passes never overlap: a sync request waits for the pass in flight, then runs its own.
@@ -66,6 +73,12 @@ async function main(): Promise<void> {
       mirror?.reset();
     },
     syncNodes: mirror ? runPass : undefined,
+    authenticate: async (review) => {
+      const answer = await reviewer.review(review);
+      const status = answer.status as { authenticated: boolean; error?: string; user?: { username: string } };
+      log.info("token review", { authenticated: status.authenticated, user: status.user?.username, reason: status.error });
+      return answer;
+    },
   }, host);
   log.info("listening", { port, region, nodeMirror: mirror !== undefined, timeFactor: clock.scaledMs(1) / 1000 });
 

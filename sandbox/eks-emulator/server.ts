@@ -1,7 +1,8 @@
 /**
  * HTTP front of the emulator: the EKS REST paths @aws-sdk/client-eks calls (restJson1: JSON
  * bodies, errors named by the x-amzn-ErrorType header), plus a few /sandbox/ paths for the test
- * harness: reset, call counts, per-cluster settings and insights, an immediate node mirror pass.
+ * harness: reset, call counts, per-cluster settings and insights, an immediate node mirror pass,
+ * and the kube-apiserver's token webhook.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { EksEmulator } from "./emulator.js";
@@ -30,6 +31,8 @@ export interface AdminHooks {
   onReset?(): Promise<void> | void;
   /** One node mirror pass on demand (POST /sandbox/node-mirror/sync). */
   syncNodes?(): Promise<Json>;
+  /** The kube-apiserver's token webhook (POST /sandbox/authenticate): a TokenReview in and out. */
+  authenticate?(review: Json): Promise<Json>;
 }
 
 /** Request fields worth keeping in the call log: they tell which hop or version a call was for. */
@@ -136,6 +139,11 @@ export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Rout
       if (!hooks.syncNodes) throw invalidParameter("the node mirror is not running (no KUBECONFIG)");
       return hooks.syncNodes();
     }),
+    route("POST", "/sandbox/authenticate", "SandboxAuthenticate", ({ body }) =>
+      hooks.authenticate
+        ? hooks.authenticate(body)
+        : { apiVersion: body.apiVersion, kind: "TokenReview", status: { authenticated: false, error: "token review is not configured" } },
+    ),
   ];
 }
 

@@ -63,6 +63,18 @@ export function apiServerCertificate(layout: Layout): string {
   return join(layout.apiServerCertDir, "apiserver.crt");
 }
 
+/**
+ * The kubeconfig telling kube-apiserver where its token webhook is: the EKS emulator's
+ * POST /sandbox/authenticate, which accepts EKS bearer tokens (k8s-aws-v1.) as EKS does.
+ */
+export function tokenWebhookConfig(layout: Layout): string {
+  return join(layout.kubeconfigDir, "token-webhook.yaml");
+}
+
+export function tokenWebhookUrl(ports: SandboxPorts): string {
+  return `http://127.0.0.1:${ports.emulator}/sandbox/authenticate`;
+}
+
 export function etcdArgs(layout: Layout, ports: SandboxPorts): string[] {
   const client = `http://127.0.0.1:${ports.etcd}`;
   const peer = `http://127.0.0.1:${ports.etcdPeer}`;
@@ -91,6 +103,11 @@ export function apiServerArgs(layout: Layout, ports: SandboxPorts, credentials: 
     `--secure-port=${ports.apiServer}`,
     `--cert-dir=${layout.apiServerCertDir}`,
     `--token-auth-file=${credentials.tokenFile}`,
+    // Bearer tokens the static file does not know go to the EKS emulator (written before the start).
+    `--authentication-token-webhook-config-file=${tokenWebhookConfig(layout)}`,
+    "--authentication-token-webhook-version=v1",
+    // Short, so that an expired token or a cluster forgotten by a reset is refused soon after.
+    "--authentication-token-webhook-cache-ttl=30s",
     "--authorization-mode=Node,RBAC",
     `--service-account-key-file=${credentials.serviceAccountPublicKeyFile}`,
     `--service-account-signing-key-file=${credentials.serviceAccountKeyFile}`,

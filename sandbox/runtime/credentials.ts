@@ -73,3 +73,19 @@ export function writeKubeconfig(path: string, server: string, caPem: string, ide
   };
   writeFileSync(path, stringify(kubeconfig), { mode: 0o600 });
 }
+
+/**
+ * A webhook configuration is a kubeconfig whose cluster is the webhook. The emulator listens on
+ * plain HTTP on the loopback interface, so there is neither a CA nor a client credential.
+ */
+export function writeTokenWebhookConfig(path: string, url: string): void {
+  const kubeconfig = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "eks-emulator", cluster: { server: url } }],
+    users: [{ name: "kube-apiserver", user: {} }],
+    contexts: [{ name: "webhook", context: { cluster: "eks-emulator", user: "kube-apiserver" } }],
+    "current-context": "webhook",
+  };
+  writeFileSync(path, stringify(kubeconfig), { mode: 0o600 });
+}

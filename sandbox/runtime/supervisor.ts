@@ -31,11 +31,13 @@ import {
   motoArgs,
   schedulerArgs,
   stateEntries,
+  tokenWebhookConfig,
+  tokenWebhookUrl,
   type ComponentName,
   type HealthContext,
   type Layout,
 } from "./components.js";
-import { createCredentials, writeKubeconfig } from "./credentials.js";
+import { createCredentials, writeKubeconfig, writeTokenWebhookConfig } from "./credentials.js";
 import { readSandboxState, sandboxEnvFor, writeEnvFiles, type SandboxEnv, type SandboxState } from "./env.js";
 import { portOpen, waitUntil } from "./http.js";
 import { buildKwokConfig } from "./kwok-stages.js";
@@ -134,6 +136,8 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
 
   const credentials = createCredentials(layout.pkiDir);
   mkdirSync(layout.kubeconfigDir, { recursive: true });
+  // The emulator's port is fixed already, so the apiserver can be told about it before it runs.
+  writeTokenWebhookConfig(tokenWebhookConfig(layout), tokenWebhookUrl(ports));
   const stageNames = buildKwokConfig(binaries.kwokStages, layout.kwokConfigFile);
   log(`kwok stages: ${stageNames.join(", ")}`);
 
