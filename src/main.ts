@@ -12,7 +12,9 @@ import { ClusterUpgradeController } from "./controllers/clusterupgrade/controlle
 import type { ControllerTimings } from "./controllers/clusterupgrade/context.js";
 import { eventSink, KubeClusterUpgradeStore } from "./controllers/clusterupgrade/store.js";
 import { EventRecorder, kubeEventsClient } from "./kube/events.js";
-import { workloadReaderFor } from "./kube/workloads.js";
+import { eksClusterAccess } from "./kube/eks-access.js";
+import { workloadReaderFor, type ClusterAccess } from "./kube/workloads.js";
+import { eksTokenSource } from "./cloud/aws/eks-token.js";
 import { notifierFor } from "./notify/resolve.js";
 import { startOperationsServer, type OperationsServer } from "./observability/http.js";
 import { OperatorMetrics } from "./observability/metrics.js";
@@ -106,12 +108,31 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
   );
   const globallyPaused = (): boolean => stopSwitch.get(config.namespace, GLOBAL_STOP_CONFIGMAP)?.data?.stop === "true";
   const phases = new Map<string, string>();
+  const greenAccess = new Map<string, { endpoint: string; access: ClusterAccess }>();
+  // Green's workloads: through the kubeconfig Secret when one is named; a green the operator
+  // created itself through an EKS token (EKS makes a cluster's creator its administrator);
+  // otherwise the operator's own API server, for an operator that runs in green.
+  const greenReader = async (upgrade: ClusterUpgrade): Promise<ClusterAccess> => {
+    const blueGreen = upgrade.spec.blueGreen;
+    if (!blueGreen?.createGreen || blueGreen.greenCluster.kubeconfigSecretRef) {
+      return workloadReaderFor(kubeConfig, upgrade.metadata.namespace, blueGreen?.greenCluster.kubeconfigSecretRef);
+    }
+    const region = blueGreen.greenCluster.region ?? upgrade.spec.cluster.region ?? config.defaultRegion;
+    const name = blueGreen.greenCluster.name;
+    const cluster = await dependencies.cloud(region).eks.describeCluster(name);
+    const key = `${region}/${name}`;
+    const known = greenAccess.get(key);
+    if (known && known.endpoint === cluster.endpoint) return known.access;
+    const access = eksClusterAccess({ name, endpoint: cluster.endpoint ?? "", certificateAuthorityData: cluster.certificateAuthorityData ?? "" }, eksTokenSource({ clusterName: name, region }));
+    greenAccess.set(key, { endpoint: cluster.endpoint ?? "", access });
+    return access;
+  };
   const controller = new ClusterUpgradeController({
     store: new KubeClusterUpgradeStore(kubeConfig),
     events: eventSink(new EventRecorder({ client: kubeEventsClient(kubeConfig), instance: config.identity, logger, clock })),
     cloud: dependencies.cloud,
     workloads: (upgrade) => workloadReaderFor(kubeConfig, upgrade.metadata.namespace, upgrade.spec.cluster.kubeconfigSecretRef),
-    greenWorkloads: (upgrade) => workloadReaderFor(kubeConfig, upgrade.metadata.namespace, upgrade.spec.blueGreen?.greenCluster.kubeconfigSecretRef),
+    greenWorkloads: (upgrade) => greenReader(upgrade),
     clock,
     logger,
     defaultRegion: config.defaultRegion,
