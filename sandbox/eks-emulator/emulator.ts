@@ -38,7 +38,6 @@ import {
   type NodegroupRecord,
   type UpdateRecord,
 } from "./state.js";
-import { SCENARIO_LABEL } from "../scenario/workloads.js";
 import { checkControlPlaneHop, laggingNodegroups, resolveNodegroupTargetVersion } from "./versions.js";
 
 /** The moto calls the EKS operations make; MotoCloud implements them, unit tests fake them. */
@@ -120,8 +119,8 @@ export class EksEmulator {
     const id = randomUUID();
     const tags = stringMap(body.tags);
     // A cluster created through the API is reachable at the sandbox apiserver (with an EKS token);
-    // scenario clusters get that address only when mirrored (configureCluster).
-    const apiServer = tags[SCENARIO_LABEL] === undefined ? this.deps.apiServer : undefined;
+    // scenario seeding then keeps that address only for mirrored clusters (configureCluster).
+    const apiServer = this.deps.apiServer;
     const clusterSecurityGroupId = await this.deps.cloud.createSecurityGroup(
       vpcId,
       `eks-cluster-sg-${name}-${id.slice(0, 8)}`,
@@ -141,7 +140,7 @@ export class EksEmulator {
       subnetIds,
       securityGroupIds,
       clusterSecurityGroupId,
-      endpoint: apiServer?.server ?? `https://${id.replace(/-/g, "").slice(0, 32).toUpperCase()}.gr7.${this.deps.region}.eks.amazonaws.com`,
+      endpoint: apiServer?.server ?? unreachableEndpoint(id, this.deps.region),
       certificateAuthorityData: apiServer?.caData,
       tags,
       clientRequestToken: optionalString(body, "clientRequestToken"),
@@ -191,6 +190,10 @@ export class EksEmulator {
       if (cluster.mirrorNodes && this.deps.apiServer) {
         cluster.endpoint = this.deps.apiServer.server;
         cluster.certificateAuthorityData = this.deps.apiServer.caData;
+      } else if (!cluster.mirrorNodes) {
+        // A scenario cluster that is not mirrored has no API server in the sandbox.
+        cluster.endpoint = unreachableEndpoint(cluster.id, this.deps.region);
+        delete cluster.certificateAuthorityData;
       }
     }
     return {
@@ -868,6 +871,11 @@ export function updateView(update: UpdateRecord): Json {
     createdAt: epochSeconds(update.createdAt),
     errors: update.errors,
   };
+}
+
+/** An endpoint in EKS's format that nothing answers: for clusters with no API server in the sandbox. */
+function unreachableEndpoint(id: string, region: string): string {
+  return `https://${id.replace(/-/g, "").slice(0, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`;
 }
 
 function clusterView(cluster: ClusterRecord): Json {

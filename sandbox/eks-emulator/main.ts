@@ -65,20 +65,25 @@ async function main(): Promise<void> {
   };
 
   const host = process.env.EKS_EMULATOR_HOST ?? "127.0.0.1";
+  // What tests check to see that a cluster was read with an EKS token.
+  const reviews: Record<string, unknown>[] = [];
   const server = await startServer(emulator, port, log, {
     // A pass already running may still create Nodes for the state just cleared; the caller deletes
     // Nodes after the reset, so the reset only answers once that pass is over.
     onReset: async () => {
       await pass.catch(() => undefined);
       mirror?.reset();
+      reviews.length = 0;
     },
     syncNodes: mirror ? runPass : undefined,
     authenticate: async (review) => {
       const answer = await reviewer.review(review);
       const status = answer.status as { authenticated: boolean; error?: string; user?: { username: string } };
       log.info("token review", { authenticated: status.authenticated, user: status.user?.username, reason: status.error });
+      reviews.push({ at: new Date().toISOString(), authenticated: status.authenticated, ...(status.user ? { user: status.user.username } : {}), ...(status.error ? { reason: status.error } : {}) });
       return answer;
     },
+    tokenReviews: () => reviews,
   }, host);
   log.info("listening", { port, region, nodeMirror: mirror !== undefined, timeFactor: clock.scaledMs(1) / 1000 });
 

@@ -33,6 +33,8 @@ export interface AdminHooks {
   syncNodes?(): Promise<Json>;
   /** The kube-apiserver's token webhook (POST /sandbox/authenticate): a TokenReview in and out. */
   authenticate?(review: Json): Promise<Json>;
+  /** The token reviews answered since the last reset (GET /sandbox/token-reviews). */
+  tokenReviews?(): Json[];
 }
 
 /** Request fields worth keeping in the call log: they tell which hop or version a call was for. */
@@ -139,6 +141,7 @@ export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Rout
       if (!hooks.syncNodes) throw invalidParameter("the node mirror is not running (no KUBECONFIG)");
       return hooks.syncNodes();
     }),
+    route("GET", "/sandbox/token-reviews", "SandboxTokenReviews", () => ({ reviews: hooks.tokenReviews?.() ?? [] })),
     route("POST", "/sandbox/authenticate", "SandboxAuthenticate", ({ body }) =>
       hooks.authenticate
         ? hooks.authenticate(body)
@@ -248,7 +251,8 @@ function record(
   emulator.state.calls.push({
     operation: match.route.operation,
     at: new Date().toISOString(),
-    clusterName: match.params.name,
+    // CreateCluster names its cluster in the body.
+    clusterName: match.params.name ?? (typeof body.name === "string" ? body.name : undefined),
     nodegroupName: match.params.nodegroup ?? query.get("nodegroupName") ?? undefined,
     addonName: match.params.addon ?? query.get("addonName") ?? undefined,
     request,

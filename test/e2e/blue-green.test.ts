@@ -312,6 +312,9 @@ describe("blue/green cutover end to end (sandbox)", function () {
     const asg = (await new AutoScalingClient(sandboxAwsClientConfig()).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.resources!.autoScalingGroups![0].name!] }))).AutoScalingGroups![0];
     assert.equal(asg.Instances?.length, 2, "moto runs green's two instances");
     assert.equal((await emulatorCalls("green-clone", "CreateCluster")).length, 1, "one CreateCluster");
+    // Green's workloads were read with an EKS bearer token (the operator's own kubeconfig uses a static token).
+    const reviews = ((await (await fetch(`${sandboxEnv().emulatorAdminUrl}/token-reviews`)).json()) as { reviews: { authenticated: boolean; user?: string }[] }).reviews;
+    assert.ok(reviews.some((review) => review.authenticated && review.user?.startsWith("arn:aws:")), JSON.stringify(reviews));
     const firstStep = done.status!.cutover!.changes![0];
     assert.ok(Date.parse(firstStep.sentAt) >= Date.parse(green.readyAt!), "no traffic moved before green was ready");
     assert.deepEqual(await weights(), { blue: 0, green: 255 });

@@ -60,15 +60,22 @@ export class UpgradeWorld {
     await this.api.patchNamespacedCustomObject({ ...CRD, namespace: this.namespace, name, body: { spec } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
   }
 
-  waitFor(name: string, what: string, predicate: (upgrade: ClusterUpgrade) => boolean, timeoutMs = 5 * 60_000): Promise<ClusterUpgrade> {
-    return waitUntil(
-      `ClusterUpgrade ${name}: ${what}`,
-      async () => {
-        const upgrade = await this.read(name);
-        return predicate(upgrade) ? upgrade : undefined;
-      },
-      timeoutMs,
-    );
+  async waitFor(name: string, what: string, predicate: (upgrade: ClusterUpgrade) => boolean, timeoutMs = 5 * 60_000): Promise<ClusterUpgrade> {
+    let last: ClusterUpgrade | undefined;
+    try {
+      return await waitUntil(
+        `ClusterUpgrade ${name}: ${what}`,
+        async () => {
+          last = await this.read(name);
+          return predicate(last) ? last : undefined;
+        },
+        timeoutMs,
+      );
+    } catch (error) {
+      // Say where the upgrade stood: the phase and the Ready message name what held it.
+      const seen = last ? `; last seen phase ${last.status?.phase ?? "(none)"}, Ready: ${condition(last, "Ready")?.message ?? "(none)"}` : "";
+      throw new Error(`${(error as Error).message}${seen}`);
+    }
   }
 
   waitForPhase(name: string, phase: string, timeoutMs = 5 * 60_000): Promise<ClusterUpgrade> {
