@@ -70,9 +70,19 @@ export interface EmulatorDeps {
 
 type Json = Record<string, unknown>;
 
+/** EKS seconds that created clusters, node groups and add-ons stay CREATING (0: ACTIVE at once). */
+export interface CreationTimes {
+  clusterSeconds: number;
+  nodegroupSeconds: number;
+  addonSeconds: number;
+}
+
+const NO_CREATION_TIME: CreationTimes = { clusterSeconds: 0, nodegroupSeconds: 0, addonSeconds: 0 };
+
 export class EksEmulator {
   private readonly tasks = new Set<Promise<void>>();
   private abort = new AbortController();
+  private creation: CreationTimes = { ...NO_CREATION_TIME };
 
   constructor(private readonly deps: EmulatorDeps) {}
 
@@ -86,6 +96,22 @@ export class EksEmulator {
     await Promise.allSettled([...this.tasks]);
     this.abort = new AbortController();
     this.deps.state.clear();
+    this.creation = { ...NO_CREATION_TIME };
+  }
+
+  /**
+   * Sandbox-wide knobs (PUT /sandbox/settings): how long creations take. Scenario seeding runs
+   * with none, so seeded clusters are ACTIVE at once; a test sets them to exercise the waits.
+   */
+  configureSandbox(body: Json): Json {
+    const seconds = (key: keyof CreationTimes): number => {
+      const value = body[key];
+      if (value === undefined) return this.creation[key];
+      if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw invalidParameter(`${key} must be a non-negative number of seconds`);
+      return value;
+    };
+    this.creation = { clusterSeconds: seconds("clusterSeconds"), nodegroupSeconds: seconds("nodegroupSeconds"), addonSeconds: seconds("addonSeconds") };
+    return { creation: { ...this.creation } };
   }
 
   /** Waits for background tasks to settle (used on shutdown). */
@@ -133,8 +159,8 @@ export class EksEmulator {
       createdAt: this.deps.clock.now(),
       version,
       platformVersion: "eks.1",
-      // The emulator makes clusters ACTIVE at once: creation time is not what the operator tests.
-      status: "ACTIVE",
+      // ACTIVE at once unless PUT /sandbox/settings asks for a creation time (then CREATING first).
+      status: this.creation.clusterSeconds > 0 ? "CREATING" : "ACTIVE",
       roleArn: optionalString(body, "roleArn") ?? `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:role/eks-cluster`,
       vpcId,
       subnetIds,
@@ -149,6 +175,12 @@ export class EksEmulator {
       mirrorNodes: false,
     };
     this.state.clusters.set(name, cluster);
+    if (cluster.status === "CREATING") {
+      this.runInBackground(`cluster ${name} creation`, async (signal) => {
+        await this.deps.clock.sleep(this.creation.clusterSeconds, signal);
+        cluster.status = "ACTIVE";
+      });
+    }
     return { cluster: clusterView(cluster) };
   }
 
@@ -343,6 +375,7 @@ export class EksEmulator {
   async createNodegroup(clusterName: string, body: Json): Promise<Json> {
     const cluster = this.cluster(clusterName);
     const nodegroupName = requireString(body, "nodegroupName");
+    if (cluster.status !== "ACTIVE") throw invalidRequest(`Cluster '${clusterName}' is not in ACTIVE status`, { clusterName, nodegroupName });
     if (this.state.nodegroups.has(nodegroupKey(clusterName, nodegroupName))) {
       throw resourceInUse(`NodeGroup already exists with name ${nodegroupName} and cluster name ${clusterName}`, {
         clusterName,
@@ -409,8 +442,8 @@ export class EksEmulator {
       releaseVersion: releaseVersionOf(release),
       createdAt: now,
       modifiedAt: now,
-      // Created ACTIVE at once, like clusters: the instances exist as soon as moto returns.
-      status: "ACTIVE",
+      // Like clusters: ACTIVE at once unless a creation time is set; moto's instances exist at once.
+      status: this.creation.nodegroupSeconds > 0 ? "CREATING" : "ACTIVE",
       capacityType: optionalString(body, "capacityType") ?? "ON_DEMAND",
       amiType: optionalString(body, "amiType") ?? "AL2023_x86_64_STANDARD",
       instanceTypes: [instanceType],
@@ -429,6 +462,12 @@ export class EksEmulator {
       diskSize: numberOr(body.diskSize, 20),
     };
     this.state.nodegroups.set(nodegroupKey(clusterName, nodegroupName), record);
+    if (record.status === "CREATING") {
+      this.runInBackground(`node group ${nodegroupName} creation`, async (signal) => {
+        await this.deps.clock.sleep(this.creation.nodegroupSeconds, signal);
+        record.status = "ACTIVE";
+      });
+    }
     return { nodegroup: nodegroupView(record) };
   }
 
@@ -619,6 +658,7 @@ export class EksEmulator {
   createAddon(clusterName: string, body: Json): Json {
     const cluster = this.cluster(clusterName);
     const addonName = requireString(body, "addonName");
+    if (cluster.status !== "ACTIVE") throw invalidRequest(`Cluster '${clusterName}' is not in ACTIVE status`, { clusterName, addonName });
     if (!findAddon(addonName)) throw invalidParameter(`Addon ${addonName} specified is not supported`, { clusterName, addonName });
     if (this.state.addons.has(addonKey(clusterName, addonName))) {
       throw resourceInUse(`Addon already exists with name ${addonName}`, { clusterName, addonName });
@@ -636,7 +676,7 @@ export class EksEmulator {
       addonName,
       addonVersion,
       arn: `arn:aws:eks:${this.deps.region}:${SANDBOX_ACCOUNT_ID}:addon/${clusterName}/${addonName}/${randomUUID().slice(0, 8)}`,
-      status: "ACTIVE",
+      status: this.creation.addonSeconds > 0 ? "CREATING" : "ACTIVE",
       createdAt: now,
       modifiedAt: now,
       serviceAccountRoleArn: optionalString(body, "serviceAccountRoleArn"),
@@ -644,6 +684,12 @@ export class EksEmulator {
       tags: stringMap(body.tags),
     };
     this.state.addons.set(addonKey(clusterName, addonName), record);
+    if (record.status === "CREATING") {
+      this.runInBackground(`add-on ${addonName} creation`, async (signal) => {
+        await this.deps.clock.sleep(this.creation.addonSeconds, signal);
+        record.status = "ACTIVE";
+      });
+    }
     return { addon: addonView(record) };
   }
 

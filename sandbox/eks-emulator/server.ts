@@ -131,6 +131,7 @@ export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Rout
       emulator.state.calls.length = 0;
       return { cleared: true };
     }),
+    route("PUT", "/sandbox/settings", "SandboxSettings", ({ body }) => emulator.configureSandbox(body)),
     route("PUT", "/sandbox/clusters/{name}/settings", "SandboxClusterSettings", ({ params, body }) =>
       emulator.configureCluster(params.name, body),
     ),

@@ -289,8 +289,15 @@ describe("blue/green cutover end to end (sandbox)", function () {
   });
 
   it("createGreen clones blue at the target version (control plane, node group, add-ons), verifies green, then promotes it", async () => {
+    // EKS takes minutes to create a cluster, a node group and an add-on: 10, 4 and 1 EKS minutes here
+    // (6, 2.4 and 0.6 s on the sandbox clock), so the operator has to wait for each to be ACTIVE.
+    const settings = await fetch(`${sandboxEnv().emulatorAdminUrl}/settings`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ clusterSeconds: 600, nodegroupSeconds: 240, addonSeconds: 60 }) });
+    assert.equal(settings.status, 200);
     operator();
     await world.apply("clone", spec({ greenCluster: { name: "green-clone" }, createGreen: true, trafficSteps: [50, 100] }));
+    const creating = await world.waitFor("clone", "control plane CREATING", (upgrade) => upgrade.status?.phase === "CreatingGreen" && /EKS reports CREATING/.test(upgrade.status.green?.message ?? ""), 60_000);
+    assert.equal(condition(creating, "GreenCreated")?.reason, "CreatingGreen");
+    assert.equal(creating.status?.cutover, undefined, "no traffic moves while green is created");
     const done = await world.waitForPhase("clone", "Succeeded", 180_000);
     const green = done.status!.green!;
     assert.equal(green.state, "Ready");

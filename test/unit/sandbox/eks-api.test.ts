@@ -255,6 +255,31 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
     assert.deepEqual(old.addons?.[0]?.addonVersions?.map((version) => version.addonVersion), ["v1.18.3-eksbuild.1", "v1.16.0-eksbuild.1"]);
   });
 
+  it("with creation times set, keeps a new cluster CREATING and refuses node groups and add-ons on it until it is ACTIVE", async () => {
+    // 1/10000 of 600 EKS seconds: 60 ms.
+    emulator.configureSandbox({ clusterSeconds: 600, nodegroupSeconds: 240, addonSeconds: 60 });
+    const created = await eks.send(
+      new CreateClusterCommand({ name: "slow", version: "1.31", roleArn: "arn:aws:iam::123456789012:role/eks", resourcesVpcConfig: { subnetIds: ["subnet-a", "subnet-b"] } }),
+    );
+    assert.equal(created.cluster?.status, "CREATING");
+    await assert.rejects(
+      eks.send(new CreateNodegroupCommand({ clusterName: "slow", nodegroupName: "workers", nodeRole: "arn:aws:iam::123456789012:role/nodes", subnets: ["subnet-a"] })),
+      (error: unknown) => error instanceof InvalidRequestException && /not in ACTIVE status/.test(error.message),
+    );
+    await assert.rejects(eks.send(new CreateAddonCommand({ clusterName: "slow", addonName: "coredns" })), InvalidRequestException);
+    const deadline = Date.now() + 5_000;
+    let status = created.cluster?.status;
+    while (status !== "ACTIVE" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      status = (await eks.send(new DescribeClusterCommand({ name: "slow" }))).cluster?.status;
+    }
+    assert.equal(status, "ACTIVE");
+    const addon = await eks.send(new CreateAddonCommand({ clusterName: "slow", addonName: "coredns" }));
+    assert.equal(addon.addon?.status, "CREATING");
+    await emulator.reset();
+    assert.deepEqual(emulator.configureSandbox({}), { creation: { clusterSeconds: 0, nodegroupSeconds: 0, addonSeconds: 0 } }, "a reset forgets the creation times");
+  });
+
   it("maps unknown resources to ResourceNotFoundException", async () => {
     await assert.rejects(eks.send(new DescribeClusterCommand({ name: "missing" })), ResourceNotFoundException);
     await assert.rejects(eks.send(new DescribeUpdateCommand({ name: "demo", updateId: "nope" })), ResourceNotFoundException);
