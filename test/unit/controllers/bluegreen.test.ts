@@ -503,6 +503,8 @@ describe("BlueGreen createGreen (controller, fakes)", () => {
     assert.match(world.condition("GreenCreated")!.message, /EKS refused to create green cluster green cloned from prod at 1\.31: .*two different AZs/);
     assert.equal(world.eks.count("createNodegroup"), 0);
     assert.equal(sentWeights(world.route53).length, 0);
+    await world.drive(undefined, 3);
+    assert.equal(world.events.messages("GreenCreationFailed").length, 1, "one Event, however many passes follow");
   });
 
   it("a dry run creates nothing and says green would be cloned", async () => {

@@ -82,11 +82,12 @@ function report(context: StepContext, green: GreenClusterStatus, message: string
 }
 
 function fail(context: StepContext, green: GreenClusterStatus, message: string): StepResult {
+  // The Event is sent once, when the creation turns Failed; later passes only restate the conditions.
+  if (green.state !== "Failed") context.event("Warning", "GreenCreationFailed", message);
   green.state = "Failed";
   green.message = message;
   context.setCondition(ConditionType.GreenCreated, "False", Reason.GreenCreationFailed, message);
   context.setCondition(ConditionType.Progressing, "False", Reason.GreenCreationFailed, message);
-  context.event("Warning", "GreenCreationFailed", message);
   return STOP;
 }
 
