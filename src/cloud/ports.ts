@@ -152,8 +152,10 @@ export interface Ec2Port {
   describeSubnets(subnetIds: string[]): Promise<SubnetInfo[]>;
   /** Returns the ids among those given that still exist. */
   existingSecurityGroups(groupIds: string[]): Promise<string[]>;
-  /** Adds a version to a launch template, copied from `sourceVersion` with another AMI; returns its number. */
-  createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string }): Promise<string>;
+  /** Adds a version to a launch template, copied from `sourceVersion` with another AMI; returns its number. EC2 answers a repeated clientToken with the same version. */
+  createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string; clientToken: string }): Promise<string>;
+  /** The number of the template's version whose description contains `marker`, if there is one. */
+  findLaunchTemplateVersion(templateId: string, marker: string): Promise<string | undefined>;
   /** The AMI each instance runs, by instance id; instances that no longer exist are absent. */
   instanceImages(instanceIds: string[]): Promise<Record<string, string>>;
   /** The newest EKS-optimized AMI (Amazon Linux 2023, x86_64) for a Kubernetes minor, if one is published. */

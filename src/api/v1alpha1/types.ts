@@ -257,6 +257,8 @@ export interface NodeGroupStatus {
   originalLaunchTemplate?: { id: string; version: string };
   /** Self-managed groups: the launch template version created for this hop, and its AMI. */
   launchTemplateVersion?: string;
+  /** Self-managed groups: the idempotency token of that version, stored before it is created. */
+  launchTemplateToken?: string;
   imageId?: string;
   /** Nodes cordoned or draining right now, with what holds each. */
   nodes?: NodeInFlight[];

@@ -1,6 +1,6 @@
 // Ec2Port over @aws-sdk/client-ec2: subnet free addresses, security-group existence, launch
 // template versions and EKS-optimized AMIs.
-import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { Ec2Port, SubnetInfo } from "../ports.js";
 import { awsCall } from "./call.js";
 
@@ -18,13 +18,27 @@ export class AwsEc2 implements Ec2Port {
     return new AwsEc2(new EC2Client({ region }), process.env.EKS_AMI_OWNER || "amazon");
   }
 
-  async createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string }): Promise<string> {
+  async findLaunchTemplateVersion(templateId: string, marker: string): Promise<string | undefined> {
+    let nextToken: string | undefined;
+    do {
+      const page = await awsCall(`listing the versions of launch template ${templateId}`, () =>
+        this.client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, ...(nextToken ? { NextToken: nextToken } : {}) })),
+      );
+      const found = (page.LaunchTemplateVersions ?? []).find((version) => version.VersionDescription?.includes(marker));
+      if (found?.VersionNumber !== undefined) return String(found.VersionNumber);
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return undefined;
+  }
+
+  async createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string; clientToken: string }): Promise<string> {
     const { LaunchTemplateVersion } = await awsCall(`adding a version with AMI ${request.imageId} to launch template ${request.templateId}`, () =>
       this.client.send(
         new CreateLaunchTemplateVersionCommand({
           LaunchTemplateId: request.templateId,
           SourceVersion: request.sourceVersion,
           VersionDescription: request.description,
+          ClientToken: request.clientToken,
           LaunchTemplateData: { ImageId: request.imageId },
         }),
       ),

@@ -387,12 +387,32 @@ export class FakeEc2 implements Ec2Port {
   /** launch template id -> version number -> AMI */
   templates = new Map<string, Map<string, string>>();
 
-  createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string }): Promise<string> {
+  /** version descriptions, by "template|version" */
+  descriptions = new Map<string, string>();
+  /** The next createLaunchTemplateVersion creates the version, then fails as if the answer were lost. */
+  loseNextCreateAnswer = false;
+  readonly created: { templateId: string; clientToken: string }[] = [];
+
+  createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string; clientToken: string }): Promise<string> {
     const versions = this.templates.get(request.templateId);
     if (!versions) return Promise.reject(new NotFoundError(`launch template ${request.templateId} not found`));
     const number = String(versions.size + 1);
     versions.set(number, request.imageId);
+    this.descriptions.set(`${request.templateId}|${number}`, request.description);
+    this.created.push({ templateId: request.templateId, clientToken: request.clientToken });
+    if (this.loseNextCreateAnswer) {
+      this.loseNextCreateAnswer = false;
+      return Promise.reject(new Error("socket hang up"));
+    }
     return Promise.resolve(number);
+  }
+
+  findLaunchTemplateVersion(templateId: string, marker: string): Promise<string | undefined> {
+    for (const [key, description] of this.descriptions) {
+      const [template, version] = key.split("|");
+      if (template === templateId && description.includes(marker)) return Promise.resolve(version);
+    }
+    return Promise.resolve(undefined);
   }
 
   /** instance id -> AMI, for instances the test (or FakeAutoScaling's launches) registered. */

@@ -479,6 +479,33 @@ describe("ClusterUpgrade reconcile", () => {
     assert.ok(world.events.reasons().includes("Released"));
   });
 
+  it("finds a launch template version whose answer was lost instead of creating a second one", async () => {
+    const roll = rollWorld();
+    const { world } = roll;
+    world.ec2.loseNextCreateAnswer = true;
+    let failures = 0;
+    for (let pass = 0; pass < 600; pass++) {
+      let outcome: ReconcileOutcome;
+      try {
+        outcome = await world.controller.reconcile("default", "upgrade");
+      } catch {
+        // The work queue would retry with backoff.
+        failures++;
+        await world.clock.advance(1_000);
+        continue;
+      }
+      if (outcome.requeueAfterMs === undefined) break;
+      await world.clock.advance(outcome.requeueAfterMs);
+      roll.mirror();
+    }
+    assert.equal(failures, 1, "the lost answer failed one pass");
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.deepEqual([...world.ec2.templates.get("lt-legacy")!.values()], ["ami-129", "ami-130", "ami-131"], "one version per hop, none twice");
+    assert.equal(world.ec2.created.length, 2);
+    assert.ok(world.events.events.some((event) => event.reason === "LaunchTemplateVersionCreated" && /version 2 with AMI ami-130 for 1\.30 \(found, created before a restart\)/.test(event.message)));
+    assert.ok(world.ec2.created.every((call) => /^[0-9a-f-]{36}$/.test(call.clientToken)), "every create carries an idempotency token");
+  });
+
   it("rolls a self-managed group hop by hop: surge, cordon, drain within budgets, terminate with decrement, restore sizes", async () => {
     const roll = rollWorld();
     const { world, autoscaling } = roll;

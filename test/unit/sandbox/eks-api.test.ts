@@ -268,7 +268,7 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
     );
     await assert.rejects(eks.send(new CreateAddonCommand({ clusterName: "slow", addonName: "coredns" })), InvalidRequestException);
     const deadline = Date.now() + 5_000;
-    let status = created.cluster?.status;
+    let status: string | undefined = created.cluster?.status;
     while (status !== "ACTIVE" && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
       status = (await eks.send(new DescribeClusterCommand({ name: "slow" }))).cluster?.status;

@@ -8,6 +8,7 @@
 //   5. when no old node is left, the group's original min, max and desired are restored.
 // Every decision is recorded in status.nodeGroups[] before the next change, so a restarted
 // operator resumes the same wave, never drains a node twice and never decrements twice.
+import { randomUUID } from "node:crypto";
 import type { V1Node } from "@kubernetes/client-node";
 import { compareMinor, parseMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus, type NodeGroupStatus, type NodeInFlight } from "../../../api/v1alpha1/types.js";
@@ -143,14 +144,28 @@ async function prepare(context: StepContext, entry: NodeGroupStatus, group: Auto
   }
   entry.originalSize ??= { ...group.size };
   entry.originalLaunchTemplate ??= { id: template.id, version: template.version };
-  entry.launchTemplateVersion = await context.cloud.ec2.createLaunchTemplateVersion({
-    templateId: template.id,
-    sourceVersion: entry.originalLaunchTemplate.version,
-    imageId,
-    description: `eks-upgrade-operator: Kubernetes ${version} for ${context.upgrade.metadata.namespace}/${context.upgrade.metadata.name}`,
-  });
+  if (!entry.launchTemplateToken) {
+    // Stored before the call: EC2 answers a repeated token with the same version, and the token in
+    // the description lets a restarted operator find a version created just before a crash.
+    entry.launchTemplateToken = randomUUID();
+    return waitFor(0, "persist launch template token");
+  }
+  const found = await context.cloud.ec2.findLaunchTemplateVersion(entry.originalLaunchTemplate.id, entry.launchTemplateToken);
+  entry.launchTemplateVersion =
+    found ??
+    (await context.cloud.ec2.createLaunchTemplateVersion({
+      templateId: entry.originalLaunchTemplate.id,
+      sourceVersion: entry.originalLaunchTemplate.version,
+      imageId,
+      clientToken: entry.launchTemplateToken,
+      description: `eks-upgrade-operator: Kubernetes ${version} for ${context.upgrade.metadata.namespace}/${context.upgrade.metadata.name} [${entry.launchTemplateToken}]`,
+    }));
   entry.imageId = imageId;
-  context.event("Normal", "LaunchTemplateVersionCreated", `${group.name}: launch template ${template.id} version ${entry.launchTemplateVersion} with AMI ${imageId} for ${version}`);
+  context.event(
+    "Normal",
+    "LaunchTemplateVersionCreated",
+    `${group.name}: launch template ${entry.originalLaunchTemplate.id} version ${entry.launchTemplateVersion} with AMI ${imageId} for ${version}${found ? " (found, created before a restart)" : ""}`,
+  );
   // Persist the new version before the group is pointed at it.
   return waitFor(0, "persist launch template version");
 }
@@ -228,6 +243,7 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
     entry.upgraded = 0;
     entry.inFlight = 0;
     delete entry.launchTemplateVersion;
+    delete entry.launchTemplateToken;
     delete entry.imageId;
     delete entry.skippedNodes;
     delete entry.nodes;
