@@ -1,10 +1,11 @@
-// The Auto Scaling and Route53 adapters against moto in the sandbox, through the real SDK clients.
+// The Auto Scaling, EC2 launch template and Route53 adapters against moto in the sandbox, through the real SDK clients.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { AutoScalingClient, CreateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import { CreateLaunchTemplateCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, Route53Client } from "@aws-sdk/client-route-53";
 import { AwsAutoScaling } from "../../../src/cloud/aws/autoscaling.js";
+import { AwsEc2 } from "../../../src/cloud/aws/ec2.js";
 import { AwsRoute53 } from "../../../src/cloud/aws/route53.js";
 import { isNotFound } from "../../../src/util/errors.js";
 import { sandboxAwsClientConfig } from "../../support/global-sandbox.js";
@@ -40,6 +41,20 @@ describe("AWS adapters against moto (sandbox)", function () {
     assert.equal(after.size.desired, 2);
     assert.ok(!after.instances.some((instance) => instance.id === victim && instance.lifecycleState === "InService"));
     await assert.rejects(port.describeGroup(`missing-${suffix}`), (error: unknown) => isNotFound(error));
+  });
+
+  it("EC2: adds a launch template version with another AMI and finds it again by the token in its description", async () => {
+    const config = sandboxAwsClientConfig();
+    const ec2 = new EC2Client(config);
+    const created = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: `adapter-lt-${suffix}`, LaunchTemplateData: { ImageId: "ami-0123456789abcdef0", InstanceType: "m5.large" } }));
+    const templateId = created.LaunchTemplate!.LaunchTemplateId!;
+    const port = new AwsEc2(ec2);
+    const token = `token-${suffix}`;
+    assert.equal(await port.findLaunchTemplateVersion(templateId, token), undefined);
+    const version = await port.createLaunchTemplateVersion({ templateId, sourceVersion: "1", imageId: "ami-0fedcba9876543210", description: `Kubernetes 1.31 [${token}]`, clientToken: token });
+    assert.equal(version, "2");
+    assert.equal(await port.findLaunchTemplateVersion(templateId, token), "2");
+    assert.equal(await port.findLaunchTemplateVersion(templateId, "another-token"), undefined);
   });
 
   it("Route53: reads weighted records, moves the weights in one change and reads them back", async () => {
