@@ -4,6 +4,7 @@
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
@@ -77,6 +78,12 @@ async function clearKubernetes(env: SandboxEnv, timeoutMs: number): Promise<void
     await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(ignoreNotFound);
   }
   await core.deleteCollectionNode({});
+  // Node Leases go with their Nodes, but only when the garbage collector gets to them. A scenario
+  // seeded again brings Nodes of the same names (moto hands out the same addresses), and kwok then
+  // keeps renewing a Lease the collector deletes behind it: the node goes NotReady, its pods are
+  // marked NotReady and every budget over them blocks. Deleting the Leases here avoids the race.
+  const leases = kubeConfig.makeApiClient(CoordinationV1Api);
+  await leases.deleteCollectionNamespacedLease({ namespace: "kube-node-lease" }).catch(ignoreNotFound);
 
   let remaining = "";
   let passes = 0;
@@ -89,6 +96,12 @@ async function clearKubernetes(env: SandboxEnv, timeoutMs: number): Promise<void
         const namespaces = (await core.listNamespace()).items.filter((namespace) => doomed.includes(namespace.metadata!.name!));
         const nodes = (await core.listNode()).items;
         const pods = (await core.listNamespacedPod({ namespace: "default" })).items;
+        let nodeLeases = (await leases.listNamespacedLease({ namespace: "kube-node-lease" })).items;
+        if (nodes.length === 0 && nodeLeases.length > 0) {
+          // kwok may renew a Lease once more while its Node is being deleted: delete it again.
+          await leases.deleteCollectionNamespacedLease({ namespace: "kube-node-lease" }).catch(ignoreNotFound);
+          nodeLeases = (await leases.listNamespacedLease({ namespace: "kube-node-lease" })).items;
+        }
         remaining = [
           ...namespaces.map((namespace) => {
             const why = namespace.status?.conditions?.filter((condition) => condition.status === "True").map((condition) => condition.message);
@@ -96,6 +109,7 @@ async function clearKubernetes(env: SandboxEnv, timeoutMs: number): Promise<void
           }),
           ...nodes.map((node) => `node ${node.metadata!.name!}`),
           ...pods.map((pod) => `pod default/${pod.metadata!.name!}`),
+          ...nodeLeases.map((lease) => `node lease ${lease.metadata!.name!}`),
         ].join(", ");
         return remaining === "";
       },
