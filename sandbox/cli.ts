@@ -1,6 +1,7 @@
-// The local sandbox's command line: npm run sandbox -- up [--scenario FILE|none] | status | reset | down
+// The local sandbox's command line: npm run sandbox -- up [--scenario FILE|none] | status | reset | down | operator-kubeconfig
 import { parseArgs } from "node:util";
 import { defaultStateDir } from "./runtime/config.js";
+import { installOperatorIdentity } from "./runtime/operator-identity.js";
 import { readSandboxEnv, readSandboxState } from "./runtime/env.js";
 import { resetSandbox } from "./runtime/reset.js";
 import { sandboxStatus, startSandbox, stderrLogger, stopSandbox } from "./runtime/supervisor.js";
@@ -16,6 +17,10 @@ const usage = `usage: npm run sandbox -- <command>
                  empty moto, the EKS emulator and Kubernetes, then seed the scenario again
                  (default: the one seeded by up)
   down           stop every sandbox process and remove the sandbox's files
+  operator-kubeconfig [--secret-namespace NS]...
+                 apply config/rbac, mint a token for the operator's ServiceAccount and print the
+                 path of a kubeconfig carrying it (run the operator with KUBECONFIG set to it);
+                 each --secret-namespace gets the secret reader Role and RoleBinding too
 
 State directory: $EKSUP_SANDBOX_DIR or .sandbox; ports and cache: docs/sandbox.md`;
 
@@ -31,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       scenario: { type: "string" },
       "no-build": { type: "boolean", default: false },
+      "secret-namespace": { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -89,6 +95,11 @@ async function main(argv: string[]): Promise<number> {
     case "down": {
       await stopSandbox(dir);
       process.stdout.write(`sandbox stopped; its files in ${dir} removed\n`);
+      return 0;
+    }
+    case "operator-kubeconfig": {
+      const path = await installOperatorIdentity(readSandboxEnv(dir), { secretNamespaces: values["secret-namespace"] ?? [] });
+      process.stdout.write(`${path}\n`);
       return 0;
     }
     default:

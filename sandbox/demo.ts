@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { defaultStateDir, inspectSandbox, kubeConfigOf, startSandbox, type SandboxEnv } from "./runtime/index.js";
+import { defaultStateDir, inspectSandbox, installOperatorIdentity, kubeConfigOf, startSandbox, type SandboxEnv } from "./runtime/index.js";
 import { repoRoot } from "./runtime/config.js";
 import { ensureNamespace, installCrd } from "./crd.js";
 import type { ClusterUpgrade } from "../src/api/v1alpha1/types.js";
@@ -32,7 +32,8 @@ async function sandboxUp(): Promise<SandboxEnv> {
   return handle.env;
 }
 
-function startOperator(env: SandboxEnv): ChildProcess {
+/** The operator runs under its own ServiceAccount, with exactly the rights config/rbac grants. */
+function startOperator(env: SandboxEnv, kubeconfig: string): ChildProcess {
   mkdirSync(join(env.dir, "logs"), { recursive: true });
   const logPath = join(env.dir, "logs", "operator.log");
   const log = createWriteStream(logPath, { flags: "a" });
@@ -41,6 +42,7 @@ function startOperator(env: SandboxEnv): ChildProcess {
     env: {
       ...process.env,
       ...env.variables,
+      KUBECONFIG: kubeconfig,
       POD_NAME: "demo-operator",
       POD_NAMESPACE: "eks-upgrade-system",
       HTTP_PORT: "0",
@@ -123,7 +125,10 @@ async function main(): Promise<void> {
   await installCrd(kubeConfig);
   say("==> CRD clusterupgrades.eksupgrade.io installed");
   await ensureNamespace(kubeConfig, "eks-upgrade-system");
-  const operator = startOperator(env);
+  const demoNamespace = (parse(readFileSync(DEMO_MANIFEST, "utf8")) as ClusterUpgrade).metadata.namespace;
+  const operatorKubeconfig = await installOperatorIdentity(env, { secretNamespaces: [demoNamespace] });
+  say(`==> operator runs as ServiceAccount eks-upgrade-system/eks-upgrade-operator (config/rbac); kubeconfig ${operatorKubeconfig}`);
+  const operator = startOperator(env, operatorKubeconfig);
   const stopOnSignal = (): void => {
     void stopOperator(operator).finally(() => process.exit(130));
   };

@@ -71,6 +71,35 @@ export function tokenWebhookConfig(layout: Layout): string {
   return join(layout.kubeconfigDir, "token-webhook.yaml");
 }
 
+/** The audit policy kube-apiserver is started with (written before the start). */
+export function auditPolicyFile(layout: Layout): string {
+  return join(layout.pkiDir, "audit-policy.yaml");
+}
+
+/**
+ * kube-apiserver's audit log: one JSON line per request of a ServiceAccount. Rotated files sit
+ * beside it as audit-<time>.log; readers take all of them.
+ */
+export function auditLogFile(layout: Layout): string {
+  return join(layout.logDir, "audit.log");
+}
+
+/**
+ * Metadata (who, verb, resource, response code; no bodies, so no Secret contents) for requests
+ * made with ServiceAccount tokens, which in the sandbox means the operator under test; nothing for
+ * the control plane's own components, kwok and the admin, whose heartbeats would bury it. One
+ * event per request: RequestReceived is left out.
+ */
+export const auditPolicy = {
+  apiVersion: "audit.k8s.io/v1",
+  kind: "Policy",
+  omitStages: ["RequestReceived"],
+  rules: [
+    { level: "Metadata", userGroups: ["system:serviceaccounts"] },
+    { level: "None" },
+  ],
+};
+
 export function tokenWebhookUrl(ports: SandboxPorts): string {
   return `http://127.0.0.1:${ports.emulator}/sandbox/authenticate`;
 }
@@ -109,6 +138,15 @@ export function apiServerArgs(layout: Layout, ports: SandboxPorts, credentials: 
     // Short, so that an expired token or a cluster forgotten by a reset is refused soon after.
     "--authentication-token-webhook-cache-ttl=30s",
     "--authorization-mode=Node,RBAC",
+    // What the operator's ServiceAccount did, for the least-privilege check of the test suite.
+    `--audit-policy-file=${auditPolicyFile(layout)}`,
+    `--audit-log-path=${auditLogFile(layout)}`,
+    "--audit-log-format=json",
+    // Blocking (the default): an entry is on disk before the response is sent, so a reader
+    // after the request sees it.
+    "--audit-log-mode=blocking",
+    "--audit-log-maxsize=100",
+    "--audit-log-maxbackup=20",
     `--service-account-key-file=${credentials.serviceAccountPublicKeyFile}`,
     `--service-account-signing-key-file=${credentials.serviceAccountKeyFile}`,
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",

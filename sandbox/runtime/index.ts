@@ -9,3 +9,15 @@ export { kubeConfigOf, isKwokManaged, isNodeReady, waitForManagedNodesReady } fr
 export type { SeedScenario } from "./seeding.js";
 export { defaultPorts, defaultStateDir, kwokNodeAnnotation, portVariableNames, readVersions } from "./config.js";
 export type { SandboxPorts, Versions } from "./config.js";
+export {
+  installOperatorIdentity,
+  operatorGrants,
+  rbacManifests,
+  secretReaderFor,
+  OPERATOR_NAMESPACE,
+  OPERATOR_SERVICE_ACCOUNT,
+  OPERATOR_USER,
+  SECRET_READER,
+} from "./operator-identity.js";
+export type { ManifestObject, OperatorGrant, OperatorIdentityOptions, RbacRule } from "./operator-identity.js";
+export { auditLogFile } from "./components.js";

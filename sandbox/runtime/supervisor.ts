@@ -2,10 +2,11 @@
 // point clients at them, and stops them again. The processes outlive the caller (so `sandbox up`
 // can return); their pids live in <dir>/pids so that `sandbox down` finds them.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
 import {
   binaryPaths,
   buildDir,
@@ -20,6 +21,8 @@ import {
 import {
   apiServerArgs,
   apiServerCertificate,
+  auditPolicy,
+  auditPolicyFile,
   componentKubeconfig,
   componentOrder,
   componentPort,
@@ -138,6 +141,7 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
   mkdirSync(layout.kubeconfigDir, { recursive: true });
   // The emulator's port is fixed already, so the apiserver can be told about it before it runs.
   writeTokenWebhookConfig(tokenWebhookConfig(layout), tokenWebhookUrl(ports));
+  writeFileSync(auditPolicyFile(layout), stringify(auditPolicy));
   const stageNames = buildKwokConfig(binaries.kwokStages, layout.kwokConfigFile);
   log(`kwok stages: ${stageNames.join(", ")}`);
 

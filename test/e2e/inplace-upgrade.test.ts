@@ -181,7 +181,7 @@ describe("in-place upgrade end to end (sandbox)", function () {
     assert.equal(done.status?.currentVersion, "1.30");
   });
 
-  it("refuses a cluster that does not exist with InvalidSpec, calls nothing that changes, and tells the webhook", async () => {
+  it("refuses a cluster that does not exist with InvalidSpec, calls nothing that changes, and tells the webhook kept in a Secret", async () => {
     const received: { phase?: string; failure?: boolean; text?: string }[] = [];
     const hook = createServer((request, response) => {
       let raw = "";
@@ -195,7 +195,12 @@ describe("in-place upgrade end to end (sandbox)", function () {
     try {
       operator();
       const webhookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/notify`;
-      await world.apply("missing", { cluster: { name: "no-such-cluster" }, targetVersion: "1.31", notifications: { webhookUrl } });
+      // Read with the operator's own rights: the secret reader Role bound in this namespace.
+      await world.kubeConfig.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
+        namespace: world.namespace,
+        body: { metadata: { name: "upgrade-webhook" }, stringData: { url: webhookUrl } },
+      });
+      await world.apply("missing", { cluster: { name: "no-such-cluster" }, targetVersion: "1.31", notifications: { webhookSecretRef: { name: "upgrade-webhook", key: "url" } } });
       const upgrade = await world.waitForPhase("missing", "InvalidSpec", 60_000);
       assert.equal(condition(upgrade, "SpecValid")?.reason, "ClusterNotFound");
       assert.match(condition(upgrade, "SpecValid")!.message, /no-such-cluster was not found/);

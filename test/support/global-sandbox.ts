@@ -5,10 +5,14 @@
 // sandbox (.sandbox, fixed ports) is left alone. EKSUP_REUSE_SANDBOX=1 uses the running sandbox of
 // $EKSUP_SANDBOX_DIR or .sandbox instead, when all its processes are alive, and leaves it running.
 // EKSUP_TEST_SCENARIO seeds a scenario at start; by default tests seed what they need.
+//
+// After the last test, the root hook compares what the operator's ServiceAccount did (the API
+// server's audit log) with what config/rbac grants it, and fails the run on any difference
+// (test/support/audit.ts), before the sandbox and its logs are removed.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import {
   defaultStateDir,
   inspectSandbox,
@@ -19,6 +23,7 @@ import {
   type SandboxEnv,
   type SandboxHandle,
 } from "../../sandbox/runtime/index.js";
+import { auditLogFiles, comparePermissionUse, grantedKeys, operatorRequests, permissionFailure, specFilesNotRun } from "./audit.js";
 
 interface GlobalSandbox {
   env: SandboxEnv;
@@ -75,6 +80,45 @@ function reusableSandbox(): SandboxEnv | undefined {
 }
 
 let removeExitHandlers: () => void = () => undefined;
+/** Requests before this run (a reused sandbox keeps its audit log) are not judged. */
+let runStartedAt = Date.now();
+
+function filesOf(suite: Mocha.Suite, files: Set<string>): Set<string> {
+  for (const test of suite.tests) if (test.file) files.add(test.file);
+  for (const child of suite.suites) {
+    if (child.file) files.add(child.file);
+    filesOf(child, files);
+  }
+  return files;
+}
+
+function failedTests(suite: Mocha.Suite): number {
+  return suite.tests.filter((test) => test.state === "failed").length + suite.suites.reduce((sum, child) => sum + failedTests(child), 0);
+}
+
+/** Options that leave tests of the loaded files out, so that an unused grant proves nothing. */
+function filteringOptions(): string[] {
+  return process.argv.filter((argument) => /^(--grep|-g|--fgrep|-f|--invert|-i)(=|$)/.test(argument));
+}
+
+/** The least-privilege check: undefined when it passes, else the error to fail the run with. */
+function auditOperatorPermissions(env: SandboxEnv, root: Mocha.Suite | undefined): Error | undefined {
+  if (!existsSync(join(env.dir, "pki", "audit-policy.yaml"))) {
+    return new Error(`the sandbox in ${env.dir} keeps no audit log (it was started before audit logging existed): stop it (npm run sandbox -- down) so that the next run starts a new one`);
+  }
+  const notRun = root ? specFilesNotRun(filesOf(root, new Set())) : ["(unknown: no root suite)"];
+  const filters = filteringOptions();
+  const judgeUnused = notRun.length === 0 && filters.length === 0;
+  const granted = grantedKeys();
+  const files = auditLogFiles(join(env.dir, "logs"));
+  const audit = comparePermissionUse(operatorRequests(files, runStartedAt), granted, { judgeUnused });
+  const failed = root ? failedTests(root) : 0;
+  const why = judgeUnused
+    ? `judged over the whole suite${failed > 0 ? ` (${failed} test(s) failed, which may leave grants unused)` : ""}`
+    : `not judged: ${filters.length > 0 ? `tests filtered by ${filters.join(" ")}` : `${notRun.length} spec file(s) of .mocharc.sandbox.json not run`}`;
+  stderrLogger(`least privilege: ${audit.requests} request(s) by the operator's ServiceAccount, ${audit.used.length} distinct permission(s) used; unused grants ${why}`);
+  return permissionFailure(audit, granted, files.map((file) => relative(process.cwd(), file)).join(", ") || "no audit log yet");
+}
 
 /** Stops the sandbox on Ctrl-C, on SIGTERM and, as a last resort, on any exit of this process. */
 function installExitHandlers(handle: SandboxHandle): void {
@@ -97,6 +141,7 @@ export const mochaHooks = {
   async beforeAll(this: Mocha.Context): Promise<void> {
     // A cold cache builds Kubernetes from source first (20-30 minutes on 2 cores).
     this.timeout(45 * 60_000);
+    runStartedAt = Date.now();
     const reused = reusableSandbox();
     let sandbox: GlobalSandbox;
     if (reused) {
@@ -119,11 +164,21 @@ export const mochaHooks = {
   },
 
   async afterAll(this: Mocha.Context): Promise<void> {
-    this.timeout(60_000);
+    this.timeout(120_000);
     const sandbox = holder[slot];
-    if (!sandbox?.handle) return;
-    await sandbox.handle.stop();
-    removeExitHandlers();
-    delete holder[slot];
+    if (!sandbox) return;
+    let failure: Error | undefined;
+    try {
+      failure = auditOperatorPermissions(sandbox.env, this.test?.parent);
+    } catch (error) {
+      failure = error as Error;
+    } finally {
+      if (sandbox.handle) {
+        await sandbox.handle.stop();
+        removeExitHandlers();
+        delete holder[slot];
+      }
+    }
+    if (failure) throw failure;
   },
 };

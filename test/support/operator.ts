@@ -1,6 +1,8 @@
 // Runs the operator as its own process against the sandbox, as `npm start` would, so tests can
-// kill it (SIGKILL) and start it again.
-import { spawn, type ChildProcess } from "node:child_process";
+// kill it (SIGKILL) and start it again. It runs under its own ServiceAccount, bound by the shipped
+// config/rbac, not as the sandbox administrator: a request the manifests do not allow fails the
+// test that needs it, and the suite's audit check (test/support/audit.ts) sees every request.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,8 +20,31 @@ export interface OperatorProcess {
   kill(): Promise<void>;
 }
 
-export function startOperatorProcess(extraEnv: Record<string, string> = {}): OperatorProcess {
+/** The namespace UpgradeWorld puts ClusterUpgrades in, and so where the operator may read Secrets. */
+export const DEFAULT_UPGRADE_NAMESPACES: readonly string[] = ["e2e"];
+
+/**
+ * Applies config/rbac and mints a ServiceAccount token; returns the kubeconfig path. Synchronous
+ * (through the sandbox CLI) so that starting an operator stays a plain call for the tests.
+ */
+function operatorKubeconfig(dir: string, secretNamespaces: readonly string[]): string {
+  const args = ["--import", "tsx", join(repoRoot, "sandbox", "cli.ts"), "operator-kubeconfig", ...secretNamespaces.flatMap((namespace) => ["--secret-namespace", namespace])];
+  try {
+    return execFileSync(process.execPath, args, { cwd: repoRoot, env: { ...process.env, EKSUP_SANDBOX_DIR: dir }, encoding: "utf8", timeout: 60_000 }).trim();
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? "";
+    throw new Error(`preparing the operator's ServiceAccount: ${stderr.trim() || (error as Error).message}`, { cause: error });
+  }
+}
+
+export interface OperatorProcessOptions {
+  /** Namespaces holding ClusterUpgrades whose Secrets the operator reads; default DEFAULT_UPGRADE_NAMESPACES. */
+  secretNamespaces?: readonly string[];
+}
+
+export function startOperatorProcess(extraEnv: Record<string, string> = {}, options: OperatorProcessOptions = {}): OperatorProcess {
   const env = sandboxEnv();
+  const kubeconfig = operatorKubeconfig(env.dir, options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES);
   mkdirSync(join(env.dir, "logs"), { recursive: true });
   const logPath = join(env.dir, "logs", `operator-${process.pid}-${++sequence}.log`);
   const log = createWriteStream(logPath);
@@ -28,6 +53,7 @@ export function startOperatorProcess(extraEnv: Record<string, string> = {}): Ope
     env: {
       ...process.env,
       ...env.variables,
+      KUBECONFIG: kubeconfig,
       POD_NAME: `test-operator-${sequence}`,
       POD_NAMESPACE: "eks-upgrade-system",
       HTTP_PORT: "0",

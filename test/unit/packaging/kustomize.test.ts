@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as k8s from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
-import { CLUSTER_PERMISSIONS, NAMESPACE_PERMISSIONS, comparePermissions, type PolicyRule } from "./rbac.js";
+import { CLUSTER_PERMISSIONS, NAMESPACE_PERMISSIONS, SECRET_PERMISSIONS, comparePermissions, type PolicyRule } from "./rbac.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const NAMESPACE = "eks-upgrade-system";
@@ -60,16 +60,18 @@ describe("config/default (kubectl kustomize)", function () {
   it("builds the CRD, namespace, RBAC, Deployment, metrics Service and disruption budget", () => {
     const kinds = objects.map((object) => `${object.kind}/${object.metadata.name}`).sort();
     assert.deepEqual(kinds, [
+      "ClusterRole/clusterupgrade-editor-role",
+      "ClusterRole/clusterupgrade-viewer-role",
       "ClusterRole/eks-upgrade-operator",
-      "ClusterRole/eks-upgrade-operator-secret-reader",
       "ClusterRoleBinding/eks-upgrade-operator",
-      "ClusterRoleBinding/eks-upgrade-operator-secret-reader",
       "CustomResourceDefinition/clusterupgrades.eksupgrade.io",
       "Deployment/eks-upgrade-operator",
       "Namespace/eks-upgrade-system",
       "PodDisruptionBudget/eks-upgrade-operator",
       "Role/eks-upgrade-operator-leader-election",
+      "Role/eks-upgrade-operator-secret-reader",
       "RoleBinding/eks-upgrade-operator-leader-election",
+      "RoleBinding/eks-upgrade-operator-secret-reader",
       "Service/eks-upgrade-operator-metrics",
       "ServiceAccount/eks-upgrade-operator",
     ]);
@@ -186,25 +188,57 @@ describe("config/default (kubectl kustomize)", function () {
   });
 
   it("grants cluster-wide exactly the permissions the operator needs, without wildcards", () => {
-    const rules = objects
-      .filter((object) => object.kind === "ClusterRole")
-      .flatMap((role) => (role as k8s.V1ClusterRole & KubeObject).rules ?? []);
-    assert.deepEqual(comparePermissions(rules as PolicyRule[], CLUSTER_PERMISSIONS), { wildcards: [], excess: [], missing: [] });
+    const role = only<k8s.V1ClusterRole & KubeObject>(objects, "ClusterRole", "eks-upgrade-operator");
+    assert.deepEqual(comparePermissions((role.rules ?? []) as PolicyRule[], CLUSTER_PERMISSIONS), { wildcards: [], excess: [], missing: [] });
+    const clusterBindings = objects.filter((object) => object.kind === "ClusterRoleBinding") as (k8s.V1ClusterRoleBinding & KubeObject)[];
+    assert.deepEqual(
+      clusterBindings.map((binding) => binding.roleRef.name),
+      ["eks-upgrade-operator"],
+      "the operator's ServiceAccount is bound cluster-wide to its own ClusterRole only",
+    );
   });
 
-  it("allows evictions, and reads Secrets only by name", () => {
-    const rules = objects
+  it("allows evictions, and reads Secrets only by name and only in the operator namespace", () => {
+    const clusterRules = objects
       .filter((object) => object.kind === "ClusterRole")
       .flatMap((role) => (role as k8s.V1ClusterRole & KubeObject).rules ?? []);
-    assert.ok(rules.some((rule) => rule.resources?.includes("pods/eviction") && rule.verbs.includes("create")));
-    const secretVerbs = rules.filter((rule) => rule.resources?.includes("secrets")).flatMap((rule) => rule.verbs);
-    assert.deepEqual(secretVerbs, ["get"]);
+    assert.ok(clusterRules.some((rule) => rule.resources?.includes("pods/eviction") && rule.verbs.includes("create")));
+    assert.deepEqual(clusterRules.filter((rule) => rule.resources?.includes("secrets")), [], "no ClusterRole mentions Secrets");
+    const reader = only<k8s.V1Role & KubeObject>(objects, "Role", "eks-upgrade-operator-secret-reader");
+    assert.equal(reader.metadata.namespace, NAMESPACE);
+    assert.deepEqual(comparePermissions((reader.rules ?? []) as PolicyRule[], SECRET_PERMISSIONS), { wildcards: [], excess: [], missing: [] });
+    const binding = only<k8s.V1RoleBinding & KubeObject>(objects, "RoleBinding", "eks-upgrade-operator-secret-reader");
+    assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "eks-upgrade-operator-secret-reader" });
   });
 
   it("grants leases and the stop-switch ConfigMap only in the operator namespace", () => {
-    const role = only<k8s.V1Role & KubeObject>(objects, "Role");
+    const role = only<k8s.V1Role & KubeObject>(objects, "Role", "eks-upgrade-operator-leader-election");
     assert.equal(role.metadata.namespace, NAMESPACE);
     assert.deepEqual(comparePermissions((role.rules ?? []) as PolicyRule[], NAMESPACE_PERMISSIONS), { wildcards: [], excess: [], missing: [] });
+  });
+
+  it("ships editor and viewer roles for people: the viewer aggregates to view, the editor to nothing", () => {
+    const editor = only<k8s.V1ClusterRole & KubeObject>(objects, "ClusterRole", "clusterupgrade-editor-role");
+    const viewer = only<k8s.V1ClusterRole & KubeObject>(objects, "ClusterRole", "clusterupgrade-viewer-role");
+    const aggregations = (role: KubeObject): string[] =>
+      Object.entries(role.metadata.labels ?? {})
+        .filter(([key, value]) => key.startsWith("rbac.authorization.k8s.io/aggregate-to-") && value === "true")
+        .map(([key]) => key.slice("rbac.authorization.k8s.io/aggregate-to-".length));
+    // Creating a ClusterUpgrade borrows the operator's cluster-wide drain rights and its AWS role:
+    // it must be granted on purpose, not arrive with the built-in edit or admin roles.
+    assert.deepEqual(aggregations(editor), []);
+    assert.deepEqual(aggregations(viewer), ["view"]);
+    assert.deepEqual(comparePermissions((viewer.rules ?? []) as PolicyRule[], {
+      "eksupgrade.io/clusterupgrades": ["get", "list", "watch"],
+      "eksupgrade.io/clusterupgrades/status": ["get"],
+    }), { wildcards: [], excess: [], missing: [] });
+    assert.deepEqual(comparePermissions((editor.rules ?? []) as PolicyRule[], {
+      "eksupgrade.io/clusterupgrades": ["get", "list", "watch", "create", "update", "patch", "delete"],
+      "eksupgrade.io/clusterupgrades/status": ["get"],
+    }), { wildcards: [], excess: [], missing: [] });
+    for (const binding of objects.filter((object) => object.kind.endsWith("Binding")) as (k8s.V1RoleBinding & KubeObject)[]) {
+      assert.ok(!binding.roleRef.name.startsWith("clusterupgrade-"), `${binding.metadata.name} binds a role meant for people`);
+    }
   });
 
   it("limits the lease and ConfigMap rules to the objects the operator names in src/main.ts", () => {
@@ -212,7 +246,7 @@ describe("config/default (kubectl kustomize)", function () {
     const leaseName = /LEASE_NAME = "([^"]+)"/.exec(main)?.[1];
     const stopSwitchName = /GLOBAL_STOP_CONFIGMAP = "([^"]+)"/.exec(main)?.[1];
     assert.ok(leaseName && stopSwitchName, "src/main.ts no longer names the Lease and the stop-switch ConfigMap");
-    const rules = only<k8s.V1Role & KubeObject>(objects, "Role").rules ?? [];
+    const rules = only<k8s.V1Role & KubeObject>(objects, "Role", "eks-upgrade-operator-leader-election").rules ?? [];
     for (const rule of rules) {
       const unnamed = rule.verbs.filter((verb) => verb !== "create");
       if (unnamed.length === 0) continue;

@@ -15,35 +15,36 @@ export type Permissions = Record<string, readonly string[]>;
 
 /** Granted cluster-wide: the operator acts on objects in any namespace and on nodes. */
 export const CLUSTER_PERMISSIONS: Permissions = {
-  // The API it serves: read and watch, finalizer and annotations; status through its subresource.
-  "eksupgrade.io/clusterupgrades": ["get", "list", "watch", "update", "patch"],
-  "eksupgrade.io/clusterupgrades/status": ["get", "update", "patch"],
-  "eksupgrade.io/clusterupgrades/finalizers": ["update"],
-  // Events on transitions (events.k8s.io and core, whichever the client uses).
-  "events.k8s.io/events": ["create", "patch"],
+  // The API it serves: listed, watched, read afresh per reconcile; finalizer by patch.
+  "eksupgrade.io/clusterupgrades": ["get", "list", "watch", "patch"],
+  "eksupgrade.io/clusterupgrades/status": ["patch"],
+  // Events on transitions; a repeat bumps the count by patch.
   "/events": ["create", "patch"],
   // Cordon and uncordon, and the annotation marking nodes this operator cordoned.
-  "/nodes": ["get", "list", "watch", "patch"],
+  "/nodes": ["list", "patch"],
   // Drain: list pods on a node, evict them, delete only when spec.drain allows it.
-  "/pods": ["get", "list", "watch", "delete"],
+  "/pods": ["list", "delete"],
   "/pods/eviction": ["create"],
   // Preflight and drain explain blocked evictions; budgets are never changed.
-  "policy/poddisruptionbudgets": ["get", "list", "watch"],
+  "policy/poddisruptionbudgets": ["list"],
   // Preflight (workload shapes) and blue/green verification.
-  "apps/deployments": ["get", "list", "watch"],
-  "apps/statefulsets": ["get", "list", "watch"],
-  "apps/daemonsets": ["get", "list", "watch"],
-  "apps/replicasets": ["get", "list", "watch"],
-  // Secrets named by a ClusterUpgrade (kubeconfigs, webhook URL); get only, never list.
-  "/secrets": ["get"],
+  "apps/deployments": ["list"],
+  "apps/statefulsets": ["list"],
+  "apps/daemonsets": ["list"],
+  "apps/replicasets": ["list"],
 };
 
-/** Granted only in the operator's own namespace. */
+/** Granted only in the operator's own namespace, on the named objects. */
 export const NAMESPACE_PERMISSIONS: Permissions = {
   // Leader election between replicas.
   "coordination.k8s.io/leases": ["get", "create", "update"],
-  // The global stop switch ConfigMap.
-  "/configmaps": ["get", "list", "watch"],
+  // The global stop switch ConfigMap, through an informer.
+  "/configmaps": ["list", "watch"],
+};
+
+/** Granted per namespace that holds ClusterUpgrades: the Secrets a ClusterUpgrade names, by name. */
+export const SECRET_PERMISSIONS: Permissions = {
+  "/secrets": ["get"],
 };
 
 export interface PermissionReport {
