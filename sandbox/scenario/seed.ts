@@ -63,6 +63,14 @@ export async function loadScenario(scenarioPath: string): Promise<Scenario> {
 /** Minors above a self-managed group's version whose EKS AMIs are registered at seeding. */
 const SELF_MANAGED_AMI_MINORS_AHEAD = 4;
 
+/**
+ * The opt-in tag a platform team puts on every cluster, managed node group, add-on and
+ * self-managed Auto Scaling group the operator may change: config/iam's policies allow updates
+ * only on resources that carry it (docs/install.md, "Opting resources in"). Neither moto nor the
+ * emulator enforces IAM, but the scenarios are set up as a real account would be.
+ */
+export const MANAGED_TAG = { key: "eksupgrade.io/managed", value: "true" } as const;
+
 export async function seedScenario(scenarioPath: string, env: SandboxEnv): Promise<void> {
   await seedWorld(await loadScenario(scenarioPath), env);
 }
@@ -144,7 +152,7 @@ class Seeder {
           subnetIds: spec.subnets.filter((subnet) => subnet.controlPlane).map((subnet) => subnetIds[subnet.name]),
           securityGroupIds: Object.values(securityGroupIds),
         },
-        tags: { [SCENARIO_LABEL]: this.scenario.name },
+        tags: { [SCENARIO_LABEL]: this.scenario.name, [MANAGED_TAG.key]: MANAGED_TAG.value },
       }),
     );
     await this.admin("PUT", `/clusters/${encodeURIComponent(spec.name)}/settings`, {
@@ -156,7 +164,9 @@ class Seeder {
       await this.admin("PUT", `/clusters/${encodeURIComponent(spec.name)}/insights`, { insights: spec.insights });
     }
     for (const addon of spec.addons) {
-      await this.eks.send(new CreateAddonCommand({ clusterName: spec.name, addonName: addon.name, addonVersion: addon.version }));
+      await this.eks.send(
+        new CreateAddonCommand({ clusterName: spec.name, addonName: addon.name, addonVersion: addon.version, tags: { [MANAGED_TAG.key]: MANAGED_TAG.value } }),
+      );
     }
 
     const nodeGroups: SeededCluster["nodeGroups"] = {};
@@ -194,6 +204,7 @@ class Seeder {
           group.maxUnavailablePercentage !== undefined
             ? { maxUnavailablePercentage: group.maxUnavailablePercentage }
             : { maxUnavailable: group.maxUnavailable ?? 1 },
+        tags: { [MANAGED_TAG.key]: MANAGED_TAG.value },
       }),
     );
     const name = answer.nodegroup?.resources?.autoScalingGroups?.[0]?.name;
@@ -217,6 +228,7 @@ class Seeder {
       Name: name,
       [`${TAG_CLUSTER_OWNED_PREFIX}${cluster.name}`]: "owned",
       [`k8s.io/cluster-autoscaler/${cluster.name}`]: "owned",
+      [MANAGED_TAG.key]: MANAGED_TAG.value,
     };
     for (const [key, value] of Object.entries(group.labels)) tags[`${TAG_NODE_TEMPLATE_LABEL_PREFIX}${key}`] = value;
     for (const taint of group.taints) tags[`${TAG_NODE_TEMPLATE_TAINT_PREFIX}${taint.key}`] = `${taint.value ?? ""}:${taint.effect}`;

@@ -28,49 +28,8 @@ function load(file: string): PolicyDocument {
 
 const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
-/** The AWS calls the operator makes, by feature; this is what the policies must grant and no more. */
-const CORE_ACTIONS = [
-  // Control plane, add-ons, managed node groups, upgrade insights.
-  "eks:DescribeCluster",
-  "eks:UpdateClusterVersion",
-  "eks:DescribeUpdate",
-  "eks:ListUpdates",
-  "eks:ListNodegroups",
-  "eks:DescribeNodegroup",
-  "eks:UpdateNodegroupVersion",
-  "eks:ListAddons",
-  "eks:DescribeAddon",
-  "eks:DescribeAddonVersions",
-  "eks:UpdateAddon",
-  "eks:ListInsights",
-  "eks:DescribeInsight",
-  // Self-managed groups: surge, drain, terminate, restore, and record what was changed in tags.
-  "autoscaling:DescribeAutoScalingGroups",
-  "autoscaling:DescribeAutoScalingInstances",
-  "autoscaling:UpdateAutoScalingGroup",
-  "autoscaling:SetDesiredCapacity",
-  "autoscaling:TerminateInstanceInAutoScalingGroup",
-  "autoscaling:SuspendProcesses",
-  "autoscaling:ResumeProcesses",
-  "autoscaling:CreateOrUpdateTags",
-  "autoscaling:DeleteTags",
-  // Preflight (free IPs, security groups) and new launch template versions for new AMIs.
-  "ec2:DescribeSubnets",
-  "ec2:DescribeSecurityGroups",
-  "ec2:DescribeInstances",
-  "ec2:DescribeLaunchTemplateVersions",
-  "ec2:CreateLaunchTemplateVersion",
-  "ec2:DescribeImages",
-  // Auto Scaling checks these on behalf of the caller when a group moves to a new template version.
-  "ec2:RunInstances",
-  "iam:PassRole",
-  // Blue/green traffic and gates.
-  "route53:ChangeResourceRecordSets",
-  "route53:ListResourceRecordSets",
-  "route53:GetChange",
-  "route53:GetHealthCheckStatus",
-  "cloudwatch:DescribeAlarms",
-];
+// Which actions the policies grant at all is checked against the adapters' source in
+// iam-actions.test.ts; this file checks how each is scoped.
 
 const CREATE_GREEN_ACTIONS = ["eks:CreateCluster", "eks:CreateNodegroup", "eks:CreateAddon", "eks:TagResource", "iam:PassRole"];
 const RETIRE_BLUE_ACTIONS = ["eks:UpdateNodegroupConfig", "eks:DeleteNodegroup", "eks:DeleteCluster"];
@@ -81,7 +40,6 @@ const ACTIONS_WITHOUT_RESOURCE_TYPES = new Set([
   "eks:CreateCluster",
   "eks:CreateNodegroup",
   "autoscaling:DescribeAutoScalingGroups",
-  "autoscaling:DescribeAutoScalingInstances",
   "ec2:DescribeSubnets",
   "ec2:DescribeSecurityGroups",
   "ec2:DescribeInstances",
@@ -92,7 +50,9 @@ const ACTIONS_WITHOUT_RESOURCE_TYPES = new Set([
 ]);
 
 const PERMISSION_POLICIES = ["policy.json", "policy-create-green.json", "policy-retire-blue.json"];
-const PLACEHOLDERS = ["ACCOUNT_ID", "CLUSTER_NAME", "BLUE_CLUSTER_NAME", "OIDC_PROVIDER"];
+const PLACEHOLDERS = ["ACCOUNT_ID", "BLUE_CLUSTER_NAME", "OIDC_PROVIDER"];
+/** The tag a platform team sets on what the operator may change (docs/install.md, "Opting resources in"). */
+const MANAGED_TAG_CONDITION = "aws:ResourceTag/eksupgrade.io/managed";
 
 function actionsOf(policy: PolicyDocument): string[] {
   return [...new Set(policy.Statement.flatMap((statement) => list(statement.Action)))].sort();
@@ -114,8 +74,7 @@ describe("config/iam policies", () => {
     }
   });
 
-  it("grant exactly the documented actions, split by feature", () => {
-    assert.deepEqual(actionsOf(load("policy.json")), [...CORE_ACTIONS].sort());
+  it("keep the actions of optional features in their own files", () => {
     assert.deepEqual(actionsOf(load("policy-create-green.json")), [...CREATE_GREEN_ACTIONS].sort());
     assert.deepEqual(actionsOf(load("policy-retire-blue.json")), [...RETIRE_BLUE_ACTIONS].sort());
   });
@@ -132,18 +91,60 @@ describe("config/iam policies", () => {
     }
   });
 
-  it("let Auto Scaling changes touch only groups tagged for the cluster, and only the operator's own tags", () => {
-    const policy = load("policy.json");
-    const mutations = ["UpdateAutoScalingGroup", "SetDesiredCapacity", "TerminateInstanceInAutoScalingGroup", "CreateOrUpdateTags", "DeleteTags"];
-    for (const action of mutations.map((name) => `autoscaling:${name}`)) {
-      for (const statement of statementsWith(policy, action)) {
-        assert.deepEqual(statement.Condition?.StringEquals?.["aws:ResourceTag/kubernetes.io/cluster/CLUSTER_NAME"], ["owned", "shared"], action);
+  it("let every change to an existing resource touch only resources opted in with eksupgrade.io/managed=true", () => {
+    const changes: Record<string, string[]> = {
+      "policy.json": [
+        "eks:UpdateClusterVersion",
+        "eks:UpdateNodegroupVersion",
+        "eks:UpdateAddon",
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:TerminateInstanceInAutoScalingGroup",
+        "autoscaling:SuspendProcesses",
+        "autoscaling:ResumeProcesses",
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:DeleteTags",
+      ],
+      "policy-retire-blue.json": RETIRE_BLUE_ACTIONS,
+    };
+    for (const [file, actions] of Object.entries(changes)) {
+      const policy = load(file);
+      for (const action of actions) {
+        const statements = statementsWith(policy, action);
+        assert.ok(statements.length > 0, `${file}: ${action} is not granted`);
+        for (const statement of statements) assert.equal(statement.Condition?.StringEquals?.[MANAGED_TAG_CONDITION], "true", `${file} ${statement.Sid}: ${action}`);
       }
     }
-    for (const action of ["autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"]) {
-      for (const statement of statementsWith(policy, action)) {
-        assert.deepEqual(statement.Condition?.["ForAllValues:StringLike"]?.["aws:TagKeys"], ["eksupgrade.io/*"], action);
+    // Nothing else changes anything: every other action of these files only reads.
+    const guarded = new Set(Object.values(changes).flat());
+    for (const file of ["policy.json", "policy-retire-blue.json"]) {
+      for (const statement of load(file).Statement) {
+        for (const action of list(statement.Action)) {
+          if (guarded.has(action)) continue;
+          assert.match(action, /:(Describe|List|Get|CreateLaunchTemplateVersion|RunInstances|PassRole|ChangeResourceRecordSets)/, `${file} ${statement.Sid}: ${action} changes something without the opt-in tag`);
+        }
       }
+    }
+  });
+
+  it("write only the operator's own tags on Auto Scaling groups, never the opt-in tag itself", () => {
+    for (const action of ["autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"]) {
+      for (const statement of statementsWith(load("policy.json"), action)) {
+        assert.deepEqual(statement.Condition?.["ForAllValues:StringLike"]?.["aws:TagKeys"], ["eksupgrade.io/*"], action);
+        assert.deepEqual(statement.Condition?.["ForAllValues:StringNotEquals"]?.["aws:TagKeys"], ["eksupgrade.io/managed"], action);
+      }
+    }
+  });
+
+  it("create green only tagged as the operator's and opted in, and add add-ons only to clusters it created", () => {
+    const policy = load("policy-create-green.json");
+    for (const action of ["eks:CreateCluster", "eks:CreateNodegroup", "eks:TagResource"]) {
+      for (const statement of statementsWith(policy, action)) {
+        assert.equal(statement.Condition?.StringEquals?.["aws:RequestTag/eksupgrade.io/managed"], "true", action);
+        assert.equal(statement.Condition?.Null?.["aws:RequestTag/eksupgrade.io/created-by"], "false", action);
+      }
+    }
+    for (const statement of statementsWith(policy, "eks:CreateAddon")) {
+      assert.equal(statement.Condition?.Null?.["aws:ResourceTag/eksupgrade.io/created-by"], "false");
     }
   });
 
