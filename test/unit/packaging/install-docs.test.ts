@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments, stringify } from "yaml";
+import { SECRET_READER, secretReaderFor } from "../../../sandbox/runtime/operator-identity.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -73,13 +74,15 @@ describe("docs/install.md", () => {
   it("shows an overlay that builds, with the image, region and IRSA role it sets", function () {
     this.timeout(60_000);
     const overlay = parse(yamlBlock(install, "# my-operator/kustomization.yaml")) as { resources: string[]; patches: unknown[] };
-    overlay.patches.push(...(parse(yamlBlock(install, "# patches entry: drop the cluster-wide Secret binding")) as unknown[]));
+    // The Role and RoleBinding the docs give for another namespace that holds ClusterUpgrades.
+    overlay.resources.push("secret-reader-payments.yaml");
     // The overlay refers to the repository as ../eks-upgrade-operator, as a checkout next to it would be.
     const workspace = mkdtempSync(path.join(tmpdir(), "overlay-"));
     try {
       symlinkSync(root, path.join(workspace, "eks-upgrade-operator"));
       mkdirSync(path.join(workspace, "my-operator"));
       writeFileSync(path.join(workspace, "my-operator", "kustomization.yaml"), stringify(overlay));
+      writeFileSync(path.join(workspace, "my-operator", "secret-reader-payments.yaml"), yamlBlock(install, "# secret-reader-payments.yaml"));
       const output = execFileSync("kubectl", ["kustomize", path.join(workspace, "my-operator")], { encoding: "utf8", timeout: 60_000 });
       const objects = parseAllDocuments(output).map((document) => document.toJS() as Built);
       const deployment = objects.find((object) => object.kind === "Deployment");
@@ -90,9 +93,19 @@ describe("docs/install.md", () => {
       assert.match(account?.metadata.annotations?.["eks.amazonaws.com/role-arn"] ?? "", /^arn:aws:iam::\d{12}:role\//);
       const bindings = objects.filter((object) => object.kind === "ClusterRoleBinding").map((object) => object.metadata.name);
       assert.deepEqual(bindings, ["eks-upgrade-operator"]);
+      const secretReaders = objects
+        .filter((object) => object.metadata.name === SECRET_READER)
+        .map((object) => `${object.kind} ${(object.metadata as { namespace?: string }).namespace}`)
+        .sort();
+      assert.deepEqual(secretReaders, ["Role eks-upgrade-system", "Role payments", "RoleBinding eks-upgrade-system", "RoleBinding payments"]);
     } finally {
       rmSync(workspace, { recursive: true, force: true });
     }
+  });
+
+  it("gives for other namespaces exactly the shipped secret reader Role and RoleBinding, moved there", () => {
+    const documented = parseAllDocuments(yamlBlock(install, "# secret-reader-payments.yaml")).map((document) => document.toJS() as object);
+    assert.deepEqual(documented, secretReaderFor("payments"));
   });
 
   it("marks the image registry as a placeholder", () => {
