@@ -117,6 +117,10 @@ function auditOperatorPermissions(env: SandboxEnv, root: Mocha.Suite | undefined
     ? `judged over the whole suite${failed > 0 ? ` (${failed} test(s) failed, which may leave grants unused)` : ""}`
     : `not judged: ${filters.length > 0 ? `tests filtered by ${filters.join(" ")}` : `${notRun.length} spec file(s) of .mocharc.sandbox.json not run`}`;
   stderrLogger(`least privilege: ${audit.requests} request(s) by the operator's ServiceAccount, ${audit.used.length} distinct permission(s) used; unused grants ${why}`);
+  if (!judgeUnused) {
+    const idle = [...granted].filter((key) => !audit.used.includes(key)).sort();
+    if (idle.length > 0) stderrLogger(`least privilege: granted but not used by this run: ${idle.join(", ")}`);
+  }
   return permissionFailure(audit, granted, files.map((file) => relative(process.cwd(), file)).join(", ") || "no audit log yet");
 }
 
