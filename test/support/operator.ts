@@ -2,6 +2,7 @@
 // kill it (SIGKILL) and start it again. It runs under its own ServiceAccount, bound by the shipped
 // config/rbac, not as the sandbox administrator: a request the manifests do not allow fails the
 // test that needs it, and the suite's audit check (test/support/audit.ts) sees every request.
+import { KubeConfig } from "@kubernetes/client-node";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -35,6 +36,13 @@ function operatorKubeconfig(dir: string, secretNamespaces: readonly string[]): s
     const stderr = (error as { stderr?: string }).stderr ?? "";
     throw new Error(`preparing the operator's ServiceAccount: ${stderr.trim() || (error as Error).message}`, { cause: error });
   }
+}
+
+/** A KubeConfig with the operator's ServiceAccount token, for tests that call operator code in-process. */
+export function operatorKubeConfig(secretNamespaces: readonly string[] = DEFAULT_UPGRADE_NAMESPACES): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(operatorKubeconfig(sandboxEnv().dir, secretNamespaces));
+  return kubeConfig;
 }
 
 export interface OperatorProcessOptions {
