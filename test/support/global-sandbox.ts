@@ -12,7 +12,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import {
   defaultStateDir,
   inspectSandbox,
@@ -121,7 +121,7 @@ function auditOperatorPermissions(env: SandboxEnv, root: Mocha.Suite | undefined
     const idle = [...granted].filter((key) => !audit.used.includes(key)).sort();
     if (idle.length > 0) stderrLogger(`least privilege: granted but not used by this run: ${idle.join(", ")}`);
   }
-  return permissionFailure(audit, granted, files.map((file) => relative(process.cwd(), file)).join(", ") || "no audit log yet");
+  return permissionFailure(audit, granted, files.join(", ") || "no audit log yet");
 }
 
 /** Stops the sandbox on Ctrl-C, on SIGTERM and, as a last resort, on any exit of this process. */
