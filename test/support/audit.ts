@@ -15,8 +15,8 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * Grants the operator needs that no sandbox test exercises, each with the reason. Keep it empty if
- * at all possible: every entry is a permission the suite cannot prove is needed. (Pod deletion and
- * the count bump of a repeated Event, which no end-to-end scenario causes, are exercised with the
+ * at all possible: every entry is a permission the suite cannot prove is needed. (Pod deletion past
+ * the drain timeout and the count bump of a repeated Event, which no end-to-end scenario causes, are exercised with the
  * operator's rights by test/integration/runtime/kube-writes.test.ts instead.)
  */
 export const NOT_EXERCISED_IN_SANDBOX: Readonly<Record<string, string>> = {};

@@ -173,8 +173,8 @@ describe("kube write helpers against the real API server", function () {
   });
 
   it("deletes a pod with the operator's own rights, and a pod already gone is no error", async () => {
-    // The drain deletes pods only when spec.drain.allowForceDelete lets it, which no end-to-end
-    // scenario does; this exercises the grant for the suite's audit check.
+    // The drain deletes pods only past its timeout with onTimeout DeletePods and allowForceDelete,
+    // which no end-to-end scenario sets; this exercises the grant for the suite's audit check.
     const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     await core.createNamespacedPod({ namespace, body: { metadata: { name: "doomed" }, spec: { containers: [{ name: "main", image: "registry.invalid/none" }] } } });
     const nodes = new KubeNodeOperations(operatorKubeConfig([]));
