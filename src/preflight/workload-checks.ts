@@ -45,8 +45,8 @@ function refusalFinding(pod: V1Pod, where: string, group: string, drainer: "Oper
     refusal.reason === "DoNotDisrupt"
       ? `is marked ${DO_NOT_DISRUPT}=true: its node may not be disrupted`
       : refusal.reason === "EmptyDir"
-        ? `keeps data in emptyDir volume(s) ${emptyDirVolumes(pod).join(", ")}, and ${refusal.field} is false: the drain of ${node} refuses to evict it`
-        : `has no controller, and ${refusal.field} is false: the drain of ${node} refuses to evict it`;
+        ? `keeps data in emptyDir volume(s) ${emptyDirVolumes(pod).join(", ")}, and ${refusal.field} is false: the operator's drain refuses to evict it`
+        : `has no controller, and ${refusal.field} is false: the operator's drain refuses to evict it`;
   // EKS's own drain ignores the annotation; the operator holds the upgrade so the owner decides.
   if (drainer === "EKS") return blocking(FINDING_CODE[refusal.reason], resource, `pod ${name} ${where} ${what}`, `${release}, or ${exclude}`);
   const outcome = timeoutOutcome(drain);
