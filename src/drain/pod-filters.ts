@@ -10,13 +10,25 @@ export interface DrainPolicy {
   evictUnmanagedPods: boolean;
 }
 
+/** Why the drain refuses to move a pod, and what would let it go. */
+export interface DrainRefusal {
+  reason: "DoNotDisrupt" | "EmptyDir" | "Unmanaged";
+  /** Who holds the pod and how to release it, for the status and for preflight findings. */
+  message: string;
+  /** The spec field that lets the drain take the pod anyway; none for do-not-disrupt, which only its owner lifts. */
+  field?: "spec.drain.deleteEmptyDirData" | "spec.drain.evictUnmanagedPods";
+}
+
 export type PodDisposition =
   /** Left where it is: a mirror (static) pod, or a DaemonSet pod that would be recreated in place. */
   | { action: "leave"; reason: "MirrorPod" | "DaemonSetPod" }
   /** Removed; `rank` orders evictions (lower first). Finished pods go first: no budget guards them. */
   | { action: "evict"; rank: number }
-  /** The drain of this node cannot go on until someone acts; `message` says who and how. */
-  | { action: "block"; reason: "DoNotDisrupt" | "EmptyDir" | "Unmanaged"; message: string };
+  /**
+   * The drain of this node cannot go on until someone acts. `reason` and `message` are the first of
+   * `refusals`, which lists every one so that a single look says all that must change.
+   */
+  | { action: "block"; reason: DrainRefusal["reason"]; message: string; refusals: DrainRefusal[] };
 
 /** Pods of these priority classes keep the node and cluster running: they leave last. */
 export const CRITICAL_PRIORITY_CLASSES = new Set(["system-cluster-critical", "system-node-critical"]);
@@ -25,22 +37,46 @@ export function isCritical(pod: V1Pod): boolean {
   return CRITICAL_PRIORITY_CLASSES.has(pod.spec?.priorityClassName ?? "");
 }
 
+/**
+ * The one decision on a pod, shared by the drain engine and the preflight so that the two never
+ * disagree: a pod the preflight lets pass is a pod the drain moves, under the same policy.
+ */
 export function classifyPod(pod: V1Pod, policy: DrainPolicy, replicaSets: V1ReplicaSet[]): PodDisposition {
   if (isMirrorPod(pod)) return { action: "leave", reason: "MirrorPod" };
   if (isFinished(pod)) return { action: "evict", rank: 0 };
   const owner = ownerOf(pod, replicaSets);
   if (owner?.kind === "DaemonSet") return { action: "leave", reason: "DaemonSetPod" };
   const name = podName(pod);
+  const refusals: DrainRefusal[] = [];
   if (pod.metadata?.annotations?.[DO_NOT_DISRUPT] === "true") {
-    return { action: "block", reason: "DoNotDisrupt", message: `pod ${name} is marked ${DO_NOT_DISRUPT}=true; remove the annotation to let its node go` };
+    refusals.push({ reason: "DoNotDisrupt", message: `pod ${name} is marked ${DO_NOT_DISRUPT}=true; remove the annotation to let its node go` });
   }
   if (!owner && !policy.evictUnmanagedPods) {
-    return { action: "block", reason: "Unmanaged", message: `pod ${name} has no controller and would be lost; set spec.drain.evictUnmanagedPods to evict it anyway` };
+    refusals.push({ reason: "Unmanaged", field: "spec.drain.evictUnmanagedPods", message: `pod ${name} has no controller and would be lost; set spec.drain.evictUnmanagedPods to evict it anyway` });
   }
-  if (!policy.deleteEmptyDirData && (pod.spec?.volumes ?? []).some((volume) => volume.emptyDir)) {
-    return { action: "block", reason: "EmptyDir", message: `pod ${name} keeps data in emptyDir; set spec.drain.deleteEmptyDirData to evict it and lose that data` };
+  if (!policy.deleteEmptyDirData && emptyDirVolumes(pod).length) {
+    refusals.push({ reason: "EmptyDir", field: "spec.drain.deleteEmptyDirData", message: `pod ${name} keeps data in emptyDir; set spec.drain.deleteEmptyDirData to evict it and lose that data` });
   }
+  if (refusals.length) return { action: "block", reason: refusals[0].reason, message: refusals[0].message, refusals };
   return { action: "evict", rank: isCritical(pod) ? 2 : 1 };
+}
+
+export function emptyDirVolumes(pod: V1Pod): string[] {
+  return (pod.spec?.volumes ?? []).filter((volume) => volume.emptyDir).map((volume) => volume.name);
+}
+
+export type DrainTimeoutOutcome =
+  /** The drain keeps waiting: a refused pod holds its node, and the roll, until someone acts. */
+  | "Wait"
+  /** The node is uncordoned and left on its old version; the roll goes on without it. */
+  | "SkipNode"
+  /** What is left on the node is deleted, budgets and refusals notwithstanding. */
+  | "DeletePods";
+
+/** What the engine does with a node still holding pods once spec.drain.timeout has passed. */
+export function timeoutOutcome(drain: { onTimeout: "Wait" | "SkipNode" | "DeletePods"; allowForceDelete: boolean }): DrainTimeoutOutcome {
+  if (drain.onTimeout === "DeletePods") return drain.allowForceDelete ? "DeletePods" : "Wait";
+  return drain.onTimeout;
 }
 
 /** The pods to evict from a node, in order, and what blocks the node if anything does. */

@@ -47,10 +47,14 @@ export function neverAllowsEviction(pdb: V1PodDisruptionBudget, coveredPods: num
   return expected > 0 && minAvailable >= expected;
 }
 
-export function checkPodDisruptionBudgets(snapshot: WorkloadSnapshot): Finding[] {
+/**
+ * `rolledGroups`, when given, limits the checks to pods on nodes of those groups: a budget whose
+ * pods no roll of this upgrade touches holds nothing up.
+ */
+export function checkPodDisruptionBudgets(snapshot: WorkloadSnapshot, rolledGroups?: Set<string>): Finding[] {
   const findings: Finding[] = [];
   const nodes = nodesByName(snapshot);
-  const pods = evictablePods(snapshot);
+  const pods = evictablePods(snapshot).filter((pod) => !rolledGroups || rolledGroups.has(nodeGroupOf(nodes.get(pod.spec?.nodeName ?? ""))));
   for (const pdb of snapshot.pdbs) {
     const covered = pods.filter((pod) => budgetsFor(pod, [pdb]).length > 0);
     if (covered.length === 0) continue;

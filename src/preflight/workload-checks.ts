@@ -1,11 +1,13 @@
 // Pods a drain treats specially and workloads a drain will hurt (EKS best practices guide,
 // reliability section). Warnings never block unless spec.preflight.warningsBlock says so.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import { classifyPod, emptyDirVolumes, timeoutOutcome, type DrainPolicy, type DrainRefusal } from "../drain/pod-filters.js";
 import { blocking, warning, type Finding } from "./findings.js";
 import {
   DO_NOT_DISRUPT,
   budgetsFor,
   evictablePods,
+  isFinished,
   nodeGroupOf,
   ownerOf,
   podName,
@@ -18,21 +20,71 @@ function nodeOf(snapshot: WorkloadSnapshot, pod: V1Pod): V1Node | undefined {
   return snapshot.nodes.find((node) => node.metadata?.name === pod.spec?.nodeName);
 }
 
-export function checkPods(snapshot: WorkloadSnapshot, options: { excludedNodeGroups: Set<string> }): Finding[] {
+/**
+ * EKS drains a managed node group with the Eviction API alone (eks-upgrade-facts, "Managed node
+ * group update"): it asks no opt-in for emptyDir data or pods without a controller.
+ */
+export const EKS_MANAGED_DRAIN_POLICY: DrainPolicy = { deleteEmptyDirData: true, evictUnmanagedPods: true };
+
+export interface PodCheckScope {
+  /** The node groups this upgrade rolls, and who drains each: the operator (self-managed) or EKS (managed). */
+  rolledGroups: Map<string, "Operator" | "EKS">;
+  /** The resolved spec.drain: the policy the operator's drain engine applies, and what it does on timeout. */
+  drain: DrainPolicy & { timeout: string; onTimeout: "Wait" | "SkipNode" | "DeletePods"; allowForceDelete: boolean };
+}
+
+const FINDING_CODE: Record<DrainRefusal["reason"], string> = { DoNotDisrupt: "POD002", EmptyDir: "POD004", Unmanaged: "POD005" };
+
+function refusalFinding(pod: V1Pod, where: string, group: string, drainer: "Operator" | "EKS", refusal: DrainRefusal, drain: PodCheckScope["drain"]): Finding {
+  const name = podName(pod);
+  const node = pod.spec?.nodeName ?? "?";
+  const resource = `Pod/${name}`;
+  const exclude = `add node group ${group} to spec.nodeGroups.exclude and roll it yourself`;
+  const release = refusal.field ? `set ${refusal.field}: true` : `remove the ${DO_NOT_DISRUPT} annotation once the pod may move`;
+  const what =
+    refusal.reason === "DoNotDisrupt"
+      ? `is marked ${DO_NOT_DISRUPT}=true: its node may not be disrupted`
+      : refusal.reason === "EmptyDir"
+        ? `keeps data in emptyDir volume(s) ${emptyDirVolumes(pod).join(", ")}, and ${refusal.field} is false: the operator's drain refuses to evict it`
+        : `has no controller, and ${refusal.field} is false: the operator's drain refuses to evict it`;
+  // EKS's own drain ignores the annotation; the operator holds the upgrade so the owner decides.
+  if (drainer === "EKS") return blocking(FINDING_CODE[refusal.reason], resource, `pod ${name} ${where} ${what}`, `${release}, or ${exclude}`);
+  const outcome = timeoutOutcome(drain);
+  if (outcome === "Wait") {
+    return blocking(FINDING_CODE[refusal.reason], resource, `pod ${name} ${where} ${what}; the roll of ${group} would wait on it forever (spec.drain.onTimeout ${drain.onTimeout})`, `${release}, or ${exclude}`);
+  }
+  const after = outcome === "DeletePods" ? `deleted after spec.drain.timeout ${drain.timeout} (spec.drain.onTimeout DeletePods)` : `left on node ${node}, which is uncordoned and stays on its old version after spec.drain.timeout ${drain.timeout} (spec.drain.onTimeout SkipNode)`;
+  return warning(FINDING_CODE[refusal.reason], resource, `pod ${name} ${where} ${what}; it is ${after}`, release);
+}
+
+/**
+ * Every pod on a node the upgrade rolls, judged by classifyPod, the drain engine's own decision,
+ * under the policy of whoever drains that node. A pod the drain would refuse is a Blocking finding
+ * (a passing preflight means the roll can finish); a pod it takes but loses something with is a
+ * Warning. Pods on nodes the upgrade does not roll are none of its business.
+ */
+export function checkPods(snapshot: WorkloadSnapshot, scope: PodCheckScope): Finding[] {
   const findings: Finding[] = [];
-  for (const pod of evictablePods(snapshot)) {
+  for (const pod of snapshot.pods) {
+    if (!pod.spec?.nodeName) continue;
     const node = nodeOf(snapshot, pod);
     const group = nodeGroupOf(node);
-    if (options.excludedNodeGroups.has(group)) continue;
-    const where = `on node ${pod.spec?.nodeName} (node group ${group})`;
-    if (pod.metadata?.annotations?.[DO_NOT_DISRUPT] === "true") {
-      findings.push(blocking("POD002", `Pod/${podName(pod)}`, `pod ${podName(pod)} ${where} is marked ${DO_NOT_DISRUPT}=true: its node may not be disrupted`, `remove the annotation once the pod may move, or add node group ${group} to spec.nodeGroups.exclude`));
-    }
-    if (!ownerOf(pod, snapshot.replicaSets)) {
+    const drainer = scope.rolledGroups.get(group);
+    if (!drainer) continue;
+    const policy = drainer === "Operator" ? scope.drain : EKS_MANAGED_DRAIN_POLICY;
+    const disposition = classifyPod(pod, policy, snapshot.replicaSets);
+    // Finished pods go first with no budget to ask; terminating ones are already leaving: the
+    // engine waits for both without holding the node, so they say nothing here either.
+    if (disposition.action === "leave" || isFinished(pod) || pod.metadata?.deletionTimestamp) continue;
+    const where = `on node ${pod.spec.nodeName} (node group ${group})`;
+    const refusals = disposition.action === "block" ? disposition.refusals : [];
+    for (const refusal of refusals) findings.push(refusalFinding(pod, where, group, drainer, refusal, scope.drain));
+    const refused = new Set(refusals.map((refusal) => refusal.reason));
+    if (!ownerOf(pod, snapshot.replicaSets) && !refused.has("Unmanaged")) {
       findings.push(warning("POD001", `Pod/${podName(pod)}`, `pod ${podName(pod)} ${where} has no controller: once evicted it is gone for good`, "run it under a Deployment or StatefulSet, or recreate it after the roll"));
     }
-    const emptyDirs = (pod.spec?.volumes ?? []).filter((volume) => volume.emptyDir).map((volume) => volume.name);
-    if (emptyDirs.length) {
+    const emptyDirs = emptyDirVolumes(pod);
+    if (emptyDirs.length && !refused.has("EmptyDir")) {
       findings.push(warning("POD003", `Pod/${podName(pod)}`, `pod ${podName(pod)} ${where} keeps data in emptyDir volume(s) ${emptyDirs.join(", ")}: a drain loses it`, "move the data to a persistent volume if it matters"));
     }
   }

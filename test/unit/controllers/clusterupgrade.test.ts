@@ -360,6 +360,21 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
   });
 
+  it("blocks at once when every maintenance window is shorter than a control-plane hop, and goes on once one is long enough", async () => {
+    const world = harness({ maintenanceWindows: [{ schedule: "0 12 * * *", duration: "10m", timeZone: "UTC" }], controlPlane: { expectedHopDuration: "15m" } });
+    await world.drive(5);
+    assert.equal(world.object().status?.phase, "Blocked");
+    const message = world.condition("PreflightPassed")!.message;
+    assert.match(message, /WIN001 .*1\.29 -> 1\.30, 1\.30 -> 1\.31 can never start: a control-plane hop is expected to take 15m .*spec\.maintenanceWindows\[0\] "0 12 \* \* \*" \(UTC\) lasts 10m/);
+    assert.match(message, /fix: give at least one window a duration of 15m or more/);
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
+    world.store.editSpec("default", "upgrade", (upgrade) => {
+      upgrade.spec.maintenanceWindows = [{ schedule: "0 12 * * *", duration: "20h", timeZone: "UTC" }];
+    });
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
   it("turns an invalid cron schedule into InvalidSpec naming the field", async () => {
     const world = harness({ maintenanceWindows: [{ schedule: "0 25 * * *", duration: "1h" }] });
     await world.drive();
@@ -504,6 +519,28 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.ec2.created.length, 2);
     assert.ok(world.events.events.some((event) => event.reason === "LaunchTemplateVersionCreated" && /version 2 with AMI ami-130 for 1\.30 \(found, created before a restart\)/.test(event.message)));
     assert.ok(world.ec2.created.every((call) => /^[0-9a-f-]{36}$/.test(call.clientToken)), "every create carries an idempotency token");
+  });
+
+  it("blocks before any change on a self-managed node's emptyDir pod the drain policy would hold, and rolls once the policy lets it go", async () => {
+    const roll = rollWorld();
+    const { world, autoscaling } = roll;
+    const pod = world.snapshot.pods[0];
+    pod.metadata!.name = "cache-1";
+    pod.spec!.volumes = [{ name: "scratch", emptyDir: {} }];
+    await runRoll(roll, 10);
+    assert.equal(world.object().status?.phase, "Blocked");
+    const finding = world.object().status?.preflight?.findings?.find((candidate) => candidate.code === "POD004");
+    assert.equal(finding?.severity, "Blocking");
+    assert.match(finding.message, new RegExp(`pod shop/cache-1 on node ${pod.spec!.nodeName} \\(node group legacy\\)`));
+    assert.match(finding.remediation, /set spec\.drain\.deleteEmptyDirData: true/);
+    assert.deepEqual(autoscaling.calls.filter((call) => call.method !== "describeGroup").map((call) => call.method), [], "nothing touched while blocked");
+    assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
+    world.store.editSpec("default", "upgrade", (upgrade) => {
+      upgrade.spec.drain = { ...upgrade.spec.drain, deleteEmptyDirData: true };
+    });
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.equal(world.object().status?.preflight?.findings?.find((candidate) => candidate.code === "POD004"), undefined);
   });
 
   it("rolls a self-managed group hop by hop: surge, cordon, drain within budgets, terminate with decrement, restore sizes", async () => {

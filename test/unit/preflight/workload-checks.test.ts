@@ -53,13 +53,16 @@ function shop(): WorkloadSnapshot {
   return snapshot;
 }
 
+const eksRolled = new Map<string, "Operator" | "EKS">([["general", "EKS"], ["batch", "EKS"]]);
+const strictDrain = { deleteEmptyDirData: false, evictUnmanagedPods: false, timeout: "15m", onTimeout: "Wait" as const, allowForceDelete: false };
+
 const codes = (findings: { code: string }[]): string[] => findings.map((finding) => finding.code);
 
 describe("budget and workload preflight checks", () => {
   it("a healthy shop with a budget allowing one disruption passes", () => {
     const snapshot = shop();
     assert.deepEqual(checkPodDisruptionBudgets(snapshot), []);
-    assert.deepEqual(checkPods(snapshot, { excludedNodeGroups: new Set() }), []);
+    assert.deepEqual(checkPods(snapshot, { rolledGroups: eksRolled, drain: strictDrain }), []);
     assert.deepEqual(checkWorkloadResilience(snapshot, { criticalNamespaces: [] }), []);
     assert.deepEqual(checkReplicaSpread(snapshot, new Map([["general", 1]])), []);
   });
@@ -109,14 +112,15 @@ describe("budget and workload preflight checks", () => {
     assert.deepEqual(codes(checkReplicaSpread(snapshot, new Map([["general", 1]]))), ["PDB005"]);
   });
 
-  it("POD001-003: bare pods, do-not-disrupt and emptyDir, except in excluded groups", () => {
+  it("POD001-003: on groups EKS drains, bare and emptyDir pods warn, do-not-disrupt blocks; nothing from unrolled groups", () => {
     const snapshot = shop();
     snapshot.pods.push(pod("debug", "n1"), pod("batch-job", "n3", { owner: "web-1", annotations: { "karpenter.sh/do-not-disrupt": "true" } }), pod("cache", "n2", { owner: "web-1", emptyDir: true }));
-    assert.deepEqual(codes(checkPods(snapshot, { excludedNodeGroups: new Set() })).sort(), ["POD001", "POD002", "POD003"]);
-    const blocked = checkPods(snapshot, { excludedNodeGroups: new Set() }).find((finding) => finding.code === "POD002");
-    assert.equal(blocked?.severity, "Blocking");
-    assert.match(blocked.remediation, /node group batch/);
-    assert.deepEqual(codes(checkPods(snapshot, { excludedNodeGroups: new Set(["batch"]) })).sort(), ["POD001", "POD003"]);
+    const findings = checkPods(snapshot, { rolledGroups: eksRolled, drain: strictDrain });
+    assert.deepEqual(codes(findings).sort(), ["POD001", "POD002", "POD003"]);
+    assert.deepEqual(findings.map((finding) => [finding.code, finding.severity]).sort(), [["POD001", "Warning"], ["POD002", "Blocking"], ["POD003", "Warning"]]);
+    const blocked = findings.find((finding) => finding.code === "POD002");
+    assert.match(blocked!.remediation, /node group batch/);
+    assert.deepEqual(codes(checkPods(snapshot, { rolledGroups: new Map([["general", "EKS"]]), drain: strictDrain })).sort(), ["POD001", "POD003"]);
   });
 
   it("WRK001-006: single replica, no budget, no readiness probe, one node, one zone, BestEffort in a critical namespace", () => {

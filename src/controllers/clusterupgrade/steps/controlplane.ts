@@ -9,10 +9,14 @@ import { waitFor, type StepContext, type StepResult } from "../context.js";
 import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry, remediationFor } from "./tracked-update.js";
 
 /** Expected duration of the next control-plane hop: this cluster's own history first, then the spec. */
-export function expectedHopMs(context: StepContext): number {
+export function expectedHop(context: StepContext): { ms: number; from: "measured" | "spec" } {
   const measured = (context.status.hops ?? []).map((hop) => hop.controlPlaneSeconds).filter((seconds): seconds is number => seconds !== undefined);
-  if (measured.length) return (Math.max(...measured) * 1000);
-  return parseDuration(context.spec.expectedHopDuration);
+  if (measured.length) return { ms: Math.max(...measured) * 1000, from: "measured" };
+  return { ms: parseDuration(context.spec.expectedHopDuration), from: "spec" };
+}
+
+export function expectedHopMs(context: StepContext): number {
+  return expectedHop(context).ms;
 }
 
 function recordFailure(context: StepContext, hop: HopStatus, errorsText: string, remediation: string): StepResult {

@@ -15,6 +15,8 @@ import { instanceIdOf } from "../../../drain/cordon.js";
 import { isNotFound } from "../../../util/errors.js";
 import { checkInsights, checkKubeletSkew } from "../../../preflight/version-checks.js";
 import { checkPods, checkWorkloadResilience } from "../../../preflight/workload-checks.js";
+import { checkWindowFit } from "../../../preflight/window-checks.js";
+import { expectedHop } from "./controlplane.js";
 import { CONTINUE, waitFor, type Step, type StepContext } from "../context.js";
 import { chooseAddonVersion, compareAddonVersions, LATE_ADDONS, orderAddons } from "./addons.js";
 import { greenPreflight } from "./green-preflight.js";
@@ -153,19 +155,32 @@ async function gather(context: StepContext): Promise<Gathered> {
     ...groups.map((group): [string, number] => [group.name, context.spec.nodeGroups.managed.find((entry) => entry.name === group.name)?.maxUnavailable ?? group.maxUnavailable ?? 1]),
     ...selfManaged.names.map((name): [string, number] => [name, selfManagedParallelism(context)]),
   ]);
+  // Who drains each rolled group decides which pods it refuses: EKS for managed groups, the
+  // operator's drain engine, under spec.drain, for self-managed ones.
+  const drainers = new Map<string, "Operator" | "EKS">([
+    ...groups.map((group): [string, "EKS"] => [group.name, "EKS"]),
+    ...selfManaged.names.map((name): [string, "Operator"] => [name, "Operator"]),
+  ]);
+  const hopDuration = expectedHop(context);
   const insightResult = checkInsights(insights, hops, context.spec.preflight.insightOverrides);
   const findings = [
     ...checkClusterState(controlPlane),
     ...checkControlPlaneNetwork(controlPlane),
     ...checkManagedNodeGroups(groups, subnets, prefixDelegationEnabled(snapshot)),
-    ...checkPodDisruptionBudgets(snapshot),
+    ...checkPodDisruptionBudgets(snapshot, rolled),
     ...checkReplicaSpread(snapshot, parallelByGroup),
-    ...checkPods(snapshot, { excludedNodeGroups: new Set(context.spec.nodeGroups.exclude) }),
+    ...checkPods(snapshot, { rolledGroups: drainers, drain: context.spec.drain }),
     ...checkWorkloadResilience(snapshot, { criticalNamespaces: context.spec.preflight.criticalNamespaces }),
     ...checkKubeletSkew(snapshot.nodes, hops, live, rolled),
     ...insightResult.findings,
     ...addonPlan.findings,
     ...selfManaged.findings,
+    ...checkWindowFit({
+      windows: context.spec.maintenanceWindows,
+      pendingHops: hops.map((version, index) => `${index === 0 ? live : hops[index - 1]} -> ${version}`),
+      expectedHopMs: hopDuration.ms,
+      expectedFrom: hopDuration.from,
+    }),
   ];
   const nodeGroups = planNodeGroups(context, groups, selfManaged.names, snapshot);
   const planHopsList: PlanHop[] = checkedHops.map((version, index) => ({

@@ -13,7 +13,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { compareMinor, parseMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus, type NodeGroupStatus, type NodeInFlight } from "../../../api/v1alpha1/types.js";
 import type { AutoScalingGroupInfo, CloudPorts, GroupSize } from "../../../cloud/ports.js";
-import { classifyPod } from "../../../drain/pod-filters.js";
+import { classifyPod, timeoutOutcome } from "../../../drain/pod-filters.js";
 import { parseDuration } from "../../../api/v1alpha1/duration.js";
 import { nextWave, orderForRoll } from "../../../drain/batches.js";
 import { cordonForRoll, instanceIdOf, isNodeReady, nodeName, protectFromScaleDown, releaseNode } from "../../../drain/cordon.js";
@@ -191,13 +191,14 @@ async function advanceNode(
     node.phase = "Draining";
     const elapsed = context.now.getTime() - Date.parse(node.since);
     const timedOut = elapsed > parseDuration(context.spec.drain.timeout);
-    if (timedOut && context.spec.drain.onTimeout === "SkipNode") {
+    const afterTimeout = timeoutOutcome(context.spec.drain);
+    if (timedOut && afterTimeout === "SkipNode") {
       await releaseNode(ops, live, uid, true);
       entry.skippedNodes = [...new Set([...(entry.skippedNodes ?? []), node.name])];
       context.event("Warning", "NodeSkipped", `${node.name} did not drain within ${context.spec.drain.timeout}; uncordoned and left on the old version (spec.drain.onTimeout SkipNode): ${summarizeHolds(node)}`);
       return "skipped";
     }
-    const deleteRemaining = timedOut && context.spec.drain.onTimeout === "DeletePods" && context.spec.drain.allowForceDelete;
+    const deleteRemaining = timedOut && afterTimeout === "DeletePods";
     const pass = await drainPass(node.name, ops, inventory, {
       policy: { deleteEmptyDirData: context.spec.drain.deleteEmptyDirData, evictUnmanagedPods: context.spec.drain.evictUnmanagedPods },
       deleteRemaining,
