@@ -47,6 +47,8 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
+    // The claim's settle time is covered by test/unit/controllers/claims.test.ts; here claims are read back at once.
+    timings: { claimSettleMs: 0 },
     ...(globallyPaused ? { globallyPaused } : {}),
     ...(notifications ? { notifierFor: () => Promise.resolve({ notify: (change: PhaseChange) => Promise.resolve(void notifications.push(change)) }) } : {}),
   });
