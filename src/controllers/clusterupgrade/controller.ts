@@ -20,7 +20,7 @@ import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
 import type { Notifier } from "../../notify/webhook.js";
 import { DEFAULT_TIMINGS, type ClaimEnvironment, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
-import { claimsNoLongerNeeded } from "../../claims/decide.js";
+import { claimsNoLongerNeeded, holdsClaims } from "../../claims/decide.js";
 import { claimStep, releaseClaims, releaseClaimsAtEnd } from "./steps/claim.js";
 import { derivePhase, describeProgress } from "./status.js";
 import { fetchProbe } from "../../bluegreen/http-probe.js";
@@ -81,6 +81,16 @@ export interface ControllerOptions {
    * is ever judged gone automatically.
    */
   operatorIdentity?: string;
+}
+
+/**
+ * Whether a deleted upgrade may still have claims on AWS. An upgrade whose spec never checked out
+ * never reached the claim step, and must not be held up at deletion by a cluster it cannot reach;
+ * one that recorded no claim list yet may have written a claim just before a lost status write.
+ */
+function mayHoldClaims(status: ClusterUpgradeStatus): boolean {
+  if (status.claims !== undefined) return holdsClaims(status);
+  return status.conditions?.some((condition) => condition.type === ConditionType.SpecValid && condition.status === "True") ?? false;
 }
 
 function noGreenReader(): Promise<WorkloadReader> {
@@ -241,14 +251,14 @@ export class ClusterUpgradeController {
     // A cutover in flight must not leave traffic split: blue gets it all back before the object goes.
     await returnTrafficOnDeletion(upgrade, this.options.cloud(upgrade.spec.cluster.region ?? this.options.defaultRegion), log);
     // Last, so that nobody else starts on the cluster before the traffic and the groups are back.
-    const claimsReleased = await releaseClaims({
+    const claimsReleased = mayHoldClaims(status) ? await releaseClaims({
       upgrade,
       spec: resolveSpec(upgrade.spec),
       status,
       portsIn: (region) => this.options.cloud(region || upgrade.spec.cluster.region || this.options.defaultRegion),
       regionOf: (region) => region || upgrade.spec.cluster.region || this.options.defaultRegion,
       now: this.options.clock.date(),
-    });
+    }) : [];
     for (const line of claimsReleased) await this.options.events.record(upgrade, "Normal", "ClaimReleased", line);
     await this.options.store.setFinalizers(upgrade, (upgrade.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER));
     return {};

@@ -203,6 +203,18 @@ describe("claims (controller, fakes)", () => {
     assert.equal(w.clusterClaim(), undefined);
   });
 
+  it("deleting an upgrade whose spec never checked out reads no claim: nothing can hold it up", async () => {
+    const w = world();
+    w.add("typo", { cluster: { name: "prdo" } });
+    await w.pass("typo");
+    assert.equal(w.object("typo").status?.phase, "InvalidSpec");
+    const reads = w.eks.count("describeCluster");
+    w.store.markDeleted("default", "typo", "2026-11-22T12:30:00Z");
+    await w.controller.reconcile("default", "typo");
+    assert.equal(w.store.exists("default", "typo"), false);
+    assert.equal(w.eks.count("describeCluster"), reads);
+  });
+
   it("breaks a claim with eksupgrade.io/break-claim only when the annotation names the exact current holder", async () => {
     const w = world();
     w.eks.clusters.get("prod")!.tags = { [CLAIM_TAG]: formatHolder(OTHER) };
