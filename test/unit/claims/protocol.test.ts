@@ -76,3 +76,14 @@ describe("claim decisions", () => {
     assert.deepEqual(decide({ observed: { exists: true, value: "somebody" }, uid: "uid-us", now: NOW, settleMs: 5000 }), { action: "wait", lost: false });
   });
 });
+
+describe("claim settings from the environment", () => {
+  it("reads OPERATOR_IDENTITY, falls back to CLUSTER_ID, and refuses a value a tag cannot carry", async () => {
+    const { configFromEnvironment } = await import("../../../src/main.js");
+    assert.equal(configFromEnvironment({ OPERATOR_IDENTITY: "mgmt-eu-1", CLUSTER_ID: "other" }).operatorIdentity, "mgmt-eu-1");
+    assert.equal(configFromEnvironment({ CLUSTER_ID: "mgmt-us-2" }).operatorIdentity, "mgmt-us-2");
+    assert.equal(configFromEnvironment({}).operatorIdentity, undefined, "unset: the kube-system namespace UID is read at start-up");
+    assert.throws(() => configFromEnvironment({ OPERATOR_IDENTITY: "prod cluster" }), /OPERATOR_IDENTITY "prod cluster" cannot be written into an AWS tag/);
+    assert.equal(configFromEnvironment({ CLAIM_SETTLE_SECONDS: "2" }).timings.claimSettleMs, 2000);
+  });
+});
