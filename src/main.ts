@@ -25,6 +25,7 @@ import { configMapSource, customResourceSource } from "./runtime/sources.js";
 import { realClock, type Clock } from "./util/clock.js";
 import { describeError } from "./util/errors.js";
 import { createLogger, type Logger } from "./util/logger.js";
+import { operatorIdentityProblem } from "./claims/holder.js";
 
 /** The ConfigMap that pauses every ClusterUpgrade at once when its data.stop is "true" (incidents). */
 export const GLOBAL_STOP_CONFIGMAP = "eks-upgrade-operator-stop";
@@ -41,6 +42,8 @@ export interface OperatorConfig {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   timings: Partial<ControllerTimings>;
+  /** OPERATOR_IDENTITY (or CLUSTER_ID): the management cluster named in every claim; the kube-system namespace UID when unset. */
+  operatorIdentity?: string;
 }
 
 function seconds(value: string | undefined): number | undefined {
@@ -58,6 +61,10 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
   const leaseDurationMs = seconds(env.LEASE_DURATION_SECONDS);
   const renewDeadlineMs = seconds(env.LEASE_RENEW_DEADLINE_SECONDS);
   const retryPeriodMs = seconds(env.LEASE_RETRY_PERIOD_SECONDS);
+  const claimSettleMs = seconds(env.CLAIM_SETTLE_SECONDS);
+  const operatorIdentity = env.OPERATOR_IDENTITY || env.CLUSTER_ID || undefined;
+  const identityProblem = operatorIdentity === undefined ? undefined : operatorIdentityProblem(operatorIdentity);
+  if (identityProblem) throw new Error(identityProblem);
   return {
     namespace: env.POD_NAMESPACE ?? "default",
     identity: `${env.POD_NAME ?? hostname()}-${process.pid}`,
@@ -73,7 +80,9 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
       ...(updatePollMs !== undefined ? { updatePollMs } : {}),
       ...(failedUpdateBackoffMs !== undefined ? { failedUpdateBackoffMs } : {}),
       ...(idleRecheckMs !== undefined ? { idleRecheckMs } : {}),
+      ...(claimSettleMs !== undefined ? { claimSettleMs } : {}),
     },
+    ...(operatorIdentity ? { operatorIdentity } : {}),
   };
 }
 
@@ -91,8 +100,24 @@ export interface OperatorDependencies {
   clock?: Clock;
 }
 
+/**
+ * The management cluster's identity for claims: OPERATOR_IDENTITY when set, else the UID of the
+ * kube-system namespace, which is unique per cluster and survives operator restarts. Read once.
+ */
+export async function resolveOperatorIdentity(config: OperatorConfig, kubeConfig: k8s.KubeConfig, logger: Logger): Promise<string | undefined> {
+  if (config.operatorIdentity) return config.operatorIdentity;
+  try {
+    const namespace = await kubeConfig.makeApiClient(k8s.CoreV1Api).readNamespace({ name: "kube-system" });
+    if (namespace.metadata?.uid) return namespace.metadata.uid;
+  } catch (error) {
+    logger.warn("cannot read the kube-system namespace's UID for the claim identity; set OPERATOR_IDENTITY (or grant get on namespace kube-system). Until then, claims left by vanished upgrades are broken only by the eksupgrade.io/break-claim annotation", { error: describeError(error) });
+  }
+  return undefined;
+}
+
 export async function startOperator(config: OperatorConfig, dependencies: OperatorDependencies): Promise<RunningOperator> {
   const { kubeConfig, logger } = dependencies;
+  const operatorIdentity = await resolveOperatorIdentity(config, kubeConfig, logger);
   const clock = dependencies.clock ?? realClock;
   const metrics = new OperatorMetrics();
   const watch = kubeWatchFunction(kubeConfig);
@@ -139,6 +164,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     timings: config.timings,
     globallyPaused,
     notifierFor: (upgrade) => notifierFor(kubeConfig, upgrade, logger),
+    ...(operatorIdentity ? { operatorIdentity } : {}),
     onPhase: (key, phase) => {
       phases.set(key, phase);
       const counts: Record<string, number> = {};
@@ -182,7 +208,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     logger,
   });
   manager.start();
-  logger.info("operator started", { identity: config.identity, namespace: config.namespace, watchNamespace: config.watchNamespace ?? "(all)", httpPort: server.port });
+  logger.info("operator started", { identity: config.identity, claimIdentity: operatorIdentity ?? "(unidentified)", namespace: config.namespace, watchNamespace: config.watchNamespace ?? "(all)", httpPort: server.port });
   return {
     manager,
     server,

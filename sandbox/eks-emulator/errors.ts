@@ -12,7 +12,8 @@ export type EksErrorType =
   | "ResourceLimitExceededException"
   | "ClientException"
   | "ServerException"
-  | "NotFoundException";
+  | "NotFoundException"
+  | "BadRequestException";
 
 const STATUS_BY_TYPE: Record<EksErrorType, number> = {
   InvalidParameterException: 400,
@@ -21,6 +22,7 @@ const STATUS_BY_TYPE: Record<EksErrorType, number> = {
   ResourceInUseException: 409,
   ResourceNotFoundException: 404,
   NotFoundException: 404,
+  BadRequestException: 400,
   ResourceLimitExceededException: 400,
   ServerException: 500,
 };

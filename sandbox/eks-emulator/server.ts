@@ -120,6 +120,10 @@ export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Rout
       emulator.describeInsight(params.name, params.id),
     ),
 
+    route("GET", "/tags/{resourceArn}", "ListTagsForResource", ({ params }) => emulator.listTagsForResource(params.resourceArn)),
+    route("POST", "/tags/{resourceArn}", "TagResource", ({ params, body }) => emulator.tagResource(params.resourceArn, body)),
+    route("DELETE", "/tags/{resourceArn}", "UntagResource", ({ params, query }) => emulator.untagResource(params.resourceArn, query)),
+
     route("GET", "/sandbox/health", "SandboxHealth", () => ({ ok: true })),
     route("POST", "/sandbox/reset", "SandboxReset", async () => {
       await emulator.reset();
@@ -252,14 +256,19 @@ function record(
   emulator.state.calls.push({
     operation: match.route.operation,
     at: new Date().toISOString(),
-    // CreateCluster names its cluster in the body.
-    clusterName: match.params.name ?? (typeof body.name === "string" ? body.name : undefined),
+    // CreateCluster names its cluster in the body, the tag operations in the resource ARN.
+    clusterName: match.params.name ?? clusterOfArn(match.params.resourceArn) ?? (typeof body.name === "string" ? body.name : undefined),
     nodegroupName: match.params.nodegroup ?? query.get("nodegroupName") ?? undefined,
     addonName: match.params.addon ?? query.get("addonName") ?? undefined,
     request,
     status,
     errorType,
   });
+}
+
+/** arn:aws:eks:REGION:ACCOUNT:cluster/NAME or nodegroup/CLUSTER/NAME/ID -> the cluster's name. */
+function clusterOfArn(arn: string | undefined): string | undefined {
+  return arn ? /:(?:cluster|nodegroup|addon)\/([^/]+)/.exec(arn)?.[1] : undefined;
 }
 
 async function readJson(request: IncomingMessage): Promise<Json> {

@@ -7,6 +7,8 @@ export type UpdateStatus = "InProgress" | "Failed" | "Cancelled" | "Successful";
 
 export interface ClusterInfo {
   name: string;
+  /** The cluster's ARN, which TagResource and UntagResource take. */
+  arn?: string;
   version: string;
   status: ClusterStatus;
   subnetIds: string[];
@@ -138,6 +140,10 @@ export interface EksPort {
   deleteNodegroup(clusterName: string, nodegroupName: string): Promise<void>;
   /** Starts deleting a cluster (its node groups must be gone); a NotFoundError means it is gone. */
   deleteCluster(clusterName: string): Promise<void>;
+  /** Adds or overwrites tags on a cluster (TagResource); describeCluster reads them back. */
+  tagCluster(clusterArn: string, tags: Record<string, string>): Promise<void>;
+  /** Removes tags from a cluster (UntagResource); removing an absent key is not an error. */
+  untagCluster(clusterArn: string, keys: string[]): Promise<void>;
 }
 
 export interface SubnetInfo {
@@ -219,6 +225,20 @@ export interface Route53Port {
   healthCheckHealthy(healthCheckId: string): Promise<boolean>;
   /** The values of every TXT record set named exactly `name` (weighted or not); [] when there is none. */
   txtValues(hostedZoneId: string, name: string): Promise<string[]>;
+  /** The simple (not weighted) TXT record set named exactly `name`, values as Route53 holds them (quoted); undefined when there is none. */
+  txtRecord(hostedZoneId: string, name: string): Promise<TxtRecord | undefined>;
+  /**
+   * One change batch that DELETEs `from` (exactly as read) and CREATEs `to`. Route53 applies a
+   * batch entirely or not at all, so this is a compare-and-swap: it returns false, changing
+   * nothing, when `from` is no longer what Route53 holds or when a record appeared meanwhile.
+   */
+  replaceTxtRecord(hostedZoneId: string, name: string, from: TxtRecord | undefined, to: TxtRecord | undefined): Promise<boolean>;
+}
+
+export interface TxtRecord {
+  ttl: number;
+  /** Each value with its quotes, as Route53 stores TXT data. */
+  values: string[];
 }
 
 export type AlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";

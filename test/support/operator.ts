@@ -69,6 +69,7 @@ export function startOperatorProcess(extraEnv: Record<string, string> = {}, opti
       UPDATE_POLL_SECONDS: "1",
       IDLE_RECHECK_SECONDS: "2",
       FAILED_UPDATE_BACKOFF_SECONDS: "2",
+      CLAIM_SETTLE_SECONDS: "1",
       LEASE_DURATION_SECONDS: "4",
       LEASE_RENEW_DEADLINE_SECONDS: "3",
       LEASE_RETRY_PERIOD_SECONDS: "1",

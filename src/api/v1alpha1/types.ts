@@ -416,6 +416,35 @@ export interface BlueRetentionStatus {
   message?: string;
 }
 
+/**
+ * One AWS resource this upgrade claims so that no other ClusterUpgrade changes it at the same time
+ * (docs/security.md, "One upgrade per cluster"). The claim itself lives on the AWS side: a tag on
+ * EKS clusters and Auto Scaling groups, an ownership TXT record beside a Route53 record.
+ */
+export interface ClaimStatus {
+  /** What is claimed: EKSCluster/<region>/<name>, AutoScalingGroup/<region>/<name> or Route53Record/<zone>/<name>/<type>. */
+  resource: string;
+  /** Taking: written, read back once the settle time has passed; Held: read back as ours; Waiting: another upgrade holds it; Released: given back. */
+  state: "Taking" | "Held" | "Waiting" | "Released";
+  /** When this upgrade wrote its claim. */
+  since?: string;
+  /** While Waiting: the holder the claim names (namespace/name, UID, operator, since when). */
+  heldBy?: string;
+  /** While Waiting: the holder's ClusterUpgrade UID, the value the eksupgrade.io/break-claim annotation must carry to break the claim. */
+  heldByUid?: string;
+  /** A claim this upgrade broke to take the resource: whose it was, why it was broken and when. */
+  broke?: {
+    /** The holder whose claim was broken, as its claim named it. */
+    holder: string;
+    /** Annotation: eksupgrade.io/break-claim named that holder's UID; HolderGone: its ClusterUpgrade no longer exists in this management cluster. */
+    how: "Annotation" | "HolderGone";
+    /** When the claim was broken. */
+    at: string;
+  };
+  /** When the claim was given back (the upgrade succeeded, was aborted or deleted). */
+  releasedAt?: string;
+}
+
 export interface WindowStatus {
   open: boolean;
   nextStart?: string;
@@ -444,6 +473,8 @@ export interface ClusterUpgradeStatus {
   window?: WindowStatus;
   /** What an abort gave back: nodes uncordoned, Auto Scaling groups restored. */
   released?: string[];
+  /** The AWS resources this upgrade claims, so that no other upgrade changes them meanwhile. */
+  claims?: ClaimStatus[];
 }
 
 export interface ObjectMeta {
@@ -509,6 +540,8 @@ export const ConditionType = {
   /** BlueGreen with createGreen: the green cluster cloned from blue is ACTIVE with its node groups. */
   GreenCreated: "GreenCreated",
   Paused: "Paused",
+  /** The cluster, Auto Scaling groups, Route53 record and green cluster are claimed by this upgrade (status.claims). */
+  Claimed: "Claimed",
 } as const;
 export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
 export const ALL_CONDITION_TYPES: readonly ConditionTypeName[] = Object.values(ConditionType);
@@ -553,5 +586,12 @@ export const Reason = {
   RetiringBlue: "RetiringBlue",
   BlueRetired: "BlueRetired",
   BlueStillServing: "BlueStillServing",
+  Claiming: "Claiming",
+  ClaimsHeld: "ClaimsHeld",
+  HeldByAnother: "HeldByAnother",
+  ClaimsReleased: "ClaimsReleased",
 } as const;
+
+/** Annotation a human sets on a waiting ClusterUpgrade to break a claim whose holder is gone; its value is the holder's UID. */
+export const BREAK_CLAIM_ANNOTATION = "eksupgrade.io/break-claim";
 export type ReasonName = (typeof Reason)[keyof typeof Reason];

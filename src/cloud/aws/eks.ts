@@ -16,6 +16,8 @@ import {
   ListInsightsCommand,
   ListNodegroupsCommand,
   ListUpdatesCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateAddonCommand,
   UpdateClusterVersionCommand,
   UpdateNodegroupConfigCommand,
@@ -369,11 +371,20 @@ export class AwsEks implements EksPort {
     } while (nextToken);
     return insights;
   }
+
+  async tagCluster(clusterArn: string, tags: Record<string, string>): Promise<void> {
+    await awsCall(`tagging EKS cluster ${clusterArn} with ${Object.keys(tags).join(", ")}`, () => this.client.send(new TagResourceCommand({ resourceArn: clusterArn, tags })));
+  }
+
+  async untagCluster(clusterArn: string, keys: string[]): Promise<void> {
+    await awsCall(`removing tags ${keys.join(", ")} from EKS cluster ${clusterArn}`, () => this.client.send(new UntagResourceCommand({ resourceArn: clusterArn, tagKeys: keys })));
+  }
 }
 
 function toClusterInfo(cluster: Cluster | undefined, clusterName: string): ClusterInfo {
   return {
     name: cluster?.name ?? clusterName,
+    ...(cluster?.arn ? { arn: cluster.arn } : {}),
     version: cluster?.version ?? "",
     status: (cluster?.status ?? "PENDING"),
     subnetIds: cluster?.resourcesVpcConfig?.subnetIds ?? [],

@@ -10,8 +10,15 @@ import {
   type RRType,
 } from "@aws-sdk/client-route-53";
 import { ValidationError } from "../../util/errors.js";
-import type { Route53Port, WeightedRecord } from "../ports.js";
+import type { Route53Port, TxtRecord, WeightedRecord } from "../ports.js";
 import { awsCall } from "./call.js";
+
+function isInvalidChangeBatch(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (current.name === "InvalidChangeBatch") return true;
+  }
+  return false;
+}
 
 /** Route53 compares names with a trailing dot. */
 function absolute(name: string): string {
@@ -80,6 +87,31 @@ export class AwsRoute53 implements Route53Port {
 
   async txtValues(hostedZoneId: string, name: string): Promise<string[]> {
     return (await this.recordSets(hostedZoneId, name, "TXT")).flatMap((set) => (set.ResourceRecords ?? []).map((record) => record.Value ?? ""));
+  }
+
+  async txtRecord(hostedZoneId: string, name: string): Promise<TxtRecord | undefined> {
+    const set = (await this.recordSets(hostedZoneId, name, "TXT")).find((candidate) => candidate.SetIdentifier === undefined);
+    if (!set) return undefined;
+    return { ttl: set.TTL ?? 0, values: (set.ResourceRecords ?? []).map((record) => record.Value ?? "") };
+  }
+
+  async replaceTxtRecord(hostedZoneId: string, name: string, from: TxtRecord | undefined, to: TxtRecord | undefined): Promise<boolean> {
+    const recordSet = (record: TxtRecord): ResourceRecordSet => ({ Name: absolute(name), Type: "TXT", TTL: record.ttl, ResourceRecords: record.values.map((Value) => ({ Value })) });
+    const changes = [
+      ...(from ? [{ Action: "DELETE" as const, ResourceRecordSet: recordSet(from) }] : []),
+      ...(to ? [{ Action: "CREATE" as const, ResourceRecordSet: recordSet(to) }] : []),
+    ];
+    if (changes.length === 0) return true;
+    try {
+      await awsCall(`replacing TXT record ${name} in hosted zone ${hostedZoneId}`, () =>
+        this.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, ChangeBatch: { Comment: "eks-upgrade-operator claim", Changes: changes } })),
+      );
+      return true;
+    } catch (error) {
+      // The DELETE found other values, or the CREATE found a record: someone else changed it first.
+      if (isInvalidChangeBatch(error)) return false;
+      throw error;
+    }
   }
 
   async healthCheckHealthy(healthCheckId: string): Promise<boolean> {

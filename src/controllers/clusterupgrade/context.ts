@@ -21,8 +21,10 @@ export interface ControllerTimings {
   /** First wait after EKS reports a failed update; doubles per attempt up to failedUpdateMaxBackoffMs. */
   failedUpdateBackoffMs: number;
   failedUpdateMaxBackoffMs: number;
-  /** Re-read interval while waiting on something outside the operator (a paused spec, a blocked check). */
+  /** Re-read interval while waiting on something outside the operator (a paused spec, a blocked check, another upgrade's claim). */
   idleRecheckMs: number;
+  /** How long a claim just written must still read as ours before the upgrade relies on it (a racing writer shows up within it). */
+  claimSettleMs: number;
 }
 
 /** Production timings: EKS control-plane updates take 8-15 minutes, so a 30 s poll is plenty. */
@@ -32,7 +34,20 @@ export const DEFAULT_TIMINGS: ControllerTimings = {
   failedUpdateBackoffMs: 60_000,
   failedUpdateMaxBackoffMs: 15 * 60_000,
   idleRecheckMs: 60_000,
+  claimSettleMs: 5_000,
 };
+
+/** What the claim protocol needs to know about this operator. */
+export interface ClaimEnvironment {
+  /** The management cluster this operator runs in (OPERATOR_IDENTITY, by default the kube-system namespace UID). */
+  operator: string;
+  /** False when no stable identity could be found: then no holder is ever judged gone automatically. */
+  identityStable: boolean;
+  /** The concrete region for a region field that may be empty. */
+  regionOf: (region: string | undefined) => string;
+  /** The UID of ClusterUpgrade namespace/name in this management cluster, undefined when it does not exist; throws when it cannot tell. */
+  upgradeUid: (namespace: string, name: string) => Promise<string | undefined>;
+}
 
 export type EventType = "Normal" | "Warning";
 
@@ -52,6 +67,8 @@ export interface StepContext {
   cloudIn(region: string | undefined): CloudPorts;
   /** BlueGreen HTTP probe gates. */
   readonly probeHttp: HttpProbe;
+  /** Who this operator is, for the claims it writes and reads. */
+  readonly claims: ClaimEnvironment;
   /** The live EKS cluster, once the cluster step has read it. */
   cluster?: ClusterInfo;
   /** True while the operator-wide stop switch is on (every ClusterUpgrade behaves as paused). */

@@ -19,7 +19,9 @@ import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
 import type { Notifier } from "../../notify/webhook.js";
-import { DEFAULT_TIMINGS, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
+import { DEFAULT_TIMINGS, type ClaimEnvironment, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
+import { claimsNoLongerNeeded, holdsClaims } from "../../claims/decide.js";
+import { claimStep, releaseClaims, releaseClaimsAtEnd } from "./steps/claim.js";
 import { derivePhase, describeProgress } from "./status.js";
 import { fetchProbe } from "../../bluegreen/http-probe.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
@@ -73,6 +75,22 @@ export interface ControllerOptions {
   globallyPaused?: () => boolean;
   /** The notifier a ClusterUpgrade asked for in spec.notifications, if any. */
   notifierFor?: (upgrade: ClusterUpgrade) => Promise<Notifier | undefined>;
+  /**
+   * The management cluster this operator runs in, written into every claim (OPERATOR_IDENTITY, by
+   * default the kube-system namespace UID). Without one, claims say "unidentified" and no holder
+   * is ever judged gone automatically.
+   */
+  operatorIdentity?: string;
+}
+
+/**
+ * Whether a deleted upgrade may still have claims on AWS. An upgrade whose spec never checked out
+ * never reached the claim step, and must not be held up at deletion by a cluster it cannot reach;
+ * one that recorded no claim list yet may have written a claim just before a lost status write.
+ */
+function mayHoldClaims(status: ClusterUpgradeStatus): boolean {
+  if (status.claims !== undefined) return holdsClaims(status);
+  return status.conditions?.some((condition) => condition.type === ConditionType.SpecValid && condition.status === "True") ?? false;
 }
 
 function noGreenReader(): Promise<WorkloadReader> {
@@ -80,13 +98,20 @@ function noGreenReader(): Promise<WorkloadReader> {
 }
 
 /** The ordered steps of one pass. Each checks whether its work is done and returns early if so. */
-export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, preflightStep, dryRunStep, windowStep, greenClusterStep, blueGreenStep, hopsStep, finalizeStep];
+export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, claimStep, preflightStep, dryRunStep, windowStep, greenClusterStep, blueGreenStep, hopsStep, finalizeStep];
 
 export class ClusterUpgradeController {
   private readonly timings: ControllerTimings;
+  private readonly claims: ClaimEnvironment;
 
   constructor(private readonly options: ControllerOptions) {
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.claims = {
+      operator: options.operatorIdentity ?? "unidentified",
+      identityStable: options.operatorIdentity !== undefined,
+      regionOf: (region) => region || options.defaultRegion,
+      upgradeUid: async (namespace, name) => (await options.store.get(namespace, name))?.metadata.uid,
+    };
   }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileOutcome> {
@@ -121,6 +146,7 @@ export class ClusterUpgradeController {
       greenWorkloads: () => (this.options.greenWorkloads ?? noGreenReader)(upgrade),
       cloudIn: (region) => this.options.cloud(region ?? spec.cluster.region ?? this.options.defaultRegion),
       probeHttp: this.options.httpProbe ?? fetchProbe,
+      claims: { ...this.claims, regionOf: (region) => region || spec.cluster.region || this.options.defaultRegion },
       globalStop,
       newWorkAllowed: true,
       setCondition: (type, conditionStatus: ConditionStatus, reason, message) => {
@@ -132,7 +158,7 @@ export class ClusterUpgradeController {
     let outcome: ReconcileOutcome = {};
     let failure: unknown;
     try {
-      outcome = await this.runUntilWait(context);
+      outcome = await this.runUntilWait(context, claimsNoLongerNeeded(spec, original));
     } catch (error) {
       failure = error;
       log.error("reconcile failed", { error: describeError(error) });
@@ -156,11 +182,15 @@ export class ClusterUpgradeController {
     return outcome;
   }
 
-  private async runUntilWait(context: StepContext): Promise<ReconcileOutcome> {
+  private async runUntilWait(context: StepContext, endedBefore: boolean): Promise<ReconcileOutcome> {
     for (const step of STEPS) {
       const result = await step.run(context);
       if (result.outcome === "continue") continue;
-      if (result.outcome === "stop") return {};
+      if (result.outcome === "stop") {
+        // Succeeded, aborted, rolled back, blue retired: what the upgrade claimed goes back now.
+        await releaseClaimsAtEnd(context, endedBefore);
+        return {};
+      }
       context.log.debug(`step ${step.name} waits`, { requeueAfterMs: result.requeueAfterMs, reason: result.reason });
       return { requeueAfterMs: result.requeueAfterMs };
     }
@@ -220,6 +250,16 @@ export class ClusterUpgradeController {
     if (running.length) log.warn("deleted while EKS updates it started are still running; they cannot be cancelled", { running });
     // A cutover in flight must not leave traffic split: blue gets it all back before the object goes.
     await returnTrafficOnDeletion(upgrade, this.options.cloud(upgrade.spec.cluster.region ?? this.options.defaultRegion), log);
+    // Last, so that nobody else starts on the cluster before the traffic and the groups are back.
+    const claimsReleased = mayHoldClaims(status) ? await releaseClaims({
+      upgrade,
+      spec: resolveSpec(upgrade.spec),
+      status,
+      portsIn: (region) => this.options.cloud(region || upgrade.spec.cluster.region || this.options.defaultRegion),
+      regionOf: (region) => region || upgrade.spec.cluster.region || this.options.defaultRegion,
+      now: this.options.clock.date(),
+    }) : [];
+    for (const line of claimsReleased) await this.options.events.record(upgrade, "Normal", "ClaimReleased", line);
     await this.options.store.setFinalizers(upgrade, (upgrade.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER));
     return {};
   }

@@ -42,6 +42,8 @@ export function derivePhase(status: ClusterUpgradeStatus): Phase {
   if (is(ConditionType.Progressing, "True", Reason.Aborting)) return "Aborting";
   if (is(ConditionType.Paused, "True")) return "Paused";
   if (is(ConditionType.Ready, "False", Reason.DryRun)) return "Planned";
+  // Another upgrade holds the cluster (or a group, record or green cluster this one needs).
+  if (is(ConditionType.Claimed, "False", Reason.HeldByAnother)) return "Blocked";
   if (is(ConditionType.PreflightPassed, "False")) return "Blocked";
   if (is(ConditionType.ControlPlaneUpgraded, "False", Reason.HopFailed)) return "Failed";
   if (is(ConditionType.AddonsUpgraded, "False", Reason.HopFailed)) return "Failed";

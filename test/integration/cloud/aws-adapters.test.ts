@@ -8,6 +8,7 @@ import { AwsAutoScaling } from "../../../src/cloud/aws/autoscaling.js";
 import { AwsEc2 } from "../../../src/cloud/aws/ec2.js";
 import { AwsRoute53 } from "../../../src/cloud/aws/route53.js";
 import { isNotFound } from "../../../src/util/errors.js";
+import { CLAIM_TAG, formatHolder, ownershipRecordName, parseHolder, quoteTxt, unquoteTxt } from "../../../src/claims/holder.js";
 import { sandboxAwsClientConfig } from "../../support/global-sandbox.js";
 
 const suffix = randomBytes(3).toString("hex");
@@ -106,5 +107,52 @@ describe("AWS adapters against moto (sandbox)", function () {
     assert.deepEqual(await port.txtValues(zoneId, `cname-${name}`), [ownership]);
     assert.deepEqual(await port.txtValues(zoneId, name), [], "the CNAME itself has no TXT record");
     assert.deepEqual(await port.txtValues(zoneId, `other-${name}`), ['"v=spf1 -all"']);
+  });
+
+  it("Auto Scaling: a claim tag written, read back with the group, overwritten by the last writer, and removed", async () => {
+    const config = sandboxAwsClientConfig();
+    const ec2 = new EC2Client(config);
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.98.0.0/16" }));
+    const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: "10.98.1.0/24", AvailabilityZone: `${config.region}a` }));
+    const template = `claim-test-${suffix}`;
+    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: template, LaunchTemplateData: { ImageId: "ami-0123456789abcdef0", InstanceType: "m5.large" } }));
+    const name = `claim-asg-${suffix}`;
+    await new AutoScalingClient(config).send(
+      new CreateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, MaxSize: 1, DesiredCapacity: 0, VPCZoneIdentifier: subnet.Subnet!.SubnetId!, LaunchTemplate: { LaunchTemplateName: template, Version: "$Latest" } }),
+    );
+    const port = new AwsAutoScaling(new AutoScalingClient(config));
+    const ours = formatHolder({ uid: "uid-ours", operator: "mgmt-1", since: "2026-11-29T08:00:00Z", upgrade: "default/first" });
+    const theirs = formatHolder({ uid: "uid-theirs", operator: "mgmt-2", since: "2026-11-29T08:00:01Z", upgrade: "infra/second" });
+    await port.tagGroup(name, { [CLAIM_TAG]: ours });
+    assert.equal(parseHolder((await port.describeGroup(name)).tags[CLAIM_TAG])?.uid, "uid-ours");
+    // Tags are last-writer-wins: that is why a claim is read back after the settle time.
+    await port.tagGroup(name, { [CLAIM_TAG]: theirs });
+    assert.equal(parseHolder((await port.describeGroup(name)).tags[CLAIM_TAG])?.uid, "uid-theirs");
+    await port.untagGroup(name, [CLAIM_TAG]);
+    assert.equal((await port.describeGroup(name)).tags[CLAIM_TAG], undefined);
+  });
+
+  it("Route53: the ownership TXT record is created, swapped in one DELETE + CREATE batch of the exact value read, and deleted", async () => {
+    const client = new Route53Client(sandboxAwsClientConfig());
+    const zone = await client.send(new CreateHostedZoneCommand({ Name: `claim-${suffix}.example.com`, CallerReference: `claim-${suffix}` }));
+    const zoneId = zone.HostedZone!.Id!.replace("/hostedzone/", "");
+    const name = ownershipRecordName(`app.claim-${suffix}.example.com`, "CNAME");
+    const port = new AwsRoute53(client);
+    const ours = { ttl: 300, values: [quoteTxt(formatHolder({ uid: "uid-ours", operator: "mgmt-1", since: "2026-11-29T08:00:00Z", upgrade: "default/first" }))] };
+    const theirs = { ttl: 300, values: [quoteTxt(formatHolder({ uid: "uid-theirs", operator: "mgmt-2", since: "2026-11-29T08:00:01Z", upgrade: "infra/second" }))] };
+    assert.equal(await port.txtRecord(zoneId, name), undefined);
+    assert.equal(await port.replaceTxtRecord(zoneId, name, undefined, ours), true);
+    const read = await port.txtRecord(zoneId, name);
+    assert.deepEqual(read, ours);
+    assert.equal(parseHolder(unquoteTxt(read.values[0]))?.uid, "uid-ours");
+    // The same CREATE again is refused (InvalidChangeBatch) and reported as a lost swap, not an error.
+    // moto refuses only an identical CREATE; Route53 refuses any CREATE at a name that has the record
+    // (docs/sandbox.md), which is why a claim is also read back after the settle time.
+    assert.equal(await port.replaceTxtRecord(zoneId, name, undefined, ours), false);
+    // Breaking a claim: DELETE of the exact value read plus CREATE of the new one, in one batch.
+    assert.equal(await port.replaceTxtRecord(zoneId, name, ours, theirs), true);
+    assert.deepEqual(await port.txtRecord(zoneId, name), theirs);
+    assert.equal(await port.replaceTxtRecord(zoneId, name, theirs, undefined), true);
+    assert.equal(await port.txtRecord(zoneId, name), undefined);
   });
 });

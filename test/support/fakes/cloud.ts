@@ -35,6 +35,14 @@ export function emptySnapshot(): WorkloadSnapshot {
   return { nodes: [], pods: [], pdbs: [], deployments: [], statefulSets: [], replicaSets: [], daemonSets: [] };
 }
 
+export function clusterArn(name: string): string {
+  return `arn:aws:eks:us-east-1:111122223333:cluster/${name}`;
+}
+
+function clusterNameOf(arn: string): string {
+  return arn.slice(arn.lastIndexOf("cluster/") + "cluster/".length);
+}
+
 interface FakeUpdate {
   info: UpdateInfo;
   /** DescribeUpdate calls left before it completes. */
@@ -136,7 +144,24 @@ export class FakeEks implements EksPort {
       }
       cluster.status = "ACTIVE";
     }
-    return { ...cluster };
+    return { ...cluster, arn: cluster.arn ?? clusterArn(clusterName), ...(cluster.tags ? { tags: { ...cluster.tags } } : {}) };
+  }
+
+  /** TagResource as EKS does it: by ARN, adding or overwriting keys. */
+  tagCluster(arn: string, tags: Record<string, string>): Promise<void> {
+    this.record("tagCluster", arn, tags);
+    const cluster = this.cluster(clusterNameOf(arn));
+    cluster.tags = { ...cluster.tags, ...tags };
+    return Promise.resolve();
+  }
+
+  untagCluster(arn: string, keys: string[]): Promise<void> {
+    this.record("untagCluster", arn, keys);
+    const cluster = this.cluster(clusterNameOf(arn));
+    const tags = { ...cluster.tags };
+    for (const key of keys) delete tags[key];
+    cluster.tags = tags;
+    return Promise.resolve();
   }
 
   describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint> {

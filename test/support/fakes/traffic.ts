@@ -1,5 +1,6 @@
 // In-memory Route53 and CloudWatch for unit tests of traffic shifting and its gates.
-import type { AlarmState, CloudWatchPort, Route53Port, WeightedRecord } from "../../../src/cloud/ports.js";
+import { isDeepStrictEqual } from "node:util";
+import type { AlarmState, CloudWatchPort, Route53Port, TxtRecord, WeightedRecord } from "../../../src/cloud/ports.js";
 import { ValidationError } from "../../../src/util/errors.js";
 
 export class FakeRoute53 implements Route53Port {
@@ -54,6 +55,26 @@ export class FakeRoute53 implements Route53Port {
   txtValues(hostedZoneId: string, name: string): Promise<string[]> {
     this.calls.push({ method: "txtValues", args: [hostedZoneId, name] });
     return Promise.resolve([...(this.txt.get(`${hostedZoneId}|${name.replace(/\.$/, "")}`) ?? [])]);
+  }
+
+  /** "zone|name" -> the simple TXT record set of that name, values quoted as Route53 keeps them */
+  readonly txtRecords = new Map<string, TxtRecord>();
+
+  txtRecord(hostedZoneId: string, name: string): Promise<TxtRecord | undefined> {
+    this.calls.push({ method: "txtRecord", args: [hostedZoneId, name] });
+    const record = this.txtRecords.get(`${hostedZoneId}|${name.replace(/\.$/, "")}`);
+    return Promise.resolve(record ? structuredClone(record) : undefined);
+  }
+
+  /** Route53's all-or-nothing change batch: the DELETE must match exactly, the CREATE must find nothing. */
+  replaceTxtRecord(hostedZoneId: string, name: string, from: TxtRecord | undefined, to: TxtRecord | undefined): Promise<boolean> {
+    this.calls.push({ method: "replaceTxtRecord", args: [hostedZoneId, name, from, to] });
+    const key = `${hostedZoneId}|${name.replace(/\.$/, "")}`;
+    const current = this.txtRecords.get(key);
+    if (from ? !isDeepStrictEqual(current, from) : to !== undefined && current !== undefined) return Promise.resolve(false);
+    if (to) this.txtRecords.set(key, structuredClone(to));
+    else this.txtRecords.delete(key);
+    return Promise.resolve(true);
   }
 
   count(method: string): number {

@@ -459,7 +459,10 @@ describe("BlueGreen createGreen (controller, fakes)", () => {
     assert.equal(request.blueprint.roleArn, "arn:aws:iam::111122223333:role/prod-cluster");
     assert.deepEqual(request.blueprint.enabledLogTypes, ["api", "audit"]);
     assert.equal(request.blueprint.endpointPrivateAccess, true);
-    assert.deepEqual(request.blueprint.tags, { team: "platform", "eksupgrade.io/created-by": "shop/cutover", "eksupgrade.io/cloned-from": "prod" });
+    const { "eksupgrade.io/claimed-by": claim, ...copied } = request.blueprint.tags;
+    assert.deepEqual(copied, { team: "platform", "eksupgrade.io/created-by": "shop/cutover", "eksupgrade.io/cloned-from": "prod" });
+    // Green is claimed by this upgrade from the moment it is created.
+    assert.match(claim ?? "", /^uid=uid-cutover operator=\S+ since=\S+ upgrade=shop\/cutover$/);
     const group = world.eks.calls.find((call) => call.method === "createNodegroup")!.args[0] as { clusterName: string; version: string; blueprint: { labels: unknown; taints: unknown; scaling: unknown } };
     assert.equal(group.clusterName, "green");
     assert.equal(group.version, "1.31");

@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { ALL_CONDITION_TYPES, API_VERSION, KIND, type ClusterUpgrade, type ClusterUpgradeSpec } from "../../../src/api/v1alpha1/types.js";
 import { ClusterUpgradeController, type ReconcileOutcome } from "../../../src/controllers/clusterupgrade/controller.js";
+import { isDeepStrictEqual } from "node:util";
+import { CLAIM_TAG } from "../../../src/claims/holder.js";
 import { FakeClock } from "../../../src/util/clock.js";
 import { createSilentLogger } from "../../../src/util/logger.js";
 import { fakeNode, healthyWorld, type FakeEks, type FakeEc2 } from "../../support/fakes/cloud.js";
@@ -47,6 +49,8 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
+    // The claim's settle time is covered by test/unit/controllers/claims.test.ts; here claims are read back at once.
+    timings: { claimSettleMs: 0 },
     ...(globallyPaused ? { globallyPaused } : {}),
     ...(notifications ? { notifierFor: () => Promise.resolve({ notify: (change: PhaseChange) => Promise.resolve(void notifications.push(change)) }) } : {}),
   });
@@ -533,7 +537,11 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(finding?.severity, "Blocking");
     assert.match(finding.message, new RegExp(`pod shop/cache-1 on node ${pod.spec!.nodeName} \\(node group legacy\\)`));
     assert.match(finding.remediation, /set spec\.drain\.deleteEmptyDirData: true/);
-    assert.deepEqual(autoscaling.calls.filter((call) => call.method !== "describeGroup").map((call) => call.method), [], "nothing touched while blocked");
+    // The claim tag is taken before preflight (so a second upgrade waits rather than failing);
+    // it marks ownership and changes nothing about the group.
+    const isClaim = (call: { method: string; args: unknown[] }): boolean =>
+      call.method === "tagGroup" && isDeepStrictEqual(Object.keys(call.args[1] as Record<string, string>), [CLAIM_TAG]);
+    assert.deepEqual(autoscaling.calls.filter((call) => call.method !== "describeGroup" && !isClaim(call)).map((call) => call.method), [], "nothing but the claim touched while blocked");
     assert.equal(world.eks.count("startClusterVersionUpdate"), 0);
     world.store.editSpec("default", "upgrade", (upgrade) => {
       upgrade.spec.drain = { ...upgrade.spec.drain, deleteEmptyDirData: true };

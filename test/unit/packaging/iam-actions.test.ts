@@ -28,7 +28,6 @@ const PREFIX_OF_CLIENT: Readonly<Record<string, string>> = {
 const CHECKED_ON_THE_OPERATORS_BEHALF: Readonly<Record<string, string>> = {
   "iam:PassRole": "CreateCluster and CreateNodegroup pass blue's cluster and node roles to EKS; UpdateAutoScalingGroup to a launch template passes its instance profile's role to EC2",
   "ec2:RunInstances": "Auto Scaling checks that the caller could launch from the launch template version a group is moved to",
-  "eks:TagResource": "CreateCluster and CreateNodegroup with tags (green is tagged as the operator's) need the tagging permission too",
 };
 
 interface Statement {

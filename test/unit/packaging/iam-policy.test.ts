@@ -97,6 +97,8 @@ describe("config/iam policies", () => {
         "eks:UpdateClusterVersion",
         "eks:UpdateNodegroupVersion",
         "eks:UpdateAddon",
+        "eks:TagResource",
+        "eks:UntagResource",
         "autoscaling:UpdateAutoScalingGroup",
         "autoscaling:TerminateInstanceInAutoScalingGroup",
         "autoscaling:SuspendProcesses",
@@ -164,11 +166,28 @@ describe("config/iam policies", () => {
     }
   });
 
-  it("change Route53 records only by UPSERT of A, AAAA or CNAME records", () => {
-    for (const statement of statementsWith(load("policy.json"), "route53:ChangeResourceRecordSets")) {
+  it("change Route53 records only by UPSERT of A, AAAA or CNAME records, or the operator's own ownership TXT records", () => {
+    const statements = statementsWith(load("policy.json"), "route53:ChangeResourceRecordSets");
+    assert.equal(statements.length, 2);
+    for (const statement of statements) {
       const condition = statement.Condition?.["ForAllValues:StringEquals"];
+      if (condition?.["route53:ChangeResourceRecordSetsRecordTypes"]?.includes("TXT")) {
+        // Claims: a change batch that DELETEs the old ownership value and CREATEs the new one.
+        assert.deepEqual(condition["route53:ChangeResourceRecordSetsActions"], ["CREATE", "DELETE"]);
+        assert.deepEqual(condition["route53:ChangeResourceRecordSetsRecordTypes"], ["TXT"]);
+        assert.deepEqual(statement.Condition?.["ForAllValues:StringLike"]?.["route53:ChangeResourceRecordSetsNormalizedRecordNames"], ["_eksupgrade-claim-*"]);
+        continue;
+      }
       assert.deepEqual(condition?.["route53:ChangeResourceRecordSetsActions"], ["UPSERT"]);
       assert.deepEqual(condition?.["route53:ChangeResourceRecordSetsRecordTypes"], ["A", "AAAA", "CNAME"]);
+    }
+  });
+
+  it("let EKS tags be written and removed only under the claim's own key", () => {
+    for (const action of ["eks:TagResource", "eks:UntagResource"]) {
+      for (const statement of statementsWith(load("policy.json"), action)) {
+        assert.deepEqual(statement.Condition?.["ForAllValues:StringEquals"]?.["aws:TagKeys"], ["eksupgrade.io/claimed-by"], action);
+      }
     }
   });
 

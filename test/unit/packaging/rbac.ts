@@ -25,6 +25,8 @@ export const CLUSTER_PERMISSIONS: Permissions = {
   // Drain: list pods on a node, evict them, delete only when spec.drain allows it.
   "/pods": ["list", "delete"],
   "/pods/eviction": ["create"],
+  // The claim identity: the kube-system namespace's UID, read once at start-up (by name).
+  "/namespaces": ["get"],
   // Preflight and drain explain blocked evictions; budgets are never changed.
   "policy/poddisruptionbudgets": ["list"],
   // Preflight (workload shapes) and blue/green verification.

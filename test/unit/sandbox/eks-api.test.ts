@@ -14,7 +14,11 @@ import {
   InvalidParameterException,
   InvalidRequestException,
   ListInsightsCommand,
+  ListTagsForResourceCommand,
   ListUpdatesCommand,
+  BadRequestException,
+  NotFoundException,
+  TagResourceCommand,
   ResourceInUseException,
   ResourceNotFoundException,
   UpdateAddonCommand,
@@ -22,6 +26,7 @@ import {
   type Update,
 } from "@aws-sdk/client-eks";
 import { createClock } from "../../../sandbox/eks-emulator/clock.js";
+import { AwsEks } from "../../../src/cloud/aws/eks.js";
 import { EksEmulator, type EmulatorCloud } from "../../../sandbox/eks-emulator/emulator.js";
 import { silentLogger } from "../../../sandbox/eks-emulator/log.js";
 import type { ObservedSubnet } from "../../../sandbox/eks-emulator/network-check.js";
@@ -299,5 +304,22 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
     const empty = (await (await fetch(`${endpoint}/sandbox/calls`)).json()) as { total: number };
     assert.equal(empty.total, 0);
     await assert.rejects(eks.send(new DescribeClusterCommand({ name: "demo" })), ResourceNotFoundException);
+  });
+
+  it("tags a cluster by its ARN (TagResource, UntagResource, ListTagsForResource) as the operator's claims do", async () => {
+    const adapter = new AwsEks(eks);
+    const cluster = await adapter.describeCluster("demo");
+    assert.match(cluster.arn ?? "", /^arn:aws:eks:us-east-1:\d{12}:cluster\/demo$/);
+    const claim = "uid=8f1c2d0e-5b7a-4c1e-9d2f-0a1b2c3d4e5f operator=mgmt-1 since=2026-11-22T12:00:00Z upgrade=default/first";
+    await adapter.tagCluster(cluster.arn!, { "eksupgrade.io/claimed-by": claim });
+    assert.equal((await adapter.describeCluster("demo")).tags?.["eksupgrade.io/claimed-by"], claim);
+    assert.deepEqual((await eks.send(new ListTagsForResourceCommand({ resourceArn: cluster.arn }))).tags, { "eksupgrade.io/claimed-by": claim });
+    await adapter.untagCluster(cluster.arn!, ["eksupgrade.io/claimed-by"]);
+    assert.equal((await adapter.describeCluster("demo")).tags?.["eksupgrade.io/claimed-by"], undefined);
+    // EKS's own rules: no semicolons in values, and an unknown ARN is NotFoundException.
+    await assert.rejects(eks.send(new TagResourceCommand({ resourceArn: cluster.arn, tags: { k: "a;b" } })), BadRequestException);
+    await assert.rejects(eks.send(new TagResourceCommand({ resourceArn: cluster.arn!.replace("demo", "missing"), tags: { k: "v" } })), NotFoundException);
+    const report = (await (await fetch(`${endpoint}/sandbox/calls?clusterName=demo&operation=TagResource`)).json()) as { total: number };
+    assert.equal(report.total, 2, "tag calls are logged under the cluster named in the ARN");
   });
 });

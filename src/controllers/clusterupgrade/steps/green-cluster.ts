@@ -11,6 +11,7 @@ import { blocking, warning } from "../../../preflight/findings.js";
 import { isConflict, isNotFound, isValidation } from "../../../util/errors.js";
 import { describeError } from "../../../util/errors.js";
 import { CONTINUE, STOP, waitFor, type Step, type StepContext, type StepResult } from "../context.js";
+import { greenClaimTags } from "./claim.js";
 
 /** Tag naming the ClusterUpgrade (namespace/name) that created a green cluster or node group. */
 export const CREATED_BY_TAG = "eksupgrade.io/created-by";
@@ -102,7 +103,8 @@ async function createControlPlane(context: StepContext, green: GreenClusterStatu
   const existing = await describeOrUndefined(context, name, context.spec.blueGreen!.greenCluster.region);
   if (!existing) {
     const blueprint = await context.cloud.eks.describeClusterBlueprint(green.clonedFrom);
-    blueprint.tags = { ...blueprint.tags, [CREATED_BY_TAG]: ownerOf(context.upgrade), [CLONED_FROM_TAG]: green.clonedFrom };
+    // Green is claimed from its first moment: blue's claim tag, copied with the rest, is replaced by this upgrade's.
+    blueprint.tags = { ...blueprint.tags, [CREATED_BY_TAG]: ownerOf(context.upgrade), [CLONED_FROM_TAG]: green.clonedFrom, ...greenClaimTags(context) };
     try {
       await eks.createCluster({ name, version: green.version, blueprint, clientRequestToken: green.clientRequestToken });
     } catch (error) {
