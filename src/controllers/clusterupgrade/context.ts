@@ -2,6 +2,7 @@
 // live cluster, and write only to `status` (a working copy) and through the cloud ports; the
 // controller writes the status once at the end of the pass.
 import type { ResolvedSpec } from "../../api/v1alpha1/defaults.js";
+import type { IntentChange } from "../../api/v1alpha1/intent.js";
 import type {
   ClusterUpgrade,
   ClusterUpgradeStatus,
@@ -37,8 +38,11 @@ export const DEFAULT_TIMINGS: ControllerTimings = {
 export type EventType = "Normal" | "Warning";
 
 export interface StepContext {
+  /** The object, with the frozen intent put back into its spec when the spec strays from it. */
   readonly upgrade: ClusterUpgrade;
   readonly spec: ResolvedSpec;
+  /** Frozen fields whose value the spec has changed since the intent was recorded (status.frozenIntent). */
+  readonly intentChanges: readonly IntentChange[];
   readonly status: ClusterUpgradeStatus;
   readonly now: Date;
   readonly cloud: CloudPorts;

@@ -3,6 +3,7 @@
 // sleep: a step that must wait returns how long, and the work queue brings the key back.
 import { isDeepStrictEqual } from "node:util";
 import { resolveSpec } from "../../api/v1alpha1/defaults.js";
+import { intentChanges, withFrozenIntent } from "../../api/v1alpha1/intent.js";
 import {
   ALL_CONDITION_TYPES,
   ConditionType,
@@ -33,6 +34,7 @@ import { hopsStep } from "./steps/hops.js";
 import { pauseStep } from "./steps/pause.js";
 import { preflightStep } from "./steps/preflight.js";
 import { dryRunStep, strategyStep } from "./steps/strategy.js";
+import { freezeIntentStep } from "./steps/intent.js";
 import { validateStep } from "./steps/validate.js";
 import { windowStep } from "./steps/window.js";
 
@@ -79,8 +81,14 @@ function noGreenReader(): Promise<WorkloadReader> {
   return Promise.reject(new Error("this operator was started without a reader for the green cluster's workloads"));
 }
 
+/** The object as the steps see it: its spec carries the frozen intent, whatever was edited since. */
+function actingOnFrozenIntent(upgrade: ClusterUpgrade): ClusterUpgrade {
+  const spec = withFrozenIntent(upgrade.spec, upgrade.status?.frozenIntent);
+  return spec === upgrade.spec ? upgrade : { ...upgrade, spec };
+}
+
 /** The ordered steps of one pass. Each checks whether its work is done and returns early if so. */
-export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, preflightStep, dryRunStep, windowStep, greenClusterStep, blueGreenStep, hopsStep, finalizeStep];
+export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, preflightStep, dryRunStep, windowStep, freezeIntentStep, greenClusterStep, blueGreenStep, hopsStep, finalizeStep];
 
 export class ClusterUpgradeController {
   private readonly timings: ControllerTimings;
@@ -100,7 +108,10 @@ export class ClusterUpgradeController {
     return this.runSteps(upgrade, log);
   }
 
-  private async runSteps(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
+  private async runSteps(written: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
+    // Steps act on the intent the upgrade was started with; the validate step refuses the edits.
+    const changes = intentChanges(written.status?.frozenIntent, written.spec);
+    const upgrade = actingOnFrozenIntent(written);
     const original: ClusterUpgradeStatus = structuredClone(upgrade.status ?? {});
     const status: ClusterUpgradeStatus = structuredClone(original);
     const now = this.options.clock.date();
@@ -112,6 +123,7 @@ export class ClusterUpgradeController {
     const context: StepContext = {
       upgrade,
       spec,
+      intentChanges: changes,
       status,
       now,
       cloud: this.options.cloud(spec.cluster.region ?? this.options.defaultRegion),
@@ -206,8 +218,9 @@ export class ClusterUpgradeController {
   }
 
   /** Deletion mid-flight: nothing the operator holds may be left behind; EKS updates run on. */
-  private async finalizeDeletion(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
-    if (!upgrade.metadata.finalizers?.includes(FINALIZER)) return {};
+  private async finalizeDeletion(written: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
+    if (!written.metadata.finalizers?.includes(FINALIZER)) return {};
+    const upgrade = actingOnFrozenIntent(written);
     const status = structuredClone(upgrade.status ?? {});
     if (holdsAnything(status)) {
       // A failure here is retried with backoff: the finalizer stays until everything is given back.
