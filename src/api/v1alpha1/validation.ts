@@ -6,6 +6,7 @@ import { validateWeightSchedule } from "../../bluegreen/schedule.js";
 import { weightSchedule } from "./defaults.js";
 import { parseDuration } from "./duration.js";
 import type { ClusterUpgradeSpec } from "./types.js";
+import { refusedUrl, type OutboundPolicy } from "../../net/outbound.js";
 
 export interface SpecProblem {
   field: string;
@@ -104,6 +105,24 @@ function validateNodeGroups(spec: ClusterUpgradeSpec): SpecProblem[] {
     if (group.amiId && forTarget && forTarget !== group.amiId) {
       problems.push({ field: `${field}.amiId`, message: `amiId ${group.amiId} and amiIdsByVersion["${spec.targetVersion}"] ${forTarget} disagree about the target version's AMI: keep one` });
     }
+  }
+  return problems;
+}
+
+/**
+ * URLs the operator would fetch (notification webhook, HTTP probes), judged by the operator's
+ * outbound settings without DNS: scheme, literal addresses, cluster-internal names. The request
+ * itself checks the resolved addresses again (src/net/outbound.ts).
+ */
+export function validateUrls(spec: ClusterUpgradeSpec, policy: OutboundPolicy): SpecProblem[] {
+  const urls: [string, string | undefined][] = [
+    ["spec.notifications.webhookUrl", spec.notifications?.webhookUrl],
+    ...(spec.blueGreen?.gates?.httpProbes ?? []).map((probe, index): [string, string] => [`spec.blueGreen.gates.httpProbes[${index}].url`, probe.url]),
+  ];
+  const problems: SpecProblem[] = [];
+  for (const [field, url] of urls) {
+    const why = url === undefined ? undefined : refusedUrl(policy, url);
+    if (why) problems.push({ field, message: `${url} is refused: ${why}` });
   }
   return problems;
 }

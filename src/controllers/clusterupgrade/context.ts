@@ -11,6 +11,7 @@ import type {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
+import type { OutboundPolicy } from "../../net/outbound.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Logger } from "winston";
 
@@ -56,6 +57,8 @@ export interface StepContext {
   cloudIn(region: string | undefined): CloudPorts;
   /** BlueGreen HTTP probe gates. */
   readonly probeHttp: HttpProbe;
+  /** What URLs from the spec may point at; the validate step refuses the rest at once. */
+  readonly outbound: OutboundPolicy;
   /** The live EKS cluster, once the cluster step has read it. */
   cluster?: ClusterInfo;
   /** True while the operator-wide stop switch is on (every ClusterUpgrade behaves as paused). */

@@ -22,7 +22,8 @@ import { forClusterUpgrade, type Logger } from "../../util/logger.js";
 import type { Notifier } from "../../notify/webhook.js";
 import { DEFAULT_TIMINGS, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
 import { derivePhase, describeProgress } from "./status.js";
-import { fetchProbe } from "../../bluegreen/http-probe.js";
+import { guardedProbe } from "../../bluegreen/http-probe.js";
+import { DEFAULT_OUTBOUND_POLICY, type OutboundPolicy } from "../../net/outbound.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
 import { abortStep, runningEksUpdates } from "./steps/abort.js";
 import { blueGreenStep, returnTrafficOnDeletion } from "./steps/bluegreen.js";
@@ -63,8 +64,10 @@ export interface ControllerOptions {
   workloads: (upgrade: ClusterUpgrade) => Promise<ClusterAccess>;
   /** BlueGreen: the reader of the green cluster's workloads. */
   greenWorkloads?: (upgrade: ClusterUpgrade) => Promise<WorkloadReader>;
-  /** BlueGreen HTTP probe gates; a plain GET with a timeout by default. */
+  /** BlueGreen HTTP probe gates; a GET through the outbound guard by default. */
   httpProbe?: HttpProbe;
+  /** What URLs from a spec may point at (operator settings OUTBOUND_*); the strict default when absent. */
+  outbound?: OutboundPolicy;
   clock: Clock;
   logger: Logger;
   defaultRegion: string;
@@ -132,7 +135,8 @@ export class ClusterUpgradeController {
       workloads: () => this.options.workloads(upgrade),
       greenWorkloads: () => (this.options.greenWorkloads ?? noGreenReader)(upgrade),
       cloudIn: (region) => this.options.cloud(region ?? spec.cluster.region ?? this.options.defaultRegion),
-      probeHttp: this.options.httpProbe ?? fetchProbe,
+      probeHttp: this.options.httpProbe ?? guardedProbe(this.options.outbound ?? DEFAULT_OUTBOUND_POLICY),
+      outbound: this.options.outbound ?? DEFAULT_OUTBOUND_POLICY,
       globalStop,
       newWorkAllowed: true,
       setCondition: (type, conditionStatus: ConditionStatus, reason, message) => {

@@ -57,7 +57,7 @@ describe("config/default (kubectl kustomize)", function () {
     container = deployment.spec!.template.spec!.containers[0]!;
   });
 
-  it("builds the CRD, namespace, RBAC, Deployment, metrics Service and disruption budget", () => {
+  it("builds the CRD, namespace, RBAC, Deployment, metrics Service, disruption budget and admission policy", () => {
     const kinds = objects.map((object) => `${object.kind}/${object.metadata.name}`).sort();
     assert.deepEqual(kinds, [
       "ClusterRole/eks-upgrade-operator",
@@ -72,11 +72,13 @@ describe("config/default (kubectl kustomize)", function () {
       "RoleBinding/eks-upgrade-operator-leader-election",
       "Service/eks-upgrade-operator-metrics",
       "ServiceAccount/eks-upgrade-operator",
+      "ValidatingAdmissionPolicy/clusterupgrades.eksupgrade.io-frozen-intent",
+      "ValidatingAdmissionPolicyBinding/clusterupgrades.eksupgrade.io-frozen-intent",
     ]);
   });
 
   it("puts every namespaced object in the operator namespace and labels everything", () => {
-    const clusterScoped = new Set(["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"]);
+    const clusterScoped = new Set(["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
     for (const object of objects) {
       const label = `${object.kind}/${object.metadata.name}`;
       if (clusterScoped.has(object.kind)) assert.equal(object.metadata.namespace, undefined, label);

@@ -1,6 +1,6 @@
 // Spec checks the CRD schema cannot make; the operator changes nothing while the spec is invalid.
 import { describeIntentChanges } from "../../../api/v1alpha1/intent.js";
-import { validateSpec } from "../../../api/v1alpha1/validation.js";
+import { validateSpec, validateUrls } from "../../../api/v1alpha1/validation.js";
 import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
 import { CONTINUE, STOP, type Step, type StepContext, type StepResult } from "../context.js";
 
@@ -27,7 +27,7 @@ export const validateStep: Step = {
   run(context) {
     const refused = refuseChangedIntent(context);
     if (refused) return Promise.resolve(refused);
-    const problems = validateSpec(context.upgrade.spec);
+    const problems = [...validateSpec(context.upgrade.spec), ...validateUrls(context.upgrade.spec, context.outbound)];
     if (problems.length > 0) {
       const message = problems.map((problem) => `${problem.field}: ${problem.message}`).join("; ");
       context.setCondition(ConditionType.SpecValid, "False", Reason.InvalidSpec, `${message}. Nothing was changed; fix the spec and the upgrade continues.`);
