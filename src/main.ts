@@ -119,7 +119,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
   const greenReader = async (upgrade: ClusterUpgrade): Promise<ClusterAccess> => {
     const blueGreen = upgrade.spec.blueGreen;
     if (!blueGreen?.createGreen || blueGreen.greenCluster.kubeconfigSecretRef) {
-      return workloadReaderFor(kubeConfig, upgrade.metadata.namespace, blueGreen?.greenCluster.kubeconfigSecretRef);
+      return workloadReaderFor(kubeConfig, upgrade.metadata.namespace, blueGreen?.greenCluster.kubeconfigSecretRef, "spec.blueGreen.greenCluster.kubeconfigSecretRef");
     }
     const region = blueGreen.greenCluster.region ?? upgrade.spec.cluster.region ?? config.defaultRegion;
     const name = blueGreen.greenCluster.name;

@@ -15,6 +15,7 @@ import {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
+import { UntrustedKubeconfigError } from "../../kube/untrusted-kubeconfig.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
@@ -153,6 +154,8 @@ export class ClusterUpgradeController {
       failure = error;
       log.error("reconcile failed", { error: describeError(error) });
       context.setCondition(ConditionType.Progressing, "False", Reason.AwsError, `${describeError(error)}; retrying with backoff`);
+      // A refused kubeconfig is the spec's (or its Secret's) to fix, not a passing AWS hiccup.
+      if (error instanceof UntrustedKubeconfigError) context.setCondition(ConditionType.SpecValid, "False", Reason.InvalidSpec, `${error.message} Fix the Secret; the operator reads it again on the next attempt.`);
     }
     this.summarize(context, failure === undefined);
     if (failure === undefined) status.observedGeneration = generation;
