@@ -45,8 +45,14 @@ describe("admission: an upgrade's intent is frozen once it started (real API ser
         await admission.createValidatingAdmissionPolicyBinding({ body });
       }
     }
-    const policy = await admission.readValidatingAdmissionPolicy({ name: "clusterupgrades.eksupgrade.io-frozen-intent" });
-    // The API server type-checks the expressions against the CRD's schema and reports what it dislikes.
+    // kube-controller-manager type-checks the expressions against the CRD's schema and writes what it dislikes into status.
+    const deadline = Date.now() + 30_000;
+    let policy = await admission.readValidatingAdmissionPolicy({ name: "clusterupgrades.eksupgrade.io-frozen-intent" });
+    while (policy.status?.observedGeneration !== policy.metadata?.generation && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      policy = await admission.readValidatingAdmissionPolicy({ name: "clusterupgrades.eksupgrade.io-frozen-intent" });
+    }
+    assert.equal(policy.status?.observedGeneration, policy.metadata?.generation, "the policy was never type-checked");
     assert.deepEqual(policy.status?.typeChecking?.expressionWarnings ?? [], [], "the policy's CEL type-checks against the CRD");
   }
 

@@ -64,6 +64,8 @@ export class FakeEks implements EksPort {
   pollsPerTransition = 1;
   /** The next createCluster fails with this error, as EKS does for a bad subnet or role. */
   failNextCreate?: Error;
+  /** What DescribeClusterVersions answers. */
+  offeredVersions = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33"];
   private readonly transitions = new Map<string, number>();
   private readonly updates = new Map<string, FakeUpdate>();
   private readonly byToken = new Map<string, string>();
@@ -137,6 +139,11 @@ export class FakeEks implements EksPort {
       cluster.status = "ACTIVE";
     }
     return { ...cluster };
+  }
+
+  listClusterVersions(): Promise<string[]> {
+    this.record("listClusterVersions");
+    return Promise.resolve([...this.offeredVersions]);
   }
 
   describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint> {

@@ -668,3 +668,33 @@ describe("ClusterUpgrade intent frozen while in progress", () => {
     assert.equal(world.object().status?.frozenIntent?.targetVersion, "1.30");
   });
 });
+
+describe("ClusterUpgrade target versions EKS offers", () => {
+  it("refuses a target EKS does not offer at once, naming the versions it does", async () => {
+    const world = harness({ targetVersion: "1.35" });
+    const outcome = await world.drive();
+    assert.equal(outcome.requeueAfterMs, undefined);
+    assert.equal(world.object().status?.phase, "InvalidSpec");
+    assert.equal(world.condition("SpecValid")?.reason, "UnsupportedVersion");
+    assert.match(world.condition("SpecValid")!.message, /spec\.targetVersion 1\.35 is not a version EKS offers in the operator's default region; it offers 1\.28, 1\.29, 1\.30, 1\.31, 1\.32, 1\.33\. Set spec\.targetVersion to one of them/);
+    assert.equal(world.eks.calls.filter((call) => call.method.startsWith("start")).length, 0);
+    assert.equal(world.object().status?.frozenIntent, undefined);
+  });
+
+  it("does not strand a started upgrade when its target leaves the list", async () => {
+    const world = harness();
+    world.eks.pollsPerUpdate = 50;
+    await world.drive(200, (upgrade) => upgrade.status?.hops?.[0]?.state === "InProgress");
+    world.eks.offeredVersions = ["1.32", "1.33"];
+    world.eks.pollsPerUpdate = 0;
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("goes on when the versions cannot be read (UpdateClusterVersion still refuses a bad one)", async () => {
+    const world = harness();
+    world.eks.listClusterVersions = () => Promise.reject(new Error("AccessDeniedException: not authorized to perform eks:DescribeClusterVersions"));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+});

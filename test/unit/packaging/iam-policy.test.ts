@@ -41,6 +41,7 @@ const CORE_ACTIONS = [
   "eks:ListAddons",
   "eks:DescribeAddon",
   "eks:DescribeAddonVersions",
+  "eks:DescribeClusterVersions",
   "eks:UpdateAddon",
   "eks:ListInsights",
   "eks:DescribeInsight",
@@ -78,6 +79,7 @@ const RETIRE_BLUE_ACTIONS = ["eks:UpdateNodegroupConfig", "eks:DeleteNodegroup",
 /** Actions that support no resource-level permission, so "Resource": "*" is the only option. */
 const ACTIONS_WITHOUT_RESOURCE_TYPES = new Set([
   "eks:DescribeAddonVersions",
+  "eks:DescribeClusterVersions",
   "eks:CreateCluster",
   "eks:CreateNodegroup",
   "autoscaling:DescribeAutoScalingGroups",
