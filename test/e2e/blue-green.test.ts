@@ -274,7 +274,16 @@ describe("blue/green cutover end to end (sandbox)", function () {
 
   it("with deleteBlue, deletes blue's node group and then the cluster once it is at zero, and stays Succeeded", async () => {
     operator();
-    await world.apply("delete-blue", spec({ trafficSteps: [100], blueRetention: { keepFor: "3s", scaleDown: true, deleteBlue: true } }));
+    // deleteBlue needs keepFor of at least 1h (the CRD refuses less). The hour is spent by moving the
+    // recorded promotion time back, which is all the retention reads the deadline from.
+    await world.apply("delete-blue", spec({ trafficSteps: [100], blueRetention: { keepFor: "1h", scaleDown: true, deleteBlue: true } }));
+    const keeping = await world.waitFor("delete-blue", "blue kept as the fallback", (upgrade) => upgrade.status?.blueRetention?.state === "Keeping", 150_000);
+    assert.match(condition(keeping, "BlueRetired")!.message, /kept untouched as the fallback until/);
+    const anHourAgo = new Date(Date.now() - 61 * 60_000).toISOString();
+    await world.kubeConfig.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObjectStatus(
+      { group: "eksupgrade.io", version: "v1alpha1", namespace: world.namespace, plural: "clusterupgrades", name: "delete-blue", body: { status: { cutover: { promotedAt: anHourAgo } } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
     const deleted = await world.waitFor("delete-blue", "blue deleted", (upgrade) => upgrade.status?.blueRetention?.state === "Deleted", 150_000);
     assert.equal(deleted.status?.phase, "Succeeded");
     const calls = (await emulatorCalls("blue")).map((call) => call.operation).filter((operation) => ["UpdateNodegroupConfig", "DeleteNodegroup", "DeleteCluster"].includes(operation));

@@ -19,7 +19,34 @@ export function validateSpec(spec: ClusterUpgradeSpec): SpecProblem[] {
     ...validateDurations(spec),
     ...validateNodeGroups(spec),
     ...validateBlueGreen(spec),
+    ...validateOverrides(spec),
   ];
+}
+
+/** A blue cluster is deleted only after at least this long as the fallback (the CRD says the same). */
+export const MIN_KEEP_BEFORE_DELETE_MS = 60 * 60_000;
+
+/**
+ * The CRD's CEL rules for dangerous switches, repeated for clusters whose CRD predates them: each
+ * switch that removes a safety net must come with what makes it deliberate.
+ */
+function validateOverrides(spec: ClusterUpgradeSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  if (spec.controlPlane?.force && !(spec.preflight?.insightOverrides?.length)) {
+    problems.push({ field: "spec.controlPlane.force", message: "force overrides EKS upgrade insights, so it requires spec.preflight.insightOverrides naming each insight overridden with a reason" });
+  }
+  if (spec.drain?.gracePeriodSeconds === 0 && !spec.drain.allowForceDelete) {
+    problems.push({ field: "spec.drain.gracePeriodSeconds", message: "0 kills pods without any time to shut down, so it requires spec.drain.allowForceDelete: true; or give them at least 1 second" });
+  }
+  const retention = spec.blueGreen?.blueRetention;
+  if (spec.strategy === "BlueGreen" && retention?.deleteBlue) {
+    // The CRD's default; an object stored before the default existed may lack it.
+    const keepFor = retention.keepFor ?? "24h";
+    if (parseDurationSafe(keepFor) < MIN_KEEP_BEFORE_DELETE_MS) {
+      problems.push({ field: "spec.blueGreen.blueRetention.keepFor", message: `deleteBlue requires keepFor of at least 1h (it is ${keepFor}): blue is the only way back once green carries the traffic` });
+    }
+  }
+  return problems;
 }
 
 /** What the BlueGreen strategy needs and what this operator refuses to do to blue. */

@@ -387,7 +387,7 @@ describe("BlueGreen blue retention (controller, fakes)", () => {
   });
 
   it("with deleteBlue deletes blue's node groups, then the cluster, and stays Succeeded once blue is gone", async () => {
-    const world = harness({ blueRetention: { keepFor: "5m", scaleDown: true, deleteBlue: true } });
+    const world = harness({ blueRetention: { keepFor: "1h", scaleDown: true, deleteBlue: true } });
     await world.drive();
     const status = world.object().status!;
     assert.equal(status.blueRetention?.state, "Deleted");
