@@ -4,10 +4,11 @@
 // call needs mid-upgrade (pause, abort, windows, drain, notifications) is still accepted, and so is
 // any edit before the intent is frozen.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
-import { sandboxKubeConfig } from "../../support/global-sandbox.js";
+import { sandboxEnv, sandboxKubeConfig } from "../../support/global-sandbox.js";
 import { ensureNamespace, installCrd } from "../../support/crd.js";
 
 const NAMESPACE = "frozen-intent";
@@ -155,5 +156,17 @@ describe("admission: an upgrade's intent is frozen once it started (real API ser
     await api.patchNamespacedCustomObjectStatus({ ...resource, name, body: { status: { phase: "UpgradingControlPlane" } } }, mergePatch);
     await api.patchNamespacedCustomObject({ ...resource, name, body: { metadata: { finalizers: ["eksupgrade.io/release"] } } }, mergePatch);
     await api.patchNamespacedCustomObject({ ...resource, name, body: { metadata: { finalizers: null } } }, mergePatch);
+  });
+
+  it("installs with the rest of config/default (server-side dry run), cluster-scoped", async () => {
+    await ensureNamespace(sandboxKubeConfig(), "eks-upgrade-system");
+    const root = fileURLToPath(new URL("../../..", import.meta.url));
+    const output = execFileSync("kubectl", ["apply", "-k", `${root}config/default`, "--dry-run=server", "-o", "name"], {
+      encoding: "utf8",
+      env: { ...process.env, KUBECONFIG: sandboxEnv().kubeconfigPath },
+      timeout: 60_000,
+    });
+    assert.match(output, /validatingadmissionpolicy\.admissionregistration\.k8s\.io\/clusterupgrades\.eksupgrade\.io-frozen-intent/);
+    assert.match(output, /validatingadmissionpolicybinding\.admissionregistration\.k8s\.io\/clusterupgrades\.eksupgrade\.io-frozen-intent/);
   });
 });
