@@ -96,6 +96,14 @@ describe("admission: an upgrade's intent is frozen once it started (real API ser
     assert.fail("the admission policy never took effect");
   });
 
+  // Later suites in the same sandbox (the end-to-end stories) run without the policy, as on a
+  // cluster that never installed it: there the operator's own check is what they exercise.
+  after(async () => {
+    const admission = sandboxKubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api);
+    await admission.deleteValidatingAdmissionPolicyBinding({ name: "clusterupgrades.eksupgrade.io-frozen-intent" }).catch(() => undefined);
+    await admission.deleteValidatingAdmissionPolicy({ name: "clusterupgrades.eksupgrade.io-frozen-intent" }).catch(() => undefined);
+  });
+
   const refused: { name: string; base: Record<string, unknown>; spec: Record<string, unknown>; expect: RegExp }[] = [
     { name: "target version raised", base: inPlace, spec: { targetVersion: "1.32" }, expect: /spec\.targetVersion cannot change while the upgrade is in progress: it was 1\.31 .* would become 1\.32\. Set it back to 1\.31, or set spec\.abort: true and create a new ClusterUpgrade/ },
     { name: "cluster renamed", base: inPlace, spec: { cluster: { name: "staging", region: "eu-west-1" } }, expect: /spec\.cluster\.name cannot change .* it was prod .* would become staging/ },
