@@ -237,6 +237,8 @@ export async function outboundRequest(policy: OutboundPolicy, text: string, requ
         method: request.method,
         headers: { ...request.headers, ...(request.body !== undefined ? { "content-length": String(Buffer.byteLength(request.body)) } : {}) },
         signal,
+        // A fresh connection per request: a pooled socket would skip the lookup below.
+        agent: false,
         // Pinning: whatever name the URL has, the socket goes to the address checked above.
         lookup: (_host, options, callback) => {
           if ((options as { all?: boolean }).all) (callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [{ address: target.address, family: target.family }]);
