@@ -698,3 +698,19 @@ describe("ClusterUpgrade target versions EKS offers", () => {
     assert.equal(world.object().status?.phase, "Succeeded");
   });
 });
+
+describe("ClusterUpgrade URLs the operator would fetch", () => {
+  it("refuses a webhook at the metadata service and a probe inside the cluster at once, naming each field", async () => {
+    const world = harness({
+      notifications: { webhookUrl: "https://169.254.169.254/latest/meta-data/iam/security-credentials/" },
+    });
+    await world.drive();
+    assert.equal(world.object().status?.phase, "InvalidSpec");
+    assert.equal(world.condition("SpecValid")?.reason, "InvalidSpec");
+    assert.match(world.condition("SpecValid")!.message, /spec\.notifications\.webhookUrl: https:\/\/169\.254\.169\.254\/\S+ is refused: 169\.254\.169\.254 is the instance metadata service; if this target is trusted, add it to the operator's OUTBOUND_ALLOWLIST/);
+    assert.equal(world.eks.calls.filter((call) => call.method.startsWith("start")).length, 0);
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.notifications = { webhookUrl: "https://hooks.example.com/upgrades" }));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded", "fixed, the upgrade goes on by itself");
+  });
+});
