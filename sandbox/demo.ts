@@ -51,6 +51,9 @@ function startOperator(env: SandboxEnv, kubeconfig: string): ChildProcess {
       UPDATE_POLL_SECONDS: "2",
       IDLE_RECHECK_SECONDS: "5",
       LOG_LEVEL: "info",
+      // Webhooks and probes of a local demo are plain HTTP on loopback, refused by default.
+      OUTBOUND_ALLOW_HTTP: "true",
+      OUTBOUND_ALLOWLIST: "127.0.0.1",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -16,6 +16,7 @@ import { eksClusterAccess } from "./kube/eks-access.js";
 import { workloadReaderFor, type ClusterAccess } from "./kube/workloads.js";
 import { eksTokenSource } from "./cloud/aws/eks-token.js";
 import { notifierFor } from "./notify/resolve.js";
+import { outboundPolicyFromEnv, type OutboundPolicy } from "./net/outbound.js";
 import { startOperationsServer, type OperationsServer } from "./observability/http.js";
 import { OperatorMetrics } from "./observability/metrics.js";
 import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
@@ -44,6 +45,8 @@ export interface OperatorConfig {
   timings: Partial<ControllerTimings>;
   /** OPERATOR_IDENTITY (or CLUSTER_ID): the management cluster named in every claim; the kube-system namespace UID when unset. */
   operatorIdentity?: string;
+  /** What URLs from specs and Secrets may point at (OUTBOUND_ALLOW_HTTP, OUTBOUND_DENY_PRIVATE, OUTBOUND_ALLOWLIST). */
+  outbound: OutboundPolicy;
 }
 
 function seconds(value: string | undefined): number | undefined {
@@ -72,6 +75,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
     defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
     httpPort: Number(env.HTTP_PORT ?? 8080),
     leaderElection: env.LEADER_ELECTION !== "false",
+    outbound: outboundPolicyFromEnv(env),
     ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
     ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
     ...(retryPeriodMs !== undefined ? { retryPeriodMs } : {}),
@@ -140,7 +144,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
   const greenReader = async (upgrade: ClusterUpgrade): Promise<ClusterAccess> => {
     const blueGreen = upgrade.spec.blueGreen;
     if (!blueGreen?.createGreen || blueGreen.greenCluster.kubeconfigSecretRef) {
-      return workloadReaderFor(kubeConfig, upgrade.metadata.namespace, blueGreen?.greenCluster.kubeconfigSecretRef);
+      return workloadReaderFor(kubeConfig, upgrade.metadata.namespace, blueGreen?.greenCluster.kubeconfigSecretRef, "spec.blueGreen.greenCluster.kubeconfigSecretRef");
     }
     const region = blueGreen.greenCluster.region ?? upgrade.spec.cluster.region ?? config.defaultRegion;
     const name = blueGreen.greenCluster.name;
@@ -163,8 +167,9 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     defaultRegion: config.defaultRegion,
     timings: config.timings,
     globallyPaused,
-    notifierFor: (upgrade) => notifierFor(kubeConfig, upgrade, logger),
     ...(operatorIdentity ? { operatorIdentity } : {}),
+    notifierFor: (upgrade) => notifierFor(kubeConfig, upgrade, logger, config.outbound),
+    outbound: config.outbound,
     onPhase: (key, phase) => {
       phases.set(key, phase);
       const counts: Record<string, number> = {};

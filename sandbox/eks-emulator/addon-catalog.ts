@@ -28,6 +28,13 @@ export interface AddonCatalogEntry {
 const FIRST_MINOR = 25;
 const LAST_MINOR = 34;
 
+/** The cluster versions the emulator runs (the range its add-on catalog covers), oldest first. */
+export function offeredClusterVersions(): string[] {
+  const out: string[] = [];
+  for (let minor = FIRST_MINOR; minor <= LAST_MINOR; minor++) out.push(`1.${minor}`);
+  return out;
+}
+
 function minors(from: number, to: number): string[] {
   const out: string[] = [];
   for (let minor = Math.max(from, FIRST_MINOR); minor <= Math.min(to, LAST_MINOR); minor++) out.push(`1.${minor}`);

@@ -11,6 +11,7 @@ import {
   findAddon,
   isCompatible,
   versionsFor,
+  offeredClusterVersions,
 } from "./addon-catalog.js";
 import { isKnownReleaseDate, latestRelease, parseReleaseVersion, releaseVersionOf, type AmiRelease } from "./amis.js";
 import type { SandboxClock } from "./clock.js";
@@ -702,6 +703,18 @@ export class EksEmulator {
 
   describeAddon(clusterName: string, addonName: string): Json {
     return { addon: addonView(this.addon(clusterName, addonName)) };
+  }
+
+  /**
+   * DescribeClusterVersions: the versions the emulator can create and upgrade to, newest first as
+   * EKS lists them; `clusterVersions` narrows the answer. 1.31 is the default, as for CreateCluster.
+   */
+  describeClusterVersions(query: URLSearchParams): Json {
+    const wanted = query.getAll("clusterVersions").flatMap((value) => value.split(","));
+    const versions = offeredClusterVersions()
+      .filter((version) => wanted.length === 0 || wanted.includes(version))
+      .reverse();
+    return { clusterVersions: versions.map((clusterVersion) => ({ clusterVersion, clusterType: "eks", defaultVersion: clusterVersion === "1.31" })) };
   }
 
   describeAddonVersions(query: URLSearchParams): Json {

@@ -115,6 +115,7 @@ export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Rout
       emulator.updateAddon(params.name, params.addon, body),
     ),
     route("GET", "/addons/supported-versions", "DescribeAddonVersions", ({ query }) => emulator.describeAddonVersions(query)),
+    route("GET", "/cluster-versions", "DescribeClusterVersions", ({ query }) => emulator.describeClusterVersions(query)),
     route("POST", "/clusters/{name}/insights", "ListInsights", ({ params, body }) => emulator.listInsights(params.name, body)),
     route("GET", "/clusters/{name}/insights/{id}", "DescribeInsight", ({ params }) =>
       emulator.describeInsight(params.name, params.id),

@@ -110,6 +110,8 @@ export interface StartUpdateRequest {
 export interface EksPort {
   /** Throws a NotFoundError when the cluster does not exist. */
   describeCluster(clusterName: string): Promise<ClusterInfo>;
+  /** The Kubernetes minor versions EKS offers for new clusters and upgrades in this region (DescribeClusterVersions). */
+  listClusterVersions(): Promise<string[]>;
   startClusterVersionUpdate(request: StartUpdateRequest & { version: string; force: boolean }): Promise<UpdateInfo>;
   describeUpdate(clusterName: string, updateId: string, scope?: { nodegroupName?: string; addonName?: string }): Promise<UpdateInfo>;
   listUpdates(clusterName: string, scope?: { nodegroupName?: string; addonName?: string }): Promise<string[]>;

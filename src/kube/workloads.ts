@@ -1,5 +1,6 @@
 // Reads the workload snapshot the preflight checks and the plan need from a cluster's API server.
 import * as k8s from "@kubernetes/client-node";
+import { loadUntrustedKubeconfig } from "./untrusted-kubeconfig.js";
 import type { WorkloadSnapshot } from "../preflight/snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
@@ -58,6 +59,7 @@ export async function workloadReaderFor(
   operatorKubeConfig: k8s.KubeConfig,
   namespace: string,
   secretRef: { name: string; key?: string } | undefined,
+  field = "spec.cluster.kubeconfigSecretRef",
 ): Promise<ClusterAccess> {
   if (!secretRef) return new KubeWorkloadReader(operatorKubeConfig);
   const key = secretRef.key ?? "kubeconfig";
@@ -65,11 +67,10 @@ export async function workloadReaderFor(
   try {
     secret = await operatorKubeConfig.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ namespace, name: secretRef.name });
   } catch (error) {
-    throw classifyKubeError(error, `reading Secret ${namespace}/${secretRef.name} named by spec.cluster.kubeconfigSecretRef`);
+    throw classifyKubeError(error, `reading Secret ${namespace}/${secretRef.name} named by ${field}`);
   }
   const encoded = secret.data?.[key];
-  if (!encoded) throw new Error(`Secret ${namespace}/${secretRef.name} has no key "${key}" (spec.cluster.kubeconfigSecretRef.key)`);
-  const target = new k8s.KubeConfig();
-  target.loadFromString(Buffer.from(encoded, "base64").toString("utf8"));
+  if (!encoded) throw new Error(`Secret ${namespace}/${secretRef.name} has no key "${key}" (${field}.key)`);
+  const target = loadUntrustedKubeconfig(Buffer.from(encoded, "base64").toString("utf8"), `Secret ${namespace}/${secretRef.name} key ${key} (${field})`);
   return new KubeWorkloadReader(target);
 }

@@ -4,6 +4,7 @@
 import type { Logger } from "../util/logger.js";
 import { withRetry } from "../util/retry.js";
 import { TransientError, ValidationError } from "../util/errors.js";
+import { DEFAULT_OUTBOUND_POLICY, isOutboundRefused, outboundRequest, type OutboundPolicy, type Resolver } from "../net/outbound.js";
 
 export interface PhaseChange {
   /** namespace/name of the ClusterUpgrade. */
@@ -49,6 +50,11 @@ export class WebhookNotifier implements Notifier {
   constructor(
     private readonly url: string,
     private readonly logger: Logger,
+    /** Operator-level outbound settings; the URL comes from a spec or a Secret and is checked before every post. */
+    private readonly policy: OutboundPolicy = DEFAULT_OUTBOUND_POLICY,
+    /** Where the URL came from, for messages. */
+    private readonly field = "spec.notifications.webhookUrl",
+    private readonly resolver?: Resolver,
   ) {}
 
   async notify(change: PhaseChange): Promise<void> {
@@ -61,16 +67,24 @@ export class WebhookNotifier implements Notifier {
   }
 
   private async post(body: string): Promise<void> {
-    let response: Response;
+    let status: number;
     try {
-      response = await fetch(this.url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
+      const response = await outboundRequest(
+        this.policy,
+        this.url,
+        { method: "POST", field: this.field, timeoutMs: WEBHOOK_TIMEOUT_MS, headers: { "content-type": "application/json" }, body },
+        this.resolver,
+      );
+      status = response.status;
     } catch (error) {
+      // A refused URL stays refused: no retry, and the log says which field and why.
+      if (isOutboundRefused(error)) throw new ValidationError(error.message, { cause: error });
       throw new TransientError("the webhook did not answer", { cause: error });
     }
-    if (response.ok) return;
-    const detail = `the webhook answered HTTP ${response.status}`;
+    if (status >= 200 && status < 300) return;
+    const detail = `the webhook answered HTTP ${status}`;
     // 5xx and 429 may pass on a retry; any other answer will not.
-    if (response.status >= 500 || response.status === 429) throw new TransientError(detail);
+    if (status >= 500 || status === 429) throw new TransientError(detail);
     throw new ValidationError(detail);
   }
 }

@@ -274,7 +274,17 @@ describe("blue/green cutover end to end (sandbox)", function () {
 
   it("with deleteBlue, deletes blue's node group and then the cluster once it is at zero, and stays Succeeded", async () => {
     operator();
-    await world.apply("delete-blue", spec({ trafficSteps: [100], blueRetention: { keepFor: "3s", scaleDown: true, deleteBlue: true } }));
+    // deleteBlue needs keepFor of at least 1h (the CRD refuses less). The hour is spent by moving the
+    // recorded promotion time back two hours (the deadline is read from it), and a keepFor of 90m
+    // (still editable mid-upgrade) brings the operator back to read it.
+    await world.apply("delete-blue", spec({ trafficSteps: [100], blueRetention: { keepFor: "1h", scaleDown: true, deleteBlue: true } }));
+    const keeping = await world.waitFor("delete-blue", "blue kept as the fallback", (upgrade) => upgrade.status?.blueRetention?.state === "Keeping", 150_000);
+    assert.match(condition(keeping, "BlueRetired")!.message, /kept untouched as the fallback until/);
+    const api = world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const target = { group: "eksupgrade.io", version: "v1alpha1", namespace: world.namespace, plural: "clusterupgrades", name: "delete-blue" };
+    const mergePatch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+    await api.patchNamespacedCustomObjectStatus({ ...target, body: { status: { cutover: { promotedAt: new Date(Date.now() - 2 * 60 * 60_000).toISOString() } } } }, mergePatch);
+    await api.patchNamespacedCustomObject({ ...target, body: { spec: { blueGreen: { blueRetention: { keepFor: "90m" } } } } }, mergePatch);
     const deleted = await world.waitFor("delete-blue", "blue deleted", (upgrade) => upgrade.status?.blueRetention?.state === "Deleted", 150_000);
     assert.equal(deleted.status?.phase, "Succeeded");
     const calls = (await emulatorCalls("blue")).map((call) => call.operation).filter((operation) => ["UpdateNodegroupConfig", "DeleteNodegroup", "DeleteCluster"].includes(operation));

@@ -58,6 +58,27 @@ describe("in-place upgrade end to end (sandbox)", function () {
     assert.match(condition(done, "Ready")!.message, /runs 1.31: 2 control-plane hop\(s\)/);
   });
 
+  it("a target raised mid-upgrade stops the operator with IntentChanged until it is set back, then it ends at the frozen target", async () => {
+    operator();
+    await world.apply("raised", { cluster: { name: "demo" }, targetVersion: "1.31", nodeGroups: { order: ["general"] } });
+    const started = await world.waitFor("raised", "the first hop's update recorded", (upgrade) => Boolean(upgrade.status?.hops?.[0]?.updateId));
+    assert.equal(started.status?.frozenIntent?.targetVersion, "1.31", "the API server kept status.frozenIntent");
+    assert.equal(started.status?.frozenIntent?.cluster.name, "demo");
+    const api = world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const target = { group: "eksupgrade.io", version: "v1alpha1", namespace: world.namespace, plural: "clusterupgrades", name: "raised" };
+    const mergePatch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+    await api.patchNamespacedCustomObject({ ...target, body: { spec: { targetVersion: "1.32" } } }, mergePatch);
+    const refused = await world.waitForPhase("raised", "InvalidSpec");
+    assert.equal(condition(refused, "SpecValid")?.reason, "IntentChanged");
+    assert.match(condition(refused, "SpecValid")!.message, /spec\.targetVersion 1\.31 -> 1\.32.*Set spec\.targetVersion to 1\.31 to continue this upgrade, or abort it/);
+    await api.patchNamespacedCustomObject({ ...target, body: { spec: { targetVersion: "1.31" } } }, mergePatch);
+    const done = await world.waitForPhase("raised", "Succeeded");
+    assert.equal(done.status?.currentVersion, "1.31");
+    assert.match(condition(done, "Ready")!.message, /runs 1\.31/);
+    const updates = await emulatorCalls("demo", "UpdateClusterVersion");
+    assert.deepEqual(updates.map((call) => call.request.version), ["1.30", "1.31"], "nothing was started for 1.32");
+  });
+
   it("killed with SIGKILL during a control-plane update, a new operator finishes with still one call per hop", async () => {
     const first = operator();
     await world.apply("killed", { cluster: { name: "demo" }, targetVersion: "1.31", nodeGroups: { order: ["general"] } });

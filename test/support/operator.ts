@@ -74,6 +74,10 @@ export function startOperatorProcess(extraEnv: Record<string, string> = {}, opti
       LEASE_RENEW_DEADLINE_SECONDS: "3",
       LEASE_RETRY_PERIOD_SECONDS: "1",
       LOG_LEVEL: "debug",
+      // The tests' webhook receivers and probe targets are plain-HTTP servers on loopback, which
+      // the outbound guard refuses by default.
+      OUTBOUND_ALLOW_HTTP: "true",
+      OUTBOUND_ALLOWLIST: "127.0.0.1",
       ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -452,6 +452,48 @@ export interface WindowStatus {
   reason?: string;
 }
 
+/**
+ * What the upgrade was started for, recorded with its first change (see intent.ts): the cluster,
+ * the strategy, the target and, for BlueGreen, green and the Route53 records. The spec must keep
+ * these values while the ClusterUpgrade exists.
+ */
+export interface FrozenIntent {
+  /** The cluster upgraded (InPlace) or kept as blue (BlueGreen), as spec.cluster named it. */
+  cluster: {
+    /** spec.cluster.name when the upgrade started. */
+    name: string;
+    /** spec.cluster.region when the upgrade started; absent when the spec left it to AWS_REGION. */
+    region?: string;
+  };
+  /** spec.strategy when the upgrade started. */
+  strategy: Strategy;
+  /** spec.targetVersion when the upgrade started. */
+  targetVersion: string;
+  /** BlueGreen: the green cluster and the Route53 records the traffic moves between. */
+  blueGreen?: {
+    /** The green cluster, as spec.blueGreen.greenCluster named it. */
+    greenCluster: {
+      /** spec.blueGreen.greenCluster.name when the upgrade started. */
+      name: string;
+      /** spec.blueGreen.greenCluster.region when the upgrade started, if set. */
+      region?: string;
+    };
+    /** The weighted records, as spec.blueGreen.route53 named them. */
+    route53: {
+      /** spec.blueGreen.route53.hostedZoneId when the upgrade started. */
+      hostedZoneId: string;
+      /** spec.blueGreen.route53.recordName when the upgrade started. */
+      recordName: string;
+      /** spec.blueGreen.route53.blueSetIdentifier when the upgrade started. */
+      blueSetIdentifier: string;
+      /** spec.blueGreen.route53.greenSetIdentifier when the upgrade started. */
+      greenSetIdentifier: string;
+    };
+  };
+  /** When it was recorded. */
+  frozenAt: string;
+}
+
 export interface ClusterUpgradeStatus {
   phase?: Phase;
   observedGeneration?: number;
@@ -475,6 +517,8 @@ export interface ClusterUpgradeStatus {
   released?: string[];
   /** The AWS resources this upgrade claims, so that no other upgrade changes them meanwhile. */
   claims?: ClaimStatus[];
+  /** The intent recorded with the first change; edits of these spec fields are refused from then on. */
+  frozenIntent?: FrozenIntent;
 }
 
 export interface ObjectMeta {
@@ -550,6 +594,10 @@ export const ALL_CONDITION_TYPES: readonly ConditionTypeName[] = Object.values(C
 export const Reason = {
   Pending: "Pending",
   InvalidSpec: "InvalidSpec",
+  /** A frozen field of the spec (cluster, region, strategy, target, green, Route53 records) was edited mid-upgrade. */
+  IntentChanged: "IntentChanged",
+  /** spec.targetVersion is not a version EKS offers (DescribeClusterVersions). */
+  UnsupportedVersion: "UnsupportedVersion",
   Valid: "Valid",
   ClusterNotFound: "ClusterNotFound",
   TargetBelowCurrent: "TargetBelowCurrent",

@@ -6,6 +6,7 @@ import { validateWeightSchedule } from "../../bluegreen/schedule.js";
 import { weightSchedule } from "./defaults.js";
 import { parseDuration } from "./duration.js";
 import type { ClusterUpgradeSpec } from "./types.js";
+import { refusedUrl, type OutboundPolicy } from "../../net/outbound.js";
 
 export interface SpecProblem {
   field: string;
@@ -18,7 +19,34 @@ export function validateSpec(spec: ClusterUpgradeSpec): SpecProblem[] {
     ...validateDurations(spec),
     ...validateNodeGroups(spec),
     ...validateBlueGreen(spec),
+    ...validateOverrides(spec),
   ];
+}
+
+/** A blue cluster is deleted only after at least this long as the fallback (the CRD says the same). */
+export const MIN_KEEP_BEFORE_DELETE_MS = 60 * 60_000;
+
+/**
+ * The CRD's CEL rules for dangerous switches, repeated for clusters whose CRD predates them: each
+ * switch that removes a safety net must come with what makes it deliberate.
+ */
+function validateOverrides(spec: ClusterUpgradeSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  if (spec.controlPlane?.force && !(spec.preflight?.insightOverrides?.length)) {
+    problems.push({ field: "spec.controlPlane.force", message: "force overrides EKS upgrade insights, so it requires spec.preflight.insightOverrides naming each insight overridden with a reason" });
+  }
+  if (spec.drain?.gracePeriodSeconds === 0 && !spec.drain.allowForceDelete) {
+    problems.push({ field: "spec.drain.gracePeriodSeconds", message: "0 kills pods without any time to shut down, so it requires spec.drain.allowForceDelete: true; or give them at least 1 second" });
+  }
+  const retention = spec.blueGreen?.blueRetention;
+  if (spec.strategy === "BlueGreen" && retention?.deleteBlue) {
+    // The CRD's default; an object stored before the default existed may lack it.
+    const keepFor = retention.keepFor ?? "24h";
+    if (parseDurationSafe(keepFor) < MIN_KEEP_BEFORE_DELETE_MS) {
+      problems.push({ field: "spec.blueGreen.blueRetention.keepFor", message: `deleteBlue requires keepFor of at least 1h (it is ${keepFor}): blue is the only way back once green carries the traffic` });
+    }
+  }
+  return problems;
 }
 
 /** What the BlueGreen strategy needs and what this operator refuses to do to blue. */
@@ -104,6 +132,24 @@ function validateNodeGroups(spec: ClusterUpgradeSpec): SpecProblem[] {
     if (group.amiId && forTarget && forTarget !== group.amiId) {
       problems.push({ field: `${field}.amiId`, message: `amiId ${group.amiId} and amiIdsByVersion["${spec.targetVersion}"] ${forTarget} disagree about the target version's AMI: keep one` });
     }
+  }
+  return problems;
+}
+
+/**
+ * URLs the operator would fetch (notification webhook, HTTP probes), judged by the operator's
+ * outbound settings without DNS: scheme, literal addresses, cluster-internal names. The request
+ * itself checks the resolved addresses again (src/net/outbound.ts).
+ */
+export function validateUrls(spec: ClusterUpgradeSpec, policy: OutboundPolicy): SpecProblem[] {
+  const urls: [string, string | undefined][] = [
+    ["spec.notifications.webhookUrl", spec.notifications?.webhookUrl],
+    ...(spec.blueGreen?.gates?.httpProbes ?? []).map((probe, index): [string, string] => [`spec.blueGreen.gates.httpProbes[${index}].url`, probe.url]),
+  ];
+  const problems: SpecProblem[] = [];
+  for (const [field, url] of urls) {
+    const why = url === undefined ? undefined : refusedUrl(policy, url);
+    if (why) problems.push({ field, message: `${url} is refused: ${why}` });
   }
   return problems;
 }

@@ -9,6 +9,7 @@ import {
   DescribeAddonCommand,
   DescribeAddonVersionsCommand,
   DescribeClusterCommand,
+  DescribeClusterVersionsCommand,
   DescribeNodegroupCommand,
   DescribeUpdateCommand,
   EKSClient,
@@ -39,8 +40,16 @@ import type {
 } from "../ports.js";
 import { awsCall } from "./call.js";
 
+/** The versions EKS offers change a few times a year; one answer per region and hour is plenty. */
+export const CLUSTER_VERSIONS_CACHE_MS = 60 * 60_000;
+
 export class AwsEks implements EksPort {
-  constructor(private readonly client: EKSClient) {}
+  private clusterVersions?: { readAt: number; versions: string[] };
+
+  constructor(
+    private readonly client: EKSClient,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   static forRegion(region: string): AwsEks {
     return new AwsEks(new EKSClient({ region }));
@@ -51,6 +60,22 @@ export class AwsEks implements EksPort {
       this.client.send(new DescribeClusterCommand({ name: clusterName })),
     );
     return toClusterInfo(cluster, clusterName);
+  }
+
+  async listClusterVersions(): Promise<string[]> {
+    const cached = this.clusterVersions;
+    if (cached && this.now() - cached.readAt < CLUSTER_VERSIONS_CACHE_MS) return cached.versions;
+    const versions: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await awsCall("listing the Kubernetes versions EKS offers", () =>
+        this.client.send(new DescribeClusterVersionsCommand({ clusterType: "eks", ...(nextToken ? { nextToken } : {}) })),
+      );
+      for (const entry of page.clusterVersions ?? []) if (entry.clusterVersion) versions.push(entry.clusterVersion);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    this.clusterVersions = { readAt: this.now(), versions };
+    return versions;
   }
 
   async describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint> {

@@ -2,6 +2,7 @@
 // live cluster, and write only to `status` (a working copy) and through the cloud ports; the
 // controller writes the status once at the end of the pass.
 import type { ResolvedSpec } from "../../api/v1alpha1/defaults.js";
+import type { IntentChange } from "../../api/v1alpha1/intent.js";
 import type {
   ClusterUpgrade,
   ClusterUpgradeStatus,
@@ -10,6 +11,7 @@ import type {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
+import type { OutboundPolicy } from "../../net/outbound.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Logger } from "winston";
 
@@ -52,8 +54,11 @@ export interface ClaimEnvironment {
 export type EventType = "Normal" | "Warning";
 
 export interface StepContext {
+  /** The object, with the frozen intent put back into its spec when the spec strays from it. */
   readonly upgrade: ClusterUpgrade;
   readonly spec: ResolvedSpec;
+  /** Frozen fields whose value the spec has changed since the intent was recorded (status.frozenIntent). */
+  readonly intentChanges: readonly IntentChange[];
   readonly status: ClusterUpgradeStatus;
   readonly now: Date;
   readonly cloud: CloudPorts;
@@ -69,6 +74,8 @@ export interface StepContext {
   readonly probeHttp: HttpProbe;
   /** Who this operator is, for the claims it writes and reads. */
   readonly claims: ClaimEnvironment;
+  /** What URLs from the spec may point at; the validate step refuses the rest at once. */
+  readonly outbound: OutboundPolicy;
   /** The live EKS cluster, once the cluster step has read it. */
   cluster?: ClusterInfo;
   /** True while the operator-wide stop switch is on (every ClusterUpgrade behaves as paused). */

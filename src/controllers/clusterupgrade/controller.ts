@@ -3,6 +3,7 @@
 // sleep: a step that must wait returns how long, and the work queue brings the key back.
 import { isDeepStrictEqual } from "node:util";
 import { resolveSpec } from "../../api/v1alpha1/defaults.js";
+import { intentChanges, withFrozenIntent } from "../../api/v1alpha1/intent.js";
 import {
   ALL_CONDITION_TYPES,
   ConditionType,
@@ -14,6 +15,7 @@ import {
 } from "../../api/v1alpha1/types.js";
 import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
+import { UntrustedKubeconfigError } from "../../kube/untrusted-kubeconfig.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
@@ -23,7 +25,8 @@ import { DEFAULT_TIMINGS, type ClaimEnvironment, type ControllerTimings, type Ev
 import { claimsNoLongerNeeded, holdsClaims } from "../../claims/decide.js";
 import { claimStep, releaseClaims, releaseClaimsAtEnd } from "./steps/claim.js";
 import { derivePhase, describeProgress } from "./status.js";
-import { fetchProbe } from "../../bluegreen/http-probe.js";
+import { guardedProbe } from "../../bluegreen/http-probe.js";
+import { DEFAULT_OUTBOUND_POLICY, type OutboundPolicy } from "../../net/outbound.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
 import { abortStep, runningEksUpdates } from "./steps/abort.js";
 import { blueGreenStep, returnTrafficOnDeletion } from "./steps/bluegreen.js";
@@ -35,6 +38,7 @@ import { hopsStep } from "./steps/hops.js";
 import { pauseStep } from "./steps/pause.js";
 import { preflightStep } from "./steps/preflight.js";
 import { dryRunStep, strategyStep } from "./steps/strategy.js";
+import { freezeIntentStep } from "./steps/intent.js";
 import { validateStep } from "./steps/validate.js";
 import { windowStep } from "./steps/window.js";
 
@@ -63,8 +67,10 @@ export interface ControllerOptions {
   workloads: (upgrade: ClusterUpgrade) => Promise<ClusterAccess>;
   /** BlueGreen: the reader of the green cluster's workloads. */
   greenWorkloads?: (upgrade: ClusterUpgrade) => Promise<WorkloadReader>;
-  /** BlueGreen HTTP probe gates; a plain GET with a timeout by default. */
+  /** BlueGreen HTTP probe gates; a GET through the outbound guard by default. */
   httpProbe?: HttpProbe;
+  /** What URLs from a spec may point at (operator settings OUTBOUND_*); the strict default when absent. */
+  outbound?: OutboundPolicy;
   clock: Clock;
   logger: Logger;
   defaultRegion: string;
@@ -97,8 +103,14 @@ function noGreenReader(): Promise<WorkloadReader> {
   return Promise.reject(new Error("this operator was started without a reader for the green cluster's workloads"));
 }
 
+/** The object as the steps see it: its spec carries the frozen intent, whatever was edited since. */
+function actingOnFrozenIntent(upgrade: ClusterUpgrade): ClusterUpgrade {
+  const spec = withFrozenIntent(upgrade.spec, upgrade.status?.frozenIntent);
+  return spec === upgrade.spec ? upgrade : { ...upgrade, spec };
+}
+
 /** The ordered steps of one pass. Each checks whether its work is done and returns early if so. */
-export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, claimStep, preflightStep, dryRunStep, windowStep, greenClusterStep, blueGreenStep, hopsStep, finalizeStep];
+export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, claimStep, preflightStep, dryRunStep, windowStep, freezeIntentStep, greenClusterStep, blueGreenStep, hopsStep, finalizeStep];
 
 export class ClusterUpgradeController {
   private readonly timings: ControllerTimings;
@@ -125,7 +137,10 @@ export class ClusterUpgradeController {
     return this.runSteps(upgrade, log);
   }
 
-  private async runSteps(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
+  private async runSteps(written: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
+    // Steps act on the intent the upgrade was started with; the validate step refuses the edits.
+    const changes = intentChanges(written.status?.frozenIntent, written.spec);
+    const upgrade = actingOnFrozenIntent(written);
     const original: ClusterUpgradeStatus = structuredClone(upgrade.status ?? {});
     const status: ClusterUpgradeStatus = structuredClone(original);
     const now = this.options.clock.date();
@@ -137,6 +152,7 @@ export class ClusterUpgradeController {
     const context: StepContext = {
       upgrade,
       spec,
+      intentChanges: changes,
       status,
       now,
       cloud: this.options.cloud(spec.cluster.region ?? this.options.defaultRegion),
@@ -145,7 +161,8 @@ export class ClusterUpgradeController {
       workloads: () => this.options.workloads(upgrade),
       greenWorkloads: () => (this.options.greenWorkloads ?? noGreenReader)(upgrade),
       cloudIn: (region) => this.options.cloud(region ?? spec.cluster.region ?? this.options.defaultRegion),
-      probeHttp: this.options.httpProbe ?? fetchProbe,
+      probeHttp: this.options.httpProbe ?? guardedProbe(this.options.outbound ?? DEFAULT_OUTBOUND_POLICY),
+      outbound: this.options.outbound ?? DEFAULT_OUTBOUND_POLICY,
       claims: { ...this.claims, regionOf: (region) => region || spec.cluster.region || this.options.defaultRegion },
       globalStop,
       newWorkAllowed: true,
@@ -163,6 +180,8 @@ export class ClusterUpgradeController {
       failure = error;
       log.error("reconcile failed", { error: describeError(error) });
       context.setCondition(ConditionType.Progressing, "False", Reason.AwsError, `${describeError(error)}; retrying with backoff`);
+      // A refused kubeconfig is the spec's (or its Secret's) to fix, not a passing AWS hiccup.
+      if (error instanceof UntrustedKubeconfigError) context.setCondition(ConditionType.SpecValid, "False", Reason.InvalidSpec, `${error.message} Fix the Secret; the operator reads it again on the next attempt.`);
     }
     this.summarize(context, failure === undefined);
     if (failure === undefined) status.observedGeneration = generation;
@@ -236,8 +255,9 @@ export class ClusterUpgradeController {
   }
 
   /** Deletion mid-flight: nothing the operator holds may be left behind; EKS updates run on. */
-  private async finalizeDeletion(upgrade: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
-    if (!upgrade.metadata.finalizers?.includes(FINALIZER)) return {};
+  private async finalizeDeletion(written: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {
+    if (!written.metadata.finalizers?.includes(FINALIZER)) return {};
+    const upgrade = actingOnFrozenIntent(written);
     const status = structuredClone(upgrade.status ?? {});
     if (holdsAnything(status)) {
       // A failure here is retried with backoff: the finalizer stays until everything is given back.

@@ -59,6 +59,41 @@ const corpus: BadCase[] = [
   { name: "self-managed AMI malformed", spec: { ...sound, nodeGroups: { selfManaged: [{ autoScalingGroupName: "legacy", amiId: "ubuntu" }] } }, expect: /spec\.nodeGroups\.selfManaged\[0\]\.amiId/ },
   { name: "release version and launch template together", spec: { ...sound, nodeGroups: { managed: [{ name: "ng", releaseVersion: "1.31.2-20241109", launchTemplateVersion: "3" }] } }, expect: /spec\.nodeGroups\.managed\[0\]\.releaseVersion.*not both/ },
   { name: "webhook that is not a URL", spec: { ...sound, notifications: { webhookUrl: "slack" } }, expect: /spec\.notifications\.webhookUrl/ },
+  // Switches that remove a safety net must come with what makes them deliberate.
+  { name: "control-plane force without insight overrides", spec: { ...sound, controlPlane: { force: true } }, expect: /spec\.controlPlane\.force.*requires spec\.preflight\.insightOverrides/ },
+  { name: "control-plane force with an empty override list", spec: { ...sound, controlPlane: { force: true }, preflight: { insightOverrides: [] } }, expect: /spec\.controlPlane\.force.*requires spec\.preflight\.insightOverrides/ },
+  { name: "deleteBlue after 30 minutes", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, blueRetention: { keepFor: "30m", scaleDown: true, deleteBlue: true } } }, expect: /spec\.blueGreen\.blueRetention\.keepFor.*deleteBlue requires keepFor of at least 1h/ },
+  { name: "deleteBlue one second short of an hour", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, blueRetention: { keepFor: "59m59s", scaleDown: true, deleteBlue: true } } }, expect: /spec\.blueGreen\.blueRetention\.keepFor.*at least 1h/ },
+  { name: "deleteBlue without scaleDown", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, blueRetention: { deleteBlue: true } } }, expect: /spec\.blueGreen\.blueRetention\.deleteBlue.*deleteBlue requires scaleDown/ },
+  { name: "zero grace period without force", spec: { ...sound, drain: { gracePeriodSeconds: 0 } }, expect: /spec\.drain\.gracePeriodSeconds.*requires spec\.drain\.allowForceDelete: true/ },
+  { name: "negative grace period", spec: { ...sound, drain: { gracePeriodSeconds: -5, allowForceDelete: true } }, expect: /spec\.drain\.gracePeriodSeconds/ },
+  { name: "grace period longer than a day", spec: { ...sound, drain: { gracePeriodSeconds: 86401 } }, expect: /spec\.drain\.gracePeriodSeconds/ },
+  // Malformed gates and notifications.
+  { name: "probe URL without a scheme", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, gates: { httpProbes: [{ url: "green.example.com/healthz" }] } } }, expect: /spec\.blueGreen\.gates\.httpProbes\[0\]\.url/ },
+  { name: "probe timeout of 0 s", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, gates: { httpProbes: [{ url: "https://green.example.com/healthz", timeoutSeconds: 0 }] } } }, expect: /spec\.blueGreen\.gates\.httpProbes\[0\]\.timeoutSeconds/ },
+  { name: "probe timeout above a minute", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, gates: { httpProbes: [{ url: "https://green.example.com/healthz", timeoutSeconds: 61 }] } } }, expect: /spec\.blueGreen\.gates\.httpProbes\[0\]\.timeoutSeconds/ },
+  { name: "failure threshold 0", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, gates: { failureThreshold: 0 } } }, expect: /spec\.blueGreen\.gates\.failureThreshold/ },
+  { name: "webhook URL longer than 2048 characters", spec: { ...sound, notifications: { webhookUrl: `https://hooks.example.com/${"a".repeat(2048)}` } }, expect: /spec\.notifications\.webhookUrl/ },
+  { name: "webhook Secret without a key", spec: { ...sound, notifications: { webhookSecretRef: { name: "slack" } } }, expect: /spec\.notifications\.webhookSecretRef\.key: Required/ },
+  // Overrides must say why.
+  { name: "insight override without a reason", spec: { ...sound, preflight: { insightOverrides: [{ insightId: "a1b2c3" }] } }, expect: /spec\.preflight\.insightOverrides\[0\]\.reason: Required/ },
+  { name: "insight override with a one-word reason", spec: { ...sound, preflight: { insightOverrides: [{ insightId: "a1b2c3", reason: "ok" }] } }, expect: /spec\.preflight\.insightOverrides\[0\]\.reason/ },
+  { name: "ignored finding code malformed", spec: { ...sound, preflight: { ignore: [{ code: "ip1", reason: "known and accepted by the team" }] } }, expect: /spec\.preflight\.ignore\[0\]\.code/ },
+  // Names and identities.
+  { name: "cluster name longer than EKS allows", spec: { ...sound, cluster: { name: "c".repeat(101) } }, expect: /spec\.cluster\.name/ },
+  { name: "kubeconfig Secret with an empty name", spec: { ...sound, cluster: { name: "prod", kubeconfigSecretRef: { name: "" } } }, expect: /spec\.cluster\.kubeconfigSecretRef\.name/ },
+  { name: "green region malformed", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green", region: "Ireland" }, route53 } }, expect: /spec\.blueGreen\.greenCluster\.region/ },
+  { name: "Route53 record without a name", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53: { ...route53, recordName: undefined } } }, expect: /spec\.blueGreen\.route53\.recordName: Required/ },
+  { name: "unknown external-dns mode", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53: { ...route53, externalDNS: "Ignore" } } }, expect: /spec\.blueGreen\.route53\.externalDNS/ },
+  { name: "verify a Job", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, verify: { workloads: [{ kind: "Job", namespace: "shop", name: "migrate" }] } } }, expect: /spec\.blueGreen\.verify\.workloads\[0\]\.kind/ },
+  // Enumerations, sizes and durations.
+  { name: "unknown add-on policy", spec: { ...sound, addons: { policy: "Newest" } }, expect: /spec\.addons\.policy/ },
+  { name: "unknown conflict resolution", spec: { ...sound, addons: { resolveConflicts: "MERGE" } }, expect: /spec\.addons\.resolveConflicts/ },
+  { name: "managed group with maxUnavailable 0", spec: { ...sound, nodeGroups: { managed: [{ name: "workers", maxUnavailable: 0 }] } }, expect: /spec\.nodeGroups\.managed\[0\]\.maxUnavailable/ },
+  { name: "step interval without a unit", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, stepInterval: "5" } }, expect: /spec\.blueGreen\.stepInterval/ },
+  { name: "keepFor in days", spec: { ...sound, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53, blueRetention: { keepFor: "2d" } } }, expect: /spec\.blueGreen\.blueRetention\.keepFor/ },
+  { name: "expected hop duration as a word", spec: { ...sound, controlPlane: { expectedHopDuration: "long" } }, expect: /spec\.controlPlane\.expectedHopDuration/ },
+  { name: "self-managed AMI per version malformed", spec: { ...sound, nodeGroups: { selfManaged: [{ autoScalingGroupName: "legacy", amiIdsByVersion: { "1.31": "latest" } }] } }, expect: /spec\.nodeGroups\.selfManaged\[0\]\.amiIdsByVersion/ },
 ];
 
 /** The message of the API server's Status answer, unescaped. */
@@ -92,8 +127,8 @@ describe("the CRD rejects malformed ClusterUpgrades (real API server)", function
     });
   }
 
-  it(`has at least 20 cases (${corpus.length})`, () => {
-    assert.ok(corpus.length >= 20);
+  it(`has at least 60 cases (${corpus.length})`, () => {
+    assert.ok(corpus.length >= 60);
   });
 
   it("accepts a sound object and a full BlueGreen one", async () => {

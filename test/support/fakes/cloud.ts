@@ -72,6 +72,8 @@ export class FakeEks implements EksPort {
   pollsPerTransition = 1;
   /** The next createCluster fails with this error, as EKS does for a bad subnet or role. */
   failNextCreate?: Error;
+  /** What DescribeClusterVersions answers. */
+  offeredVersions = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33"];
   private readonly transitions = new Map<string, number>();
   private readonly updates = new Map<string, FakeUpdate>();
   private readonly byToken = new Map<string, string>();
@@ -162,6 +164,11 @@ export class FakeEks implements EksPort {
     for (const key of keys) delete tags[key];
     cluster.tags = tags;
     return Promise.resolve();
+  }
+
+  listClusterVersions(): Promise<string[]> {
+    this.record("listClusterVersions");
+    return Promise.resolve([...this.offeredVersions]);
   }
 
   describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint> {

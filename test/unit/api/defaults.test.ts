@@ -66,4 +66,25 @@ describe("spec validation beyond the schema", () => {
     const problems = validateSpec({ cluster: { name: "prod" }, targetVersion: "1.31", drain: { timeout: "0s" } });
     assert.equal(problems[0]?.field, "spec.drain.timeout");
   });
+
+  it("asks each dangerous switch for what makes it deliberate, as the CRD's rules do", () => {
+    const base = { cluster: { name: "prod" }, targetVersion: "1.31" };
+    const route53 = { hostedZoneId: "Z1", recordName: "app.example.com", blueSetIdentifier: "blue", greenSetIdentifier: "green" };
+    const fields = (spec: Parameters<typeof validateSpec>[0]): string[] => validateSpec(spec).map((problem) => problem.field);
+    assert.deepEqual(fields({ ...base, controlPlane: { force: true } }), ["spec.controlPlane.force"]);
+    assert.deepEqual(fields({ ...base, controlPlane: { force: true }, preflight: { insightOverrides: [] } }), ["spec.controlPlane.force"]);
+    assert.deepEqual(fields({ ...base, controlPlane: { force: true }, preflight: { insightOverrides: [{ insightId: "i-1", reason: "checked with the team" }] } }), []);
+    assert.deepEqual(fields({ ...base, drain: { gracePeriodSeconds: 0 } }), ["spec.drain.gracePeriodSeconds"]);
+    assert.deepEqual(fields({ ...base, drain: { gracePeriodSeconds: 0, allowForceDelete: true } }), []);
+    assert.deepEqual(fields({ ...base, drain: { gracePeriodSeconds: 1 } }), []);
+    const blueGreen = (keepFor: string | undefined): Parameters<typeof validateSpec>[0] => ({
+      ...base,
+      strategy: "BlueGreen",
+      blueGreen: { greenCluster: { name: "green" }, route53, blueRetention: { scaleDown: true, deleteBlue: true, ...(keepFor ? { keepFor } : {}) } },
+    });
+    assert.deepEqual(fields(blueGreen("59m59s")), ["spec.blueGreen.blueRetention.keepFor"]);
+    assert.match(validateSpec(blueGreen("30m"))[0].message, /at least 1h \(it is 30m\)/);
+    assert.deepEqual(fields(blueGreen("1h")), []);
+    assert.deepEqual(fields(blueGreen(undefined)), [], "the 24h default");
+  });
 });

@@ -62,7 +62,7 @@ function harness(blueGreen: Partial<BlueGreenSpec> = {}): Harness {
         verify: { workloads: [{ kind: "Deployment", namespace: "shop", name: "storefront" }] },
         route53: { hostedZoneId: ZONE, recordName: RECORD, blueSetIdentifier: "blue", greenSetIdentifier: "green" },
         stepInterval: "2m",
-        gates: { httpProbes: [{ url: "http://green.internal/healthz" }], failureThreshold: 2, checkInterval: "30s" },
+        gates: { httpProbes: [{ url: "https://green.example.com/healthz" }], failureThreshold: 2, checkInterval: "30s" },
         ...blueGreen,
       },
     },
@@ -165,7 +165,7 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     assert.equal(sentWeights(world.route53).length, 3, "steps 1 and 2, then one rollback change");
     assert.equal(status.cutover?.state, "RolledBack");
     assert.equal(status.cutover?.failures, 2);
-    assert.match(status.cutover.failedGate!, /HttpProbe http:\/\/green\.internal\/healthz: HTTP 500/);
+    assert.match(status.cutover.failedGate!, /HttpProbe https:\/\/green\.example\.com\/healthz: HTTP 500/);
     const shifted = world.condition("TrafficShifted")!;
     assert.equal(shifted.reason, "RolledBack");
     assert.match(shifted.message, /back on blue \(split 100\/0; Route53 change \/change\/C3 INSYNC.*HTTP 500/);
@@ -387,7 +387,7 @@ describe("BlueGreen blue retention (controller, fakes)", () => {
   });
 
   it("with deleteBlue deletes blue's node groups, then the cluster, and stays Succeeded once blue is gone", async () => {
-    const world = harness({ blueRetention: { keepFor: "5m", scaleDown: true, deleteBlue: true } });
+    const world = harness({ blueRetention: { keepFor: "1h", scaleDown: true, deleteBlue: true } });
     await world.drive();
     const status = world.object().status!;
     assert.equal(status.blueRetention?.state, "Deleted");

@@ -583,3 +583,179 @@ describe("ClusterUpgrade reconcile", () => {
     assert.ok(world.events.reasons().includes("NodeDrained"));
   });
 });
+
+describe("ClusterUpgrade intent frozen while in progress", () => {
+  /** Drives until the first control-plane update runs (pollsPerUpdate keeps it running). */
+  async function started(spec: Partial<ClusterUpgradeSpec> = {}): Promise<Harness> {
+    const world = harness(spec);
+    world.eks.pollsPerUpdate = 50;
+    await world.drive(200, (upgrade) => upgrade.status?.hops?.[0]?.state === "InProgress");
+    return world;
+  }
+
+  function startCalls(world: Harness): number {
+    return world.eks.calls.filter((call) => call.method.startsWith("start")).length;
+  }
+
+  it("records nothing while the spec is still only being checked (dry run, closed window)", async () => {
+    const dry = harness({ dryRun: true });
+    await dry.drive();
+    assert.equal(dry.object().status?.frozenIntent, undefined);
+    const waiting = harness({ maintenanceWindows: [{ schedule: "0 22 * * *", duration: "1h", timeZone: "UTC" }] });
+    await waiting.controller.reconcile("default", "upgrade");
+    assert.equal(waiting.object().status?.phase, "WaitingForWindow");
+    assert.equal(waiting.object().status?.frozenIntent, undefined);
+  });
+
+  it("records the intent in the same status write as the first change", async () => {
+    const world = harness();
+    const written: { frozen: boolean; token: boolean }[] = [];
+    const realUpdateStatus = world.store.updateStatus.bind(world.store);
+    world.store.updateStatus = (upgrade, status) => {
+      written.push({ frozen: Boolean(status.frozenIntent), token: Boolean(status.hops?.[0]?.clientRequestToken) });
+      return realUpdateStatus(upgrade, status);
+    };
+    await world.drive(200, (upgrade) => Boolean(upgrade.status?.hops?.[0]?.updateId));
+    const firstWithToken = written.findIndex((entry) => entry.token);
+    assert.ok(firstWithToken >= 0);
+    assert.ok(written[firstWithToken].frozen, "the write that stores the first update token carries the frozen intent");
+    assert.deepEqual(world.object().status?.frozenIntent, { cluster: { name: "prod" }, strategy: "InPlace", targetVersion: "1.31", frozenAt: "2026-11-22T12:00:00.000Z" });
+    assert.ok(world.events.reasons().includes("IntentFrozen"));
+  });
+
+  it("a target raised mid-upgrade stops everything and names old -> new; setting it back resumes and ends at the frozen target", async () => {
+    const world = await started();
+    const calls = startCalls(world);
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.targetVersion = "1.32"));
+    world.eks.pollsPerUpdate = 0;
+    await world.drive(20);
+    assert.equal(world.object().status?.phase, "InvalidSpec");
+    assert.equal(world.condition("SpecValid")?.reason, "IntentChanged");
+    assert.match(world.condition("SpecValid")!.message, /spec\.targetVersion 1\.31 -> 1\.32/);
+    assert.match(world.condition("SpecValid")!.message, /Set spec\.targetVersion to 1\.31 to continue this upgrade, or abort it \(spec\.abort: true\) and create a new ClusterUpgrade/);
+    assert.equal(startCalls(world), calls, "no update was started while the intent differed");
+    assert.equal(world.condition("Ready")?.status, "False");
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.targetVersion = "1.31"));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.equal(world.eks.clusters.get("prod")?.version, "1.31");
+    assert.match(world.condition("Ready")!.message, /runs 1\.31/);
+  });
+
+  it("a target raised after success is refused too: Ready keeps saying the version really reached", async () => {
+    const world = harness();
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const calls = startCalls(world);
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.targetVersion = "1.32"));
+    await world.drive();
+    assert.equal(world.condition("SpecValid")?.reason, "IntentChanged");
+    assert.match(world.condition("Ready")!.message, /runs 1\.31/);
+    assert.equal(startCalls(world), calls);
+  });
+
+  it("names every changed field: cluster, region and strategy together", async () => {
+    const world = await started();
+    world.store.editSpec("default", "upgrade", (upgrade) => {
+      upgrade.spec.cluster = { name: "other", region: "eu-west-1" };
+      upgrade.spec.strategy = "BlueGreen";
+      upgrade.spec.blueGreen = { greenCluster: { name: "green" }, route53: { hostedZoneId: "Z1", recordName: "app.example.com", blueSetIdentifier: "blue", greenSetIdentifier: "green" } };
+    });
+    await world.controller.reconcile("default", "upgrade");
+    const message = world.condition("SpecValid")!.message;
+    assert.match(message, /spec\.cluster\.name prod -> other/);
+    assert.match(message, /spec\.cluster\.region \(unset\) -> eu-west-1/);
+    assert.match(message, /spec\.strategy InPlace -> BlueGreen/);
+    assert.doesNotMatch(message, /route53/, "the blueGreen fields are not listed one by one when the strategy changed");
+    assert.ok(!world.eks.calls.some((call) => call.args.includes("other")), "the other cluster was never touched");
+  });
+
+  it("pause, windows, drain policy and notifications stay editable mid-upgrade", async () => {
+    const world = await started();
+    world.store.editSpec("default", "upgrade", (upgrade) => {
+      upgrade.spec.paused = true;
+      upgrade.spec.drain = { timeout: "30m", onTimeout: "SkipNode" };
+      upgrade.spec.notifications = { webhookUrl: "https://hooks.example.com/x" };
+      upgrade.spec.blackouts = [{ start: "2027-12-20T00:00:00Z", end: "2028-01-04T00:00:00Z" }];
+    });
+    await world.controller.reconcile("default", "upgrade");
+    assert.equal(world.condition("SpecValid")?.status !== "False", true);
+    assert.equal(world.object().status?.phase, "Paused");
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.paused = false));
+    world.eks.pollsPerUpdate = 0;
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("an abort with a changed cluster name releases and reports on the cluster the upgrade was started on", async () => {
+    const world = await started();
+    world.store.editSpec("default", "upgrade", (upgrade) => {
+      upgrade.spec.cluster = { name: "other" };
+      upgrade.spec.abort = true;
+    });
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Aborted");
+    assert.match(world.condition("SpecValid")!.message, /aborting the upgrade as it was started \(cluster prod\); the later edits of spec\.cluster\.name are ignored/);
+    assert.match(world.condition("Progressing")!.message, /control plane to 1\.30 \(update update-1\)/);
+    assert.ok(!world.eks.calls.some((call) => call.args.includes("other")), "the other cluster was never described");
+  });
+
+  it("an edit before anything changed is simply taken", async () => {
+    const world = harness({ dryRun: true });
+    await world.drive();
+    world.store.editSpec("default", "upgrade", (upgrade) => {
+      upgrade.spec.targetVersion = "1.30";
+      upgrade.spec.dryRun = false;
+    });
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.equal(world.eks.clusters.get("prod")?.version, "1.30");
+    assert.equal(world.object().status?.frozenIntent?.targetVersion, "1.30");
+  });
+});
+
+describe("ClusterUpgrade target versions EKS offers", () => {
+  it("refuses a target EKS does not offer at once, naming the versions it does", async () => {
+    const world = harness({ targetVersion: "1.35" });
+    const outcome = await world.drive();
+    assert.equal(outcome.requeueAfterMs, undefined);
+    assert.equal(world.object().status?.phase, "InvalidSpec");
+    assert.equal(world.condition("SpecValid")?.reason, "UnsupportedVersion");
+    assert.match(world.condition("SpecValid")!.message, /spec\.targetVersion 1\.35 is not a version EKS offers in the operator's default region; it offers 1\.28, 1\.29, 1\.30, 1\.31, 1\.32, 1\.33\. Set spec\.targetVersion to one of them/);
+    assert.equal(world.eks.calls.filter((call) => call.method.startsWith("start")).length, 0);
+    assert.equal(world.object().status?.frozenIntent, undefined);
+  });
+
+  it("does not strand a started upgrade when its target leaves the list", async () => {
+    const world = harness();
+    world.eks.pollsPerUpdate = 50;
+    await world.drive(200, (upgrade) => upgrade.status?.hops?.[0]?.state === "InProgress");
+    world.eks.offeredVersions = ["1.32", "1.33"];
+    world.eks.pollsPerUpdate = 0;
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("goes on when the versions cannot be read (UpdateClusterVersion still refuses a bad one)", async () => {
+    const world = harness();
+    world.eks.listClusterVersions = () => Promise.reject(new Error("AccessDeniedException: not authorized to perform eks:DescribeClusterVersions"));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+});
+
+describe("ClusterUpgrade URLs the operator would fetch", () => {
+  it("refuses a webhook at the metadata service and a probe inside the cluster at once, naming each field", async () => {
+    const world = harness({
+      notifications: { webhookUrl: "https://169.254.169.254/latest/meta-data/iam/security-credentials/" },
+    });
+    await world.drive();
+    assert.equal(world.object().status?.phase, "InvalidSpec");
+    assert.equal(world.condition("SpecValid")?.reason, "InvalidSpec");
+    assert.match(world.condition("SpecValid")!.message, /spec\.notifications\.webhookUrl: https:\/\/169\.254\.169\.254\/\S+ is refused: 169\.254\.169\.254 is the instance metadata service; if this target is trusted, add it to the operator's OUTBOUND_ALLOWLIST/);
+    assert.equal(world.eks.calls.filter((call) => call.method.startsWith("start")).length, 0);
+    world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.notifications = { webhookUrl: "https://hooks.example.com/upgrades" }));
+    await world.drive();
+    assert.equal(world.object().status?.phase, "Succeeded", "fixed, the upgrade goes on by itself");
+  });
+});

@@ -37,6 +37,7 @@ const RETIRE_BLUE_ACTIONS = ["eks:UpdateNodegroupConfig", "eks:DeleteNodegroup",
 /** Actions that support no resource-level permission, so "Resource": "*" is the only option. */
 const ACTIONS_WITHOUT_RESOURCE_TYPES = new Set([
   "eks:DescribeAddonVersions",
+  "eks:DescribeClusterVersions",
   "eks:CreateCluster",
   "eks:CreateNodegroup",
   "autoscaling:DescribeAutoScalingGroups",

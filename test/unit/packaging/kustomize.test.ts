@@ -57,7 +57,7 @@ describe("config/default (kubectl kustomize)", function () {
     container = deployment.spec!.template.spec!.containers[0]!;
   });
 
-  it("builds the CRD, namespace, RBAC, Deployment, metrics Service and disruption budget", () => {
+  it("builds the CRD, namespace, RBAC, Deployment, metrics Service, disruption budget and admission policy", () => {
     const kinds = objects.map((object) => `${object.kind}/${object.metadata.name}`).sort();
     assert.deepEqual(kinds, [
       "ClusterRole/clusterupgrade-editor-role",
@@ -74,11 +74,13 @@ describe("config/default (kubectl kustomize)", function () {
       "RoleBinding/eks-upgrade-operator-secret-reader",
       "Service/eks-upgrade-operator-metrics",
       "ServiceAccount/eks-upgrade-operator",
+      "ValidatingAdmissionPolicy/clusterupgrades.eksupgrade.io-frozen-intent",
+      "ValidatingAdmissionPolicyBinding/clusterupgrades.eksupgrade.io-frozen-intent",
     ]);
   });
 
   it("puts every namespaced object in the operator namespace and labels everything", () => {
-    const clusterScoped = new Set(["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"]);
+    const clusterScoped = new Set(["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
     for (const object of objects) {
       const label = `${object.kind}/${object.metadata.name}`;
       if (clusterScoped.has(object.kind)) assert.equal(object.metadata.namespace, undefined, label);
@@ -236,7 +238,7 @@ describe("config/default (kubectl kustomize)", function () {
       "eksupgrade.io/clusterupgrades": ["get", "list", "watch", "create", "update", "patch", "delete"],
       "eksupgrade.io/clusterupgrades/status": ["get"],
     }), { wildcards: [], excess: [], missing: [] });
-    for (const binding of objects.filter((object) => object.kind.endsWith("Binding")) as (k8s.V1RoleBinding & KubeObject)[]) {
+    for (const binding of objects.filter((object) => object.kind === "RoleBinding" || object.kind === "ClusterRoleBinding") as (k8s.V1RoleBinding & KubeObject)[]) {
       assert.ok(!binding.roleRef.name.startsWith("clusterupgrade-"), `${binding.metadata.name} binds a role meant for people`);
     }
   });

@@ -117,6 +117,13 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
     assert.fail(`update ${updateId} never finished: ${seen.join(",")}`);
   }
 
+  it("answers DescribeClusterVersions with the versions it runs, through the operator's adapter", async () => {
+    const versions = await new AwsEks(eks).listClusterVersions();
+    assert.equal(versions[0], "1.34", "newest first");
+    assert.ok(versions.includes("1.25") && versions.includes("1.31"));
+    assert.ok(!versions.includes("1.35"));
+  });
+
   it("refuses a cluster whose subnets are all in one zone", async () => {
     await assert.rejects(
       eks.send(

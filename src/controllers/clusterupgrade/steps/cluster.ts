@@ -3,7 +3,35 @@
 import { compareMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason } from "../../../api/v1alpha1/types.js";
 import { isNotFound } from "../../../util/errors.js";
-import { CONTINUE, STOP, type Step } from "../context.js";
+import { describeError } from "../../../util/errors.js";
+import { CONTINUE, STOP, type Step, type StepContext } from "../context.js";
+
+/**
+ * Before anything changes, the target must be a version EKS offers in the cluster's region
+ * (DescribeClusterVersions). Once the upgrade has started the check is not repeated: a version
+ * leaving support mid-upgrade must not strand a half-done upgrade. A failed read skips the check
+ * (UpdateClusterVersion refuses a version EKS does not offer anyway) rather than block.
+ */
+async function targetOffered(context: StepContext): Promise<boolean> {
+  let offered: string[];
+  try {
+    offered = await context.cloud.eks.listClusterVersions();
+  } catch (error) {
+    context.log.warn("cannot read the versions EKS offers; the target is not checked against them this pass", { error: describeError(error) });
+    return true;
+  }
+  const target = context.spec.targetVersion;
+  if (offered.length === 0 || offered.includes(target)) return true;
+  const sorted = [...offered].sort(compareMinor);
+  const region = context.spec.cluster.region ?? "the operator's default region";
+  context.setCondition(
+    ConditionType.SpecValid,
+    "False",
+    Reason.UnsupportedVersion,
+    `spec.targetVersion ${target} is not a version EKS offers in ${region}; it offers ${sorted.join(", ")}. Set spec.targetVersion to one of them. Nothing was changed.`,
+  );
+  return false;
+}
 
 export const clusterStep: Step = {
   name: "cluster",
@@ -40,6 +68,7 @@ export const clusterStep: Step = {
       );
       return STOP;
     }
+    if (!context.status.frozenIntent && !(await targetOffered(context))) return STOP;
     context.setCondition(ConditionType.SpecValid, "True", Reason.Valid, `cluster ${name} found at ${live}; target ${context.spec.targetVersion}`);
     return CONTINUE;
   },
