@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatHolder } from "../../../src/claims/holder.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const iamDirectory = path.join(root, "config/iam");
@@ -190,6 +191,19 @@ describe("config/iam policies", () => {
         assert.deepEqual(statement.Condition?.["ForAllValues:StringEquals"]?.["aws:TagKeys"], ["eksupgrade.io/claimed-by"], action);
       }
     }
+  });
+
+  it("let a control plane be upgraded only while this operator's claim tag is on the cluster, whose value the claim code writes", () => {
+    const statements = statementsWith(load("policy.json"), "eks:UpdateClusterVersion");
+    assert.ok(statements.length > 0);
+    const claimPattern = "uid=*";
+    for (const statement of statements) {
+      assert.deepEqual(list(statement.Resource), ["arn:aws:eks:*:ACCOUNT_ID:cluster/*"], statement.Sid);
+      assert.equal(statement.Condition?.StringLike?.["aws:ResourceTag/eksupgrade.io/claimed-by"], claimPattern, statement.Sid);
+    }
+    // The pattern must match what a claim really writes, or every hop would be refused.
+    const written = formatHolder({ uid: "0a1b", operator: "mgmt", since: "2026-11-29T10:00:00Z", upgrade: "ns/up" });
+    assert.ok(written.startsWith(claimPattern.slice(0, -1)), written);
   });
 
   it("trust only the operator's ServiceAccount (IRSA) or the EKS Pod Identity agent", () => {
