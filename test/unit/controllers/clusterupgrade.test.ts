@@ -12,6 +12,7 @@ import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
 import type { PhaseChange } from "../../../src/notify/webhook.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";
+import type { EvictionAnswer } from "../../../src/kube/nodes.js";
 
 interface Harness {
   snapshot: WorkloadSnapshot;
@@ -21,6 +22,8 @@ interface Harness {
   store: MemoryStore;
   events: RecordingEvents;
   clock: FakeClock;
+  /** Eviction answers the fake API server gives instead of its own, by "namespace/name". */
+  evictionAnswers: Map<string, EvictionAnswer>;
   controller: ClusterUpgradeController;
   object(): ClusterUpgrade;
   condition(type: string): { status: string; reason: string; message: string } | undefined;
@@ -33,6 +36,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
   const store = new MemoryStore();
   const events = new RecordingEvents();
   const clock = new FakeClock(Date.parse("2026-11-22T12:00:00Z"));
+  const evictionAnswers = new Map<string, EvictionAnswer>();
   store.put({
     apiVersion: API_VERSION,
     kind: KIND,
@@ -43,7 +47,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     store,
     events,
     cloud: () => world.ports,
-    workloads: () => Promise.resolve(new FakeCluster(world.snapshot)),
+    workloads: () => Promise.resolve(new FakeCluster(world.snapshot, evictionAnswers)),
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
@@ -56,6 +60,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     store,
     events,
     clock,
+    evictionAnswers,
     controller,
     object,
     condition: (type) => object().status?.conditions?.find((condition) => condition.type === type),
@@ -436,6 +441,28 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(group.instances.length, instancesBefore, "no instance removed: every one runs pods");
     assert.equal(group.size.desired, instancesBefore);
     assert.match(world.object().status!.released!.join("; "), new RegExp(`desired kept at ${instancesBefore}, not 3: .*${surge.metadata!.name!} \\(1 pod\\(s\\)\\)`));
+  });
+
+  it("fails the roll on a denied eviction, naming the pod and the reason, and never lets onTimeout DeletePods delete that pod", async () => {
+    const roll = rollWorld({ targetVersion: "1.30", drain: { maxParallelNodes: 1, timeout: "10m", onTimeout: "DeletePods", allowForceDelete: true } });
+    const { world } = roll;
+    for (const node of roll.original) {
+      world.evictionAnswers.set(`shop/api-${node}-a`, { status: 400, message: `admission webhook "guard.example.com" denied the request: api-${node}-a is pinned` });
+    }
+    await runRoll(roll, 200, (upgrade) => upgrade.status?.phase === "Failed");
+    assert.equal(world.object().status?.phase, "Failed");
+    const message = world.condition("NodeGroupsUpgraded")!.message;
+    assert.match(message, /eviction denied on (node-i-[0-9a-f]+): shop\/api-\1-a \(HTTP 400: admission webhook "guard.example.com" denied the request: api-\1-a is pinned\)/);
+    const pinned = /shop\/(api-node-i-[0-9a-f]+-a)/.exec(message)![1];
+    // Past the drain timeout the denial still stands: the pod is not deleted, the roll stays failed.
+    await world.clock.advance(15 * 60_000);
+    await runRoll(roll, 20);
+    assert.ok(world.snapshot.pods.some((pod) => pod.metadata?.name === pinned), `${pinned} was deleted`);
+    assert.equal(world.object().status?.phase, "Failed");
+    // Once the webhook lets the pods go, the roll goes on by itself.
+    world.evictionAnswers.clear();
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
   });
 
   it("fails a wave whose new nodes never become Ready, drains nothing, and goes on once they join", async () => {

@@ -178,7 +178,7 @@ async function advanceNode(
   group: AutoScalingGroupInfo,
   ops: NodeOperations,
   inventory: DrainInventory,
-): Promise<"done" | "skipped" | "waiting"> {
+): Promise<"done" | "skipped" | "waiting" | "denied"> {
   const uid = context.upgrade.metadata.uid ?? "";
   const member = node.instanceId ? group.instances.find((instance) => instance.id === node.instanceId) : undefined;
   if (!live) {
@@ -198,7 +198,9 @@ async function advanceNode(
       context.event("Warning", "NodeSkipped", `${node.name} did not drain within ${context.spec.drain.timeout}; uncordoned and left on the old version (spec.drain.onTimeout SkipNode): ${summarizeHolds(node)}`);
       return "skipped";
     }
-    const deleteRemaining = timedOut && afterTimeout === "DeletePods";
+    // A pod whose eviction was denied is a fault to fix, never one for the timeout to delete.
+    const denied = (node.podsLeft ?? []).some((hold) => hold.evictionDenied);
+    const deleteRemaining = timedOut && afterTimeout === "DeletePods" && !denied;
     const pass = await drainPass(node.name, ops, inventory, {
       policy: { deleteEmptyDirData: context.spec.drain.deleteEmptyDirData, evictUnmanagedPods: context.spec.drain.evictUnmanagedPods },
       deleteRemaining,
@@ -207,6 +209,10 @@ async function advanceNode(
     node.evictions = (node.evictions ?? 0) + pass.evicted.length;
     node.podsLeft = pass.podsLeft;
     if (pass.deleted.length) context.event("Warning", "PodsDeleted", `${node.name}: drain timed out after ${context.spec.drain.timeout}; deleted ${pass.deleted.join(", ")} (spec.drain.onTimeout DeletePods)`);
+    if (pass.denied.length) {
+      node.message = `eviction denied on ${node.name}: ${pass.denied.map((entry) => `${entry.pod} (${entry.reason})`).join("; ")}`;
+      return "denied";
+    }
     if (!pass.drained) {
       node.message = timedOut ? `drain past its ${context.spec.drain.timeout} timeout; spec.drain.onTimeout ${context.spec.drain.onTimeout} keeps waiting` : undefined;
       if (!node.message) delete node.message;
@@ -297,9 +303,18 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
     const inventory: DrainInventory = { budgets: await ops.listBudgets(), replicaSets: await ops.listReplicaSets() };
     // The nodes of a wave drain side by side; each one's status entry is its own.
     const outcomes = await Promise.all(inFlight.map((node) => advanceNode(context, entry, node, nodesByName.get(node.name), group, ops, inventory)));
-    const remaining = inFlight.filter((_, index) => outcomes[index] === "waiting");
+    const remaining = inFlight.filter((_, index) => outcomes[index] === "waiting" || outcomes[index] === "denied");
     entry.nodes = remaining;
     entry.inFlight = remaining.length;
+    const denied = inFlight.filter((_, index) => outcomes[index] === "denied");
+    if (denied.length) {
+      return fail(
+        context,
+        entry,
+        denied.map((node) => node.message).join("; "),
+        "let the operator evict these pods (RBAC: create on pods/eviction; or the admission webhook or policy that denies it); the drain goes on by itself once the eviction is allowed, and the timeout never deletes a denied pod",
+      );
+    }
     if (remaining.length) {
       progress(context, entry, `draining ${remaining.map(summarizeHolds).join("; ")}`);
       return waitFor(parseDuration(context.spec.drain.evictionRetryInterval), "nodes draining");
