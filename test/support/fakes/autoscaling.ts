@@ -16,6 +16,8 @@ interface FakeGroup {
 export class FakeAutoScaling implements AutoScalingPort {
   readonly calls: { method: string; args: unknown[] }[] = [];
   readonly groups = new Map<string, FakeGroup>();
+  /** Instances Auto Scaling removed by its own choice to meet a lower desired capacity. */
+  readonly scaledIn: string[] = [];
   private sequence = 0;
 
   /** Adds a group with `desired` running instances spread over `zones`. */
@@ -41,7 +43,7 @@ export class FakeAutoScaling implements AutoScalingPort {
       group.instances.push({ id: `i-${(++this.sequence).toString(16).padStart(8, "0")}`, zone, lifecycleState: "InService", healthy: true, launchTemplateVersion: group.launchTemplate.version });
     }
     // Scaling in removes the newest instances first in this fake.
-    while (group.instances.length > group.size.desired) group.instances.pop();
+    while (group.instances.length > group.size.desired) this.scaledIn.push(group.instances.pop()!.id);
   }
 
   async describeGroup(name: string): Promise<AutoScalingGroupInfo> {

@@ -106,6 +106,7 @@ export async function restoreGroupSize(
   const active = group.instances.filter((instance) => !instance.lifecycleState.startsWith("Terminat"));
   let surplus = active.length - original.desired;
   const keptFor: string[] = [];
+  let desired = group.size.desired;
   if (surplus > 0) {
     const nodes = nodesOfGroup(group, await ops.listNodes());
     const replicaSets = await ops.listReplicaSets();
@@ -119,13 +120,16 @@ export async function restoreGroupSize(
         keptFor.push(`${node ? nodeName(node) : instance.id} (${busy.length} pod(s))`);
         continue;
       }
-      await cloud.autoscaling.setSize(groupName, { min: Math.min(original.min, active.length - 1), max: Math.max(original.max, group.size.max), desired: group.size.desired });
+      // Each step starts from the size the last decrement left: resending the first read's desired
+      // would launch a replacement, and the final resize would then let Auto Scaling pick the victim.
+      await cloud.autoscaling.setSize(groupName, { min: Math.max(0, Math.min(original.min, desired - 1)), max: Math.max(original.max, group.size.max), desired });
       await cloud.autoscaling.terminateInstance(instance.id, true);
+      desired--;
       surplus--;
     }
   }
-  const desired = original.desired + Math.max(0, surplus);
-  const size = { min: Math.min(original.min, desired), max: Math.max(original.max, desired), desired };
+  const target = original.desired + Math.max(0, surplus);
+  const size = { min: Math.min(original.min, target), max: Math.max(original.max, target), desired: target };
   const now = await cloud.autoscaling.describeGroup(groupName);
   if (!sameSize(now.size, size)) await cloud.autoscaling.setSize(groupName, size);
   return { size, keptFor: surplus > 0 ? keptFor : [] };
