@@ -75,14 +75,20 @@ export class FakeAutoScaling implements AutoScalingPort {
       const index = group.instances.findIndex((instance) => instance.id === instanceId);
       if (index < 0) continue;
       if (decrementDesired && group.size.desired - 1 < group.size.min) {
-        return Promise.reject(new ValidationError(`terminating ${instanceId} would take the group below its minimum ${group.size.min}`));
+        // Auto Scaling's own words for a decrement below the minimum.
+        return Promise.reject(
+          new ValidationError(
+            `terminating instance ${instanceId}: ValidationError: Currently, desiredSize equals minSize (${group.size.min}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
+          ),
+        );
       }
       group.instances.splice(index, 1);
       if (decrementDesired) group.size.desired--;
       this.fill(group);
       return Promise.resolve();
     }
-    return Promise.reject(new ValidationError(`instance ${instanceId} is not in any Auto Scaling group`));
+    // What the adapter makes of Auto Scaling's "No managed instance found for instance ID".
+    return Promise.reject(new NotFoundError(`terminating instance ${instanceId}: it is in no Auto Scaling group`));
   }
 
   tagGroup(name: string, tags: Record<string, string>): Promise<void> {

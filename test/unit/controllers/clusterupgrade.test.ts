@@ -13,6 +13,7 @@ import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
 import type { PhaseChange } from "../../../src/notify/webhook.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";
 import type { EvictionAnswer } from "../../../src/kube/nodes.js";
+import { ValidationError } from "../../../src/util/errors.js";
 
 interface Harness {
   snapshot: WorkloadSnapshot;
@@ -461,6 +462,53 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.object().status?.phase, "Failed");
     // Once the webhook lets the pods go, the roll goes on by itself.
     world.evictionAnswers.clear();
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("fails on an Auto Scaling refusal to terminate, in its words, instead of reading it as an instance already leaving", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    const terminate = autoscaling.terminateInstance.bind(autoscaling);
+    let refuse = true;
+    autoscaling.terminateInstance = (instanceId, decrement) =>
+      refuse
+        ? Promise.reject(new ValidationError(`terminating instance ${instanceId}: ValidationError: Currently, desiredSize equals minSize (2). Terminating instance without replacement will violate group's min size constraint.`))
+        : terminate(instanceId, decrement);
+    await runRoll(roll, 300, (upgrade) => upgrade.status?.phase === "Failed");
+    assert.equal(world.object().status?.phase, "Failed");
+    assert.match(world.condition("NodeGroupsUpgraded")!.message, /Auto Scaling refused to terminate i-[0-9a-f]+ \(node-i-[0-9a-f]+\): .*violate group's min size constraint/);
+    refuse = false;
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("fails when a terminated instance stays in its group past the time limit, naming it and for how long", async () => {
+    const roll = rollWorld({ targetVersion: "1.30", drain: { maxParallelNodes: 1 } });
+    const { world, autoscaling } = roll;
+    const terminate = autoscaling.terminateInstance.bind(autoscaling);
+    let stuck: string | undefined;
+    // A lifecycle hook holds the first instance the roll terminates.
+    autoscaling.terminateInstance = (instanceId, decrement) => {
+      if (stuck && stuck !== instanceId) return terminate(instanceId, decrement);
+      stuck = instanceId;
+      const instance = autoscaling.groups.get("legacy")!.instances.find((candidate) => candidate.id === instanceId)!;
+      instance.lifecycleState = "Terminating:Wait";
+      return Promise.resolve();
+    };
+    const terminating = (upgrade: ClusterUpgrade): boolean => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => node.phase === "Terminating");
+    await runRoll(roll, 300, terminating);
+    assert.ok(terminating(world.object()), "a node reached Terminating");
+    await world.clock.advance(60 * 60_000);
+    await runRoll(roll, 3);
+    assert.notEqual(world.object().status?.phase, "Failed", "an hour in Terminating:Wait is within the limit");
+    await world.clock.advance(31 * 60_000);
+    await runRoll(roll, 3, (upgrade) => upgrade.status?.phase === "Failed");
+    assert.equal(world.object().status?.phase, "Failed");
+    assert.match(world.condition("NodeGroupsUpgraded")!.message, new RegExp(`instance ${stuck} \\(node-${stuck}\\) has been Terminating:Wait for 9[0-9] minutes`));
+    // The hook completes: the instance leaves and the roll goes on.
+    await terminate(stuck!, false);
+    roll.mirror();
     await runRoll(roll);
     assert.equal(world.object().status?.phase, "Succeeded");
   });
