@@ -198,7 +198,10 @@ export interface AutoScalingPort {
   /** Throws a NotFoundError when the group does not exist. */
   describeGroup(name: string): Promise<AutoScalingGroupInfo>;
   setSize(name: string, size: GroupSize): Promise<void>;
-  /** Terminates one instance of the group, lowering desired capacity so it is not replaced. */
+  /**
+   * Terminates one instance of the group, lowering desired capacity so it is not replaced. Throws a
+   * NotFoundError when no group manages the instance any more (terminated or detached already).
+   */
   terminateInstance(instanceId: string, decrementDesired: boolean): Promise<void>;
   tagGroup(name: string, tags: Record<string, string>): Promise<void>;
   untagGroup(name: string, keys: string[]): Promise<void>;

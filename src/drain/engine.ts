@@ -35,6 +35,11 @@ export interface DrainPassResult {
   deleted: string[];
   /** A pod the policy protects (do-not-disrupt, emptyDir, no controller) holds the node: waiting alone does not help. */
   blockedByPolicy: boolean;
+  /**
+   * Pods whose eviction was denied (403 from RBAC, or an admission webhook or policy), with the API
+   * server's words: a failure to surface, which neither waiting nor a timeout policy may paper over.
+   */
+  denied: { pod: string; reason: string }[];
 }
 
 /** kubectl drain's wait between refused evictions. */
@@ -49,21 +54,24 @@ export function describeBudget(pdb: V1PodDisruptionBudget): string {
 
 function holdForRefusal(pod: V1Pod, budgets: V1PodDisruptionBudget[], status: number, message: string): string {
   const matching = budgetsFor(pod, budgets);
-  const outcome = interpretEviction(status);
+  const outcome = interpretEviction(status, message);
   if (outcome.kind === "budgetRefused") {
     return matching.length ? matching.map(describeBudget).join("; ") : `eviction refused (429): ${message}`;
   }
   if (outcome.kind === "multipleBudgets") {
-    const names = matching.map(budgetName).join(", ");
-    return `covered by ${matching.length > 1 ? `${matching.length} PodDisruptionBudgets (${names})` : "more than one PodDisruptionBudget"}: the API server refuses to evict it; keep one budget per pod`;
+    // The budgets read for this pass may lag the API server's: name them only when they agree.
+    if (matching.length > 1) return `covered by ${matching.length} PodDisruptionBudgets (${matching.map(budgetName).join(", ")}): the API server refuses to evict it; keep one budget per pod`;
+    return `the API server refuses to evict it (HTTP 500): ${message}`;
   }
+  if (outcome.kind === "transient") return `transient API server error (HTTP ${status}), tried again on the next pass: ${message}`;
+  if (outcome.kind === "denied") return `eviction denied (HTTP ${status}): ${message}`;
   return `eviction failed with HTTP ${status}: ${message}`;
 }
 
 /** One pass over `nodeName`: evict what may go now, report what holds the rest. */
 export async function drainPass(nodeName: string, ops: NodeOperations, inventory: DrainInventory, options: DrainOptions): Promise<DrainPassResult> {
   const pods = await ops.podsOnNode(nodeName);
-  const result: DrainPassResult = { drained: false, podsLeft: [], evicted: [], deleted: [], blockedByPolicy: false };
+  const result: DrainPassResult = { drained: false, podsLeft: [], evicted: [], deleted: [], blockedByPolicy: false, denied: [] };
   const pending: { pod: V1Pod; rank: number }[] = [];
   for (const pod of pods) {
     const disposition = classifyPod(pod, options.policy, inventory.replicaSets);
@@ -108,14 +116,20 @@ export async function drainPass(nodeName: string, ops: NodeOperations, inventory
   for (const [index, { pod }] of now.entries()) {
     const name = podName(pod);
     const answer = answers[index];
-    const outcome = interpretEviction(answer.status);
+    const outcome = interpretEviction(answer.status, answer.message);
     if (outcome.kind === "gone") continue;
     if (outcome.kind === "evicted") {
       result.evicted.push(name);
       result.podsLeft.push({ pod: name, heldBy: "evicted, terminating" });
       continue;
     }
-    result.podsLeft.push({ pod: name, heldBy: holdForRefusal(pod, inventory.budgets, answer.status, answer.message) });
+    const heldBy = holdForRefusal(pod, inventory.budgets, answer.status, answer.message);
+    if (outcome.kind === "denied") {
+      result.denied.push({ pod: name, reason: `HTTP ${answer.status}: ${answer.message}` });
+      result.podsLeft.push({ pod: name, heldBy, evictionDenied: true });
+      continue;
+    }
+    result.podsLeft.push({ pod: name, heldBy });
   }
   for (const { pod } of held) result.podsLeft.push({ pod: podName(pod), heldBy: "critical pod: evicted once the other pods of the node are gone" });
   result.drained = result.podsLeft.length === 0;

@@ -101,13 +101,24 @@ export type EvictionOutcome =
   | { kind: "budgetRefused" }
   /** 500 from a pod under more than one budget: a misconfiguration to report, not to retry blindly. */
   | { kind: "multipleBudgets" }
+  /** 403 (RBAC) or an admission webhook or policy that denied the eviction: waiting does not change the answer. */
+  | { kind: "denied"; status: number }
+  /** Any other 5xx: the API server (or something behind it) failed; the next pass tries again. */
+  | { kind: "transient"; status: number }
   | { kind: "error"; status: number };
 
-/** Reads the Eviction API's answer the way kubectl drain does. */
-export function interpretEviction(status: number): EvictionOutcome {
+// The API server's own words for a pod under several budgets (an internal error, hence the 500).
+const MULTIPLE_BUDGETS = /more than one PodDisruptionBudget/i;
+// How an admission webhook's or a ValidatingAdmissionPolicy's denial reads, whatever code it chose.
+const ADMISSION_DENIAL = /admission webhook .* denied the request|ValidatingAdmissionPolicy .* denied request/i;
+
+/** Reads the Eviction API's answer the way kubectl drain does, telling refusals that pass from those that do not. */
+export function interpretEviction(status: number, message = ""): EvictionOutcome {
   if (status >= 200 && status < 300) return { kind: "evicted" };
   if (status === 404) return { kind: "gone" };
   if (status === 429) return { kind: "budgetRefused" };
-  if (status === 500) return { kind: "multipleBudgets" };
+  if (status === 500 && MULTIPLE_BUDGETS.test(message)) return { kind: "multipleBudgets" };
+  if (status >= 500) return { kind: "transient", status };
+  if (status === 403 || (status >= 400 && ADMISSION_DENIAL.test(message))) return { kind: "denied", status };
   return { kind: "error", status };
 }

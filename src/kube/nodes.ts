@@ -11,7 +11,10 @@ export interface NodePatch {
 }
 
 export interface EvictionAnswer {
-  /** HTTP status of the eviction: 201 accepted, 429 refused by a budget, 404 gone, 500 several budgets. */
+  /**
+   * HTTP status of the eviction: 201 accepted, 429 refused by a budget, 404 gone, 500 several
+   * budgets (or a server fault: the message tells), 403 or a webhook's code when denied.
+   */
   status: number;
   message: string;
 }

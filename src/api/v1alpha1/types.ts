@@ -220,6 +220,8 @@ export interface PodHold {
   pod: string;
   /** What keeps the pod on the node: a budget with its allowance, a policy, an error. */
   heldBy: string;
+  /** Its eviction was denied (RBAC or an admission webhook): the drain timeout never deletes such a pod. */
+  evictionDenied?: boolean;
 }
 
 export interface NodeInFlight {

@@ -9,9 +9,13 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { NotFoundError } from "../../util/errors.js";
+import { isValidation, NotFoundError } from "../../util/errors.js";
 import type { AutoScalingGroupInfo, AutoScalingPort, GroupSize } from "../ports.js";
 import { awsCall } from "./call.js";
+
+// What TerminateInstanceInAutoScalingGroup says of an instance no group manages any more (it was
+// terminated, or detached): "Instance Id not found - No managed instance found for instance ID ...".
+const NOT_IN_A_GROUP = /No managed instance found for instance ID|Instance Id not found/i;
 
 export class AwsAutoScaling implements AutoScalingPort {
   constructor(private readonly client: AutoScalingClient) {}
@@ -58,9 +62,19 @@ export class AwsAutoScaling implements AutoScalingPort {
   }
 
   async terminateInstance(instanceId: string, decrementDesired: boolean): Promise<void> {
-    await awsCall(`terminating instance ${instanceId}`, () =>
-      this.client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: decrementDesired })),
-    );
+    try {
+      await awsCall(`terminating instance ${instanceId}`, () =>
+        this.client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: decrementDesired })),
+      );
+    } catch (error) {
+      // Auto Scaling answers ValidationError both when the instance has already left every group
+      // and when the call itself is wrong (a decrement below the group's minimum, ...): only the
+      // first means the work is done, so only its words become NotFoundError.
+      if (isValidation(error) && NOT_IN_A_GROUP.test(error instanceof Error ? error.message : "")) {
+        throw new NotFoundError(`terminating instance ${instanceId}: it is in no Auto Scaling group (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   async tagGroup(name: string, tags: Record<string, string>): Promise<void> {

@@ -16,6 +16,8 @@ interface FakeGroup {
 export class FakeAutoScaling implements AutoScalingPort {
   readonly calls: { method: string; args: unknown[] }[] = [];
   readonly groups = new Map<string, FakeGroup>();
+  /** Instances Auto Scaling removed by its own choice to meet a lower desired capacity. */
+  readonly scaledIn: string[] = [];
   private sequence = 0;
 
   /** Adds a group with `desired` running instances spread over `zones`. */
@@ -41,7 +43,7 @@ export class FakeAutoScaling implements AutoScalingPort {
       group.instances.push({ id: `i-${(++this.sequence).toString(16).padStart(8, "0")}`, zone, lifecycleState: "InService", healthy: true, launchTemplateVersion: group.launchTemplate.version });
     }
     // Scaling in removes the newest instances first in this fake.
-    while (group.instances.length > group.size.desired) group.instances.pop();
+    while (group.instances.length > group.size.desired) this.scaledIn.push(group.instances.pop()!.id);
   }
 
   async describeGroup(name: string): Promise<AutoScalingGroupInfo> {
@@ -73,14 +75,20 @@ export class FakeAutoScaling implements AutoScalingPort {
       const index = group.instances.findIndex((instance) => instance.id === instanceId);
       if (index < 0) continue;
       if (decrementDesired && group.size.desired - 1 < group.size.min) {
-        return Promise.reject(new ValidationError(`terminating ${instanceId} would take the group below its minimum ${group.size.min}`));
+        // Auto Scaling's own words for a decrement below the minimum.
+        return Promise.reject(
+          new ValidationError(
+            `terminating instance ${instanceId}: ValidationError: Currently, desiredSize equals minSize (${group.size.min}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
+          ),
+        );
       }
       group.instances.splice(index, 1);
       if (decrementDesired) group.size.desired--;
       this.fill(group);
       return Promise.resolve();
     }
-    return Promise.reject(new ValidationError(`instance ${instanceId} is not in any Auto Scaling group`));
+    // What the adapter makes of Auto Scaling's "No managed instance found for instance ID".
+    return Promise.reject(new NotFoundError(`terminating instance ${instanceId}: it is in no Auto Scaling group`));
   }
 
   tagGroup(name: string, tags: Record<string, string>): Promise<void> {

@@ -13,7 +13,14 @@ export class FakeCluster implements ClusterAccess {
   readonly deletions: string[] = [];
   readonly patches: { node: string; patch: NodePatch }[] = [];
 
-  constructor(readonly state: WorkloadSnapshot) {}
+  /**
+   * Answers that override the Eviction API's own, by "namespace/name": what RBAC, an admission
+   * webhook or a failing API server would say.
+   */
+  constructor(
+    readonly state: WorkloadSnapshot,
+    readonly scripted = new Map<string, EvictionAnswer>(),
+  ) {}
 
   snapshot(): Promise<WorkloadSnapshot> {
     return Promise.resolve(structuredClone(this.state));
@@ -50,7 +57,7 @@ export class FakeCluster implements ClusterAccess {
   }
 
   evictPod(namespace: string, name: string): Promise<EvictionAnswer> {
-    const answer = this.evict(namespace, name);
+    const answer = this.scripted.get(`${namespace}/${name}`) ?? this.evict(namespace, name);
     this.evictions.push({ pod: `${namespace}/${name}`, status: answer.status });
     return Promise.resolve(answer);
   }

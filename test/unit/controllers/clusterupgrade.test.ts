@@ -14,6 +14,8 @@ import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
 import type { PhaseChange } from "../../../src/notify/webhook.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";
+import type { EvictionAnswer } from "../../../src/kube/nodes.js";
+import { ValidationError } from "../../../src/util/errors.js";
 
 interface Harness {
   snapshot: WorkloadSnapshot;
@@ -23,6 +25,8 @@ interface Harness {
   store: MemoryStore;
   events: RecordingEvents;
   clock: FakeClock;
+  /** Eviction answers the fake API server gives instead of its own, by "namespace/name". */
+  evictionAnswers: Map<string, EvictionAnswer>;
   controller: ClusterUpgradeController;
   object(): ClusterUpgrade;
   condition(type: string): { status: string; reason: string; message: string } | undefined;
@@ -35,6 +39,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
   const store = new MemoryStore();
   const events = new RecordingEvents();
   const clock = new FakeClock(Date.parse("2026-11-22T12:00:00Z"));
+  const evictionAnswers = new Map<string, EvictionAnswer>();
   store.put({
     apiVersion: API_VERSION,
     kind: KIND,
@@ -45,7 +50,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     store,
     events,
     cloud: () => world.ports,
-    workloads: () => Promise.resolve(new FakeCluster(world.snapshot)),
+    workloads: () => Promise.resolve(new FakeCluster(world.snapshot, evictionAnswers)),
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
@@ -60,6 +65,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     store,
     events,
     clock,
+    evictionAnswers,
     controller,
     object,
     condition: (type) => object().status?.conditions?.find((condition) => condition.type === type),
@@ -440,6 +446,75 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(group.instances.length, instancesBefore, "no instance removed: every one runs pods");
     assert.equal(group.size.desired, instancesBefore);
     assert.match(world.object().status!.released!.join("; "), new RegExp(`desired kept at ${instancesBefore}, not 3: .*${surge.metadata!.name!} \\(1 pod\\(s\\)\\)`));
+  });
+
+  it("fails the roll on a denied eviction, naming the pod and the reason, and never lets onTimeout DeletePods delete that pod", async () => {
+    const roll = rollWorld({ targetVersion: "1.30", drain: { maxParallelNodes: 1, timeout: "10m", onTimeout: "DeletePods", allowForceDelete: true } });
+    const { world } = roll;
+    for (const node of roll.original) {
+      world.evictionAnswers.set(`shop/api-${node}-a`, { status: 400, message: `admission webhook "guard.example.com" denied the request: api-${node}-a is pinned` });
+    }
+    await runRoll(roll, 200, (upgrade) => upgrade.status?.phase === "Failed");
+    assert.equal(world.object().status?.phase, "Failed");
+    const message = world.condition("NodeGroupsUpgraded")!.message;
+    assert.match(message, /eviction denied on (node-i-[0-9a-f]+): shop\/api-\1-a \(HTTP 400: admission webhook "guard.example.com" denied the request: api-\1-a is pinned\)/);
+    const pinned = /shop\/(api-node-i-[0-9a-f]+-a)/.exec(message)![1];
+    // Past the drain timeout the denial still stands: the pod is not deleted, the roll stays failed.
+    await world.clock.advance(15 * 60_000);
+    await runRoll(roll, 20);
+    assert.ok(world.snapshot.pods.some((pod) => pod.metadata?.name === pinned), `${pinned} was deleted`);
+    assert.equal(world.object().status?.phase, "Failed");
+    // Once the webhook lets the pods go, the roll goes on by itself.
+    world.evictionAnswers.clear();
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("fails on an Auto Scaling refusal to terminate, in its words, instead of reading it as an instance already leaving", async () => {
+    const roll = rollWorld({ targetVersion: "1.30" });
+    const { world, autoscaling } = roll;
+    const terminate = autoscaling.terminateInstance.bind(autoscaling);
+    let refuse = true;
+    autoscaling.terminateInstance = (instanceId, decrement) =>
+      refuse
+        ? Promise.reject(new ValidationError(`terminating instance ${instanceId}: ValidationError: Currently, desiredSize equals minSize (2). Terminating instance without replacement will violate group's min size constraint.`))
+        : terminate(instanceId, decrement);
+    await runRoll(roll, 300, (upgrade) => upgrade.status?.phase === "Failed");
+    assert.equal(world.object().status?.phase, "Failed");
+    assert.match(world.condition("NodeGroupsUpgraded")!.message, /Auto Scaling refused to terminate i-[0-9a-f]+ \(node-i-[0-9a-f]+\): .*violate group's min size constraint/);
+    refuse = false;
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  it("fails when a terminated instance stays in its group past the time limit, naming it and for how long", async () => {
+    const roll = rollWorld({ targetVersion: "1.30", drain: { maxParallelNodes: 1 } });
+    const { world, autoscaling } = roll;
+    const terminate = autoscaling.terminateInstance.bind(autoscaling);
+    let stuck: string | undefined;
+    // A lifecycle hook holds the first instance the roll terminates.
+    autoscaling.terminateInstance = (instanceId, decrement) => {
+      if (stuck && stuck !== instanceId) return terminate(instanceId, decrement);
+      stuck = instanceId;
+      const instance = autoscaling.groups.get("legacy")!.instances.find((candidate) => candidate.id === instanceId)!;
+      instance.lifecycleState = "Terminating:Wait";
+      return Promise.resolve();
+    };
+    const terminating = (upgrade: ClusterUpgrade): boolean => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes ?? []).some((node) => node.phase === "Terminating");
+    await runRoll(roll, 300, terminating);
+    assert.ok(terminating(world.object()), "a node reached Terminating");
+    await world.clock.advance(60 * 60_000);
+    await runRoll(roll, 3);
+    assert.notEqual(world.object().status?.phase, "Failed", "an hour in Terminating:Wait is within the limit");
+    await world.clock.advance(31 * 60_000);
+    await runRoll(roll, 3, (upgrade) => upgrade.status?.phase === "Failed");
+    assert.equal(world.object().status?.phase, "Failed");
+    assert.match(world.condition("NodeGroupsUpgraded")!.message, new RegExp(`instance ${stuck} \\(node-${stuck}\\) has been Terminating:Wait for 9[0-9] minutes`));
+    // The hook completes: the instance leaves and the roll goes on.
+    await terminate(stuck!, false);
+    roll.mirror();
+    await runRoll(roll);
+    assert.equal(world.object().status?.phase, "Succeeded");
   });
 
   it("fails a wave whose new nodes never become Ready, drains nothing, and goes on once they join", async () => {

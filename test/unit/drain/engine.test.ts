@@ -104,6 +104,43 @@ describe("drain engine", () => {
     assert.equal(done.drained, true);
   });
 
+  it("reports a denied eviction (RBAC or an admission webhook) as a failure naming the pod and the API server's reason", async () => {
+    const api = cluster([pod("web-a", "n1"), pod("web-b", "n1"), pod("web-c", "n1")], [budget("web", "web", 3)]);
+    api.scripted.set("shop/web-a", { status: 403, message: 'pods "web-a" is forbidden: User "system:serviceaccount:ops:op" cannot create resource "pods/eviction" in API group "" in the namespace "shop"' });
+    api.scripted.set("shop/web-b", { status: 400, message: 'admission webhook "guard.example.com" denied the request: web-b is pinned' });
+    const result = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, options);
+    assert.deepEqual(result.evicted, ["shop/web-c"]);
+    assert.deepEqual(
+      result.denied.map((entry) => entry.pod),
+      ["shop/web-a", "shop/web-b"],
+    );
+    assert.match(result.denied[0].reason, /HTTP 403: .*cannot create resource "pods\/eviction"/);
+    assert.match(result.denied[1].reason, /HTTP 400: admission webhook "guard.example.com" denied the request: web-b is pinned/);
+    const held = result.podsLeft.find((hold) => hold.pod === "shop/web-a")!;
+    assert.equal(held.evictionDenied, true);
+    assert.doesNotMatch(held.heldBy, /PodDisruptionBudget/);
+  });
+
+  it("reads a 500 as two budgets only in the API server's words and with two budgets matching; other 5xx are transient", async () => {
+    const api = cluster([pod("web-a", "n1"), pod("web-b", "n1"), pod("web-c", "n1")], [budget("web", "web", 3)]);
+    api.scripted.set("shop/web-a", { status: 500, message: "Internal error occurred: etcdserver: request timed out" });
+    api.scripted.set("shop/web-b", { status: 503, message: "the server is currently unable to handle the request" });
+    api.scripted.set("shop/web-c", { status: 500, message: "Internal error occurred: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support." });
+    const result = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, options);
+    const heldBy = (name: string): string => result.podsLeft.find((hold) => hold.pod === name)!.heldBy;
+    assert.match(heldBy("shop/web-a"), /^transient API server error \(HTTP 500\).*etcdserver: request timed out/);
+    assert.match(heldBy("shop/web-b"), /^transient API server error \(HTTP 503\)/);
+    // The budgets read for the pass show one: the API server's words are reported, not a count it did not give.
+    assert.match(heldBy("shop/web-c"), /refuses to evict it \(HTTP 500\): .*more than one PodDisruptionBudget/);
+    assert.doesNotMatch(heldBy("shop/web-c"), /covered by/);
+    assert.deepEqual(result.denied, []);
+    assert.equal(result.drained, false);
+    // A later pass, with the server back, evicts them.
+    api.scripted.clear();
+    const next = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, options);
+    assert.deepEqual(next.evicted, ["shop/web-a", "shop/web-b", "shop/web-c"]);
+  });
+
   it("deletes what is left only when told the timeout policy allows it", async () => {
     const api = cluster([pod("web-a", "n1"), pod("batch", "n1", { doNotDisrupt: true })], [budget("web", "web", 0)]);
     const result = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, { ...options, deleteRemaining: true, gracePeriodSeconds: 5 });

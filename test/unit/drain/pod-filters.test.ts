@@ -55,11 +55,16 @@ describe("drain pod filters (kubectl drain semantics)", () => {
     assert.deepEqual(plan.blocked.map((entry) => entry.pod), ["shop/bare"]);
   });
 
-  it("reads eviction answers as kubectl does: 429 waits, 404 is done, 500 is two budgets", () => {
+  it("reads eviction answers as kubectl does: 429 waits, 404 is done, 500 is two budgets only in the API server's words", () => {
     assert.deepEqual(interpretEviction(201), { kind: "evicted" });
     assert.deepEqual(interpretEviction(429), { kind: "budgetRefused" });
     assert.deepEqual(interpretEviction(404), { kind: "gone" });
-    assert.deepEqual(interpretEviction(500), { kind: "multipleBudgets" });
-    assert.deepEqual(interpretEviction(403), { kind: "error", status: 403 });
+    assert.deepEqual(interpretEviction(500, "Internal error occurred: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."), { kind: "multipleBudgets" });
+    assert.deepEqual(interpretEviction(500, "Internal error occurred: etcdserver: request timed out"), { kind: "transient", status: 500 });
+    assert.deepEqual(interpretEviction(503, "the server is currently unable to handle the request"), { kind: "transient", status: 503 });
+    assert.deepEqual(interpretEviction(403, 'pods "web-a" is forbidden: User "system:serviceaccount:ops:op" cannot create resource "pods/eviction"'), { kind: "denied", status: 403 });
+    assert.deepEqual(interpretEviction(400, 'admission webhook "guard.example.com" denied the request: web-a is pinned'), { kind: "denied", status: 400 });
+    assert.deepEqual(interpretEviction(422, "ValidatingAdmissionPolicy 'pin' with binding 'pin' denied request: pinned"), { kind: "denied", status: 422 });
+    assert.deepEqual(interpretEviction(409, "Operation cannot be fulfilled"), { kind: "error", status: 409 });
   });
 });

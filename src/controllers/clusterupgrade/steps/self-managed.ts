@@ -20,7 +20,7 @@ import { cordonForRoll, instanceIdOf, isNodeReady, nodeName, protectFromScaleDow
 import { drainPass, type DrainInventory } from "../../../drain/engine.js";
 import type { NodeOperations } from "../../../kube/nodes.js";
 import { zoneOf } from "../../../preflight/snapshot.js";
-import { describeError, isValidation } from "../../../util/errors.js";
+import { describeError, isNotFound, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
 
 /** Auto Scaling would otherwise launch and terminate instances to even out zones mid-roll. */
@@ -29,6 +29,14 @@ export const SUSPENDED_PROCESSES = ["AZRebalance"];
 export const NEW_NODES_READY_TIMEOUT_MS = 15 * 60_000;
 /** Tag on a group while this operator rolls it (the IAM policy allows eksupgrade.io/* tags only). */
 export const ROLLING_TAG = "eksupgrade.io/rolling";
+/**
+ * How long a terminated instance may stay in its group (Terminating, Terminating:Wait, ...) before
+ * the roll fails and says so: an hour for a lifecycle hook's default heartbeat, with room to spare.
+ */
+export const TERMINATION_TIMEOUT_MS = 90 * 60_000;
+
+/** What became of one node in flight: a failure says what and what to do about it. */
+type NodeOutcome = "done" | "skipped" | "waiting" | { failure: string; remediation: string };
 
 function sameSize(a: GroupSize, b: GroupSize): boolean {
   return a.min === b.min && a.max === b.max && a.desired === b.desired;
@@ -106,6 +114,7 @@ export async function restoreGroupSize(
   const active = group.instances.filter((instance) => !instance.lifecycleState.startsWith("Terminat"));
   let surplus = active.length - original.desired;
   const keptFor: string[] = [];
+  let desired = group.size.desired;
   if (surplus > 0) {
     const nodes = nodesOfGroup(group, await ops.listNodes());
     const replicaSets = await ops.listReplicaSets();
@@ -119,13 +128,16 @@ export async function restoreGroupSize(
         keptFor.push(`${node ? nodeName(node) : instance.id} (${busy.length} pod(s))`);
         continue;
       }
-      await cloud.autoscaling.setSize(groupName, { min: Math.min(original.min, active.length - 1), max: Math.max(original.max, group.size.max), desired: group.size.desired });
+      // Each step starts from the size the last decrement left: resending the first read's desired
+      // would launch a replacement, and the final resize would then let Auto Scaling pick the victim.
+      await cloud.autoscaling.setSize(groupName, { min: Math.max(0, Math.min(original.min, desired - 1)), max: Math.max(original.max, group.size.max), desired });
       await cloud.autoscaling.terminateInstance(instance.id, true);
+      desired--;
       surplus--;
     }
   }
-  const desired = original.desired + Math.max(0, surplus);
-  const size = { min: Math.min(original.min, desired), max: Math.max(original.max, desired), desired };
+  const target = original.desired + Math.max(0, surplus);
+  const size = { min: Math.min(original.min, target), max: Math.max(original.max, target), desired: target };
   const now = await cloud.autoscaling.describeGroup(groupName);
   if (!sameSize(now.size, size)) await cloud.autoscaling.setSize(groupName, size);
   return { size, keptFor: surplus > 0 ? keptFor : [] };
@@ -178,7 +190,7 @@ async function advanceNode(
   group: AutoScalingGroupInfo,
   ops: NodeOperations,
   inventory: DrainInventory,
-): Promise<"done" | "skipped" | "waiting"> {
+): Promise<NodeOutcome> {
   const uid = context.upgrade.metadata.uid ?? "";
   const member = node.instanceId ? group.instances.find((instance) => instance.id === node.instanceId) : undefined;
   if (!live) {
@@ -198,7 +210,9 @@ async function advanceNode(
       context.event("Warning", "NodeSkipped", `${node.name} did not drain within ${context.spec.drain.timeout}; uncordoned and left on the old version (spec.drain.onTimeout SkipNode): ${summarizeHolds(node)}`);
       return "skipped";
     }
-    const deleteRemaining = timedOut && afterTimeout === "DeletePods";
+    // A pod whose eviction was denied is a fault to fix, never one for the timeout to delete.
+    const denied = (node.podsLeft ?? []).some((hold) => hold.evictionDenied);
+    const deleteRemaining = timedOut && afterTimeout === "DeletePods" && !denied;
     const pass = await drainPass(node.name, ops, inventory, {
       policy: { deleteEmptyDirData: context.spec.drain.deleteEmptyDirData, evictUnmanagedPods: context.spec.drain.evictUnmanagedPods },
       deleteRemaining,
@@ -207,6 +221,13 @@ async function advanceNode(
     node.evictions = (node.evictions ?? 0) + pass.evicted.length;
     node.podsLeft = pass.podsLeft;
     if (pass.deleted.length) context.event("Warning", "PodsDeleted", `${node.name}: drain timed out after ${context.spec.drain.timeout}; deleted ${pass.deleted.join(", ")} (spec.drain.onTimeout DeletePods)`);
+    if (pass.denied.length) {
+      node.message = `eviction denied on ${node.name}: ${pass.denied.map((entry) => `${entry.pod} (${entry.reason})`).join("; ")}`;
+      return {
+        failure: node.message,
+        remediation: "let the operator evict these pods (RBAC: create on pods/eviction; or the admission webhook or policy that denies it); the drain goes on by itself once the eviction is allowed, and the timeout never deletes a denied pod",
+      };
+    }
     if (!pass.drained) {
       node.message = timedOut ? `drain past its ${context.spec.drain.timeout} timeout; spec.drain.onTimeout ${context.spec.drain.onTimeout} keeps waiting` : undefined;
       if (!node.message) delete node.message;
@@ -223,16 +244,33 @@ async function advanceNode(
       try {
         await context.cloud.autoscaling.terminateInstance(node.instanceId, true);
       } catch (error) {
-        if (!isValidation(error)) throw error;
-        context.log.info("instance already leaving its group", { instance: node.instanceId, error: describeError(error) });
+        if (isNotFound(error)) {
+          context.log.info("instance already gone from its group", { instance: node.instanceId, error: describeError(error) });
+        } else if (isValidation(error)) {
+          // Auto Scaling refused the call itself (a decrement below the minimum, ...): its words say why.
+          node.message = `Auto Scaling refused to terminate ${node.instanceId} (${node.name}): ${describeError(error)}`;
+          return { failure: node.message, remediation: `fix what Auto Scaling names (for a minimum size: lower the minimum of ${entry.name}); the roll tries the termination again by itself` };
+        } else {
+          throw error;
+        }
       }
     }
+    delete node.message;
     node.phase = "Terminating";
     node.since = context.now.toISOString();
     return "waiting";
   }
   // Terminating: done once the instance has left the group (the node object follows).
-  return member ? "waiting" : "done";
+  if (!member) return "done";
+  const leaving = context.now.getTime() - Date.parse(node.since);
+  if (leaving > TERMINATION_TIMEOUT_MS) {
+    node.message = `instance ${member.id} (${node.name}) has been ${member.lifecycleState || "in the group"} for ${Math.floor(leaving / 60_000)} minutes since the operator terminated it`;
+    return {
+      failure: node.message,
+      remediation: `look at ${member.id}'s lifecycle hooks and scaling activities in Auto Scaling group ${entry.name} (complete or abandon a hook that waits); the roll goes on by itself once the instance has left`,
+    };
+  }
+  return "waiting";
 }
 
 /** Moves one self-managed group to `hop.version`. Undefined once the group is done. */
@@ -297,9 +335,13 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
     const inventory: DrainInventory = { budgets: await ops.listBudgets(), replicaSets: await ops.listReplicaSets() };
     // The nodes of a wave drain side by side; each one's status entry is its own.
     const outcomes = await Promise.all(inFlight.map((node) => advanceNode(context, entry, node, nodesByName.get(node.name), group, ops, inventory)));
-    const remaining = inFlight.filter((_, index) => outcomes[index] === "waiting");
+    const remaining = inFlight.filter((_, index) => outcomes[index] !== "done" && outcomes[index] !== "skipped");
     entry.nodes = remaining;
     entry.inFlight = remaining.length;
+    const failures = outcomes.filter((outcome) => typeof outcome === "object");
+    if (failures.length) {
+      return fail(context, entry, failures.map((outcome) => outcome.failure).join("; "), [...new Set(failures.map((outcome) => outcome.remediation))].join("; "));
+    }
     if (remaining.length) {
       progress(context, entry, `draining ${remaining.map(summarizeHolds).join("; ")}`);
       return waitFor(parseDuration(context.spec.drain.evictionRetryInterval), "nodes draining");
