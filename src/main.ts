@@ -7,6 +7,7 @@ import * as k8s from "@kubernetes/client-node";
 import { GROUP, PHASES, PLURAL, VERSION, type ClusterUpgrade } from "./api/v1alpha1/types.js";
 import { awsCloudPortsFactory } from "./cloud/aws/index.js";
 import { setAwsRetryLogger } from "./cloud/aws/call.js";
+import { awsMaxAttempts, awsRetryMode } from "./cloud/aws/client-config.js";
 import type { CloudPortsFactory } from "./cloud/ports.js";
 import { ClusterUpgradeController } from "./controllers/clusterupgrade/controller.js";
 import type { ControllerTimings } from "./controllers/clusterupgrade/context.js";
@@ -65,6 +66,9 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
   const renewDeadlineMs = seconds(env.LEASE_RENEW_DEADLINE_SECONDS);
   const retryPeriodMs = seconds(env.LEASE_RETRY_PERIOD_SECONDS);
   const claimSettleMs = seconds(env.CLAIM_SETTLE_SECONDS);
+  // Read again by every AWS client; checked here so a bad value stops startup, not the first call.
+  awsMaxAttempts(env);
+  awsRetryMode(env);
   const operatorIdentity = env.OPERATOR_IDENTITY || env.CLUSTER_ID || undefined;
   const identityProblem = operatorIdentity === undefined ? undefined : operatorIdentityProblem(operatorIdentity);
   if (identityProblem) throw new Error(identityProblem);

@@ -6,6 +6,9 @@
  * the caller can branch with isNotFound() and friends. Failures that outlast the retries go
  * back to the work queue, whose own backoff takes over: retries here stay short (seconds), so
  * a reconcile never sits on one call for long.
+ *
+ * Not for AWS SDK calls: those clients retry by themselves (cloud/aws/client-config.ts) and
+ * awsCall only classifies. This is for calls with no retry of their own, such as webhook posts.
  */
 import pRetry, { AbortError } from "p-retry";
 import { classifyError } from "./classify.js";

@@ -12,6 +12,7 @@ import {
 import { isValidation, NotFoundError } from "../../util/errors.js";
 import type { AutoScalingGroupInfo, AutoScalingPort, GroupSize } from "../ports.js";
 import { awsCall } from "./call.js";
+import { awsClientConfig } from "./client-config.js";
 
 // What TerminateInstanceInAutoScalingGroup says of an instance no group manages any more (it was
 // terminated, or detached): "Instance Id not found - No managed instance found for instance ID ...".
@@ -21,7 +22,7 @@ export class AwsAutoScaling implements AutoScalingPort {
   constructor(private readonly client: AutoScalingClient) {}
 
   static forRegion(region: string): AwsAutoScaling {
-    return new AwsAutoScaling(new AutoScalingClient({ region }));
+    return new AwsAutoScaling(new AutoScalingClient(awsClientConfig(region)));
   }
 
   async describeGroup(name: string): Promise<AutoScalingGroupInfo> {

@@ -2,6 +2,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import type { AlarmState, CloudWatchPort } from "../ports.js";
 import { awsCall } from "./call.js";
+import { awsClientConfig } from "./client-config.js";
 
 /** DescribeAlarms accepts at most 100 names per call. */
 const ALARM_NAMES_PER_CALL = 100;
@@ -10,7 +11,7 @@ export class AwsCloudWatch implements CloudWatchPort {
   constructor(private readonly client: CloudWatchClient) {}
 
   static forRegion(region: string): AwsCloudWatch {
-    return new AwsCloudWatch(new CloudWatchClient({ region }));
+    return new AwsCloudWatch(new CloudWatchClient(awsClientConfig(region)));
   }
 
   async alarmStates(alarmNames: string[]): Promise<Record<string, AlarmState>> {

@@ -3,6 +3,7 @@
 import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { Ec2Port, SubnetInfo } from "../ports.js";
 import { awsCall } from "./call.js";
+import { awsClientConfig } from "./client-config.js";
 
 /** Name prefix of the EKS-optimized Amazon Linux 2023 AMIs; the Kubernetes minor follows it. */
 const EKS_AMI_NAME_PREFIX = "amazon-eks-node-al2023-x86_64-standard-";
@@ -15,7 +16,7 @@ export class AwsEc2 implements Ec2Port {
   ) {}
 
   static forRegion(region: string): AwsEc2 {
-    return new AwsEc2(new EC2Client({ region }), process.env.EKS_AMI_OWNER || "amazon");
+    return new AwsEc2(new EC2Client(awsClientConfig(region)), process.env.EKS_AMI_OWNER || "amazon");
   }
 
   async findLaunchTemplateVersion(templateId: string, marker: string): Promise<string | undefined> {

@@ -39,6 +39,7 @@ import type {
   UpdateInfo,
 } from "../ports.js";
 import { awsCall } from "./call.js";
+import { awsClientConfig } from "./client-config.js";
 
 /** The versions EKS offers change a few times a year; one answer per region and hour is plenty. */
 export const CLUSTER_VERSIONS_CACHE_MS = 60 * 60_000;
@@ -52,7 +53,7 @@ export class AwsEks implements EksPort {
   ) {}
 
   static forRegion(region: string): AwsEks {
-    return new AwsEks(new EKSClient({ region }));
+    return new AwsEks(new EKSClient(awsClientConfig(region)));
   }
 
   async describeCluster(clusterName: string): Promise<ClusterInfo> {
