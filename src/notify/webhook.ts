@@ -1,6 +1,9 @@
 // Notifications: a JSON message to a webhook on every phase change of a ClusterUpgrade. The body
-// carries a Slack-compatible `text` field so an incoming-webhook URL works as it is. A failing
-// webhook is logged and never holds up the upgrade.
+// carries a Slack-compatible `text` field so an incoming-webhook URL works as it is. Delivery is at
+// least once: the controller records each change in status first and calls notify() until it
+// resolves; every message carries an idempotency key (body field and Idempotency-Key header) that
+// stays the same across attempts and restarts, so a receiver can drop the repeats. A failing
+// webhook never holds up the upgrade.
 import type { Logger } from "../util/logger.js";
 import { withRetry } from "../util/retry.js";
 import { TransientError, ValidationError } from "../util/errors.js";
@@ -17,6 +20,8 @@ export interface PhaseChange {
   /** The summary condition's message: what is happening or what is wrong. */
   message: string;
   at: string;
+  /** Same on every attempt to deliver this change: <uid>/<sequence>/<phase>. */
+  idempotencyKey: string;
 }
 
 export interface NotificationBody extends PhaseChange {
@@ -26,12 +31,13 @@ export interface NotificationBody extends PhaseChange {
 }
 
 export interface Notifier {
+  /** Resolves once the receiver acknowledged the message (2xx); rejects with a typed error otherwise. */
   notify(change: PhaseChange): Promise<void>;
 }
 
 /** Phases that mean a person should look. */
 const FAILURE_PHASES = new Set(["Failed", "Blocked", "InvalidSpec", "Aborted"]);
-/** A webhook gets this long per attempt; the upgrade never waits on it beyond the retries. */
+/** A webhook gets this long per attempt; the reconcile never waits on it beyond the retries. */
 export const WEBHOOK_TIMEOUT_MS = 5_000;
 
 export function notificationBody(change: PhaseChange): NotificationBody {
@@ -59,20 +65,18 @@ export class WebhookNotifier implements Notifier {
 
   async notify(change: PhaseChange): Promise<void> {
     const body = JSON.stringify(notificationBody(change));
-    try {
-      await withRetry(`posting the ${change.phase} notification of ${change.clusterUpgrade}`, () => this.post(body), { retries: 2, logger: this.logger });
-    } catch (error) {
-      this.logger.warn("notification webhook failed; the upgrade goes on", { clusterUpgrade: change.clusterUpgrade, phase: change.phase, error: (error as Error).message });
-    }
+    // One quick retry rides out a blip without a status write; longer outages are retried on later
+    // passes (the controller keeps the change pending), so the reconcile is held up for seconds only.
+    await withRetry(`posting the ${change.phase} notification of ${change.clusterUpgrade}`, () => this.post(body, change.idempotencyKey), { retries: 1, logger: this.logger });
   }
 
-  private async post(body: string): Promise<void> {
+  private async post(body: string, idempotencyKey: string): Promise<void> {
     let status: number;
     try {
       const response = await outboundRequest(
         this.policy,
         this.url,
-        { method: "POST", field: this.field, timeoutMs: WEBHOOK_TIMEOUT_MS, headers: { "content-type": "application/json" }, body },
+        { method: "POST", field: this.field, timeoutMs: WEBHOOK_TIMEOUT_MS, headers: { "content-type": "application/json", "idempotency-key": idempotencyKey }, body },
         this.resolver,
       );
       status = response.status;

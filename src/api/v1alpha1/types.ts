@@ -521,6 +521,51 @@ export interface ClusterUpgradeStatus {
   claims?: ClaimStatus[];
   /** The intent recorded with the first change; edits of these spec fields are refused from then on. */
   frozenIntent?: FrozenIntent;
+  /** Webhook notifications of phase changes: recorded with the phase change, delivered after. */
+  notifications?: NotificationStatus;
+}
+
+/**
+ * Phase changes are recorded here in the same status write as the phase itself, then posted to
+ * the webhook, and retried on later passes until it answers 2xx: a restart neither loses nor
+ * invents one. A crash between the post and the write that records it sends it again, with the
+ * same idempotency key.
+ */
+export interface NotificationStatus {
+  /** Phase changes recorded so far; numbers the idempotency keys. */
+  sequence: number;
+  /** Recorded and not yet acknowledged by the webhook, oldest first (at most 20; older ones are dropped). */
+  pending?: PendingNotification[];
+  /** The last phase change the webhook acknowledged. */
+  lastNotified?: NotifiedPhase;
+}
+
+export interface PendingNotification {
+  /** <uid>/<sequence>/<phase>: the same on every attempt, sent as idempotencyKey and the Idempotency-Key header. */
+  key: string;
+  /** The phase before the change. */
+  previousPhase: string;
+  /** The phase changed to. */
+  phase: string;
+  /** The summary condition's message at the change. */
+  message: string;
+  /** When the phase changed. */
+  at: string;
+  /** Posts that failed so far. */
+  attempts?: number;
+  /** Why the last post failed. */
+  lastError?: string;
+  /** No post before this time (backoff after a failure). */
+  nextAttemptAt?: string;
+}
+
+export interface NotifiedPhase {
+  /** The phase the acknowledged message announced. */
+  phase: string;
+  /** Its idempotency key. */
+  key: string;
+  /** When the webhook acknowledged it. */
+  at: string;
 }
 
 export interface ObjectMeta {

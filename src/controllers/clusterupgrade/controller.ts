@@ -21,6 +21,7 @@ import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
 import type { Notifier } from "../../notify/webhook.js";
+import { deliverPending, NOTIFICATION_RETRY_MIN_MS, recordPhaseChange } from "../../notify/delivery.js";
 import { DEFAULT_TIMINGS, type ClaimEnvironment, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
 import { claimsNoLongerNeeded, holdsClaims } from "../../claims/decide.js";
 import { claimStep, releaseClaims, releaseClaimsAtEnd } from "./steps/claim.js";
@@ -97,6 +98,12 @@ export interface ControllerOptions {
 function mayHoldClaims(status: ClusterUpgradeStatus): boolean {
   if (status.claims !== undefined) return holdsClaims(status);
   return status.conditions?.some((condition) => condition.type === ConditionType.SpecValid && condition.status === "True") ?? false;
+}
+
+/** Only an upgrade that names a webhook keeps pending messages; others would pile up undelivered. */
+function wantsNotifications(upgrade: ClusterUpgrade): boolean {
+  const settings = upgrade.spec.notifications;
+  return Boolean(settings?.webhookUrl || settings?.webhookSecretRef);
 }
 
 function noGreenReader(): Promise<WorkloadReader> {
@@ -185,6 +192,17 @@ export class ClusterUpgradeController {
     }
     this.summarize(context, failure === undefined);
     if (failure === undefined) status.observedGeneration = generation;
+    const previousPhase = original.phase ?? "Pending";
+    // Recorded in the same write as the phase, so that a crash after it cannot lose the message.
+    if (previousPhase !== status.phase && wantsNotifications(upgrade)) {
+      status.notifications = recordPhaseChange(status.notifications, {
+        owner: upgrade.metadata.uid ?? `${upgrade.metadata.namespace}/${upgrade.metadata.name}`,
+        previousPhase,
+        phase: status.phase ?? "Pending",
+        message: status.conditions?.find((condition) => condition.type === ConditionType.Ready)?.message ?? "",
+        at: now,
+      });
+    }
     if (!isDeepStrictEqual(original, status)) {
       try {
         await this.options.store.updateStatus(upgrade, status);
@@ -194,10 +212,13 @@ export class ClusterUpgradeController {
       }
     }
     for (const event of pendingEvents) await this.options.events.record(upgrade, event.type, event.reason, event.message);
-    // Sent in the background: a slow webhook must not hold up the reconcile; notify() never throws.
-    if ((original.phase ?? "Pending") !== status.phase) void this.notifyPhaseChange(upgrade, original.phase ?? "Pending", status, now, log);
+    const retryNotificationsAfterMs = status.notifications?.pending?.length ? await this.deliverNotifications(upgrade, status, log) : undefined;
     this.options.onPhase?.(`${upgrade.metadata.namespace}/${upgrade.metadata.name}`, status.phase ?? "Pending");
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(describeError(failure));
+    // An upgrade that is done asks for no more passes; an undelivered message still needs one.
+    if (retryNotificationsAfterMs !== undefined) {
+      return { ...outcome, requeueAfterMs: Math.min(outcome.requeueAfterMs ?? retryNotificationsAfterMs, retryNotificationsAfterMs) };
+    }
     return outcome;
   }
 
@@ -216,25 +237,45 @@ export class ClusterUpgradeController {
     return {};
   }
 
-  /** Only after the status write: a phase that was never stored is never announced. */
-  private async notifyPhaseChange(upgrade: ClusterUpgrade, previousPhase: string, status: ClusterUpgradeStatus, now: Date, log: Logger): Promise<void> {
+  /**
+   * Posts the pending phase changes, only after the status write that recorded them: a phase that
+   * was never stored is never announced. What was acknowledged is written back at once; when that
+   * write is lost the next pass posts again under the same key, which the receiver can drop.
+   * Returns when to try again while some are still pending.
+   */
+  private async deliverNotifications(upgrade: ClusterUpgrade, status: ClusterUpgradeStatus, log: Logger): Promise<number | undefined> {
+    const current = status.notifications;
+    if (!current) return undefined;
     let notifier: Notifier | undefined;
     try {
       notifier = await this.options.notifierFor?.(upgrade);
     } catch (error) {
-      log.warn("cannot resolve the notification webhook", { error: describeError(error) });
-      return;
+      log.warn("cannot resolve the notification webhook; trying again later", { error: describeError(error) });
+      return NOTIFICATION_RETRY_MIN_MS;
     }
-    await notifier?.notify({
+    if (!notifier) return undefined;
+    const now = this.options.clock.date();
+    const { notifications, retryAfterMs } = await deliverPending(current, notifier, {
       clusterUpgrade: `${upgrade.metadata.namespace}/${upgrade.metadata.name}`,
       cluster: upgrade.spec.cluster.name,
       targetVersion: upgrade.spec.targetVersion,
       ...(status.currentVersion ? { currentVersion: status.currentVersion } : {}),
-      previousPhase,
-      phase: status.phase ?? "Pending",
-      message: status.conditions?.find((condition) => condition.type === ConditionType.Ready)?.message ?? "",
-      at: now.toISOString(),
-    });
+    }, now);
+    const failed = notifications.pending?.[0];
+    if (failed?.lastError && failed.attempts !== current.pending?.[0]?.attempts) {
+      log.warn("notification webhook failed; the upgrade goes on and the message is sent again later", { phase: failed.phase, key: failed.key, attempts: failed.attempts, error: failed.lastError });
+    }
+    if (isDeepStrictEqual(notifications, current)) return retryAfterMs;
+    // Read again: the write above moved the resourceVersion on. Only this field changes.
+    const latest = await this.options.store.get(upgrade.metadata.namespace, upgrade.metadata.name);
+    if (!latest?.status || !isDeepStrictEqual(latest.status.notifications, current)) return retryAfterMs ?? 0;
+    try {
+      await this.options.store.updateStatus(latest, { ...latest.status, notifications });
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      return 0;
+    }
+    return retryAfterMs;
   }
 
   /** The summary condition and the derived fields, from whatever the steps recorded. */

@@ -12,10 +12,11 @@ import type { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
 import type { CloudPorts } from "../../../src/cloud/ports.js";
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
-import type { PhaseChange } from "../../../src/notify/webhook.js";
+import type { Notifier, PhaseChange } from "../../../src/notify/webhook.js";
+import { NOTIFICATION_RETRY_MAX_MS } from "../../../src/notify/delivery.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";
 import type { EvictionAnswer } from "../../../src/kube/nodes.js";
-import { ValidationError } from "../../../src/util/errors.js";
+import { TransientError, ValidationError } from "../../../src/util/errors.js";
 
 interface Harness {
   snapshot: WorkloadSnapshot;
@@ -28,13 +29,15 @@ interface Harness {
   /** Eviction answers the fake API server gives instead of its own, by "namespace/name". */
   evictionAnswers: Map<string, EvictionAnswer>;
   controller: ClusterUpgradeController;
+  /** A new controller over the same store and world, as after a restart: nothing kept in memory. */
+  restarted(): ClusterUpgradeController;
   object(): ClusterUpgrade;
   condition(type: string): { status: string; reason: string; message: string } | undefined;
   /** Runs reconcile passes, moving the clock by each requeue, until none is asked or `limit` passes. */
   drive(limit?: number, until?: (upgrade: ClusterUpgrade) => boolean): Promise<ReconcileOutcome>;
 }
 
-function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globallyPaused?: () => boolean, notifications?: PhaseChange[]): Harness {
+function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globallyPaused?: () => boolean, notifications?: PhaseChange[], notifier?: Notifier): Harness {
   const world = healthyWorld(version);
   const store = new MemoryStore();
   const events = new RecordingEvents();
@@ -44,9 +47,9 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     apiVersion: API_VERSION,
     kind: KIND,
     metadata: { name: "upgrade", namespace: "default" },
-    spec: { cluster: { name: "prod" }, targetVersion: "1.31", ...spec },
+    spec: { cluster: { name: "prod" }, targetVersion: "1.31", ...(notifications || notifier ? { notifications: { webhookUrl: "https://hooks.example.com/upgrades" } } : {}), ...spec },
   });
-  const controller = new ClusterUpgradeController({
+  const options: ConstructorParameters<typeof ClusterUpgradeController>[0] = {
     store,
     events,
     cloud: () => world.ports,
@@ -58,7 +61,9 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     timings: { claimSettleMs: 0 },
     ...(globallyPaused ? { globallyPaused } : {}),
     ...(notifications ? { notifierFor: () => Promise.resolve({ notify: (change: PhaseChange) => Promise.resolve(void notifications.push(change)) }) } : {}),
-  });
+    ...(notifier ? { notifierFor: () => Promise.resolve(notifier) } : {}),
+  };
+  const controller = new ClusterUpgradeController(options);
   const object = (): ClusterUpgrade => store.current("default", "upgrade");
   return {
     ...world,
@@ -67,6 +72,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     clock,
     evictionAnswers,
     controller,
+    restarted: () => new ClusterUpgradeController(options),
     object,
     condition: (type) => object().status?.conditions?.find((condition) => condition.type === type),
     async drive(limit = 200, until) {
@@ -211,6 +217,108 @@ describe("ClusterUpgrade reconcile", () => {
     for (let index = 1; index < notifications.length; index++) {
       assert.equal(notifications[index].previousPhase, notifications[index - 1].phase, "each change starts where the last ended");
     }
+  });
+
+  it("keys each message <uid>/<sequence>/<phase> and records the last one acknowledged", async () => {
+    const notifications: PhaseChange[] = [];
+    const world = harness({}, "1.29", undefined, notifications);
+    await world.drive();
+    assert.deepEqual(notifications.map((change) => change.idempotencyKey), notifications.map((change, index) => `uid-upgrade/${index + 1}/${change.phase}`));
+    const recorded = world.object().status?.notifications;
+    assert.equal(recorded?.pending, undefined);
+    assert.equal(recorded?.lastNotified?.phase, "Succeeded");
+    assert.equal(recorded?.lastNotified?.key, notifications.at(-1)?.idempotencyKey);
+  });
+
+  it("records the phase change in the same status write, and delivers it after a crash before the post, under the same key", async () => {
+    const sent: PhaseChange[] = [];
+    const world = harness({}, "1.29", undefined, undefined, { notify: (change) => Promise.resolve(void sent.push(change)) });
+    const realUpdateStatus = world.store.updateStatus.bind(world.store);
+    let crashed = false;
+    world.store.updateStatus = async (upgrade, status) => {
+      await realUpdateStatus(upgrade, status);
+      // The process dies right after the write that recorded the first change.
+      if (!crashed && status.notifications?.pending?.length) {
+        crashed = true;
+        throw new Error("killed");
+      }
+    };
+    await assert.rejects(world.controller.reconcile("default", "upgrade"), /killed/);
+    assert.equal(sent.length, 0, "nothing was posted before the crash");
+    const pending = world.object().status?.notifications?.pending;
+    assert.equal(pending?.length, 1);
+    assert.equal(world.object().status?.phase, pending?.[0]?.phase, "the change was written with the phase");
+
+    await world.restarted().reconcile("default", "upgrade");
+    assert.equal(sent[0]?.idempotencyKey, pending?.[0]?.key);
+    assert.equal(sent[0]?.phase, pending?.[0]?.phase);
+    assert.equal(world.object().status?.notifications?.lastNotified?.key, pending?.[0]?.key);
+  });
+
+  it("retries a failed post on a later pass with the same key, even once the upgrade is done", async () => {
+    const sent: PhaseChange[] = [];
+    let failing = true;
+    const world = harness({}, "1.29", undefined, undefined, {
+      notify: (change) => {
+        sent.push(change);
+        return failing ? Promise.reject(new TransientError("the webhook answered HTTP 500")) : Promise.resolve();
+      },
+    });
+    const outcome = await world.drive(500, (upgrade) => upgrade.status?.phase === "Succeeded");
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const stuck = world.object().status?.notifications?.pending ?? [];
+    assert.ok(stuck.length > 1, "every change since the first failure is kept");
+    assert.equal(stuck[0]?.phase, sent[0]?.phase);
+    assert.match(stuck[0]?.lastError ?? "", /HTTP 500/);
+    assert.ok(new Set(sent.map((change) => change.idempotencyKey)).size === 1, "only the first change was tried, always under one key");
+    assert.ok(outcome.requeueAfterMs !== undefined && outcome.requeueAfterMs > 0, "a finished upgrade still asks for a pass to retry");
+
+    failing = false;
+    await world.clock.advance(NOTIFICATION_RETRY_MAX_MS);
+    const before = sent.length;
+    await world.controller.reconcile("default", "upgrade");
+    const delivered = sent.slice(before);
+    assert.equal(delivered[0]?.idempotencyKey, sent[0]?.idempotencyKey);
+    assert.deepEqual(delivered.map((change) => change.idempotencyKey), stuck.map((entry) => entry.key));
+    assert.equal(world.object().status?.notifications?.pending, undefined);
+    assert.equal(world.object().status?.notifications?.lastNotified?.phase, "Succeeded");
+  });
+
+  it("does not send a delivered message again after a restart", async () => {
+    const sent: PhaseChange[] = [];
+    const world = harness({}, "1.29", undefined, undefined, { notify: (change) => Promise.resolve(void sent.push(change)) });
+    await world.drive();
+    const count = sent.length;
+    assert.ok(count > 0);
+    const outcome = await world.restarted().reconcile("default", "upgrade");
+    await world.restarted().reconcile("default", "upgrade");
+    assert.equal(sent.length, count);
+    assert.equal(outcome.requeueAfterMs, undefined, "nothing left to deliver");
+  });
+
+  it("sends again under the same key when the write recording the delivery is lost", async () => {
+    const sent: PhaseChange[] = [];
+    const world = harness({}, "1.29", undefined, undefined, { notify: (change) => Promise.resolve(void sent.push(change)) });
+    const realUpdateStatus = world.store.updateStatus.bind(world.store);
+    let lost = false;
+    world.store.updateStatus = async (upgrade, status) => {
+      if (!lost && status.notifications?.lastNotified) {
+        lost = true;
+        throw new Error("killed");
+      }
+      await realUpdateStatus(upgrade, status);
+    };
+    await assert.rejects(world.controller.reconcile("default", "upgrade"), /killed/);
+    assert.equal(sent.length, 1);
+    await world.restarted().reconcile("default", "upgrade");
+    assert.equal(sent.length, 2);
+    assert.equal(sent[1]?.idempotencyKey, sent[0]?.idempotencyKey, "the receiver can drop the repeat");
+  });
+
+  it("keeps no pending messages for an upgrade that names no webhook", async () => {
+    const world = harness();
+    await world.drive();
+    assert.equal(world.object().status?.notifications, undefined);
   });
 
   it("writes every known condition on the first pass, Unknown until known", async () => {
