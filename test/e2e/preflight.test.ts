@@ -7,10 +7,24 @@ import { DeleteNetworkInterfaceCommand, DescribeInstancesCommand, DescribeNetwor
 import { DescribeAddonCommand, DescribeClusterCommand, DescribeNodegroupCommand, EKSClient, ListAddonsCommand } from "@aws-sdk/client-eks";
 import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
-import { condition, emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
+import { isDeepStrictEqual } from "node:util";
+import { condition, emulatorCalls, UpgradeWorld, type EmulatorCall } from "../support/upgrades.js";
 
 /** EKS calls that change something; a dry run or a blocked upgrade must send none of them. */
 const MUTATING = /^(Update|Create|Delete|Tag|Untag|Associate|Disassociate)/;
+
+/**
+ * Calls that change the cluster, leaving out the claim: an upgrade tags the cluster it will change
+ * (eksupgrade.io/claimed-by) before preflight, so that a second upgrade waits for it; the tag marks
+ * ownership and changes nothing about the cluster.
+ */
+async function changesTo(cluster: string): Promise<string[]> {
+  const claimKey = "eksupgrade.io/claimed-by";
+  const isClaim = (call: EmulatorCall): boolean =>
+    (call.operation === "TagResource" && isDeepStrictEqual(Object.keys(call.request.tags ?? {}), [claimKey])) ||
+    (call.operation === "UntagResource" && call.request.tagKeys === claimKey);
+  return (await emulatorCalls(cluster)).filter((call) => MUTATING.test(call.operation) && !isClaim(call)).map((call) => call.operation);
+}
 
 describe("preflight checks end to end (sandbox)", function () {
   this.timeout(10 * 60_000);
@@ -33,7 +47,7 @@ describe("preflight checks end to end (sandbox)", function () {
     const message = condition(blocked, "PreflightPassed")!.message;
     assert.match(message, /IP001/);
     for (const subnet of subnets) assert.ok(message.includes(subnet.SubnetId!), `${subnet.SubnetId} not named in: ${message}`);
-    assert.equal((await emulatorCalls("starved")).filter((call) => MUTATING.test(call.operation)).length, 0);
+    assert.deepEqual(await changesTo("starved"), []);
     // Someone frees the addresses (the scenario holds them with network interfaces).
     const holders = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "subnet-id", Values: subnets.map((subnet) => subnet.SubnetId!) }] }));
     for (const held of holders.NetworkInterfaces ?? []) await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: held.NetworkInterfaceId! }));
@@ -54,7 +68,7 @@ describe("preflight checks end to end (sandbox)", function () {
     assert.equal(byCode("PDB003")[0]?.resource, "PodDisruptionBudget/payments/ledger,PodDisruptionBudget/payments/ledger-tier");
     assert.match(byCode("POD002")[0].message, /jobs\/batch-/);
     assert.match(condition(blocked, "PreflightPassed")!.message, /PDB002.*PDB003|PDB003.*PDB002/);
-    assert.equal((await emulatorCalls("trap")).filter((call) => MUTATING.test(call.operation)).length, 0);
+    assert.deepEqual(await changesTo("trap"), []);
     const events = await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=trap,reason=PreflightFinding" });
     assert.ok(events.items.some((event) => event.message?.startsWith("PDB002")));
   });
