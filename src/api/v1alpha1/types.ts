@@ -321,7 +321,7 @@ export interface CutoverChange {
   blueWeight: number;
   /** Route53 weight given to green by this change. */
   greenWeight: number;
-  /** Absent when the weights were found already set (a previous operator sent the change but lost its id). */
+  /** The Route53 change id; absent only in entries written by versions that adopted weights found already set without sending a change. */
   changeId?: string;
   /** When the change was sent. */
   sentAt: string;

@@ -233,18 +233,33 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     assert.equal(world.object().status!.cutover!.changes![1].changeId, changeId);
   });
 
-  it("a change sent whose id was lost is not sent again: the weights already set are adopted", async () => {
+  it("a change sent whose id was lost is sent again as an UPSERT and followed with GetChange before the step counts", async () => {
     const world = harness();
+    world.route53.pollsUntilInSync = 2;
     await world.drive((upgrade) => upgrade.status?.cutover?.step === 1 && Boolean(upgrade.status.cutover.changeInSyncAt));
-    // Simulate the write after ChangeResourceRecordSets being lost: Route53 has step 2, status still step 1.
+    await world.clock.advance(3 * 60_000);
+    // Simulate a crash between ChangeResourceRecordSets and the status write: Route53 has step 2,
+    // status still says step 1 INSYNC, and no change id for step 2 was kept anywhere.
     world.route53.put(ZONE, RECORD, "CNAME", [
       { setIdentifier: "blue", weight: 191, ttl: 60, values: ["blue-ingress.shop.example.com"] },
       { setIdentifier: "green", weight: 64, ttl: 60, values: ["green-ingress.shop.example.com"] },
     ]);
+    world.controller();
+    await world.drive(() => true, 1);
+    const cutover = world.object().status!.cutover!;
+    assert.equal(cutover.step, 2);
+    assert.equal(cutover.changeInSyncAt, undefined, "step 2 is not in effect before GetChange answers for it");
+    assert.ok(cutover.changeId, "the re-sent change's id is stored");
+    assert.deepEqual(sentWeights(world.route53).at(-1), { blue: 191, green: 64 }, "the same weights are sent again");
+    const resent = cutover.changeId;
     await world.drive();
-    assert.deepEqual(sentWeights(world.route53).map((weights) => weights.green), [26, 128, 255]);
-    assert.equal(world.object().status!.cutover!.changes![1].changeId, undefined);
     assert.equal(world.object().status?.phase, "Succeeded");
+    assert.deepEqual(sentWeights(world.route53).map((weights) => weights.green), [26, 64, 128, 255]);
+    const step2 = world.object().status!.cutover!.changes![1];
+    assert.equal(step2.changeId, resent);
+    assert.ok(step2.inSyncAt);
+    const polled = world.route53.calls.filter((call) => call.method === "changeStatus" && call.args[0] === resent);
+    assert.equal(polled.length, 3, "followed with GetChange until INSYNC (two PENDING answers, then INSYNC)");
   });
 
   it("with manualApproval waits before each step and says which command approves it", async () => {
