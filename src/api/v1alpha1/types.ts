@@ -375,9 +375,9 @@ export interface GreenClusterStatus {
   /** When the control plane, every node group and every add-on were ACTIVE. */
   readyAt?: string;
   /** Managed node groups created on green (cloned from blue's), with their EKS status. */
-  nodeGroups?: { name: string; status: string }[];
+  nodeGroups?: { name: string; status: string; clientRequestToken?: string }[];
   /** Add-ons created on green at the target version's default version, with their EKS status. */
-  addons?: { name: string; version: string; status: string }[];
+  addons?: { name: string; version: string; status: string; clientRequestToken?: string }[];
   /** What was not cloned and why (self-managed groups, add-ons with no version for the target). */
   notCloned?: string[];
   /** What the creation is doing or waiting for, or why it failed and how to clean up. */
