@@ -12,7 +12,7 @@ import { emptySnapshot, healthyWorld, type FakeEks } from "../../support/fakes/c
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { FakeCloudWatch, FakeRoute53 } from "../../support/fakes/traffic.js";
 import type { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
-import { ConflictError, TransientError, ValidationError } from "../../../src/util/errors.js";
+import { AlreadyExistsError, ConflictError, TransientError, ValidationError } from "../../../src/util/errors.js";
 
 const ZONE = "Z0SHOP";
 const RECORD = "www.shop.example.com";
@@ -564,6 +564,19 @@ describe("BlueGreen createGreen (controller, fakes)", () => {
     assert.equal(world.object().status?.green?.addons?.find((addon) => addon.name === "coredns")?.status, "CREATING", "coredns is adopted and followed");
     assert.doesNotMatch(world.condition("GreenCreated")!.message, /coredns/);
     assert.match(world.condition("GreenCreated")!.message, /add-on kube-proxy already exists in green cluster green and was not created by ClusterUpgrade shop\/cutover/);
+  });
+
+  it("an 'in use' answer for a node group that Describe cannot find is an error, not a node group created", async () => {
+    const world = cloneWorld();
+    world.eks.failNextPartCreate = { method: "createNodegroup", error: new AlreadyExistsError("ResourceInUseException: the resource is in use") };
+    const errors = await driveThroughErrors(world, (upgrade) => /DescribeNodegroup finds no such node group/.test(upgrade.status?.conditions?.find((condition) => condition.type === "Progressing")?.message ?? ""), 100);
+    assert.ok(errors.some((message) => /EKS answered CreateNodegroup for workers in green cluster green that it is in use, yet DescribeNodegroup finds no such node group/.test(message)));
+    assert.equal(world.object().status?.green?.nodeGroups?.[0].status, "Pending");
+    await driveThroughErrors(world, (upgrade) => upgrade.status?.phase === "Succeeded", 200);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const creates = createsOf(world, "createNodegroup", "workers");
+    assert.equal(creates.length, 2);
+    assert.equal(creates[0].clientRequestToken, creates[1].clientRequestToken);
   });
 
   it("another conflict from CreateAddon is an error in EKS's words, and the add-on stays to be created with the same token", async () => {

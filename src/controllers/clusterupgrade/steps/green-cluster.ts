@@ -196,9 +196,9 @@ async function createParts(context: StepContext, green: GreenClusterStatus): Pro
         if (isValidation(error)) return fail(context, green, `EKS refused node group ${group.name} for green cluster ${name}: ${describeError(error)}. Delete what was created (${deleteAdvice(green, name)}), fix blue's node group settings, then delete and re-create this ClusterUpgrade.`);
         if (!isAlreadyExists(error)) throw error;
         const existing = await partOrUndefined(() => eks.describeNodegroup(name, group.name));
-        if (!existing) throw new Error(`EKS answered CreateNodegroup for ${group.name} in green cluster ${name} with ${describeError(error)}, yet DescribeNodegroup finds no such node group; retrying`, { cause: error });
+        if (!existing) throw new Error(`EKS answered CreateNodegroup for ${group.name} in green cluster ${name} that it is in use, yet DescribeNodegroup finds no such node group; retrying`, { cause: error });
         const refused = adoptionRefused(`node group ${group.name}`, name, owner, existing.tags, error);
-        if (refused) return fail(context, green, `${refused} Delete it or choose another green cluster (${deleteAdvice(green, name)}), then delete and re-create this ClusterUpgrade.`);
+        if (refused) return fail(context, green, `${refused} Delete that node group (aws eks delete-nodegroup --cluster-name ${name} --nodegroup-name ${group.name}) or delete green (${deleteAdvice(green, name)}), then delete and re-create this ClusterUpgrade.`);
       }
       group.status = "CREATING";
       continue;
@@ -230,7 +230,7 @@ async function createParts(context: StepContext, green: GreenClusterStatus): Pro
         if (isValidation(error)) return fail(context, green, `EKS refused add-on ${addon.name} ${addon.version} for green cluster ${name}: ${describeError(error)}. Delete what was created (${deleteAdvice(green, name)}), then delete and re-create this ClusterUpgrade.`);
         if (!isAlreadyExists(error)) throw error;
         const existing = await partOrUndefined(() => eks.describeAddon(name, addon.name));
-        if (!existing) throw new Error(`EKS answered CreateAddon for ${addon.name} in green cluster ${name} with ${describeError(error)}, yet DescribeAddon finds no such add-on; retrying`, { cause: error });
+        if (!existing) throw new Error(`EKS answered CreateAddon for ${addon.name} in green cluster ${name} that it is in use, yet DescribeAddon finds no such add-on; retrying`, { cause: error });
         const refused = adoptionRefused(`add-on ${addon.name}`, name, owner, existing.tags, error);
         if (refused) return fail(context, green, `${refused} Delete it from green (aws eks delete-addon --cluster-name ${name} --addon-name ${addon.name}) or delete green (${deleteAdvice(green, name)}), then delete and re-create this ClusterUpgrade.`);
       }
