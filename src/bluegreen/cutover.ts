@@ -101,12 +101,15 @@ export function beginStep(cutover: CutoverStatus, step: number, weights: WeightS
   delete cutover.approvalCommand;
 }
 
-/** Records a change sent (or found already applied, without an id) for the current weights. */
-export function recordChange(cutover: CutoverStatus, changeId: string | undefined, now: Date): void {
-  if (changeId) cutover.changeId = changeId;
-  else cutover.changeInSyncAt = now.toISOString();
+/**
+ * Records a change sent for the current weights. It is never counted INSYNC here: only a GetChange
+ * answer for this id (recordInSync) puts the step in effect.
+ */
+export function recordChange(cutover: CutoverStatus, changeId: string, now: Date): void {
+  cutover.changeId = changeId;
+  delete cutover.changeInSyncAt;
   const entry = { step: cutover.state === "Shifting" || cutover.state === "AwaitingApproval" ? cutover.step : 0, blueWeight: cutover.blueWeight, greenWeight: cutover.greenWeight, sentAt: now.toISOString() };
-  cutover.changes = [...(cutover.changes ?? []), { ...entry, ...(changeId ? { changeId } : { inSyncAt: now.toISOString() }) }];
+  cutover.changes = [...(cutover.changes ?? []), { ...entry, changeId }];
 }
 
 /** Records that GetChange said INSYNC for the change in flight. */

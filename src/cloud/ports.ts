@@ -70,6 +70,7 @@ export interface AddonInfo {
   issues: { code: string; message: string }[];
   serviceAccountRoleArn?: string;
   configurationValues?: string;
+  tags?: Record<string, string>;
 }
 
 export interface AddonVersionInfo {
@@ -92,6 +93,7 @@ export interface ManagedNodeGroupInfo {
   instanceTypes: string[];
   subnetIds: string[];
   healthIssues: { code: string; message: string }[];
+  tags?: Record<string, string>;
 }
 
 export interface InsightInfo {
@@ -132,10 +134,10 @@ export interface EksPort {
   /** Throws a ConflictError when a cluster of that name exists. */
   createCluster(request: { name: string; version: string; blueprint: ClusterBlueprint; clientRequestToken: string }): Promise<ClusterInfo>;
   describeNodegroupBlueprint(clusterName: string, nodegroupName: string): Promise<NodegroupBlueprint>;
-  /** Throws a ConflictError when the node group exists. */
+  /** Throws an AlreadyExistsError when EKS answers that a node group of that name exists (ResourceInUseException). */
   createNodegroup(request: { clusterName: string; nodegroupName: string; version: string; blueprint: NodegroupBlueprint; clientRequestToken: string }): Promise<void>;
-  /** Throws a ConflictError when the add-on exists. */
-  createAddon(request: { clusterName: string; addonName: string; version: string; serviceAccountRoleArn?: string; configurationValues?: string; clientRequestToken: string }): Promise<void>;
+  /** Throws an AlreadyExistsError when EKS answers that the add-on exists (ResourceInUseException). */
+  createAddon(request: { clusterName: string; addonName: string; version: string; serviceAccountRoleArn?: string; configurationValues?: string; clientRequestToken: string; tags?: Record<string, string> }): Promise<void>;
   /** UpdateNodegroupConfig with a new scaling configuration; followed like any other update. */
   startNodegroupScalingUpdate(request: StartUpdateRequest & { nodegroupName: string; scaling: { min: number; max: number; desired: number } }): Promise<UpdateInfo>;
   /** Starts deleting a node group; a NotFoundError means it is gone. */

@@ -163,6 +163,20 @@ function readAwsError(err: unknown): AwsErrorShape {
   };
 }
 
+/**
+ * True when `err` or one of its causes is the AWS error `name`. Classification folds several AWS
+ * names into one type (ResourceInUseException and ConflictException both become ConflictError);
+ * an adapter that must tell them apart asks for the name.
+ */
+export function hasAwsErrorName(err: unknown, name: string): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 10 && current !== undefined && current !== null; depth++) {
+    if (readAwsError(current).name === name) return true;
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return false;
+}
+
 function isAwsNotFoundName(name: string): boolean {
   // ResourceNotFoundException, NotFoundException, InvalidInstanceID.NotFound, NoSuchHostedZone…
   return /NotFound(Exception)?$/.test(name) || name.startsWith("NoSuch");

@@ -311,7 +311,8 @@ describe("blue/green cutover end to end (sandbox)", function () {
     const done = await world.waitForPhase("clone", "Succeeded", 180_000);
     const green = done.status!.green!;
     assert.equal(green.state, "Ready");
-    assert.deepEqual(green.nodeGroups, [{ name: "blue-workers", status: "ACTIVE" }]);
+    assert.deepEqual(green.nodeGroups?.map(({ name, status }) => ({ name, status })), [{ name: "blue-workers", status: "ACTIVE" }]);
+    assert.ok(green.nodeGroups?.every((group) => group.clientRequestToken), "each node group's token is kept in status");
     assert.deepEqual(green.addons!.map((addon) => addon.name).sort(), ["coredns", "kube-proxy", "vpc-cni"]);
     assert.equal(condition(done, "GreenCreated")?.status, "True");
     const eks = emulatorEks();

@@ -321,7 +321,7 @@ export interface CutoverChange {
   blueWeight: number;
   /** Route53 weight given to green by this change. */
   greenWeight: number;
-  /** Absent when the weights were found already set (a previous operator sent the change but lost its id). */
+  /** The Route53 change id; absent only in entries written by versions that adopted weights found already set without sending a change. */
   changeId?: string;
   /** When the change was sent. */
   sentAt: string;
@@ -375,9 +375,9 @@ export interface GreenClusterStatus {
   /** When the control plane, every node group and every add-on were ACTIVE. */
   readyAt?: string;
   /** Managed node groups created on green (cloned from blue's), with their EKS status. */
-  nodeGroups?: { name: string; status: string }[];
+  nodeGroups?: { name: string; status: string; clientRequestToken?: string }[];
   /** Add-ons created on green at the target version's default version, with their EKS status. */
-  addons?: { name: string; version: string; status: string }[];
+  addons?: { name: string; version: string; status: string; clientRequestToken?: string }[];
   /** What was not cloned and why (self-managed groups, add-ons with no version for the target). */
   notCloned?: string[];
   /** What the creation is doing or waiting for, or why it failed and how to clean up. */

@@ -38,8 +38,24 @@ import type {
   StartUpdateRequest,
   UpdateInfo,
 } from "../ports.js";
+import { hasAwsErrorName } from "../../util/classify.js";
+import { AlreadyExistsError, describeError } from "../../util/errors.js";
 import { awsCall } from "./call.js";
 import { awsClientConfig } from "./client-config.js";
+
+/**
+ * EKS answers ResourceInUseException to a create whose name is taken; classification makes it a
+ * ConflictError like any busy resource, so the create calls retype it: the caller then reads the
+ * resource to decide whether it is the one it asked for.
+ */
+async function creating(context: string, operation: () => Promise<unknown>): Promise<void> {
+  try {
+    await awsCall(context, operation);
+  } catch (error) {
+    if (hasAwsErrorName(error, "ResourceInUseException")) throw new AlreadyExistsError(describeError(error), { cause: error });
+    throw error;
+  }
+}
 
 /** The versions EKS offers change a few times a year; one answer per region and hour is plenty. */
 export const CLUSTER_VERSIONS_CACHE_MS = 60 * 60_000;
@@ -158,7 +174,7 @@ export class AwsEks implements EksPort {
     const { blueprint } = request;
     // A launch template that names an AMI decides the version itself: EKS refuses `version` then.
     const template = blueprint.launchTemplate?.id ? { id: blueprint.launchTemplate.id, ...(blueprint.launchTemplate.version ? { version: blueprint.launchTemplate.version } : {}) } : undefined;
-    await awsCall(`creating node group ${request.nodegroupName} in cluster ${request.clusterName}`, () =>
+    await creating(`creating node group ${request.nodegroupName} in cluster ${request.clusterName}`, () =>
       this.client.send(
         new CreateNodegroupCommand({
           clusterName: request.clusterName,
@@ -181,8 +197,8 @@ export class AwsEks implements EksPort {
     );
   }
 
-  async createAddon(request: { clusterName: string; addonName: string; version: string; serviceAccountRoleArn?: string; configurationValues?: string; clientRequestToken: string }): Promise<void> {
-    await awsCall(`creating add-on ${request.addonName} ${request.version} in cluster ${request.clusterName}`, () =>
+  async createAddon(request: { clusterName: string; addonName: string; version: string; serviceAccountRoleArn?: string; configurationValues?: string; clientRequestToken: string; tags?: Record<string, string> }): Promise<void> {
+    await creating(`creating add-on ${request.addonName} ${request.version} in cluster ${request.clusterName}`, () =>
       this.client.send(
         new CreateAddonCommand({
           clusterName: request.clusterName,
@@ -192,6 +208,7 @@ export class AwsEks implements EksPort {
           resolveConflicts: "OVERWRITE",
           ...(request.serviceAccountRoleArn ? { serviceAccountRoleArn: request.serviceAccountRoleArn } : {}),
           ...(request.configurationValues ? { configurationValues: request.configurationValues } : {}),
+          ...(request.tags ? { tags: request.tags } : {}),
         }),
       ),
     );
@@ -282,6 +299,7 @@ export class AwsEks implements EksPort {
       instanceTypes: nodegroup?.instanceTypes ?? [],
       subnetIds: nodegroup?.subnets ?? [],
       healthIssues: (nodegroup?.health?.issues ?? []).map((issue) => ({ code: issue.code ?? "Unknown", message: issue.message ?? "" })),
+      ...(nodegroup?.tags ? { tags: nodegroup.tags } : {}),
       ...(nodegroup?.updateConfig?.maxUnavailable ? { maxUnavailable: nodegroup.updateConfig.maxUnavailable } : {}),
       ...(nodegroup?.launchTemplate
         ? {
@@ -338,6 +356,7 @@ export class AwsEks implements EksPort {
       issues: (addon?.health?.issues ?? []).map((issue) => ({ code: issue.code ?? "Unknown", message: issue.message ?? "" })),
       ...(addon?.serviceAccountRoleArn ? { serviceAccountRoleArn: addon.serviceAccountRoleArn } : {}),
       ...(addon?.configurationValues ? { configurationValues: addon.configurationValues } : {}),
+      ...(addon?.tags ? { tags: addon.tags } : {}),
     };
   }
 

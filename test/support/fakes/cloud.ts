@@ -16,7 +16,7 @@ import type {
   UpdateInfo,
 } from "../../../src/cloud/ports.js";
 import type { UpdateError } from "../../../src/api/v1alpha1/types.js";
-import { ConflictError, NotFoundError, ValidationError } from "../../../src/util/errors.js";
+import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from "../../../src/util/errors.js";
 import { parseMinor } from "../../../src/api/v1alpha1/version.js";
 import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
 import type { V1Node, V1NodeSystemInfo } from "@kubernetes/client-node";
@@ -72,11 +72,18 @@ export class FakeEks implements EksPort {
   pollsPerTransition = 1;
   /** The next createCluster fails with this error, as EKS does for a bad subnet or role. */
   failNextCreate?: Error;
+  /**
+   * The next createNodegroup or createAddon (as named) fails with this error; with afterCreating
+   * EKS has taken the create and only its answer is lost, as when a connection drops.
+   */
+  failNextPartCreate?: { method: "createNodegroup" | "createAddon"; error: Error; afterCreating?: boolean };
   /** What DescribeClusterVersions answers. */
   offeredVersions = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33"];
   private readonly transitions = new Map<string, number>();
   private readonly updates = new Map<string, FakeUpdate>();
   private readonly byToken = new Map<string, string>();
+  /** "nodegroup/cluster/name" or "addon/cluster/name" -> the token of the create that made it. */
+  private readonly createTokens = new Map<string, string>();
   private nextFailures: { errors: UpdateError[]; scope?: "cluster" | "nodegroup" | "addon" }[] = [];
   private sequence = 0;
 
@@ -222,10 +229,29 @@ export class FakeEks implements EksPort {
 
   createNodegroup(request: { clusterName: string; nodegroupName: string; version: string; blueprint: NodegroupBlueprint; clientRequestToken: string }): Promise<void> {
     this.record("createNodegroup", request);
+    return this.partCreate("createNodegroup", () => this.takeNodegroup(request));
+  }
+
+  /** Applies failNextPartCreate to one create of a node group or add-on. */
+  private partCreate(method: "createNodegroup" | "createAddon", create: () => Promise<void>): Promise<void> {
+    const failure = this.failNextPartCreate;
+    if (failure?.method !== method) return create();
+    delete this.failNextPartCreate;
+    if (!failure.afterCreating) return Promise.reject(failure.error);
+    return create().then(() => Promise.reject(failure.error));
+  }
+
+  private takeNodegroup(request: { clusterName: string; nodegroupName: string; version: string; blueprint: NodegroupBlueprint; clientRequestToken: string }): Promise<void> {
     const cluster = this.cluster(request.clusterName);
     if (cluster.status !== "ACTIVE") return Promise.reject(new ConflictError(`ResourceInUseException: cluster ${request.clusterName} is ${cluster.status}`));
     const groups = this.groupsOf(request.clusterName);
-    if (groups.has(request.nodegroupName)) return Promise.reject(new ConflictError(`ResourceInUseException: NodeGroup already exists with name ${request.nodegroupName}`));
+    const key = `nodegroup/${request.clusterName}/${request.nodegroupName}`;
+    if (groups.has(request.nodegroupName)) {
+      // EKS answers a repeat of a create it took, same token, with that create.
+      if (this.createTokens.get(key) === request.clientRequestToken) return Promise.resolve();
+      return Promise.reject(new AlreadyExistsError(`ResourceInUseException: NodeGroup already exists with name ${request.nodegroupName}`));
+    }
+    this.createTokens.set(key, request.clientRequestToken);
     const { blueprint } = request;
     groups.set(request.nodegroupName, {
       name: request.nodegroupName,
@@ -238,17 +264,27 @@ export class FakeEks implements EksPort {
       instanceTypes: [...blueprint.instanceTypes],
       subnetIds: [...blueprint.subnetIds],
       healthIssues: [],
+      tags: { ...blueprint.tags },
     });
     this.nodegroupBlueprints.set(`${request.clusterName}/${request.nodegroupName}`, structuredClone(blueprint));
     this.startTransition(`nodegroup/${request.clusterName}/${request.nodegroupName}`);
     return Promise.resolve();
   }
 
-  createAddon(request: { clusterName: string; addonName: string; version: string; clientRequestToken: string }): Promise<void> {
+  createAddon(request: { clusterName: string; addonName: string; version: string; clientRequestToken: string; tags?: Record<string, string> }): Promise<void> {
     this.record("createAddon", request);
+    return this.partCreate("createAddon", () => this.takeAddon(request));
+  }
+
+  private takeAddon(request: { clusterName: string; addonName: string; version: string; clientRequestToken: string; tags?: Record<string, string> }): Promise<void> {
     const addons = this.addonsOf(request.clusterName);
-    if (addons.has(request.addonName)) return Promise.reject(new ConflictError(`ResourceInUseException: Addon already exists with name ${request.addonName}`));
-    addons.set(request.addonName, { name: request.addonName, version: request.version, status: "CREATING", issues: [] });
+    const key = `addon/${request.clusterName}/${request.addonName}`;
+    if (addons.has(request.addonName)) {
+      if (this.createTokens.get(key) === request.clientRequestToken) return Promise.resolve();
+      return Promise.reject(new AlreadyExistsError(`ResourceInUseException: Addon already exists with name ${request.addonName}`));
+    }
+    this.createTokens.set(key, request.clientRequestToken);
+    addons.set(request.addonName, { name: request.addonName, version: request.version, status: "CREATING", issues: [], ...(request.tags ? { tags: { ...request.tags } } : {}) });
     this.startTransition(`addon/${request.clusterName}/${request.addonName}`);
     return Promise.resolve();
   }

@@ -114,14 +114,18 @@ describe("blue/green step machine", () => {
     assert.deepEqual(cutover.changes?.map((change) => Boolean(change.inSyncAt)), [true, true]);
   });
 
-  it("a change found already applied counts as INSYNC at once, with no id", () => {
+  it("a change recorded is in effect only after GetChange says INSYNC, even for a step re-sent after a restart", () => {
     const clock = new FakeClock();
     const cutover = started();
     beginStep(cutover, 1, schedule[0], "90/10", clock.date());
-    recordChange(cutover, undefined, clock.date());
-    assert.equal(cutover.changeInSyncAt, clock.date().toISOString());
-    assert.equal(cutover.changes?.[0].changeId, undefined);
-    assert.equal(nextAction(cutover, schedule, clockAt(clock)).kind, "Bake");
+    recordChange(cutover, "/change/FIRST", clock.date());
+    recordInSync(cutover, clock.date());
+    // The pass that sent step 2 was lost; step 2 is sent again and must wait for its own answer.
+    beginStep(cutover, 2, schedule[1], "50/50", clock.date());
+    recordChange(cutover, "/change/AGAIN", clock.date());
+    assert.equal(cutover.changeInSyncAt, undefined);
+    assert.deepEqual(nextAction(cutover, schedule, clockAt(clock)), { kind: "WaitInSync", changeId: "/change/AGAIN" });
+    assert.equal(cutover.changes?.at(-1)?.inSyncAt, undefined);
   });
 
   it("says when traffic is split and an abort must return it", () => {

@@ -12,7 +12,7 @@ import { emptySnapshot, healthyWorld, type FakeEks } from "../../support/fakes/c
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
 import type { FakeCloudWatch, FakeRoute53 } from "../../support/fakes/traffic.js";
 import type { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
-import { ValidationError } from "../../../src/util/errors.js";
+import { AlreadyExistsError, ConflictError, TransientError, ValidationError } from "../../../src/util/errors.js";
 
 const ZONE = "Z0SHOP";
 const RECORD = "www.shop.example.com";
@@ -233,18 +233,33 @@ describe("BlueGreen cutover (controller, fakes)", () => {
     assert.equal(world.object().status!.cutover!.changes![1].changeId, changeId);
   });
 
-  it("a change sent whose id was lost is not sent again: the weights already set are adopted", async () => {
+  it("a change sent whose id was lost is sent again as an UPSERT and followed with GetChange before the step counts", async () => {
     const world = harness();
+    world.route53.pollsUntilInSync = 2;
     await world.drive((upgrade) => upgrade.status?.cutover?.step === 1 && Boolean(upgrade.status.cutover.changeInSyncAt));
-    // Simulate the write after ChangeResourceRecordSets being lost: Route53 has step 2, status still step 1.
+    await world.clock.advance(3 * 60_000);
+    // Simulate a crash between ChangeResourceRecordSets and the status write: Route53 has step 2,
+    // status still says step 1 INSYNC, and no change id for step 2 was kept anywhere.
     world.route53.put(ZONE, RECORD, "CNAME", [
       { setIdentifier: "blue", weight: 191, ttl: 60, values: ["blue-ingress.shop.example.com"] },
       { setIdentifier: "green", weight: 64, ttl: 60, values: ["green-ingress.shop.example.com"] },
     ]);
+    world.controller();
+    await world.drive(() => true, 1);
+    const cutover = world.object().status!.cutover!;
+    assert.equal(cutover.step, 2);
+    assert.equal(cutover.changeInSyncAt, undefined, "step 2 is not in effect before GetChange answers for it");
+    assert.ok(cutover.changeId, "the re-sent change's id is stored");
+    assert.deepEqual(sentWeights(world.route53).at(-1), { blue: 191, green: 64 }, "the same weights are sent again");
+    const resent = cutover.changeId;
     await world.drive();
-    assert.deepEqual(sentWeights(world.route53).map((weights) => weights.green), [26, 128, 255]);
-    assert.equal(world.object().status!.cutover!.changes![1].changeId, undefined);
     assert.equal(world.object().status?.phase, "Succeeded");
+    assert.deepEqual(sentWeights(world.route53).map((weights) => weights.green), [26, 64, 128, 255]);
+    const step2 = world.object().status!.cutover!.changes![1];
+    assert.equal(step2.changeId, resent);
+    assert.ok(step2.inSyncAt);
+    const polled = world.route53.calls.filter((call) => call.method === "changeStatus" && call.args[0] === resent);
+    assert.equal(polled.length, 3, "followed with GetChange until INSYNC (two PENDING answers, then INSYNC)");
   });
 
   it("with manualApproval waits before each step and says which command approves it", async () => {
@@ -471,7 +486,8 @@ describe("BlueGreen createGreen (controller, fakes)", () => {
     const addons = world.eks.calls.filter((call) => call.method === "createAddon").map((call) => call.args[0] as { addonName: string; version: string });
     assert.deepEqual(addons.map((addon) => `${addon.addonName} ${addon.version}`).sort(), ["coredns v1.13.0-eksbuild.1", "kube-proxy v1.31.0-eksbuild.1", "vpc-cni v1.20.0-eksbuild.1"]);
     assert.equal(status.green?.state, "Ready");
-    assert.deepEqual(status.green?.nodeGroups, [{ name: "workers", status: "ACTIVE" }]);
+    assert.deepEqual(status.green?.nodeGroups?.map(({ name, status }) => ({ name, status })), [{ name: "workers", status: "ACTIVE" }]);
+    assert.equal((group as unknown as { clientRequestToken: string }).clientRequestToken, status.green?.nodeGroups?.[0].clientRequestToken, "the token in status is the one sent");
     assert.equal(world.condition("GreenCreated")?.status, "True");
     const firstStep = status.cutover!.changes![0].sentAt;
     assert.ok(Date.parse(firstStep) >= Date.parse(status.green.readyAt!), "no traffic before green is ready");
@@ -486,6 +502,95 @@ describe("BlueGreen createGreen (controller, fakes)", () => {
     await world.drive();
     assert.equal(world.eks.count("createCluster"), 1);
     assert.equal(world.object().status?.phase, "Succeeded");
+  });
+
+  /** Reconciles until `until` holds, keeping the errors thrown by failed passes instead of stopping at them. */
+  async function driveThroughErrors(world: Harness, until: (upgrade: ClusterUpgrade) => boolean, limit = 100): Promise<string[]> {
+    const errors: string[] = [];
+    world.controller();
+    for (let pass = 0; pass < limit && !until(world.object()); pass++) {
+      try {
+        const outcome = await world.controller().reconcile("shop", "cutover");
+        await world.clock.advance(outcome.requeueAfterMs ?? 1000);
+      } catch (error) {
+        errors.push(error instanceof Error ? error.message : String(error));
+        await world.clock.advance(1000);
+      }
+    }
+    return errors;
+  }
+
+  function createsOf(world: Harness, method: string, name: string): { clientRequestToken: string; tags?: Record<string, string> }[] {
+    return world.eks.calls
+      .filter((call) => call.method === method)
+      .map((call) => call.args[0] as { nodegroupName?: string; addonName?: string; clientRequestToken: string; tags?: Record<string, string> })
+      .filter((request) => (request.nodegroupName ?? request.addonName) === name);
+  }
+
+  it("a node group create whose answer was lost is sent again with the token stored before the first call", async () => {
+    const world = cloneWorld();
+    world.eks.failNextPartCreate = { method: "createNodegroup", error: new TransientError("socket hang up"), afterCreating: true };
+    const errors = await driveThroughErrors(world, (upgrade) => upgrade.status?.phase === "Succeeded", 200);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.ok(errors.some((message) => /socket hang up/.test(message)), "the lost answer failed one pass");
+    const creates = createsOf(world, "createNodegroup", "workers");
+    assert.equal(creates.length, 2);
+    const token = world.object().status!.green!.nodeGroups![0].clientRequestToken;
+    assert.ok(token);
+    assert.deepEqual(creates.map((request) => request.clientRequestToken), [token, token], "the retry reuses the stored token, so EKS deduplicates it");
+    const addonTokens = world.object().status!.green!.addons!.map((addon) => addon.clientRequestToken);
+    assert.equal(new Set(addonTokens).size, 3, "one token per add-on");
+  });
+
+  it("does not adopt a node group of the same name that this upgrade did not create", async () => {
+    const world = cloneWorld();
+    await driveThroughErrors(world, (upgrade) => upgrade.status?.green?.state === "NodeGroups" && Boolean(upgrade.status.green.nodeGroups));
+    world.eks.groupsOf("green").set("workers", { name: "workers", version: "1.31", status: "ACTIVE", autoScalingGroupNames: ["other"], desiredSize: 1, minSize: 1, maxSize: 1, instanceTypes: [], subnetIds: [], healthIssues: [], tags: { team: "someone-else" } });
+    await driveThroughErrors(world, (upgrade) => upgrade.status?.phase === "Failed", 20);
+    assert.equal(world.object().status?.phase, "Failed");
+    assert.equal(world.condition("GreenCreated")?.reason, "GreenCreationFailed");
+    assert.match(world.condition("GreenCreated")!.message, /node group workers already exists in green cluster green and was not created by ClusterUpgrade shop\/cutover \(tag eksupgrade\.io\/created-by is absent\); EKS said: ResourceInUseException/);
+    assert.equal(world.eks.groupsOf("green").get("workers")?.autoScalingGroupNames[0], "other", "the group found is left as it is");
+    assert.equal(sentWeights(world.route53).length, 0);
+  });
+
+  it("adopts an add-on that EKS says exists only when its created-by tag names this upgrade", async () => {
+    const world = cloneWorld();
+    await driveThroughErrors(world, (upgrade) => upgrade.status?.green?.state === "NodeGroups" && Boolean(upgrade.status.green.addons));
+    // Created by this upgrade under a token that was lost (an older operator): tagged, so it is ours.
+    world.eks.addonsOf("green").set("coredns", { name: "coredns", version: "v1.13.0-eksbuild.1", status: "CREATING", issues: [], tags: { "eksupgrade.io/created-by": "shop/cutover" } });
+    world.eks.addonsOf("green").set("kube-proxy", { name: "kube-proxy", version: "v1.31.0-eksbuild.1", status: "ACTIVE", issues: [] });
+    await driveThroughErrors(world, (upgrade) => upgrade.status?.phase === "Failed", 40);
+    assert.equal(world.object().status?.green?.addons?.find((addon) => addon.name === "coredns")?.status, "CREATING", "coredns is adopted and followed");
+    assert.doesNotMatch(world.condition("GreenCreated")!.message, /coredns/);
+    assert.match(world.condition("GreenCreated")!.message, /add-on kube-proxy already exists in green cluster green and was not created by ClusterUpgrade shop\/cutover/);
+  });
+
+  it("an 'in use' answer for a node group that Describe cannot find is an error, not a node group created", async () => {
+    const world = cloneWorld();
+    world.eks.failNextPartCreate = { method: "createNodegroup", error: new AlreadyExistsError("ResourceInUseException: the resource is in use") };
+    const errors = await driveThroughErrors(world, (upgrade) => /DescribeNodegroup finds no such node group/.test(upgrade.status?.conditions?.find((condition) => condition.type === "Progressing")?.message ?? ""), 100);
+    assert.ok(errors.some((message) => /EKS answered CreateNodegroup for workers in green cluster green that it is in use, yet DescribeNodegroup finds no such node group/.test(message)));
+    assert.equal(world.object().status?.green?.nodeGroups?.[0].status, "Pending");
+    await driveThroughErrors(world, (upgrade) => upgrade.status?.phase === "Succeeded", 200);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const creates = createsOf(world, "createNodegroup", "workers");
+    assert.equal(creates.length, 2);
+    assert.equal(creates[0].clientRequestToken, creates[1].clientRequestToken);
+  });
+
+  it("another conflict from CreateAddon is an error in EKS's words, and the add-on stays to be created with the same token", async () => {
+    const world = cloneWorld();
+    world.eks.failNextPartCreate = { method: "createAddon", error: new ConflictError("ConflictException: cluster green has an update in progress") };
+    const errors = await driveThroughErrors(world, (upgrade) => /ConflictException/.test(upgrade.status?.conditions?.find((condition) => condition.type === "Progressing")?.message ?? ""), 100);
+    assert.ok(errors.some((message) => /ConflictException: cluster green has an update in progress/.test(message)));
+    assert.equal(world.object().status?.green?.addons?.find((addon) => addon.name === "coredns")?.status, "Pending", "not counted as created");
+    await driveThroughErrors(world, (upgrade) => upgrade.status?.phase === "Succeeded", 200);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const creates = createsOf(world, "createAddon", "coredns");
+    assert.equal(creates.length, 2);
+    assert.equal(creates[0].clientRequestToken, creates[1].clientRequestToken);
+    assert.deepEqual(creates[1].tags, { "eksupgrade.io/created-by": "shop/cutover", "eksupgrade.io/managed": "true" });
   });
 
   it("refuses to take over a cluster of green's name it did not create", async () => {

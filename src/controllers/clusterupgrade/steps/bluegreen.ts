@@ -7,7 +7,6 @@ import { resolveGates, weightSchedule } from "../../../api/v1alpha1/defaults.js"
 import { ConditionType, Reason, type ClusterUpgrade, type CutoverState, type CutoverStatus, type Route53Spec, type WeightStep } from "../../../api/v1alpha1/types.js";
 import {
   ALL_BLUE,
-  sameWeights,
   splitText,
 } from "../../../bluegreen/schedule.js";
 import {
@@ -65,13 +64,17 @@ export async function readWeights(route53: Route53Port, route: ResolvedRoute): P
 }
 
 /**
- * Sets the weights in one change batch, unless Route53 already has them: a previous operator may
- * have sent the change and died before recording its id, and the step must not be sent twice.
- * Returns the change id, or undefined when nothing had to be sent.
+ * Sets the weights in one change batch and returns its change id, also when Route53 already has
+ * these weights. Status is written once at the end of a pass, so an operator that dies after
+ * ChangeResourceRecordSets and before that write leaves Route53 at the new weights with no change
+ * id anywhere; skipping the call then would count the step as INSYNC without GetChange ever
+ * having said so. An UPSERT of the weights already set changes nothing in the records, and
+ * GetChange says INSYNC for its fresh id only once every Route53 server answers with those
+ * weights, so following it proves the step has propagated.
  */
-export async function applyWeights(route53: Route53Port, route: ResolvedRoute, weights: WeightStep): Promise<string | undefined> {
-  const current = await readWeights(route53, route);
-  if (sameWeights(current.weights, weights)) return undefined;
+export async function applyWeights(route53: Route53Port, route: ResolvedRoute, weights: WeightStep): Promise<string> {
+  // Read first for the error that names a missing set identifier before anything is sent.
+  await readWeights(route53, route);
   return route53.setWeights(route.hostedZoneId, route.recordName, route.recordType, { [route.blueSetIdentifier]: weights.blue, [route.greenSetIdentifier]: weights.green });
 }
 
@@ -111,7 +114,7 @@ export async function returnToBlue(context: StepContext, cutover: CutoverStatus)
   if (action === "Send") {
     const changeId = await applyWeights(route53, route, ALL_BLUE);
     recordChange(cutover, changeId, context.now);
-    if (changeId) context.event("Warning", "TrafficReturnedToBlue", `sent all traffic of ${route.recordName} back to blue (${route.blueSetIdentifier}=${ALL_BLUE.blue}, ${route.greenSetIdentifier}=${ALL_BLUE.green}) in Route53 change ${changeId}`);
+    context.event("Warning", "TrafficReturnedToBlue", `sent all traffic of ${route.recordName} back to blue (${route.blueSetIdentifier}=${ALL_BLUE.blue}, ${route.greenSetIdentifier}=${ALL_BLUE.green}) in Route53 change ${changeId}`);
     action = returnAction(cutover);
   }
   if (action === "WaitInSync") {
@@ -192,8 +195,7 @@ async function sendStep(context: StepContext, cutover: CutoverStatus, step: numb
   }
   const changeId = await applyWeights(context.cloud.route53, route, weights);
   recordChange(cutover, changeId, context.now);
-  const how = changeId ? `Route53 change ${changeId}` : "no change needed: Route53 already had these weights";
-  context.event("Normal", "TrafficStep", `${stepLabel(cutover)} for ${route.recordName}: ${how}`);
+  context.event("Normal", "TrafficStep", `${stepLabel(cutover)} for ${route.recordName}: Route53 change ${changeId}`);
 }
 
 async function shift(context: StepContext, cutover: CutoverStatus): Promise<StepResult> {
@@ -332,5 +334,5 @@ export async function returnTrafficOnDeletion(upgrade: ClusterUpgrade, cloud: Cl
   if (upgrade.spec.strategy !== "BlueGreen" || !blueGreen || !trafficInFlight(upgrade.status?.cutover)) return;
   const route = resolveRoute(blueGreen.route53);
   const changeId = await applyWeights(cloud.route53, route, ALL_BLUE);
-  log.warn("deleted during a blue/green cutover: all traffic sent back to blue", { record: route.recordName, changeId: changeId ?? "(weights were already on blue)" });
+  log.warn("deleted during a blue/green cutover: all traffic sent back to blue", { record: route.recordName, changeId });
 }

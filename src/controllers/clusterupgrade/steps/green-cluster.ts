@@ -8,13 +8,15 @@ import { randomUUID } from "node:crypto";
 import { ConditionType, Reason, type ClusterUpgrade, type Finding, type GreenClusterStatus } from "../../../api/v1alpha1/types.js";
 import type { ClusterInfo } from "../../../cloud/ports.js";
 import { blocking, warning } from "../../../preflight/findings.js";
-import { isConflict, isNotFound, isValidation } from "../../../util/errors.js";
+import { isAlreadyExists, isConflict, isNotFound, isValidation } from "../../../util/errors.js";
 import { describeError } from "../../../util/errors.js";
 import { CONTINUE, STOP, waitFor, type Step, type StepContext, type StepResult } from "../context.js";
 import { greenClaimTags } from "./claim.js";
 
 /** Tag naming the ClusterUpgrade (namespace/name) that created a green cluster or node group. */
 export const CREATED_BY_TAG = "eksupgrade.io/created-by";
+/** The opt-in tag; green's cluster and node groups carry it as copied from blue. */
+const MANAGED_TAG = "eksupgrade.io/managed";
 /** Tag naming the cluster a green cluster was cloned from. */
 export const CLONED_FROM_TAG = "eksupgrade.io/cloned-from";
 
@@ -136,15 +138,35 @@ async function createControlPlane(context: StepContext, green: GreenClusterStatu
 async function planParts(context: StepContext, green: GreenClusterStatus): Promise<void> {
   const eks = context.cloud.eks;
   const blue = green.clonedFrom;
-  green.nodeGroups = (await eks.listNodegroups(blue)).sort().map((name) => ({ name, status: "Pending" }));
+  green.nodeGroups = (await eks.listNodegroups(blue)).sort().map((name) => ({ name, status: "Pending", clientRequestToken: randomUUID() }));
   green.addons = [];
   green.notCloned = (context.spec.nodeGroups.selfManaged ?? []).map((group) => `self-managed group ${group.autoScalingGroupName}: create it for green with your infrastructure code`);
   for (const addon of (await eks.listAddons(blue)).sort()) {
     const versions = await eks.listAddonVersions(addon, green.version);
     const chosen = versions.find((version) => version.isDefault) ?? versions[0];
     if (!chosen) green.notCloned.push(`add-on ${addon}: EKS lists no version for Kubernetes ${green.version}`);
-    else green.addons.push({ name: addon, version: chosen.version, status: "Pending" });
+    else green.addons.push({ name: addon, version: chosen.version, status: "Pending", clientRequestToken: randomUUID() });
   }
+}
+
+async function partOrUndefined<T>(describe: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await describe();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Why an existing node group or add-on that EKS would not create again is not adopted, or
+ * undefined when its created-by tag names this ClusterUpgrade: a part is only taken over when it
+ * is provably the one this upgrade created.
+ */
+function adoptionRefused(part: string, cluster: string, owner: string, tags: Record<string, string> | undefined, error: unknown): string | undefined {
+  const createdBy = tags?.[CREATED_BY_TAG];
+  if (createdBy === owner) return undefined;
+  return `${part} already exists in green cluster ${cluster} and was not created by ClusterUpgrade ${owner} (tag ${CREATED_BY_TAG} is ${createdBy ? `"${createdBy}"` : "absent"}); EKS said: ${describeError(error)}.`;
 }
 
 async function createParts(context: StepContext, green: GreenClusterStatus): Promise<StepResult> {
@@ -154,17 +176,29 @@ async function createParts(context: StepContext, green: GreenClusterStatus): Pro
     await planParts(context, green);
     return waitFor(0, "green's node groups and add-ons planned");
   }
+  // A plan recorded before the tokens were kept gets them now, written before any create is sent.
+  const untokened = [...green.nodeGroups, ...(green.addons ?? [])].filter((part) => part.status === "Pending" && !part.clientRequestToken);
+  if (untokened.length) {
+    for (const part of untokened) part.clientRequestToken = randomUUID();
+    return waitFor(0, "green's creation tokens recorded");
+  }
   const owner = ownerOf(context.upgrade);
   for (const group of green.nodeGroups) {
     if (group.status === "Pending") {
       const blueprint = await context.cloud.eks.describeNodegroupBlueprint(green.clonedFrom, group.name);
       blueprint.tags = { ...blueprint.tags, [CREATED_BY_TAG]: owner };
       try {
-        await eks.createNodegroup({ clusterName: name, nodegroupName: group.name, version: green.version, blueprint, clientRequestToken: randomUUID() });
+        // The token in status is the same on every retry, so EKS answers a repeat of a create it
+        // already took with that create instead of a second node group.
+        await eks.createNodegroup({ clusterName: name, nodegroupName: group.name, version: green.version, blueprint, clientRequestToken: group.clientRequestToken! });
         context.event("Normal", "CreatingGreen", `creating node group ${group.name} in green cluster ${name} (${blueprint.scaling.desired} nodes, ${blueprint.instanceTypes.join(", ") || "default instance type"})`);
       } catch (error) {
         if (isValidation(error)) return fail(context, green, `EKS refused node group ${group.name} for green cluster ${name}: ${describeError(error)}. Delete what was created (${deleteAdvice(green, name)}), fix blue's node group settings, then delete and re-create this ClusterUpgrade.`);
-        if (!isConflict(error)) throw error;
+        if (!isAlreadyExists(error)) throw error;
+        const existing = await partOrUndefined(() => eks.describeNodegroup(name, group.name));
+        if (!existing) throw new Error(`EKS answered CreateNodegroup for ${group.name} in green cluster ${name} that it is in use, yet DescribeNodegroup finds no such node group; retrying`, { cause: error });
+        const refused = adoptionRefused(`node group ${group.name}`, name, owner, existing.tags, error);
+        if (refused) return fail(context, green, `${refused} Delete that node group (aws eks delete-nodegroup --cluster-name ${name} --nodegroup-name ${group.name}) or delete green (${deleteAdvice(green, name)}), then delete and re-create this ClusterUpgrade.`);
       }
       group.status = "CREATING";
       continue;
@@ -185,13 +219,20 @@ async function createParts(context: StepContext, green: GreenClusterStatus): Pro
           clusterName: name,
           addonName: addon.name,
           version: addon.version,
-          clientRequestToken: randomUUID(),
+          clientRequestToken: addon.clientRequestToken!,
+          // Tagged so a later "already exists" can be proven ours; the managed tag is what the
+          // create-green IAM policy asks of every tag written at creation.
+          tags: { [CREATED_BY_TAG]: owner, [MANAGED_TAG]: "true" },
           ...(source.serviceAccountRoleArn ? { serviceAccountRoleArn: source.serviceAccountRoleArn } : {}),
           ...(source.configurationValues ? { configurationValues: source.configurationValues } : {}),
         });
       } catch (error) {
         if (isValidation(error)) return fail(context, green, `EKS refused add-on ${addon.name} ${addon.version} for green cluster ${name}: ${describeError(error)}. Delete what was created (${deleteAdvice(green, name)}), then delete and re-create this ClusterUpgrade.`);
-        if (!isConflict(error)) throw error;
+        if (!isAlreadyExists(error)) throw error;
+        const existing = await partOrUndefined(() => eks.describeAddon(name, addon.name));
+        if (!existing) throw new Error(`EKS answered CreateAddon for ${addon.name} in green cluster ${name} that it is in use, yet DescribeAddon finds no such add-on; retrying`, { cause: error });
+        const refused = adoptionRefused(`add-on ${addon.name}`, name, owner, existing.tags, error);
+        if (refused) return fail(context, green, `${refused} Delete it from green (aws eks delete-addon --cluster-name ${name} --addon-name ${addon.name}) or delete green (${deleteAdvice(green, name)}), then delete and re-create this ClusterUpgrade.`);
       }
       addon.status = "CREATING";
       continue;
