@@ -12,6 +12,7 @@ import {
 import { ValidationError } from "../../util/errors.js";
 import type { Route53Port, TxtRecord, WeightedRecord } from "../ports.js";
 import { awsCall } from "./call.js";
+import { awsClientConfig } from "./client-config.js";
 
 function isInvalidChangeBatch(error: unknown): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
@@ -29,7 +30,7 @@ export class AwsRoute53 implements Route53Port {
   constructor(private readonly client: Route53Client) {}
 
   static forRegion(region: string): AwsRoute53 {
-    return new AwsRoute53(new Route53Client({ region }));
+    return new AwsRoute53(new Route53Client(awsClientConfig(region)));
   }
 
   private async recordSets(hostedZoneId: string, name: string, type: string): Promise<ResourceRecordSet[]> {
