@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { sandboxKubeConfig } from "../../support/global-sandbox.js";
-import { ensureNamespace, installCrd } from "../../support/crd.js";
+import { ensureNamespace, installCrd, statusMessage } from "../../support/crd.js";
 
 const NAMESPACE = "bad-input";
 const route53 = { hostedZoneId: "Z0123456789ABC", recordName: "app.example.com", blueSetIdentifier: "blue", greenSetIdentifier: "green" };
@@ -95,16 +95,6 @@ const corpus: BadCase[] = [
   { name: "expected hop duration as a word", spec: { ...sound, controlPlane: { expectedHopDuration: "long" } }, expect: /spec\.controlPlane\.expectedHopDuration/ },
   { name: "self-managed AMI per version malformed", spec: { ...sound, nodeGroups: { selfManaged: [{ autoScalingGroupName: "legacy", amiIdsByVersion: { "1.31": "latest" } }] } }, expect: /spec\.nodeGroups\.selfManaged\[0\]\.amiIdsByVersion/ },
 ];
-
-/** The message of the API server's Status answer, unescaped. */
-function statusMessage(body: unknown): string {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  try {
-    return (JSON.parse(text) as { message?: string }).message ?? text;
-  } catch {
-    return text;
-  }
-}
 
 describe("the CRD rejects malformed ClusterUpgrades (real API server)", function () {
   let api: k8s.CustomObjectsApi;

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
 import { sandboxEnv, sandboxKubeConfig } from "../../support/global-sandbox.js";
-import { ensureNamespace, installCrd } from "../../support/crd.js";
+import { ensureNamespace, installCrd, statusMessage } from "../../support/crd.js";
 
 const NAMESPACE = "frozen-intent";
 const POLICY_FILE = fileURLToPath(new URL("../../../config/admission/frozen-intent-policy.yaml", import.meta.url));
@@ -18,15 +18,6 @@ const mergePatch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergeP
 const route53 = { hostedZoneId: "Z0123456789ABC", recordName: "app.example.com", blueSetIdentifier: "blue", greenSetIdentifier: "green" };
 const inPlace = { cluster: { name: "prod", region: "eu-west-1" }, targetVersion: "1.31", strategy: "InPlace" };
 const blueGreen = { ...inPlace, strategy: "BlueGreen", blueGreen: { greenCluster: { name: "green" }, route53 } };
-
-function statusMessage(body: unknown): string {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  try {
-    return (JSON.parse(text) as { message?: string }).message ?? text;
-  } catch {
-    return text;
-  }
-}
 
 describe("admission: an upgrade's intent is frozen once it started (real API server)", function () {
   this.timeout(120_000);
