@@ -7,7 +7,7 @@ import { parseDuration } from "../../../api/v1alpha1/duration.js";
 import { ConditionType, Reason, type BlueRetentionStatus, type CutoverStatus, type RetiredGroup } from "../../../api/v1alpha1/types.js";
 import { isNotFound } from "../../../util/errors.js";
 import { STOP, waitFor, type StepContext, type StepResult } from "../context.js";
-import { readWeights, resolveRoute } from "./bluegreen.js";
+import { readWeights, resolveRoute } from "../../../bluegreen/route.js";
 import { advanceTrackedUpdate, describeUpdateErrors, resetForRetry } from "./tracked-update.js";
 
 const DEFAULT_KEEP_FOR = "24h";

@@ -12,7 +12,7 @@ import { slotFor } from "../../../claims/slots.js";
 import type { CloudPorts } from "../../../cloud/ports.js";
 import { formatConditionTime } from "../../../kube/conditions.js";
 import { CONTINUE, waitFor, type ClaimEnvironment, type Step, type StepContext, type StepResult } from "../context.js";
-import { resolveRoute } from "./bluegreen.js";
+import { resolveRoute } from "../../../bluegreen/route.js";
 
 /** What this upgrade will touch, in the one order every upgrade claims in. */
 export function claimTargets(spec: ResolvedSpec, regionOf: (region: string | undefined) => string): ClaimTarget[] {

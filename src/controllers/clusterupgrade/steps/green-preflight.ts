@@ -11,9 +11,9 @@ import type { ClusterInfo } from "../../../cloud/ports.js";
 import { applyPolicy } from "../../../preflight/findings.js";
 import { isNotFound } from "../../../util/errors.js";
 import { CONTINUE, waitFor, type StepContext, type StepResult } from "../context.js";
-import { resolveRoute } from "./bluegreen.js";
+import { resolveRoute } from "../../../bluegreen/route.js";
 import { cloneFindings } from "./green-cluster.js";
-import { recordFindings } from "./preflight.js";
+import { recordFindings } from "./record-findings.js";
 
 async function observeGreen(context: StepContext): Promise<GreenObservation> {
   const blueGreen = context.spec.blueGreen!;
