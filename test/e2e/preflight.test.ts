@@ -9,6 +9,7 @@ import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
 import { isDeepStrictEqual } from "node:util";
 import { condition, emulatorCalls, UpgradeWorld, type EmulatorCall } from "../support/upgrades.js";
+import { waitUntil } from "../support/wait.js";
 
 /** EKS calls that change something; a dry run or a blocked upgrade must send none of them. */
 const MUTATING = /^(Update|Create|Delete|Tag|Untag|Associate|Disassociate)/;
@@ -69,8 +70,12 @@ describe("preflight checks end to end (sandbox)", function () {
     assert.match(byCode("POD002")[0].message, /jobs\/batch-/);
     assert.match(condition(blocked, "PreflightPassed")!.message, /PDB002.*PDB003|PDB003.*PDB002/);
     assert.deepEqual(await changesTo("trap"), []);
-    const events = await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=trap,reason=PreflightFinding" });
-    assert.ok(events.items.some((event) => event.message?.startsWith("PDB002")));
+    // The operator sends its Events after it writes status, so the Event can follow the phase by a moment.
+    const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    await waitUntil("a PreflightFinding Event for PDB002", async () => {
+      const events = await core.listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=trap,reason=PreflightFinding" });
+      return events.items.some((event) => event.message?.startsWith("PDB002"));
+    }, 30_000);
   });
 
   it("a dry run on a healthy cluster plans every hop and leaves AWS and Kubernetes exactly as they were", async () => {
