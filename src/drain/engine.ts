@@ -6,7 +6,7 @@
 import type { V1PodDisruptionBudget, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import type { PodHold } from "../api/v1alpha1/types.js";
 import type { NodeOperations } from "../kube/nodes.js";
-import { budgetName, budgetsFor, podName } from "../preflight/snapshot.js";
+import { budgetName, budgetsFor, podName } from "../kube/workload-snapshot.js";
 import { classifyPod, interpretEviction, type DrainPolicy } from "./pod-filters.js";
 
 export interface DrainInventory {
