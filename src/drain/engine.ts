@@ -42,9 +42,6 @@ export interface DrainPassResult {
   denied: { pod: string; reason: string }[];
 }
 
-/** kubectl drain's wait between refused evictions. */
-export const DEFAULT_EVICTION_RETRY_MS = 5_000;
-
 /** Why a budget refuses: its name and the figures the disruption controller computed. */
 export function describeBudget(pdb: V1PodDisruptionBudget): string {
   const status = pdb.status;
