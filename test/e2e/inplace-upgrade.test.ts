@@ -100,7 +100,8 @@ describe("in-place upgrade end to end (sandbox)", function () {
       body: JSON.stringify({ controlPlaneUpdateSeconds: 1500 }),
     });
     operator();
-    await world.apply("starved", { cluster: { name: "demo" }, targetVersion: "1.30", nodeGroups: { order: ["general"] } });
+    // A short recheck interval: the test waits for the blocked preflight to notice the freed addresses.
+    await world.apply("starved", { cluster: { name: "demo" }, targetVersion: "1.30", nodeGroups: { order: ["general"] }, preflight: { recheckInterval: "5s" } });
     await world.waitFor("starved", "the control-plane update running", (upgrade) => upgrade.status?.hops?.[0]?.state === "InProgress");
     const clusterSubnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "cidr-block", Values: ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"] }] }))).Subnets ?? [];
     const held: string[] = [];
