@@ -128,7 +128,6 @@ function millisecondsOption(name: string, raw: string | undefined): number | und
 }
 
 async function runFaults(dir: string, values: { seed?: string; rate?: string[]; "hang-ms"?: string; "delay-ms"?: string }): Promise<number> {
-  const env = readSandboxEnv(dir);
   const seed = values.seed ?? String(Date.now());
   const rates = parseFaultRates(values.rate ?? []);
   const hangMs = millisecondsOption("hang-ms", values["hang-ms"]);
@@ -136,6 +135,7 @@ async function runFaults(dir: string, values: { seed?: string; rate?: string[]; 
   const delayMs = delayWords
     ? ([millisecondsOption("delay-ms", delayWords[0]), millisecondsOption("delay-ms", delayWords[1] ?? delayWords[0])] as [number, number])
     : undefined;
+  const env = readSandboxEnv(dir);
   const log = (fault: InjectedFault & { proxy: string }): void => {
     process.stderr.write(`${new Date().toISOString()} ${fault.proxy} #${fault.request} ${fault.service} ${fault.operation}: ${fault.kind}${fault.code ? ` ${fault.status} ${fault.code}` : ""}\n`);
   };
