@@ -321,6 +321,14 @@ export function errorSpec(service: AwsService, kind: "throttle" | "error500" | "
   }
 }
 
+/** The JSON error type that goes with a query error code in query-compatible mode. */
+const JSON_ERROR_TYPES: Record<string, string> = {
+  Throttling: "com.amazon.coral.availability#ThrottlingException",
+  InternalServiceError: "com.amazonaws.cloudwatch#InternalServiceFault",
+  InternalFailure: "com.amazon.coral.service#InternalFailure",
+  ServiceUnavailable: "com.amazon.coral.availability#ServiceUnavailableException",
+};
+
 function xmlEscape(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -346,7 +354,7 @@ export function errorAnswer(service: AwsService, spec: ErrorSpec, requestHeaders
   if (requestContentType.startsWith("application/x-amz-json-")) {
     // A JSON protocol in query-compatible mode (CloudWatch in current SDKs): the query error code
     // and type ride in x-amzn-query-error, and __type names the JSON error.
-    const jsonType = spec.code === "Throttling" ? "ThrottlingException" : spec.code;
+    const jsonType = JSON_ERROR_TYPES[spec.code] ?? spec.code;
     return {
       status: spec.status,
       headers: {
@@ -354,7 +362,7 @@ export function errorAnswer(service: AwsService, spec: ErrorSpec, requestHeaders
         "x-amzn-query-error": `${spec.code};${spec.type}`,
         "x-amzn-requestid": requestId,
       },
-      body: JSON.stringify({ __type: `com.amazon.coral.availability#${jsonType}`, message: spec.message }),
+      body: JSON.stringify({ __type: jsonType, message: spec.message }),
     };
   }
   // awsQuery and restXml (Route53) share the ErrorResponse envelope.

@@ -325,6 +325,30 @@ describe("sandbox fault proxy", function () {
       });
     }
 
+    it("the SDK names each server error as its service does", async () => {
+      const names: string[] = [];
+      for (const kind of ["error500", "error503"] as const) {
+        const faults = await proxy({ default: { [kind]: 1 } });
+        for (const service of ["eks", "ec2", "autoscaling", "route53", "cloudwatch"]) {
+          const error = await rejection(calls(faults, { retryStrategy: new RecordingRetryStrategy(1) })[service]());
+          names.push(`${service} ${error.$metadata?.httpStatusCode} ${error.name}`);
+        }
+      }
+      assert.deepEqual(names, [
+        "eks 500 ServerException",
+        "ec2 500 InternalError",
+        "autoscaling 500 InternalFailure",
+        "route53 500 InternalFailure",
+        // CloudWatch's modeled error, found through its query error code InternalServiceError.
+        "cloudwatch 500 InternalServiceFault",
+        "eks 503 ServiceUnavailableException",
+        "ec2 503 Unavailable",
+        "autoscaling 503 ServiceUnavailable",
+        "route53 503 ServiceUnavailable",
+        "cloudwatch 503 ServiceUnavailable",
+      ]);
+    });
+
     it("a hang is cut by the client's request timeout, and the retry gets through", async () => {
       const faults = await proxy({ default: { hang: 1 } });
       const error = await rejection(calls(faults, { maxAttempts: 1, requestTimeout: 300 }).eks());
