@@ -266,13 +266,13 @@ function isForm(headers: IncomingMessage["headers"]): boolean {
 
 // --- Error answers in each service's wire format ----------------------------------------------
 
-interface ErrorAnswer {
+export interface ErrorAnswer {
   status: number;
   headers: Record<string, string>;
   body: string;
 }
 
-interface ErrorSpec {
+export interface ErrorSpec {
   code: string;
   status: number;
   /** awsQuery's Type: Sender for the caller's side, Receiver for the service's. */
