@@ -2,7 +2,7 @@
 // Auto Scaling, and every step starts from the size the previous one left.
 import assert from "node:assert/strict";
 import type { CloudPorts } from "../../../src/cloud/ports.js";
-import { restoreGroupSize } from "../../../src/controllers/clusterupgrade/steps/self-managed.js";
+import { restoreGroupSize } from "../../../src/nodegroups/self-managed-roll/autoscaling.js";
 import { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
 import { emptySnapshot } from "../../support/fakes/cloud.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";
