@@ -41,7 +41,7 @@ export function parseScenarioText(text: string, source = "scenario"): Scenario {
   const scenario = readScenario(document);
   // A field the schema refused is read as absent; what the rules then say about it would repeat it.
   const refused = shapeProblems.map((problem) => problem.path);
-  const ruleProblems = checkRules(scenario).filter((problem) => !refused.some((path) => problem.path === path || problem.path.startsWith(`${path}.`) || problem.path.startsWith(`${path}[`)));
+  const ruleProblems = checkRules(scenario).filter((problem) => !refused.some((path) => isAtOrUnder(problem.path, path)));
   const problems = [...shapeProblems, ...ruleProblems];
   if (problems.length > 0) throw new ScenarioError(source, problems.map((problem) => `${problem.path}: ${problem.message}`));
   return scenario;
@@ -86,6 +86,10 @@ function pathOf(pointer: string): string {
     .slice(1)
     .map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"))
     .reduce((path, segment) => (/^\d+$/.test(segment) ? `${path}[${segment}]` : join(path, segment)), "");
+}
+
+function isAtOrUnder(path: string, ancestor: string): boolean {
+  return path === ancestor || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`);
 }
 
 function join(path: string, key: string): string {
