@@ -5,7 +5,8 @@
 // without a write of ours (an instance joining, a node going Ready) is seen on the next pass, as
 // it would be if the pass had ended a moment earlier: no step waits within a pass.
 //
-// The values handed out are shared by every reader of the pass: callers treat them as read-only.
+// The values handed out are shared by every reader of the pass: callers treat them as read-only
+// (their top level is frozen).
 import type {
   AutoScalingGroupInfo,
   AutoScalingPort,
@@ -19,14 +20,18 @@ import type { NodeOperations } from "../../kube/nodes.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type * as k8s from "@kubernetes/client-node";
 
-/** Promises by key; a failed read is not kept, so that a caller that handles the error may try again. */
-class Memo<T> {
+/**
+ * Promises by key; a failed read is not kept, so that a caller that handles the error may try
+ * again. What is kept is frozen (its top level), so that a caller sorting a shared list or
+ * assigning into a shared object fails loudly instead of changing what the next reader gets.
+ */
+class Memo<T extends object> {
   private readonly entries = new Map<string, Promise<T>>();
 
   read(key: string, load: () => Promise<T>): Promise<T> {
     const kept = this.entries.get(key);
     if (kept) return kept;
-    const loading = load();
+    const loading = load().then((value) => Object.freeze(value) as T);
     this.entries.set(key, loading);
     loading.catch(() => {
       if (this.entries.get(key) === loading) this.entries.delete(key);
