@@ -16,7 +16,7 @@ interface World {
   cluster: FakeCluster;
   opened: { regions: string[]; readers: number; greenReaders: number };
   /** The scope of the next pass, over the same fakes. */
-  nextPass(): PassScope;
+  nextPass: () => PassScope;
 }
 
 function world(): World {
