@@ -16,7 +16,6 @@ import {
   ListAddonsCommand,
   ListInsightsCommand,
   ListNodegroupsCommand,
-  ListUpdatesCommand,
   TagResourceCommand,
   UntagResourceCommand,
   UpdateAddonCommand,
@@ -255,19 +254,6 @@ export class AwsEks implements EksPort {
       this.client.send(new DescribeUpdateCommand({ name: clusterName, updateId, ...scope })),
     );
     return toUpdateInfo(update);
-  }
-
-  async listUpdates(clusterName: string, scope?: { nodegroupName?: string; addonName?: string }): Promise<string[]> {
-    const ids: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await awsCall(`listing updates of cluster ${clusterName}`, () =>
-        this.client.send(new ListUpdatesCommand({ name: clusterName, ...scope, ...(nextToken ? { nextToken } : {}) })),
-      );
-      ids.push(...(page.updateIds ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return ids;
   }
 
   async listNodegroups(clusterName: string): Promise<string[]> {

@@ -44,6 +44,7 @@ import { greenPreflightStep } from "./steps/green-preflight.js";
 import { freezeIntentStep } from "./steps/intent.js";
 import { validateStep } from "./steps/validate.js";
 import { windowStep } from "./steps/window.js";
+import { PassScope } from "./scope.js";
 
 /** How the controller reads and writes ClusterUpgrades; backed by the API server in production. */
 export interface ClusterUpgradeStore {
@@ -164,18 +165,20 @@ export class ClusterUpgradeController {
     const pendingEvents: { type: EventType; reason: string; message: string }[] = [];
     const spec = resolveSpec(upgrade.spec);
     const globalStop = this.options.globallyPaused?.() ?? false;
+    const region = (named: string | undefined): string => named ?? spec.cluster.region ?? this.options.defaultRegion;
+    const scope = new PassScope(this.options.cloud, () => this.options.workloads(upgrade), () => (this.options.greenWorkloads ?? noGreenReader)(upgrade));
     const context: StepContext = {
       upgrade,
       spec,
       intentChanges: changes,
       status,
       now,
-      cloud: this.options.cloud(spec.cluster.region ?? this.options.defaultRegion),
+      cloud: scope.cloudIn(region(undefined)),
       log,
       timings: this.timings,
-      workloads: () => this.options.workloads(upgrade),
-      greenWorkloads: () => (this.options.greenWorkloads ?? noGreenReader)(upgrade),
-      cloudIn: (region) => this.options.cloud(region ?? spec.cluster.region ?? this.options.defaultRegion),
+      workloads: () => scope.workloads(),
+      greenWorkloads: () => scope.greenWorkloads(),
+      cloudIn: (named) => scope.cloudIn(region(named)),
       probeHttp: this.options.httpProbe ?? guardedProbe(this.options.outbound ?? DEFAULT_OUTBOUND_POLICY),
       outbound: this.options.outbound ?? DEFAULT_OUTBOUND_POLICY,
       claims: { ...this.claims, regionOf: (region) => region || spec.cluster.region || this.options.defaultRegion },
