@@ -80,6 +80,17 @@ export const CANCEL_REASONS = {
   deadline: (timeoutMs: number) => new TimedOutError(`reconcile cancelled after its deadline of ${formatSeconds(timeoutMs)}`),
 } as const;
 
+/** One request to a Kubernetes API server, unless KUBE_REQUEST_TIMEOUT_SECONDS says otherwise. */
+export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * KUBE_REQUEST_TIMEOUT_SECONDS: the longest one Kubernetes API request may take (watches excepted).
+ * Read here rather than in src/kube because the error classifier names it in its messages.
+ */
+export function kubeRequestTimeoutMs(env: Record<string, string | undefined> = process.env): number {
+  return timeoutSetting(env, "KUBE_REQUEST_TIMEOUT_SECONDS", DEFAULT_KUBE_REQUEST_TIMEOUT_MS);
+}
+
 /**
  * Reads a duration in seconds from the environment for a timeout setting: unset or empty gives
  * the default; anything but a positive number stops startup with a message naming the variable.
