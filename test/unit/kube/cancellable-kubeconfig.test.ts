@@ -106,7 +106,7 @@ describe("CancellableKubeConfig", () => {
     const controller = new AbortController();
     controller.abort(CANCEL_REASONS.leadershipLost());
     const errors = await runWithSignal(controller.signal, () => {
-      const lease = kubeLeaseClient(config).replace(structuredClone(LEASE) as k8s.V1Lease);
+      const lease = kubeLeaseClient(config).replace(structuredClone(LEASE));
       const patch = config.makeApiClient(k8s.CoreV1Api).patchNode({ name: "n", body: [{ op: "add", path: "/spec/unschedulable", value: true }] });
       return Promise.all([lease, patch].map((call: Promise<unknown>) => call.then(() => undefined, (err: unknown) => err)));
     });

@@ -2,7 +2,7 @@
 // over the fake ports, one Lease store and a fake clock: the leader is cut off from the API
 // server while a reconcile waits on a hung AWS call right before it would start the upgrade.
 import assert from "node:assert/strict";
-import { API_VERSION, KIND, type ClusterUpgrade } from "../../../src/api/v1alpha1/types.js";
+import { API_VERSION, KIND } from "../../../src/api/v1alpha1/types.js";
 import { ClusterUpgradeController } from "../../../src/controllers/clusterupgrade/controller.js";
 import { Informer, splitObjectKey } from "../../../src/runtime/informer.js";
 import type { LeaseClient } from "../../../src/runtime/leader-election.js";
@@ -27,7 +27,7 @@ describe("fencing on lost leadership (manager, controller, fake ports)", () => {
     const clock = new FakeClock(Date.parse("2026-11-22T12:00:00Z"));
     const world = healthyWorld("1.29");
     const upgrades = new MemoryStore();
-    upgrades.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name: "upgrade", namespace: "default" }, spec: { cluster: { name: "prod" }, targetVersion: "1.30" } } as ClusterUpgrade);
+    upgrades.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name: "upgrade", namespace: "default" }, spec: { cluster: { name: "prod" }, targetVersion: "1.30" } });
     const leases = new FakeLeaseStore();
     const calls: PortCall[] = [];
     let leaderCutOff = false;
