@@ -69,8 +69,7 @@ export function callSignal(timeoutMs: number, parent: AbortSignal | undefined = 
 }
 
 export function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 /** Why the manager aborts a reconcile; the messages end up in logs and in the typed errors. */
