@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import * as k8s from "@kubernetes/client-node";
 import { startTcpProxy, type TcpProxy } from "../../sandbox/faults/tcp-proxy.js";
 import { sandboxEnv } from "../support/global-sandbox.js";
-import { startOperatorProcess, type OperatorProcess, type OperatorProcessOptions } from "../support/operator.js";
+import { prepareOperatorKubeconfig, startOperatorProcess, type OperatorProcess, type OperatorProcessOptions } from "../support/operator.js";
 import { emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
 import { waitUntil } from "../support/wait.js";
 
@@ -61,7 +61,10 @@ describe("lost leadership end to end (sandbox)", function () {
     world = await UpgradeWorld.prepare("default");
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed") {
+      for (const running of operators) console.error(`--- ${running.logPath}\n${readFileSync(running.logPath, "utf8").split("\n").slice(-40).join("\n")}`);
+    }
     await Promise.all(operators.splice(0).map((running) => running.stop()));
     await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
   });
@@ -76,17 +79,19 @@ describe("lost leadership end to end (sandbox)", function () {
         return undefined;
       }
     };
+    // Prepared before the proxies run: preparing blocks this process, and with it the proxies.
+    const kubeconfigPath = prepareOperatorKubeconfig();
     const kube = await through(env.apiServerUrl);
     const moto = await through(env.awsEndpointUrl);
     const eks = await through(env.eksEndpointUrl);
-    const leader = operator({ AWS_ENDPOINT_URL: moto.url, AWS_ENDPOINT_URL_EKS: eks.url }, { apiServerUrl: kube.url });
+    const leader = operator({ AWS_ENDPOINT_URL: moto.url, AWS_ENDPOINT_URL_EKS: eks.url }, { apiServerUrl: kube.url, kubeconfigPath });
     await waitUntil("the proxied operator to hold the Lease", async () => (await holder())?.endsWith(`-${leader.child.pid}`), 60_000);
-    const standby = operator();
+    const standby = operator({}, { kubeconfigPath });
     await waitUntil("the standby to see the leader", () => Promise.resolve(firstLine(standby, "observed leader")), 60_000);
 
     await world.apply("partitioned", { cluster: { name: "demo" }, targetVersion: "1.31", nodeGroups: { order: ["general"] } });
     await world.waitFor("partitioned", "the first control-plane update running", (upgrade) => upgrade.status?.hops?.[0]?.state === "InProgress");
-    assert.ok(kube.proxy.stats().bytesUp > 0 && eks.proxy.stats().bytesUp > 0, "the leader works through the proxies");
+    assert.ok(kube.proxy.stats().bytesUp > 0 && eks.proxy.stats().bytesUp > 0, `the leader works through the proxies: ${JSON.stringify({ kube: kube.proxy.stats(), moto: moto.proxy.stats(), eks: eks.proxy.stats() })}`);
     for (const { proxy } of [kube, moto, eks]) proxy.pause();
     const pausedAt = Date.now();
 

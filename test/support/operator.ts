@@ -38,6 +38,14 @@ function operatorKubeconfig(dir: string, secretNamespaces: readonly string[]): s
   }
 }
 
+/**
+ * The operator's kubeconfig file, prepared ahead: startOperatorProcess prepares one synchronously
+ * otherwise, which stalls everything the test process serves meanwhile (a fault proxy, say).
+ */
+export function prepareOperatorKubeconfig(secretNamespaces: readonly string[] = DEFAULT_UPGRADE_NAMESPACES): string {
+  return operatorKubeconfig(sandboxEnv().dir, secretNamespaces);
+}
+
 /** A KubeConfig with the operator's ServiceAccount token, for tests that call operator code in-process. */
 export function operatorKubeConfig(secretNamespaces: readonly string[] = DEFAULT_UPGRADE_NAMESPACES): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -54,6 +62,8 @@ export interface OperatorProcessOptions {
    * verifies). The operator's kubeconfig is copied with the server rewritten.
    */
   apiServerUrl?: string;
+  /** A kubeconfig from prepareOperatorKubeconfig, used instead of preparing one now. */
+  kubeconfigPath?: string;
 }
 
 function withServer(kubeconfigPath: string, from: string, to: string, sequenceNumber: number): string {
@@ -66,7 +76,7 @@ function withServer(kubeconfigPath: string, from: string, to: string, sequenceNu
 
 export function startOperatorProcess(extraEnv: Record<string, string> = {}, options: OperatorProcessOptions = {}): OperatorProcess {
   const env = sandboxEnv();
-  const sandboxKubeconfig = operatorKubeconfig(env.dir, options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES);
+  const sandboxKubeconfig = options.kubeconfigPath ?? operatorKubeconfig(env.dir, options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES);
   mkdirSync(join(env.dir, "logs"), { recursive: true });
   const logPath = join(env.dir, "logs", `operator-${process.pid}-${++sequence}.log`);
   const kubeconfig = options.apiServerUrl === undefined ? sandboxKubeconfig : withServer(sandboxKubeconfig, env.apiServerUrl, options.apiServerUrl, sequence);
