@@ -103,12 +103,12 @@ describe("lost leadership end to end (sandbox)", function () {
     moto.proxy.resume();
     eks.proxy.resume();
 
-    const cancelled = logLines(leader).filter((line) => line.message === "cancelling running reconciles");
-    assert.equal(cancelled.length, 1, "the reconcile in flight when the Lease was lost was cancelled");
-    assert.equal(cancelled[0].reason, "cancelled: leadership lost");
     const exitCode = await waitUntil("the old leader to exit", () => Promise.resolve(leader.child.exitCode ?? undefined), 60_000);
     assert.equal(exitCode, 1, "a replica that lost the Lease exits non-zero, to be restarted as a standby");
     assert.equal(moto.proxy.stats().bytesUp + eks.proxy.stats().bytesUp, sentToAws, "not one byte to AWS after stepping down");
+    const cancelled = logLines(leader).filter((line) => line.message === "cancelling running reconciles");
+    assert.equal(cancelled.length, 1, "the reconcile in flight when the Lease was lost was cancelled");
+    assert.equal(cancelled[0].reason, "cancelled: leadership lost");
 
     await waitUntil("the standby to take the Lease", async () => (await holder())?.endsWith(`-${standby.child.pid}`), 60_000);
     const tookOver = firstLine(standby, "started leading");
