@@ -79,7 +79,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
     throw new Error(`AWS_REQUEST_TIMEOUT_SECONDS (${awsRequestMs / 1000}) must not exceed AWS_CALL_TIMEOUT_SECONDS (${awsCallMs / 1000}): one attempt cannot take longer than the whole call`);
   }
   kubeRequestTimeoutMs(env);
-  const reconcileTimeoutMs = timeoutSetting(env, "RECONCILE_TIMEOUT_SECONDS", DEFAULT_RECONCILE_TIMEOUT_MS, 24 * 3600);
+  const reconcileTimeoutMs = timeoutSetting("RECONCILE_TIMEOUT_SECONDS", env.RECONCILE_TIMEOUT_SECONDS, DEFAULT_RECONCILE_TIMEOUT_MS, 24 * 3600);
   if (reconcileTimeoutMs < awsCallMs) {
     throw new Error(`RECONCILE_TIMEOUT_SECONDS (${reconcileTimeoutMs / 1000}) must be at least AWS_CALL_TIMEOUT_SECONDS (${awsCallMs / 1000}): a reconcile must have time for one whole AWS call`);
   }

@@ -87,15 +87,15 @@ export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 30_000;
  * Read here rather than in src/kube because the error classifier names it in its messages.
  */
 export function kubeRequestTimeoutMs(env: Record<string, string | undefined> = process.env): number {
-  return timeoutSetting(env, "KUBE_REQUEST_TIMEOUT_SECONDS", DEFAULT_KUBE_REQUEST_TIMEOUT_MS);
+  return timeoutSetting("KUBE_REQUEST_TIMEOUT_SECONDS", env.KUBE_REQUEST_TIMEOUT_SECONDS, DEFAULT_KUBE_REQUEST_TIMEOUT_MS);
 }
 
 /**
- * Reads a duration in seconds from the environment for a timeout setting: unset or empty gives
+ * Reads a timeout setting given in seconds (`value` is the variable `name`'s): unset or empty gives
  * the default; anything but a positive number stops startup with a message naming the variable.
  */
-export function timeoutSetting(env: Record<string, string | undefined>, name: string, defaultMs: number, maxSeconds = 3600): number {
-  const raw = env[name]?.trim();
+export function timeoutSetting(name: string, value: string | undefined, defaultMs: number, maxSeconds = 3600): number {
+  const raw = value?.trim();
   if (raw === undefined || raw === "") return defaultMs;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > maxSeconds) {

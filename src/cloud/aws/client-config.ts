@@ -57,12 +57,12 @@ export function awsClientConfig(region: string, env: Env = process.env): AwsClie
 
 /** AWS_REQUEST_TIMEOUT_SECONDS: the longest one HTTP request to AWS may take before it is retried. */
 export function awsRequestTimeoutMs(env: Env = process.env): number {
-  return timeoutSetting(env, "AWS_REQUEST_TIMEOUT_SECONDS", DEFAULT_AWS_REQUEST_TIMEOUT_MS);
+  return timeoutSetting("AWS_REQUEST_TIMEOUT_SECONDS", env.AWS_REQUEST_TIMEOUT_SECONDS, DEFAULT_AWS_REQUEST_TIMEOUT_MS);
 }
 
 /** AWS_CALL_TIMEOUT_SECONDS: the longest one AWS call may take, all its attempts included. */
 export function awsCallTimeoutMs(env: Env = process.env): number {
-  return timeoutSetting(env, "AWS_CALL_TIMEOUT_SECONDS", DEFAULT_AWS_CALL_TIMEOUT_MS);
+  return timeoutSetting("AWS_CALL_TIMEOUT_SECONDS", env.AWS_CALL_TIMEOUT_SECONDS, DEFAULT_AWS_CALL_TIMEOUT_MS);
 }
 
 export function awsMaxAttempts(env: Env = process.env): number {
