@@ -28,11 +28,10 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import * as k8s from "@kubernetes/client-node";
 import { raceWithTimeout, realClock, type Clock } from "../util/clock.js";
-import { TimedOutError } from "../util/errors.js";
-import { formatSeconds, runWithSignal } from "./cancellation.js";
 import { classifyKubeError } from "../util/classify.js";
-import { describeError, isNotFound } from "../util/errors.js";
+import { describeError, isNotFound, TimedOutError } from "../util/errors.js";
 import { createSilentLogger, type Logger } from "../util/logger.js";
+import { formatSeconds, runWithSignal } from "./cancellation.js";
 
 /** The Lease calls the elector makes; errors are typed (NotFoundError, ConflictError, …). */
 export interface LeaseClient {
