@@ -18,6 +18,7 @@ import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
 import { UntrustedKubeconfigError } from "../../kube/untrusted-kubeconfig.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
+import { currentSignal } from "../../runtime/cancellation.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
@@ -195,6 +196,9 @@ export class ClusterUpgradeController {
     try {
       outcome = await this.runUntilWait(context, claimsNoLongerNeeded(spec, original));
     } catch (error) {
+      // Cancelled (lost Lease, deadline, shutdown): write nothing, not even the failure. Another
+      // replica may be leading by now, and every call from here on would be refused anyway.
+      if (currentSignal()?.aborted) throw error;
       failure = error;
       log.error("reconcile failed", { error: describeError(error) });
       context.setCondition(ConditionType.Progressing, "False", errorReason(error), `${describeError(error)}; retrying with backoff`);
