@@ -92,8 +92,18 @@ const plan: Run<"plan"> = async (invocation, around) => {
     return EXIT_ERROR;
   }
   print(around, invocation.output, upgrade, () => renderPlanResult(upgrade));
-  return phase === "Blocked" ? EXIT_PLAN_BLOCKED : phase === "Failed" ? EXIT_ERROR : EXIT_OK;
+  if (phase === "Failed") return EXIT_ERROR;
+  return planBlocked(upgrade) ? EXIT_PLAN_BLOCKED : EXIT_OK;
 };
+
+/**
+ * A dry run's phase stays Planned even when preflight fails (the dry-run condition wins), so
+ * whether the real upgrade would start is read from the preflight itself.
+ */
+export function planBlocked(upgrade: ClusterUpgrade): boolean {
+  const preflight = upgrade.status?.conditions?.find((condition) => condition.type === "PreflightPassed");
+  return upgrade.status?.phase === "Blocked" || preflight?.status === "False" || (upgrade.status?.preflight?.blocking ?? 0) > 0;
+}
 
 async function deletePlan(api: ClusterUpgrades, name: string, around: Surroundings): Promise<void> {
   try {

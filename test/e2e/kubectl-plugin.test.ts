@@ -1,0 +1,203 @@
+// `kubectl eksupgrade` against the sandbox with the operator running: the real plugin (its entry
+// point, as its bin runs it) as a user who holds only config/rbac's clusterupgrade-editor-role in
+// one namespace, as a platform engineer would. Plan on a healthy cluster and on a PDB trap, then
+// status, why, pause, resume and abort on an upgrade the trap blocks.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as k8s from "@kubernetes/client-node";
+import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
+import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
+import { UpgradeWorld } from "../support/upgrades.js";
+import { waitUntil } from "../support/wait.js";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const PLUGIN = join(repoRoot, "src", "cli", "kubectl-eksupgrade", "main.ts");
+const USER = "upgrader";
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the plugin as kubectl would; never rejects, so a test can assert on a failing exit too. */
+function plugin(kubeconfig: string, ...args: string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", KUBECONFIG: kubeconfig };
+    execFile(process.execPath, ["--import", "tsx", PLUGIN, ...args], { cwd: repoRoot, env, timeout: 150_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function expectExit(outcome: Outcome, code: number, what: string): void {
+  assert.equal(outcome.code, code, `${what}: exit ${outcome.code}, expected ${code}\nstdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
+}
+
+/**
+ * A ServiceAccount bound to clusterupgrade-editor-role in the world's namespace only, and a
+ * kubeconfig for it whose context sets that namespace: the plugin finds it there without -n.
+ */
+async function editorKubeconfig(world: UpgradeWorld): Promise<string> {
+  const admin = world.kubeConfig;
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace: world.namespace, body: { metadata: { name: USER } } });
+  await rbac.createNamespacedRoleBinding({
+    namespace: world.namespace,
+    body: {
+      metadata: { name: USER },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "clusterupgrade-editor-role" },
+      subjects: [{ kind: "ServiceAccount", name: USER, namespace: world.namespace }],
+    },
+  });
+  const token = (await core.createNamespacedServiceAccountToken({ name: USER, namespace: world.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } })).status?.token;
+  assert.ok(token, "the TokenRequest returned no token");
+  const cluster = admin.getCurrentCluster()!;
+  const user = new k8s.KubeConfig();
+  user.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: USER, token }],
+    contexts: [{ name: USER, cluster: cluster.name, user: USER, namespace: world.namespace }],
+    currentContext: USER,
+  });
+  const path = join(mkdtempSync(join(tmpdir(), "eksup-plugin-")), "kubeconfig");
+  writeFileSync(path, user.exportConfig());
+  // The RoleBinding reaches the API server's authorizer a moment after it is created.
+  const api = user.makeApiClient(k8s.CustomObjectsApi);
+  await waitUntil(`${USER} may list clusterupgrades`, async () => {
+    try {
+      await api.listNamespacedCustomObject({ group: "eksupgrade.io", version: "v1alpha1", plural: "clusterupgrades", namespace: world.namespace });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 30_000);
+  return path;
+}
+
+async function upgradeNames(world: UpgradeWorld): Promise<string[]> {
+  const api = world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const list = (await api.listNamespacedCustomObject({ group: "eksupgrade.io", version: "v1alpha1", plural: "clusterupgrades", namespace: world.namespace })) as { items: ClusterUpgrade[] };
+  return list.items.map((item) => item.metadata.name);
+}
+
+describe("kubectl eksupgrade against the sandbox", function () {
+  this.timeout(5 * 60_000);
+  let operator: OperatorProcess | undefined;
+
+  afterEach(async () => {
+    await operator?.stop();
+    operator = undefined;
+  });
+
+  it("plans an upgrade of a healthy cluster as tables and as JSON, and removes the dry run unless --keep", async () => {
+    const world = await UpgradeWorld.prepare("default");
+    operator = startOperatorProcess();
+    const kubeconfig = await editorKubeconfig(world);
+
+    const table = await plugin(kubeconfig, "plan", "demo", "--to", "1.31");
+    expectExit(table, 0, "plan");
+    assert.match(table.stdout, /^HOP\s+CONTROL PLANE\s+ADD-ONS\s+NODE GROUPS\s+NODES$/m);
+    assert.match(table.stdout, /^1\.29 -> 1\.30\s+upgrade\s/m);
+    assert.match(table.stdout, /^1\.30 -> 1\.31\s+upgrade\s/m);
+    assert.match(table.stdout, /^1\.31\s+kube-proxy\s+\S+\s+\S+$/m);
+    assert.match(table.stdout, /^1\.30\s+general\s+Managed\s+1\/\d+\s+\S+/m);
+    assert.match(table.stderr, /deleted/);
+    // The operator removes its finalizer from the deleted dry run.
+    await waitUntil("the dry run is gone", async () => (await upgradeNames(world)).length === 0, 60_000);
+
+    const json = await plugin(kubeconfig, "plan", "demo", "--to=1.31", "-o", "json", "--keep");
+    expectExit(json, 0, "plan -o json");
+    const planned = JSON.parse(json.stdout) as ClusterUpgrade;
+    assert.equal(planned.spec.dryRun, true);
+    assert.equal(planned.status?.phase, "Planned");
+    assert.deepEqual(planned.status?.plan?.hops.map((hop) => [hop.from, hop.to]), [["1.29", "1.30"], ["1.30", "1.31"]]);
+    assert.equal(planned.status?.plan?.hops[0].nodeGroups.find((group) => group.name === "general")?.nodeCount, 3);
+    const name = planned.metadata.name;
+    assert.match(name, /^demo-plan-/);
+    assert.deepEqual(await upgradeNames(world), [name]);
+
+    const status = await plugin(kubeconfig, "status", name, "-o", "json");
+    expectExit(status, 0, "status -o json");
+    assert.equal((JSON.parse(status.stdout) as ClusterUpgrade).metadata.uid, planned.metadata.uid);
+    const why = await plugin(kubeconfig, "why", name);
+    expectExit(why, 0, "why");
+    assert.match(why.stdout, /\(Planned\): it is a dry run/);
+    assert.ok(why.stdout.includes(`kubectl patch clusterupgrade ${name} -n e2e --type merge -p '{"spec":{"dryRun":false}}'`), why.stdout);
+  });
+
+  it("reports a blocked upgrade, says why, pauses, resumes and aborts it, with kubectl's exit codes", async () => {
+    const world = await UpgradeWorld.prepare("pdb-trap");
+    operator = startOperatorProcess();
+    const kubeconfig = await editorKubeconfig(world);
+
+    // A plan that preflight blocks exits 3 and prints the findings.
+    const blockedPlan = await plugin(kubeconfig, "plan", "trap", "--to", "1.31");
+    expectExit(blockedPlan, 3, "plan of the trap");
+    assert.match(blockedPlan.stdout, /^Blocking\s+PDB002\s+PodDisruptionBudget\/payments\/payments\s/m);
+    assert.match(blockedPlan.stdout, /^PDB003\s+PodDisruptionBudget\/payments\/ledger,PodDisruptionBudget\/payments\/ledger-tier\s/m);
+
+    await world.apply("trap", { cluster: { name: "trap" }, targetVersion: "1.31" });
+    const blocked = await world.waitForPhase("trap", "Blocked", 2 * 60_000);
+    const first = blocked.status!.preflight!.findings.find((finding) => finding.severity === "Blocking")!;
+
+    const status = await plugin(kubeconfig, "status", "trap");
+    expectExit(status, 0, "status");
+    assert.match(status.stdout, /^Phase:\s+Blocked$/m);
+    assert.match(status.stdout, /^PreflightPassed\s+False\s+BlockingFindings\s/m);
+
+    const why = await plugin(kubeconfig, "why", "trap", "-o", "json");
+    expectExit(why, 0, "why -o json");
+    const hold = JSON.parse(why.stdout) as { kind: string; subject: string; detail: string; fix: string; command?: string };
+    assert.equal(hold.kind, "Finding");
+    assert.equal(hold.subject, first.resource);
+    assert.equal(hold.detail, first.message);
+    assert.ok(hold.fix.startsWith(first.remediation), hold.fix);
+    if (first.resource.startsWith("PodDisruptionBudget/")) assert.match(hold.command ?? "", /^kubectl describe pdb \S+ -n payments$/);
+
+    const paused = await plugin(kubeconfig, "pause", "trap");
+    expectExit(paused, 0, "pause");
+    assert.equal(paused.stdout.trim(), "clusterupgrade.eksupgrade.io/trap paused");
+    await world.waitForPhase("trap", "Paused", 60_000);
+    const whyPaused = await plugin(kubeconfig, "why", "trap");
+    expectExit(whyPaused, 0, "why while paused");
+    assert.match(whyPaused.stdout, /it is paused/);
+    assert.match(whyPaused.stdout, /^ {2}kubectl eksupgrade resume trap -n e2e$/m);
+
+    const resumed = await plugin(kubeconfig, "resume", "trap", "-n", "e2e");
+    expectExit(resumed, 0, "resume");
+    assert.equal((await world.read("trap")).spec.paused, false);
+    await world.waitForPhase("trap", "Blocked", 60_000);
+
+    // Not a blue/green upgrade: nothing to approve.
+    const approve = await plugin(kubeconfig, "approve", "trap");
+    expectExit(approve, 1, "approve of an in-place upgrade");
+    assert.match(approve.stderr, /no steps to approve/);
+
+    // Without a terminal, abort refuses to go on unasked.
+    const unasked = await plugin(kubeconfig, "abort", "trap");
+    expectExit(unasked, 1, "abort without --yes");
+    assert.match(unasked.stderr, /--yes/);
+    assert.equal((await world.read("trap")).spec.abort, undefined);
+    const aborted = await plugin(kubeconfig, "--kubeconfig", kubeconfig, "abort", "trap", "--yes");
+    expectExit(aborted, 0, "abort --yes");
+    await world.waitForPhase("trap", "Aborted", 60_000);
+    const whyAborted = await plugin(kubeconfig, "why", "trap");
+    assert.match(whyAborted.stdout, /\(Aborted\): nothing: the upgrade was aborted/);
+
+    // kubectl's answers for a missing object and for a namespace the user may not read.
+    const missing = await plugin(kubeconfig, "status", "no-such-upgrade");
+    expectExit(missing, 1, "status of a missing upgrade");
+    assert.match(missing.stderr, /^Error from server \(NotFound\): .*"no-such-upgrade" not found/m);
+    assert.equal(missing.stdout, "");
+    const forbidden = await plugin(kubeconfig, "status", "trap", "-n", "kube-system");
+    expectExit(forbidden, 1, "status in a namespace without a grant");
+    assert.match(forbidden.stderr, /^Error from server \(Forbidden\): /m);
+  });
+});
