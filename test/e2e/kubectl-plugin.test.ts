@@ -1,13 +1,15 @@
-// `kubectl eksupgrade` against the sandbox with the operator running: the real plugin (its entry
-// point, as its bin runs it) as a user who holds only config/rbac's clusterupgrade-editor-role in
-// one namespace, as a platform engineer would. Plan on a healthy cluster and on a PDB trap, then
-// status, why, pause, resume and abort on an upgrade the trap blocks.
+// `kubectl eksupgrade` against the sandbox with the operator running: the plugin built the way the
+// package ships it (the "bin" of package.json, compiled by tsconfig.build.json, no tsx), put on
+// PATH as kubectl-eksupgrade and run through kubectl's own plugin lookup, as a user who holds only
+// config/rbac's clusterupgrade-editor-role in one namespace. Plan on a healthy cluster and on a
+// PDB trap, then status, why, pause, resume and abort on an upgrade the trap blocks.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
@@ -15,8 +17,31 @@ import { UpgradeWorld } from "../support/upgrades.js";
 import { waitUntil } from "../support/wait.js";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const PLUGIN = join(repoRoot, "src", "cli", "kubectl-eksupgrade", "main.ts");
 const USER = "upgrader";
+
+/**
+ * Compiles the plugin with the build's compiler options into a package-shaped directory (its
+ * package.json, node_modules beside it) and links the package's bin as kubectl-eksupgrade in a
+ * directory for PATH, as `npm install -g` would. Returns that directory.
+ */
+async function installPlugin(): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), "eksup-plugin-"));
+  const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { bin?: Record<string, string> };
+  const bin = manifest.bin?.["kubectl-eksupgrade"];
+  assert.ok(bin, 'package.json has no "bin" entry kubectl-eksupgrade');
+  const config = join(root, "tsconfig.plugin.json");
+  writeFileSync(config, JSON.stringify({ extends: join(repoRoot, "tsconfig.build.json"), compilerOptions: { outDir: join(root, "dist"), rootDir: repoRoot }, files: [join(repoRoot, "src", "cli", "kubectl-eksupgrade", "main.ts")], include: [] }));
+  await promisify(execFile)(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", config], { cwd: repoRoot, timeout: 240_000 });
+  copyFileSync(join(repoRoot, "package.json"), join(root, "package.json"));
+  symlinkSync(join(repoRoot, "node_modules"), join(root, "node_modules"));
+  chmodSync(join(root, bin), 0o755);
+  const binDir = join(root, "bin");
+  mkdirSync(binDir);
+  symlinkSync(join(root, bin), join(binDir, "kubectl-eksupgrade"));
+  return binDir;
+}
+
+let pluginPath = "";
 
 interface Outcome {
   code: number;
@@ -24,11 +49,12 @@ interface Outcome {
   stderr: string;
 }
 
-/** Runs the plugin as kubectl would; never rejects, so a test can assert on a failing exit too. */
+/** Runs `kubectl eksupgrade ARGS`; never rejects, so a test can assert on a failing exit too. */
 function plugin(kubeconfig: string, ...args: string[]): Promise<Outcome> {
   return new Promise((resolve) => {
-    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", KUBECONFIG: kubeconfig };
-    execFile(process.execPath, ["--import", "tsx", PLUGIN, ...args], { cwd: repoRoot, env, timeout: 150_000 }, (error, stdout, stderr) => {
+    // The plugin's #!/usr/bin/env node finds this node first.
+    const env = { PATH: [pluginPath, dirname(process.execPath), process.env.PATH ?? ""].join(delimiter), HOME: process.env.HOME ?? "", KUBECONFIG: kubeconfig };
+    execFile("kubectl", ["eksupgrade", ...args], { cwd: tmpdir(), env, timeout: 150_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -90,6 +116,11 @@ async function upgradeNames(world: UpgradeWorld): Promise<string[]> {
 describe("kubectl eksupgrade against the sandbox", function () {
   this.timeout(5 * 60_000);
   let operator: OperatorProcess | undefined;
+
+  before(async function () {
+    this.timeout(5 * 60_000);
+    pluginPath = await installPlugin();
+  });
 
   afterEach(async () => {
     await operator?.stop();
@@ -184,8 +215,8 @@ describe("kubectl eksupgrade against the sandbox", function () {
     const unasked = await plugin(kubeconfig, "abort", "trap");
     expectExit(unasked, 1, "abort without --yes");
     assert.match(unasked.stderr, /--yes/);
-    assert.equal((await world.read("trap")).spec.abort, undefined);
-    const aborted = await plugin(kubeconfig, "--kubeconfig", kubeconfig, "abort", "trap", "--yes");
+    assert.notEqual((await world.read("trap")).spec.abort, true);
+    const aborted = await plugin("/nonexistent", "abort", "trap", "--yes", "--kubeconfig", kubeconfig);
     expectExit(aborted, 0, "abort --yes");
     await world.waitForPhase("trap", "Aborted", 60_000);
     const whyAborted = await plugin(kubeconfig, "why", "trap");

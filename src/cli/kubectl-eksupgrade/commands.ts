@@ -91,9 +91,10 @@ const plan: Run<"plan"> = async (invocation, around) => {
     around.err(`error: the operator refused the spec: ${invalid?.message ?? "(no message)"}`);
     return EXIT_ERROR;
   }
-  print(around, invocation.output, upgrade, () => renderPlanResult(upgrade));
+  const blocked = planBlocked(upgrade);
+  print(around, invocation.output, upgrade, () => renderPlanResult(upgrade, blocked));
   if (phase === "Failed") return EXIT_ERROR;
-  return planBlocked(upgrade) ? EXIT_PLAN_BLOCKED : EXIT_OK;
+  return blocked ? EXIT_PLAN_BLOCKED : EXIT_OK;
 };
 
 /**

@@ -58,15 +58,17 @@ function summary(upgrade: ClusterUpgrade): string {
   if (status.cutover) rows.push(["Traffic", `${status.cutover.split} blue/green, step ${status.cutover.step}/${status.cutover.steps ?? "?"}${status.cutover.state ? ` (${status.cutover.state})` : ""}`]);
   if (status.cutover?.approvalCommand) rows.push(["Approve", `kubectl eksupgrade approve ${upgrade.metadata.name} -n ${upgrade.metadata.namespace}`]);
   if (status.window && !status.window.open) rows.push(["Window", `closed${status.window.nextStart ? `, next opens ${status.window.nextStart}` : ""}${status.window.reason ? ` (${status.window.reason})` : ""}`]);
-  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  const width = Math.max(...rows.map(([label]) => label.length)) + 3;
   return rows
     .filter(([, value]) => value !== undefined)
     .map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`)
     .join("\n");
 }
 
-export function renderPlanResult(upgrade: ClusterUpgrade): string {
-  return sections([summary(upgrade), renderPlan(upgrade.status?.plan), renderFindings(upgrade.status?.preflight?.findings ?? [])]);
+export function renderPlanResult(upgrade: ClusterUpgrade, blocked: boolean): string {
+  const blocking = upgrade.status?.preflight?.blocking ?? 0;
+  const verdict = blocked ? `Verdict:   preflight would stop this upgrade${blocking ? ` (${blocking} blocking finding(s))` : ""}` : "Verdict:   preflight passes: the upgrade can start";
+  return sections([`${summary(upgrade)}\n${verdict}`, renderPlan(upgrade.status?.plan), renderFindings(upgrade.status?.preflight?.findings ?? [])]);
 }
 
 export function renderStatus(upgrade: ClusterUpgrade): string {

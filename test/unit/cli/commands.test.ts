@@ -108,14 +108,16 @@ describe("kubectl eksupgrade commands", () => {
     assert.equal(api.calls.at(-1), "delete prod-eu-plan-x7k2p");
     assert.match(out.join("\n"), /^1\.30 -> 1\.31\s+upgrade/m);
     assert.match(out.join("\n"), /No findings: preflight passed\./);
+    assert.match(out.join("\n"), /^Verdict:\s+preflight passes: the upgrade can start$/m);
     assert.match(err.join("\n"), /created in ops \(dry run\)/);
   });
 
-  it("plan exits 3 when preflight would block the upgrade, and keeps the dry run with --keep", async () => {
-    const { api, around, err } = harness();
+  it("plan exits 3 and says so when preflight would block the upgrade, and keeps the dry run with --keep", async () => {
+    const { api, around, err, out } = harness();
     api.onGet = plannedBy(1, 1);
-    const code = await run(parseInvocation(["plan", "prod", "--to", "1.31", "--keep", "-o", "json"]), around);
+    const code = await run(parseInvocation(["plan", "prod", "--to", "1.31", "--keep"]), around);
     assert.equal(code, EXIT_PLAN_BLOCKED);
+    assert.match(out.join("\n"), /^Verdict:\s+preflight would stop this upgrade \(1 blocking finding\(s\)\)$/m);
     assert.ok(!api.calls.some((call) => call.startsWith("delete")));
     assert.match(err.join("\n"), /kept \(--keep\)/);
   });
