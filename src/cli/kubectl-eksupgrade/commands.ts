@@ -28,6 +28,8 @@ export interface Surroundings {
   readFile: (path: string) => string;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
+  /** Runs `cleanup` if the user interrupts (Ctrl-C) before the returned release is called. */
+  onInterrupt?: (cleanup: () => Promise<void>) => () => void;
   version: string;
 }
 
@@ -70,6 +72,8 @@ const plan: Run<"plan"> = async (invocation, around) => {
   const name = created.metadata.name;
   around.err(`clusterupgrade.eksupgrade.io/${name} created in ${api.namespace} (dry run); waiting for the operator's plan`);
   let upgrade = created;
+  // Ctrl-C during the wait must not leave a dry run behind for someone else to find.
+  const release = invocation.keep ? undefined : around.onInterrupt?.(() => deletePlan(api, name, around));
   try {
     const deadline = around.now() + invocation.timeoutMs;
     while (!PLAN_SETTLED.has(upgrade.status?.phase ?? "")) {
@@ -82,6 +86,7 @@ const plan: Run<"plan"> = async (invocation, around) => {
       upgrade = await api.get(name);
     }
   } finally {
+    release?.();
     if (invocation.keep) around.err(`clusterupgrade.eksupgrade.io/${name} kept (--keep); delete it with: kubectl delete clusterupgrade ${name} -n ${api.namespace}`);
     else await deletePlan(api, name, around);
   }

@@ -38,6 +38,17 @@ const surroundings: Surroundings = {
   readFile: (path) => readFileSync(path, "utf8"),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   now: () => Date.now(),
+  onInterrupt: (cleanup) => {
+    const interrupted = (): void => {
+      void cleanup().finally(() => process.exit(130));
+    };
+    process.once("SIGINT", interrupted);
+    process.once("SIGTERM", interrupted);
+    return () => {
+      process.off("SIGINT", interrupted);
+      process.off("SIGTERM", interrupted);
+    };
+  },
   version: packageVersion(),
 };
 

@@ -130,6 +130,33 @@ describe("kubectl eksupgrade commands", () => {
     assert.equal(api.calls.at(-1), "delete prod-plan-x7k2p");
   });
 
+  it("plan deletes the dry run when interrupted while it waits, and stops listening once done", async () => {
+    const { api, around } = harness();
+    const registered: (() => Promise<void>)[] = [];
+    let released = 0;
+    around.onInterrupt = (cleanup) => {
+      registered.push(cleanup);
+      return () => released++;
+    };
+    api.onGet = (upgrade, count) => {
+      // The user presses Ctrl-C during the first wait.
+      if (count === 1) void registered[0]();
+      plannedBy(2, 0)(upgrade, count);
+    };
+    await run(parseInvocation(["plan", "prod", "--to", "1.31"]), around);
+    assert.equal(registered.length, 1);
+    assert.equal(released, 1);
+    assert.ok(api.calls.includes("delete prod-plan-x7k2p"));
+    const kept = harness();
+    kept.around.onInterrupt = (cleanup) => {
+      registered.push(cleanup);
+      return () => undefined;
+    };
+    kept.api.onGet = plannedBy(1, 0);
+    await run(parseInvocation(["plan", "prod", "--to", "1.31", "--keep"]), kept.around);
+    assert.equal(registered.length, 1, "--keep registers no cleanup");
+  });
+
   it("plan -f takes the manifest's spec, overrides it from the command line and forces dryRun", async () => {
     const { api, around } = harness();
     api.onGet = plannedBy(1, 0);
