@@ -47,6 +47,8 @@ export interface OperatorConfig {
   retryPeriodMs?: number;
   /** RECONCILE_TIMEOUT_SECONDS: a reconcile still running after this long is cancelled and retried. */
   reconcileTimeoutMs: number;
+  /** WORKERS: ClusterUpgrades reconciled at once (never one object by two workers). */
+  workers: number;
   timings: Partial<ControllerTimings>;
   /** OPERATOR_IDENTITY (or CLUSTER_ID): the management cluster named in every claim; the kube-system namespace UID when unset. */
   operatorIdentity?: string;
@@ -59,6 +61,18 @@ function seconds(value: string | undefined): number | undefined {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`expected a number of seconds, got "${value}"`);
   return parsed * 1000;
+}
+
+/** Default WORKERS: enough that one upgrade waiting on a slow call does not hold the others back. */
+export const DEFAULT_WORKERS = 4;
+
+function workerCount(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_WORKERS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 64) {
+    throw new Error(`WORKERS must be a whole number from 1 to 64 (ClusterUpgrades reconciled at once), got "${raw}"; unset it to use ${DEFAULT_WORKERS}`);
+  }
+  return value;
 }
 
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -83,6 +97,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
   if (reconcileTimeoutMs < awsCallMs) {
     throw new Error(`RECONCILE_TIMEOUT_SECONDS (${reconcileTimeoutMs / 1000}) must be at least AWS_CALL_TIMEOUT_SECONDS (${awsCallMs / 1000}): a reconcile must have time for one whole AWS call`);
   }
+  const workers = workerCount(env.WORKERS);
   const operatorIdentity = env.OPERATOR_IDENTITY || env.CLUSTER_ID || undefined;
   const identityProblem = operatorIdentity === undefined ? undefined : operatorIdentityProblem(operatorIdentity);
   if (identityProblem) throw new Error(identityProblem);
@@ -94,6 +109,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
     httpPort: Number(env.HTTP_PORT ?? 8080),
     leaderElection: env.LEADER_ELECTION !== "false",
     reconcileTimeoutMs,
+    workers,
     outbound: outboundPolicyFromEnv(env),
     ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
     ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
@@ -220,6 +236,9 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
         }
       : false,
     logKeyField: "clusterUpgrade",
+    // Each ClusterUpgrade is handled by one worker at a time; several let one upgrade's slow or
+    // hung call (until its timeout) leave the others running.
+    concurrency: config.workers,
     reconcileTimeoutMs: config.reconcileTimeoutMs,
     clock,
     logger,

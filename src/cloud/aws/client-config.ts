@@ -15,8 +15,13 @@ import { timeoutSetting } from "../../runtime/cancellation.js";
 /** Sends per AWS call, first one included, unless AWS_MAX_ATTEMPTS says otherwise. */
 export const DEFAULT_AWS_MAX_ATTEMPTS = 5;
 
-/** One attempt (one HTTP request) of an AWS call, unless AWS_REQUEST_TIMEOUT_SECONDS says otherwise. */
-export const DEFAULT_AWS_REQUEST_TIMEOUT_MS = 20_000;
+/**
+ * One attempt (one HTTP request) of an AWS call, unless AWS_REQUEST_TIMEOUT_SECONDS says otherwise.
+ * The SDK applies it as the socket's idle time, so a large answer still arriving is not cut; 10 s
+ * of silence is far beyond what the EKS, EC2, Auto Scaling and Route53 APIs take to answer, and
+ * a hung connection then costs one retry, not a stalled upgrade.
+ */
+export const DEFAULT_AWS_REQUEST_TIMEOUT_MS = 10_000;
 /** A whole AWS call, retries included, unless AWS_CALL_TIMEOUT_SECONDS says otherwise. */
 export const DEFAULT_AWS_CALL_TIMEOUT_MS = 60_000;
 /** Opening a TCP/TLS connection; never longer than the request timeout. */

@@ -109,7 +109,7 @@ describe("AWS client configuration", () => {
       region: "us-east-1",
       maxAttempts: DEFAULT_AWS_MAX_ATTEMPTS,
       retryMode: "standard",
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000, throwOnRequestTimeout: true },
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
     });
     assert.equal(DEFAULT_AWS_MAX_ATTEMPTS, 5);
   });

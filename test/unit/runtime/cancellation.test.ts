@@ -79,4 +79,13 @@ describe("timeout settings from the environment", () => {
     assert.throws(() => configFromEnvironment({ AWS_REQUEST_TIMEOUT_SECONDS: "90" }), /AWS_REQUEST_TIMEOUT_SECONDS \(90\) must not exceed AWS_CALL_TIMEOUT_SECONDS \(60\)/);
     assert.throws(() => configFromEnvironment({ RECONCILE_TIMEOUT_SECONDS: "30" }), /RECONCILE_TIMEOUT_SECONDS \(30\) must be at least AWS_CALL_TIMEOUT_SECONDS \(60\)/);
   });
+
+  it("runs 4 workers unless WORKERS says otherwise, and refuses a count that is not whole or out of range", async () => {
+    const { configFromEnvironment } = await import("../../../src/main.js");
+    assert.equal(configFromEnvironment({}).workers, 4);
+    assert.equal(configFromEnvironment({ WORKERS: "1" }).workers, 1);
+    for (const bad of ["0", "2.5", "many", "65"]) {
+      assert.throws(() => configFromEnvironment({ WORKERS: bad }), new RegExp(`WORKERS must be a whole number from 1 to 64 .*got "${bad}"`));
+    }
+  });
 });
