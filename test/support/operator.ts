@@ -15,6 +15,10 @@ let sequence = 0;
 export interface OperatorProcess {
   child: ChildProcess;
   logPath: string;
+  /** The kubeconfig it runs with, holding its ServiceAccount token. */
+  kubeconfigPath: string;
+  /** Its leader-election identity (POD_NAME). */
+  identity: string;
   /** SIGTERM, then SIGKILL after 15 s; resolves when the process is gone. */
   stop(): Promise<void>;
   /** Dies at once, as after an OOM kill or a node failure. */
@@ -48,21 +52,24 @@ export function operatorKubeConfig(secretNamespaces: readonly string[] = DEFAULT
 export interface OperatorProcessOptions {
   /** Namespaces holding ClusterUpgrades whose Secrets the operator reads; default DEFAULT_UPGRADE_NAMESPACES. */
   secretNamespaces?: readonly string[];
+  /** A kubeconfig an earlier operator of this run got (its kubeconfigPath): restarts skip minting a new token. */
+  kubeconfig?: string;
 }
 
 export function startOperatorProcess(extraEnv: Record<string, string> = {}, options: OperatorProcessOptions = {}): OperatorProcess {
   const env = sandboxEnv();
-  const kubeconfig = operatorKubeconfig(env.dir, options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES);
+  const kubeconfig = options.kubeconfig ?? operatorKubeconfig(env.dir, options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES);
   mkdirSync(join(env.dir, "logs"), { recursive: true });
   const logPath = join(env.dir, "logs", `operator-${process.pid}-${++sequence}.log`);
   const log = createWriteStream(logPath);
+  const identity = `test-operator-${sequence}`;
   const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src", "main.ts")], {
     cwd: repoRoot,
     env: {
       ...process.env,
       ...env.variables,
       KUBECONFIG: kubeconfig,
-      POD_NAME: `test-operator-${sequence}`,
+      POD_NAME: identity,
       POD_NAMESPACE: "eks-upgrade-system",
       HTTP_PORT: "0",
       CONTROL_PLANE_POLL_SECONDS: "1",
@@ -89,6 +96,8 @@ export function startOperatorProcess(extraEnv: Record<string, string> = {}, opti
   return {
     child,
     logPath,
+    kubeconfigPath: kubeconfig,
+    identity,
     async stop() {
       if (gone()) return;
       child.kill("SIGTERM");
