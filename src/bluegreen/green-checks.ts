@@ -5,7 +5,7 @@ import type { V1DaemonSet, V1Deployment, V1StatefulSet } from "@kubernetes/clien
 import type { BlueGreenSpec, Finding } from "../api/v1alpha1/types.js";
 import type { ClusterInfo, ManagedNodeGroupInfo, WeightedRecord } from "../cloud/ports.js";
 import { blocking, warning } from "../preflight/findings.js";
-import type { WorkloadSnapshot } from "../preflight/snapshot.js";
+import type { WorkloadSnapshot } from "../kube/workload-snapshot.js";
 
 export interface GreenObservation {
   clusterName: string;

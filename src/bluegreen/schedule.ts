@@ -52,7 +52,3 @@ export function validateWeightSchedule(steps: readonly WeightStep[]): string[] {
   if (last.blue !== 0 || last.green === 0) problems.push(`the last step (blue ${last.blue}, green ${last.green}) must send all traffic to green: blue 0 and green above 0`);
   return problems;
 }
-
-export function sameWeights(a: WeightStep, b: WeightStep): boolean {
-  return a.blue === b.blue && a.green === b.green;
-}

@@ -6,7 +6,7 @@
 import type { V1PodDisruptionBudget, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import type { PodHold } from "../api/v1alpha1/types.js";
 import type { NodeOperations } from "../kube/nodes.js";
-import { budgetName, budgetsFor, podName } from "../preflight/snapshot.js";
+import { budgetName, budgetsFor, podName } from "../kube/workload-snapshot.js";
 import { classifyPod, interpretEviction, type DrainPolicy } from "./pod-filters.js";
 
 export interface DrainInventory {
@@ -41,9 +41,6 @@ export interface DrainPassResult {
    */
   denied: { pod: string; reason: string }[];
 }
-
-/** kubectl drain's wait between refused evictions. */
-export const DEFAULT_EVICTION_RETRY_MS = 5_000;
 
 /** Why a budget refuses: its name and the figures the disruption controller computed. */
 export function describeBudget(pdb: V1PodDisruptionBudget): string {

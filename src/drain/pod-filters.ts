@@ -1,7 +1,7 @@
 // What a drain does with each pod on a node, with kubectl drain's semantics, and in which order it
 // evicts them (Karpenter's: non-critical pods before critical ones). Pure: no API calls here.
 import type { V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
-import { DO_NOT_DISRUPT, isFinished, isMirrorPod, ownerOf, podName } from "../preflight/snapshot.js";
+import { DO_NOT_DISRUPT, isFinished, isMirrorPod, ownerOf, podName } from "../kube/workload-snapshot.js";
 
 export interface DrainPolicy {
   /** Evict pods with emptyDir volumes, losing that data (kubectl drain --delete-emptydir-data). */

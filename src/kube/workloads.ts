@@ -1,7 +1,7 @@
 // Reads the workload snapshot the preflight checks and the plan need from a cluster's API server.
 import * as k8s from "@kubernetes/client-node";
 import { loadUntrustedKubeconfig } from "./untrusted-kubeconfig.js";
-import type { WorkloadSnapshot } from "../preflight/snapshot.js";
+import type { WorkloadSnapshot } from "./workload-snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
 

@@ -12,7 +12,7 @@ import {
   podName,
   workloadKey,
   type WorkloadSnapshot,
-} from "./snapshot.js";
+} from "../kube/workload-snapshot.js";
 
 /** Shown at most per finding; the rest is counted. */
 const MAX_LISTED = 5;

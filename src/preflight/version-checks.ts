@@ -3,7 +3,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { minorsBehind, compareMinor } from "../api/v1alpha1/version.js";
 import type { InsightInfo } from "../cloud/ports.js";
 import { blocking, warning, type Finding } from "./findings.js";
-import { nodeGroupOf } from "./snapshot.js";
+import { nodeGroupOf } from "../kube/workload-snapshot.js";
 
 /** kubelet 1.25 and later may trail the API server by 3 minors (Kubernetes version skew policy). */
 export const MAX_KUBELET_SKEW = 3;

@@ -14,7 +14,7 @@ import {
   workloadKey,
   zoneOf,
   type WorkloadSnapshot,
-} from "./snapshot.js";
+} from "../kube/workload-snapshot.js";
 
 function nodeOf(snapshot: WorkloadSnapshot, pod: V1Pod): V1Node | undefined {
   return snapshot.nodes.find((node) => node.metadata?.name === pod.spec?.nodeName);

@@ -61,58 +61,6 @@ function decoderFor<T>(typeName: string): (raw: unknown) => T {
   return (raw) => ObjectSerializer.deserialize(raw, typeName, "") as T;
 }
 
-export function nodeSource(kubeConfig: k8s.KubeConfig, selectors: Omit<SelectorOptions, "namespace"> = {}): ResourceSource<k8s.V1Node> {
-  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
-  return {
-    description: "nodes",
-    watchPath: "/api/v1/nodes",
-    list: async () => asListResult<k8s.V1Node>(await api.listNode({ ...selectors })),
-    ...selectors,
-    decode: decoderFor<k8s.V1Node>("V1Node"),
-  };
-}
-
-export function podSource(kubeConfig: k8s.KubeConfig, selectors: SelectorOptions = {}): ResourceSource<k8s.V1Pod> {
-  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const { namespace, labelSelector, fieldSelector } = selectors;
-  const list = async (): Promise<ListResult<k8s.V1Pod>> =>
-    asListResult<k8s.V1Pod>(
-      namespace
-        ? await api.listNamespacedPod({ namespace, labelSelector, fieldSelector })
-        : await api.listPodForAllNamespaces({ labelSelector, fieldSelector }),
-    );
-  return {
-    description: "pods",
-    watchPath: collectionPath("/api/v1", "pods", namespace),
-    list,
-    labelSelector,
-    fieldSelector,
-    decode: decoderFor<k8s.V1Pod>("V1Pod"),
-  };
-}
-
-export function podDisruptionBudgetSource(
-  kubeConfig: k8s.KubeConfig,
-  selectors: SelectorOptions = {},
-): ResourceSource<k8s.V1PodDisruptionBudget> {
-  const api = kubeConfig.makeApiClient(k8s.PolicyV1Api);
-  const { namespace, labelSelector, fieldSelector } = selectors;
-  const list = async (): Promise<ListResult<k8s.V1PodDisruptionBudget>> =>
-    asListResult<k8s.V1PodDisruptionBudget>(
-      namespace
-        ? await api.listNamespacedPodDisruptionBudget({ namespace, labelSelector, fieldSelector })
-        : await api.listPodDisruptionBudgetForAllNamespaces({ labelSelector, fieldSelector }),
-    );
-  return {
-    description: "poddisruptionbudgets.policy",
-    watchPath: collectionPath("/apis/policy/v1", "poddisruptionbudgets", namespace),
-    list,
-    labelSelector,
-    fieldSelector,
-    decode: decoderFor<k8s.V1PodDisruptionBudget>("V1PodDisruptionBudget"),
-  };
-}
-
 /** ConfigMaps: small, always present, handy as a primary resource in runtime tests. */
 export function configMapSource(kubeConfig: k8s.KubeConfig, selectors: SelectorOptions = {}): ResourceSource<k8s.V1ConfigMap> {
   const api = kubeConfig.makeApiClient(k8s.CoreV1Api);

@@ -115,14 +115,6 @@ export function isAlreadyExists(err: unknown): boolean {
   return findInCauseChain(err, AlreadyExistsError) !== undefined;
 }
 
-export function isAccessDenied(err: unknown): boolean {
-  return findInCauseChain(err, AccessDeniedError) !== undefined;
-}
-
-export function isExpired(err: unknown): boolean {
-  return findInCauseChain(err, ExpiredError) !== undefined;
-}
-
 /** Plain fields for structured logs: message, name and the cause chain (Error objects log as {}). */
 export interface SerializedError {
   name: string;

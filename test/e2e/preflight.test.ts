@@ -43,7 +43,8 @@ describe("preflight checks end to end (sandbox)", function () {
     const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "cidr-block", Values: ["10.0.0.0/28", "10.0.0.16/28"] }] }))).Subnets ?? [];
     assert.equal(subnets.length, 2);
     operator = startOperatorProcess();
-    await world.apply("starved", { cluster: { name: "starved" }, targetVersion: "1.31" });
+    // A short recheck interval: the test waits for the blocked preflight to notice the freed addresses.
+    await world.apply("starved", { cluster: { name: "starved" }, targetVersion: "1.31", preflight: { recheckInterval: "5s" } });
     const blocked = await world.waitForPhase("starved", "Blocked", 2 * 60_000);
     const message = condition(blocked, "PreflightPassed")!.message;
     assert.match(message, /IP001/);

@@ -658,7 +658,6 @@ export const Reason = {
   NoWindows: "NoWindows",
   HopInProgress: "HopInProgress",
   HopFailed: "HopFailed",
-  WaitingForNodeGroups: "WaitingForNodeGroups",
   Upgraded: "Upgraded",
   NotApplicable: "NotApplicable",
   UserPaused: "UserPaused",

@@ -18,7 +18,7 @@ import type {
 import type { UpdateError } from "../../../src/api/v1alpha1/types.js";
 import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from "../../../src/util/errors.js";
 import { parseMinor } from "../../../src/api/v1alpha1/version.js";
-import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import type { WorkloadSnapshot } from "../../../src/kube/workload-snapshot.js";
 import type { V1Node, V1NodeSystemInfo } from "@kubernetes/client-node";
 import { FakeAutoScaling } from "./autoscaling.js";
 import { FakeCloudWatch, FakeRoute53 } from "./traffic.js";

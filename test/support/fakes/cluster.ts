@@ -4,8 +4,8 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { EvictionAnswer, NodePatch } from "../../../src/kube/nodes.js";
 import type { ClusterAccess } from "../../../src/kube/workloads.js";
-import { budgetsFor } from "../../../src/preflight/snapshot.js";
-import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import { budgetsFor } from "../../../src/kube/workload-snapshot.js";
+import type { WorkloadSnapshot } from "../../../src/kube/workload-snapshot.js";
 import { NotFoundError } from "../../../src/util/errors.js";
 
 export class FakeCluster implements ClusterAccess {

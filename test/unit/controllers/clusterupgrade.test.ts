@@ -11,7 +11,7 @@ import { fakeNode, healthyWorld, type FakeEks, type FakeEc2 } from "../../suppor
 import type { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
 import type { CloudPorts } from "../../../src/cloud/ports.js";
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
-import type { WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import type { WorkloadSnapshot } from "../../../src/kube/workload-snapshot.js";
 import type { Notifier, PhaseChange } from "../../../src/notify/webhook.js";
 import { NOTIFICATION_RETRY_MAX_MS } from "../../../src/notify/delivery.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";

@@ -9,7 +9,7 @@ import { drainPass } from "../../../src/drain/engine.js";
 import { timeoutOutcome } from "../../../src/drain/pod-filters.js";
 import type { Finding } from "../../../src/preflight/findings.js";
 import { checkPodDisruptionBudgets } from "../../../src/preflight/pdb-checks.js";
-import { LABEL_SELF_MANAGED_GROUP, type WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import { LABEL_SELF_MANAGED_GROUP, type WorkloadSnapshot } from "../../../src/kube/workload-snapshot.js";
 import { checkPods, type PodCheckScope } from "../../../src/preflight/workload-checks.js";
 import { emptySnapshot } from "../../support/fakes/cloud.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";

@@ -6,7 +6,7 @@ import { checkPodDisruptionBudgets, checkReplicaSpread, neverAllowsEviction } fr
 import { checkPods, checkWorkloadResilience } from "../../../src/preflight/workload-checks.js";
 import { checkInsights, checkKubeletSkew } from "../../../src/preflight/version-checks.js";
 import { addressesPerNode, checkManagedNodeGroups, managedSurgeNodes } from "../../../src/preflight/capacity-checks.js";
-import { budgetsFor, ownerOf, selectorMatches, type WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import { budgetsFor, ownerOf, selectorMatches, type WorkloadSnapshot } from "../../../src/kube/workload-snapshot.js";
 import { emptySnapshot, fakeNode } from "../../support/fakes/cloud.js";
 import type { ManagedNodeGroupInfo } from "../../../src/cloud/ports.js";
 

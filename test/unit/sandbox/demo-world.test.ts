@@ -12,7 +12,7 @@ import { resolveSpec, type ResolvedSpec } from "../../../src/api/v1alpha1/defaul
 import type { ClusterUpgrade } from "../../../src/api/v1alpha1/types.js";
 import type { Finding } from "../../../src/preflight/findings.js";
 import { checkPodDisruptionBudgets, neverAllowsEviction } from "../../../src/preflight/pdb-checks.js";
-import { LABEL_NODEGROUP, LABEL_SELF_MANAGED_GROUP, type WorkloadSnapshot } from "../../../src/preflight/snapshot.js";
+import { LABEL_NODEGROUP, LABEL_SELF_MANAGED_GROUP, type WorkloadSnapshot } from "../../../src/kube/workload-snapshot.js";
 import { checkPods } from "../../../src/preflight/workload-checks.js";
 import { parseScenarioText, type ClusterSpec } from "../../../sandbox/scenario/schema.js";
 import { buildWorkloads } from "../../../sandbox/scenario/workloads.js";

@@ -6,7 +6,7 @@
 import { compareMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus, type NodeGroupStatus, type UpdateError } from "../../../api/v1alpha1/types.js";
 import { describeBudget } from "../../../drain/engine.js";
-import { budgetsFor, podName } from "../../../preflight/snapshot.js";
+import { budgetsFor, podName } from "../../../kube/workload-snapshot.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
 import { MAX_KUBELET_SKEW } from "../../../preflight/version-checks.js";

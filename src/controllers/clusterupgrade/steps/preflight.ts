@@ -10,7 +10,7 @@ import { checkManagedNodeGroups } from "../../../preflight/capacity-checks.js";
 import { checkClusterState, checkControlPlaneNetwork } from "../../../preflight/cluster-checks.js";
 import { applyPolicy, blocking } from "../../../preflight/findings.js";
 import { checkPodDisruptionBudgets, checkReplicaSpread } from "../../../preflight/pdb-checks.js";
-import { LABEL_SELF_MANAGED_GROUP, nodeGroupOf, zoneOf, type WorkloadSnapshot } from "../../../preflight/snapshot.js";
+import { LABEL_SELF_MANAGED_GROUP, nodeGroupOf, zoneOf, type WorkloadSnapshot } from "../../../kube/workload-snapshot.js";
 import { instanceIdOf } from "../../../drain/cordon.js";
 import { isNotFound } from "../../../util/errors.js";
 import { checkInsights, checkKubeletSkew } from "../../../preflight/version-checks.js";

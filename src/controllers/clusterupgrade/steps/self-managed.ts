@@ -19,7 +19,7 @@ import { nextWave, orderForRoll } from "../../../drain/batches.js";
 import { cordonForRoll, instanceIdOf, isNodeReady, nodeName, protectFromScaleDown, releaseNode } from "../../../drain/cordon.js";
 import { drainPass, type DrainInventory } from "../../../drain/engine.js";
 import type { NodeOperations } from "../../../kube/nodes.js";
-import { zoneOf } from "../../../preflight/snapshot.js";
+import { zoneOf } from "../../../kube/workload-snapshot.js";
 import { describeError, isNotFound, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
 

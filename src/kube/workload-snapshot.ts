@@ -1,5 +1,7 @@
-// What the preflight checks read from the cluster, as plain Kubernetes objects, plus the helpers
-// that answer the questions a drain asks of them (who owns this pod, which budgets cover it).
+// The workloads of a cluster as plain Kubernetes objects, plus the helpers that answer the
+// questions a drain and the preflight both ask of them: who owns this pod, which budgets cover it,
+// which group and zone its node is in. It lives in kube/ so that drain/ and preflight/ share it
+// without either importing the other.
 import type {
   V1DaemonSet,
   V1Deployment,
