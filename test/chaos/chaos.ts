@@ -4,7 +4,7 @@
 // runner (test/chaos/run.ts, npm run test:chaos) and by the short variant in the sandbox suite.
 import { randomBytes } from "node:crypto";
 import { derivedSeed, killSchedule, NO_FAULTS, totalRate, type ChaosCondition } from "./conditions.js";
-import { countsSince, type FaultCounts, type FaultSource } from "./faults.js";
+import type { FaultCounts, FaultFactory, FaultSession } from "./faults.js";
 import { ChaosOperators } from "./operators.js";
 import { replayCommand, type RowResult } from "./report.js";
 import { ChaosWorld, groupSnapshots, groupsRestored, nodeSnapshots, nodesClean, operatorSecrets, secretsVerdict, templateVersions, templateVersionsAsNeeded, type ScenarioId } from "./world.js";
@@ -13,13 +13,15 @@ import type { Verdict } from "./invariants.js";
 export interface ChaosOptions {
   seed: number;
   scenarios: readonly ScenarioId[];
-  /** Absent: conditions with faults cannot run. */
-  faults: FaultSource | undefined;
+  /** Starts a condition's fault proxies; absent, conditions with faults cannot run. */
+  faults: FaultFactory | undefined;
   /** When each kill lands after the operator's workers started. */
   killWindow: { minMs: number; maxMs: number };
   /** The cutover's schedule: long enough that the kills of a condition land while it runs. */
   trafficSteps: number[];
   stepInterval: string;
+  /** A compiled operator (buildOperator()), or undefined to run src/main.ts through tsx. */
+  operatorEntry?: string;
   /** Longest an upgrade may take under any condition before it counts as not finished. */
   timeoutMs: number;
   log: (line: string) => void;
@@ -32,27 +34,37 @@ export async function runCondition(condition: ChaosCondition, options: ChaosOpti
   log(`== ${condition.title} (seed ${seed})`);
   const world = await ChaosWorld.prepare();
   let operators: ChaosOperators | undefined;
+  let proxies: FaultSession | undefined;
   try {
     const before = await world.snapshot();
     const watcher = await world.watchBudgets();
     // A random AWS secret key for the operators, long enough to look for in their logs: moto and
     // the emulator accept any (the sandbox's own, "testing", is a word that could appear anyway).
     const awsSecretAccessKey = randomBytes(24).toString("base64url");
-    const countsBefore = options.faults ? await options.faults.counts() : undefined;
-    await options.faults?.setMix(condition.faults, derivedSeed(seed, condition.id, "faults"));
-    const schedule = killSchedule(seed, condition.id, condition.kills, options.killWindow);
-    operators = new ChaosOperators({ ...(options.faults?.env ?? {}), AWS_SECRET_ACCESS_KEY: awsSecretAccessKey }, schedule);
+    // Every condition goes through the proxies when there are any, the baseline too, so that the
+    // fault-free time includes the extra hop.
+    proxies = options.faults ? await options.faults(derivedSeed(seed, condition.id, "faults"), condition.faults) : undefined;
+    const schedule = killSchedule(seed, condition.id, condition.maxKills, options.killWindow);
+    operators = new ChaosOperators({ ...(proxies?.env ?? {}), AWS_SECRET_ACCESS_KEY: awsSecretAccessKey }, schedule, options.operatorEntry);
     for (const scenario of options.scenarios) await world.apply(scenario, world.spec(scenario, options));
     const bound = condition.timeBound;
     const longest = bound && reference ? Math.max(...options.scenarios.map((scenario) => (reference[scenario] ?? options.timeoutMs) * bound * 1.5)) : options.timeoutMs;
-    await world.awaitEnd(Date.now() + Math.min(longest, options.timeoutMs));
+    const progress = setInterval(() => {
+      const phases = [...world.outcomes.values()].map((outcome) => `${outcome.scenario} ${outcome.phase}`).join(", ");
+      log(`   ${phases}; ${operators!.kills.length} kill(s)${proxies ? `, ${Object.values(proxies.counts().injected).reduce((sum, count) => sum + count, 0)} fault(s)` : ""}`);
+    }, 30_000);
+    try {
+      await world.awaitEnd(Date.now() + Math.min(longest, options.timeoutMs));
+    } finally {
+      clearInterval(progress);
+    }
     await operators.stopKilling();
     // What is judged is how the upgrades ended under faults; the last notification's delivery and the reads below are not.
-    await options.faults?.setMix(NO_FAULTS, 0);
+    proxies?.setMix(NO_FAULTS);
+    const faults: FaultCounts | undefined = proxies?.counts();
     await world.awaitNotifications(Date.now() + 60_000);
     await operators.stop();
     await watcher.stop();
-    const faults: FaultCounts | undefined = options.faults && countsBefore ? countsSince(countsBefore, await options.faults.counts()) : undefined;
 
     const shared = {
       budgets: {
@@ -108,7 +120,7 @@ export async function runCondition(condition: ChaosCondition, options: ChaosOpti
     return rows;
   } finally {
     await operators?.stop();
-    await options.faults?.setMix(NO_FAULTS, 0);
+    await proxies?.close();
     await world.close();
   }
 }

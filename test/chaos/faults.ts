@@ -1,23 +1,26 @@
-// The chaos runner's view of the sandbox's AWS fault proxy: endpoint overrides for the operator,
-// the fault mix to apply now, and how many faults it has injected. The runner talks only to this
-// interface; connectFaults() adapts it to the proxy in test/support/faults.ts.
+// The chaos runner's view of the sandbox's AWS fault proxies: each condition starts its own, seeded
+// from the run seed, and the runner reads how many faults they injected. The runner talks only to
+// this interface; test/chaos/proxy.ts adapts it to test/support/faults.ts.
 import type { FaultMix } from "./conditions.js";
 
 export interface FaultCounts {
-  /** AWS requests that went through the proxy. */
+  /** AWS requests of the operator that went through the proxies. */
   requests: number;
   /** Faults injected, by kind. */
   injected: Record<string, number>;
 }
 
-export interface FaultSource {
-  /** AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_EKS for the operator: its AWS calls go through the proxy. */
+export interface FaultSession {
+  /** AWS endpoint overrides for the operator: its AWS calls go through the proxies. */
   readonly env: Record<string, string>;
-  /** Applies a mix from now on, with a seed for the proxy's decisions. */
-  setMix(mix: FaultMix, seed: number): Promise<void>;
-  counts(): Promise<FaultCounts>;
+  /** Applies another mix from the next request on. */
+  setMix(mix: FaultMix): void;
+  counts(): FaultCounts;
   close(): Promise<void>;
 }
+
+/** Starts the proxies for one condition, with its seed and mix. */
+export type FaultFactory = (seed: number, mix: FaultMix) => Promise<FaultSession>;
 
 export function injectedTotal(counts: FaultCounts): number {
   return Object.values(counts.injected).reduce((sum, count) => sum + count, 0);

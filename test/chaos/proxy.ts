@@ -1,7 +1,7 @@
-// Connects the chaos runner to the sandbox's AWS fault proxy (test/support/faults.ts).
-import type { FaultSource } from "./faults.js";
+// Connects the chaos runner to the sandbox's AWS fault proxies (test/support/faults.ts).
+import type { FaultFactory } from "./faults.js";
 
-/** The fault proxy, started in front of moto and the EKS emulator; undefined where none exists yet. */
-export function connectFaults(_seed: number): Promise<FaultSource | undefined> {
-  return Promise.resolve(undefined);
+/** Starts the fault proxies of a condition; undefined where this branch has none yet. */
+export function faultFactory(): FaultFactory | undefined {
+  return undefined;
 }

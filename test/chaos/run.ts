@@ -9,7 +9,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeMix, freshSeed, type ChaosCondition } from "./conditions.js";
 import { runCondition, type ChaosOptions } from "./chaos.js";
-import { connectFaults } from "./proxy.js";
+import { buildOperator } from "./operators.js";
+import { faultFactory } from "./proxy.js";
 import { formatFailures, formatTable, rowPassed, type RowResult } from "./report.js";
 import { parseArguments } from "./arguments.js";
 import { acquireSandbox, operatorPermissionFailure, releaseSandbox } from "../support/global-sandbox.js";
@@ -31,18 +32,23 @@ async function main(): Promise<number> {
   const { seed, conditions, scenarios } = parsed;
   const out = resolve(repoRoot, parsed.out ?? `.chaos/chaos-${seed}.json`);
   log(`chaos run, seed ${seed} (replay: npm run test:chaos -- --seed ${seed})`);
-  for (const condition of conditions) log(`  ${condition.id}: ${condition.kills} kill(s), AWS faults ${describeMix(condition.faults)}${condition.timeBound ? `, within ${condition.timeBound}x the fault-free time` : ""}`);
+  for (const condition of conditions) log(`  ${condition.id}: ${condition.kills > 0 ? `kills until the upgrades end (each must see ${condition.kills})` : "no kills"}, AWS faults ${describeMix(condition.faults)}${condition.timeBound ? `, within ${condition.timeBound}x the fault-free time` : ""}`);
 
   const startedAt = Date.now();
   await acquireSandbox();
-  const faults = await connectFaults(seed);
+  log("compiling the operator (restarts of compiled code take a fraction of tsx's start-up)");
+  const operatorEntry = await buildOperator();
+  const faults = faultFactory();
   const options: ChaosOptions = {
     seed,
     scenarios,
     faults,
+    operatorEntry,
     killWindow: { minMs: 500, maxMs: 6_000 },
-    trafficSteps: [5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 100],
-    stepInterval: "10s",
+    // 20 steps (the most the CRD allows), each baked for the record's TTL of 5 s: about as long as
+    // the in-place upgrade, so that both live through at least 20 kills.
+    trafficSteps: Array.from({ length: 20 }, (_unused, index) => (index + 1) * 5),
+    stepInterval: "5s",
     timeoutMs: 20 * 60_000,
     log,
   };
@@ -63,7 +69,6 @@ async function main(): Promise<number> {
     }
     permissions = operatorPermissionFailure()?.message;
   } finally {
-    await faults?.close();
     await releaseSandbox();
   }
 
