@@ -1,5 +1,6 @@
-// The local sandbox's command line: npm run sandbox -- up [--scenario FILE|none] | status | reset | down | operator-kubeconfig
+// The local sandbox's command line: npm run sandbox -- up [--scenario FILE|none] | status | reset | down | operator-kubeconfig | faults
 import { parseArgs } from "node:util";
+import { parseFaultRates, startFaultProxy, type FaultProxy, type InjectedFault } from "./faults/http-proxy.js";
 import { defaultStateDir } from "./runtime/config.js";
 import { installOperatorIdentity } from "./runtime/operator-identity.js";
 import { readSandboxEnv, readSandboxState } from "./runtime/env.js";
@@ -21,6 +22,11 @@ const usage = `usage: npm run sandbox -- <command>
                  apply config/rbac, mint a token for the operator's ServiceAccount and print the
                  path of a kubeconfig carrying it (run the operator with KUBECONFIG set to it);
                  each --secret-namespace gets the secret reader Role and RoleBinding too
+  faults [--seed S] [--rate [SERVICE.]KIND=P]... [--hang-ms MS] [--delay-ms MS|MIN-MAX]
+                 fault proxies in front of moto and the EKS emulator for an operator you start
+                 yourself: prints the AWS_ENDPOINT_URL* to export, logs each injected fault, and
+                 runs until Ctrl-C (KIND: throttle error500 error503 reset resetAfter hang;
+                 SERVICE: eks ec2 autoscaling route53 cloudwatch sts)
 
 State directory: $EKSUP_SANDBOX_DIR or .sandbox; ports and cache: docs/sandbox.md`;
 
@@ -37,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
       scenario: { type: "string" },
       "no-build": { type: "boolean", default: false },
       "secret-namespace": { type: "string", multiple: true },
+      seed: { type: "string" },
+      rate: { type: "string", multiple: true },
+      "hang-ms": { type: "string" },
+      "delay-ms": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -102,10 +112,62 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${path}\n`);
       return 0;
     }
+    case "faults":
+      return runFaults(dir, values);
     default:
       process.stderr.write(`unknown command ${command}\n${usage}\n`);
       return 2;
   }
+}
+
+function millisecondsOption(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number of milliseconds >= 0, got "${raw}"`);
+  return value;
+}
+
+async function runFaults(dir: string, values: { seed?: string; rate?: string[]; "hang-ms"?: string; "delay-ms"?: string }): Promise<number> {
+  const seed = values.seed ?? String(Date.now());
+  const rates = parseFaultRates(values.rate ?? []);
+  const hangMs = millisecondsOption("hang-ms", values["hang-ms"]);
+  const delayWords = values["delay-ms"]?.split("-");
+  const delayMs = delayWords
+    ? ([millisecondsOption("delay-ms", delayWords[0]), millisecondsOption("delay-ms", delayWords[1] ?? delayWords[0])] as [number, number])
+    : undefined;
+  const env = readSandboxEnv(dir);
+  const log = (fault: InjectedFault & { proxy: string }): void => {
+    process.stderr.write(`${new Date().toISOString()} ${fault.proxy} #${fault.request} ${fault.service} ${fault.operation}: ${fault.kind}${fault.code ? ` ${fault.status} ${fault.code}` : ""}\n`);
+  };
+  const proxies: FaultProxy[] = [];
+  try {
+    for (const [name, target] of [["moto", env.awsEndpointUrl], ["eks", env.eksEndpointUrl]] as const) {
+      proxies.push(await startFaultProxy({ target, seed: `${seed}/${name}`, rates, hangMs, delayMs, name, onFault: (fault) => log({ ...fault, proxy: name }) }));
+    }
+  } catch (error) {
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    throw error;
+  }
+  process.stdout.write(
+    [
+      `# fault proxies, seed ${seed}, rates ${JSON.stringify(rates)}`,
+      `# for the operator only: . ${dir}/env first, then`,
+      `export AWS_ENDPOINT_URL=${proxies[0].url}`,
+      `export AWS_ENDPOINT_URL_EKS=${proxies[1].url}`,
+      `export AWS_ENDPOINT_URL_STS=${env.awsEndpointUrl}`,
+      "",
+    ].join("\n"),
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  for (const proxy of proxies) {
+    const stats = proxy.stats();
+    process.stderr.write(`${stats.name}: ${stats.requests} request(s), ${stats.faults.length} fault(s) ${JSON.stringify(stats.byKind)}\n`);
+    await proxy.close();
+  }
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -55,6 +55,8 @@ export interface FaultProxyOptions {
   name?: string;
   /** Port to listen on (127.0.0.1); default a free one. */
   port?: number;
+  /** Called as each fault is injected (also kept in stats()). */
+  onFault?: (fault: InjectedFault) => void;
 }
 
 export interface InjectedFault {
@@ -142,6 +144,27 @@ function pickKind(rates: FaultRates, draw: number): FaultKind | undefined {
     if (draw < upper) return kind;
   }
   return undefined;
+}
+
+/**
+ * Rates from command-line words: `KIND=P` sets the default rate of a kind, `SERVICE.KIND=P` one
+ * service's (a service named this way starts from the defaults given anywhere in the list).
+ */
+export function parseFaultRates(words: readonly string[]): FaultRatesByService {
+  const defaults: FaultRates = {};
+  const perService: Partial<Record<string, FaultRates>> = {};
+  for (const word of words) {
+    const match = /^(?:([a-z0-9]+)\.)?([A-Za-z0-9]+)=(.+)$/.exec(word);
+    if (!match) throw new Error(`--rate "${word}": write KIND=P or SERVICE.KIND=P, e.g. throttle=0.1 or route53.throttle=0.2`);
+    const [, service, kind, raw] = match;
+    const rate = Number(raw);
+    if (raw.trim() === "" || Number.isNaN(rate)) throw new Error(`--rate "${word}": ${raw} is not a number; use a probability from 0 to 1`);
+    const into = service ? (perService[service] ??= {}) : defaults;
+    (into as Record<string, number>)[kind] = rate;
+  }
+  const rates: Record<string, FaultRates> = { default: defaults };
+  for (const [service, own] of Object.entries(perService)) rates[service] = { ...defaults, ...own };
+  return validateFaultRates(rates);
 }
 
 // --- Telling the service and operation apart ------------------------------------------------
@@ -243,13 +266,13 @@ function isForm(headers: IncomingMessage["headers"]): boolean {
 
 // --- Error answers in each service's wire format ----------------------------------------------
 
-interface ErrorAnswer {
+export interface ErrorAnswer {
   status: number;
   headers: Record<string, string>;
   body: string;
 }
 
-interface ErrorSpec {
+export interface ErrorSpec {
   code: string;
   status: number;
   /** awsQuery's Type: Sender for the caller's side, Receiver for the service's. */
@@ -298,6 +321,14 @@ export function errorSpec(service: AwsService, kind: "throttle" | "error500" | "
   }
 }
 
+/** The JSON error type that goes with a query error code in query-compatible mode. */
+const JSON_ERROR_TYPES: Record<string, string> = {
+  Throttling: "com.amazon.coral.availability#ThrottlingException",
+  InternalServiceError: "com.amazonaws.cloudwatch#InternalServiceFault",
+  InternalFailure: "com.amazon.coral.service#InternalFailure",
+  ServiceUnavailable: "com.amazon.coral.availability#ServiceUnavailableException",
+};
+
 function xmlEscape(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -323,7 +354,7 @@ export function errorAnswer(service: AwsService, spec: ErrorSpec, requestHeaders
   if (requestContentType.startsWith("application/x-amz-json-")) {
     // A JSON protocol in query-compatible mode (CloudWatch in current SDKs): the query error code
     // and type ride in x-amzn-query-error, and __type names the JSON error.
-    const jsonType = spec.code === "Throttling" ? "ThrottlingException" : spec.code;
+    const jsonType = JSON_ERROR_TYPES[spec.code] ?? spec.code;
     return {
       status: spec.status,
       headers: {
@@ -331,7 +362,7 @@ export function errorAnswer(service: AwsService, spec: ErrorSpec, requestHeaders
         "x-amzn-query-error": `${spec.code};${spec.type}`,
         "x-amzn-requestid": requestId,
       },
-      body: JSON.stringify({ __type: `com.amazon.coral.availability#${jsonType}`, message: spec.message }),
+      body: JSON.stringify({ __type: jsonType, message: spec.message }),
     };
   }
   // awsQuery and restXml (Route53) share the ErrorResponse envelope.
@@ -442,7 +473,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   function record(decision: Decision, service: AwsService, operation: string, extra: Partial<InjectedFault> = {}): void {
     const kind = decision.kind as FaultKind;
     stats.byKind[kind] = (stats.byKind[kind] ?? 0) + 1;
-    stats.faults.push({ request: decision.number, service, operation, kind, ...extra });
+    const fault: InjectedFault = { request: decision.number, service, operation, kind, ...extra };
+    stats.faults.push(fault);
+    options.onFault?.({ ...fault });
   }
 
   function forward(client: IncomingMessage, body: Buffer): Promise<{ status: number; rawHeaders: string[]; body: Buffer } | Error> {

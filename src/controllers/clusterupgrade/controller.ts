@@ -38,7 +38,8 @@ import { greenClusterStep } from "./steps/green-cluster.js";
 import { hopsStep } from "./steps/hops.js";
 import { pauseStep } from "./steps/pause.js";
 import { preflightStep } from "./steps/preflight.js";
-import { dryRunStep, strategyStep } from "./steps/strategy.js";
+import { blueGreenConditionsStep, dryRunStep, inPlaceConditionsStep } from "./steps/strategy.js";
+import { greenPreflightStep } from "./steps/green-preflight.js";
 import { freezeIntentStep } from "./steps/intent.js";
 import { validateStep } from "./steps/validate.js";
 import { windowStep } from "./steps/window.js";
@@ -116,8 +117,14 @@ function actingOnFrozenIntent(upgrade: ClusterUpgrade): ClusterUpgrade {
   return spec === upgrade.spec ? upgrade : { ...upgrade, spec };
 }
 
-/** The ordered steps of one pass. Each checks whether its work is done and returns early if so. */
-export const STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep, strategyStep, claimStep, preflightStep, dryRunStep, windowStep, freezeIntentStep, greenClusterStep, blueGreenStep, hopsStep, finalizeStep];
+/**
+ * The ordered steps of one pass. Each checks whether its work is done and returns early if so.
+ * Both strategies share the first steps (the spec is valid, not aborted or paused, the cluster is
+ * there); after that each has its own list, so no step asks which strategy it is in.
+ */
+const COMMON_STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep];
+export const IN_PLACE_STEPS: readonly Step[] = [...COMMON_STEPS, inPlaceConditionsStep, claimStep, preflightStep, dryRunStep, windowStep, freezeIntentStep, hopsStep, finalizeStep];
+export const BLUE_GREEN_STEPS: readonly Step[] = [...COMMON_STEPS, blueGreenConditionsStep, claimStep, greenPreflightStep, dryRunStep, windowStep, freezeIntentStep, greenClusterStep, blueGreenStep, finalizeStep];
 
 export class ClusterUpgradeController {
   private readonly timings: ControllerTimings;
@@ -223,7 +230,7 @@ export class ClusterUpgradeController {
   }
 
   private async runUntilWait(context: StepContext, endedBefore: boolean): Promise<ReconcileOutcome> {
-    for (const step of STEPS) {
+    for (const step of context.spec.strategy === "BlueGreen" ? BLUE_GREEN_STEPS : IN_PLACE_STEPS) {
       const result = await step.run(context);
       if (result.outcome === "continue") continue;
       if (result.outcome === "stop") {

@@ -10,6 +10,7 @@ import { isThrottlingError } from "@smithy/core/retry";
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
 import {
   operationOf,
+  parseFaultRates,
   serviceOf,
   startFaultProxy,
   validateFaultRates,
@@ -324,6 +325,30 @@ describe("sandbox fault proxy", function () {
       });
     }
 
+    it("the SDK names each server error as its service does", async () => {
+      const names: string[] = [];
+      for (const kind of ["error500", "error503"] as const) {
+        const faults = await proxy({ default: { [kind]: 1 } });
+        for (const service of ["eks", "ec2", "autoscaling", "route53", "cloudwatch"]) {
+          const error = await rejection(calls(faults, { retryStrategy: new RecordingRetryStrategy(1) })[service]());
+          names.push(`${service} ${error.$metadata?.httpStatusCode} ${error.name}`);
+        }
+      }
+      assert.deepEqual(names, [
+        "eks 500 ServerException",
+        "ec2 500 InternalError",
+        "autoscaling 500 InternalFailure",
+        "route53 500 InternalFailure",
+        // CloudWatch's modeled error, found through its query error code InternalServiceError.
+        "cloudwatch 500 InternalServiceFault",
+        "eks 503 ServiceUnavailableException",
+        "ec2 503 Unavailable",
+        "autoscaling 503 ServiceUnavailable",
+        "route53 503 ServiceUnavailable",
+        "cloudwatch 503 ServiceUnavailable",
+      ]);
+    });
+
     it("a hang is cut by the client's request timeout, and the retry gets through", async () => {
       const faults = await proxy({ default: { hang: 1 } });
       const error = await rejection(calls(faults, { maxAttempts: 1, requestTimeout: 300 }).eks());
@@ -378,6 +403,27 @@ describe("sandbox fault proxy", function () {
       assert.equal(operationOf("eks", "POST", "/clusters/prod/updates", {}, Buffer.from(`{"logging":{}}`)), "UpdateClusterConfig");
       assert.equal(operationOf("eks", "POST", "/clusters/prod/node-groups/ng/update-version", {}, Buffer.alloc(0)), "UpdateNodegroupVersion");
       assert.equal(operationOf("ec2", "POST", "/", { "content-type": "application/x-www-form-urlencoded; charset=utf-8" }, Buffer.from("Action=DescribeSubnets&Version=2016-11-15")), "DescribeSubnets");
+    });
+  });
+
+  it("reports each fault to onFault as it is injected", async () => {
+    const seen: string[] = [];
+    const faults = await startFaultProxy({ target: backend.url, seed: "unit", rates: { default: { error503: 1 } }, onFault: (fault) => seen.push(`${fault.request} ${fault.service} ${fault.operation} ${fault.kind} ${fault.code}`) });
+    proxies.push(faults);
+    await rejection(calls(faults, { retryStrategy: new RecordingRetryStrategy(1) }).autoscaling());
+    assert.deepEqual(seen, ["1 autoscaling DescribeAutoScalingGroups error503 ServiceUnavailable"]);
+  });
+
+  describe("rates from the command line", () => {
+    it("reads KIND=P as a default and SERVICE.KIND=P on top of the defaults", () => {
+      assert.deepEqual(parseFaultRates(["throttle=0.1", "route53.throttle=0.3", "error500=0.02"]), {
+        default: { throttle: 0.1, error500: 0.02 },
+        route53: { throttle: 0.3, error500: 0.02 },
+      });
+      assert.deepEqual(parseFaultRates([]), { default: {} });
+      assert.throws(() => parseFaultRates(["throttle"]), /--rate "throttle": write KIND=P or SERVICE.KIND=P/);
+      assert.throws(() => parseFaultRates(["throttle=lots"]), /lots is not a number/);
+      assert.throws(() => parseFaultRates(["s3.throttle=0.1"]), /unknown service "s3"/);
     });
   });
 

@@ -4,7 +4,7 @@ import { ConditionType, Reason, type AddonStatus, type HopStatus } from "../../.
 import type { AddonVersionInfo } from "../../../cloud/ports.js";
 import { describeError, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
-import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry } from "./tracked-update.js";
+import { describeUpdateErrors, followTrackedUpdate, gateFailedRetry, recordUpdateFailure } from "./tracked-update.js";
 
 export const LATE_ADDONS = new Set(["kube-proxy"]);
 /** The network plugin first, then DNS: pods need both, and EKS's own guide updates them in this order. */
@@ -50,13 +50,13 @@ async function planAddon(context: StepContext, name: string, hop: HopStatus, isL
 }
 
 function failAddon(context: StepContext, entry: AddonStatus, text: string): StepResult {
-  const backoff = failureBackoffMs(entry.attempts ?? 1, context.timings.failedUpdateBackoffMs, context.timings.failedUpdateMaxBackoffMs);
-  entry.state = "Failed";
-  entry.message = text;
-  entry.nextAttemptAt = new Date(context.now.getTime() + backoff).toISOString();
-  context.setCondition(ConditionType.AddonsUpgraded, "False", Reason.HopFailed, `add-on ${entry.name} ${entry.fromVersion} -> ${entry.toVersion} failed: ${text}. The operator retries at ${entry.nextAttemptAt}.`);
-  context.event("Warning", "AddonUpdateFailed", `${entry.name} -> ${entry.toVersion}: ${text}`);
-  return waitFor(backoff, "add-on update failed");
+  return recordUpdateFailure(context, entry, {
+    text,
+    condition: ConditionType.AddonsUpgraded,
+    conditionMessage: (next) => `add-on ${entry.name} ${entry.fromVersion} -> ${entry.toVersion} failed: ${text}. The operator retries at ${next}.`,
+    event: { reason: "AddonUpdateFailed", message: `${entry.name} -> ${entry.toVersion}: ${text}` },
+    waiting: "add-on update failed",
+  });
 }
 
 async function advanceAddon(context: StepContext, entry: AddonStatus): Promise<StepResult | undefined> {
@@ -65,38 +65,36 @@ async function advanceAddon(context: StepContext, entry: AddonStatus): Promise<S
   const backoff = gateFailedRetry(entry, context.now, "add-on retry backoff");
   if (backoff) return backoff;
   if (!entry.updateId && !context.newWorkAllowed) return waitFor(context.timings.idleRecheckMs, "outside maintenance window");
-  let progress;
+  const calls = {
+    start: (clientRequestToken: string) =>
+      context.cloud.eks.startAddonUpdate({ clusterName, addonName: entry.name, version: entry.toVersion, resolveConflicts: context.spec.addons.resolveConflicts, clientRequestToken }),
+    describe: (updateId: string) => context.cloud.eks.describeUpdate(clusterName, updateId, { addonName: entry.name }),
+  };
   try {
-    progress = await advanceTrackedUpdate(entry, {
-      start: (clientRequestToken) =>
-        context.cloud.eks.startAddonUpdate({ clusterName, addonName: entry.name, version: entry.toVersion, resolveConflicts: context.spec.addons.resolveConflicts, clientRequestToken }),
-      describe: (updateId) => context.cloud.eks.describeUpdate(clusterName, updateId, { addonName: entry.name }),
+    return await followTrackedUpdate<StepResult | undefined>(entry, calls, {
+      minted: () => waitFor(0, "persist client request token"),
+      inProgress: (update, justStarted) => {
+        entry.state = "InProgress";
+        if (justStarted) context.event("Normal", "AddonUpdateStarted", `${entry.name} ${entry.fromVersion} -> ${entry.toVersion}`);
+        context.setCondition(ConditionType.AddonsUpgraded, "False", Reason.Reconciling, `updating add-on ${entry.name} ${entry.fromVersion} -> ${entry.toVersion} (EKS update ${update.id})`);
+        return waitFor(context.timings.updatePollMs, "add-on update in progress");
+      },
+      failed: (update) => failAddon(context, entry, describeUpdateErrors(update.errors)),
+      succeeded: async () => {
+        // The update is done when the add-on itself is ACTIVE again.
+        const addon = await context.cloud.eks.describeAddon(clusterName, entry.name);
+        if (addon.status !== "ACTIVE") {
+          context.setCondition(ConditionType.AddonsUpgraded, "False", Reason.Reconciling, `add-on ${entry.name} updated to ${entry.toVersion}, waiting for it to be ACTIVE (now ${addon.status}${addon.issues.length ? `: ${addon.issues.map((issue) => `${issue.code} ${issue.message}`).join("; ")}` : ""})`);
+          return waitFor(context.timings.updatePollMs, "add-on not yet active");
+        }
+        entry.state = "Succeeded";
+        context.event("Normal", "AddonUpdated", `${entry.name} now at ${entry.toVersion}`);
+        return undefined;
+      },
     });
   } catch (error) {
     if (isValidation(error)) return failAddon(context, entry, describeError(error));
     throw error;
-  }
-  switch (progress.state) {
-    case "TokenMinted":
-      return waitFor(0, "persist client request token");
-    case "InProgress":
-      entry.state = "InProgress";
-      if (progress.justStarted) context.event("Normal", "AddonUpdateStarted", `${entry.name} ${entry.fromVersion} -> ${entry.toVersion}`);
-      context.setCondition(ConditionType.AddonsUpgraded, "False", Reason.Reconciling, `updating add-on ${entry.name} ${entry.fromVersion} -> ${entry.toVersion} (EKS update ${progress.update.id})`);
-      return waitFor(context.timings.updatePollMs, "add-on update in progress");
-    case "Failed":
-      return failAddon(context, entry, describeUpdateErrors(progress.update.errors));
-    case "Successful": {
-      // The update is done when the add-on itself is ACTIVE again.
-      const addon = await context.cloud.eks.describeAddon(clusterName, entry.name);
-      if (addon.status !== "ACTIVE") {
-        context.setCondition(ConditionType.AddonsUpgraded, "False", Reason.Reconciling, `add-on ${entry.name} updated to ${entry.toVersion}, waiting for it to be ACTIVE (now ${addon.status}${addon.issues.length ? `: ${addon.issues.map((issue) => `${issue.code} ${issue.message}`).join("; ")}` : ""})`);
-        return waitFor(context.timings.updatePollMs, "add-on not yet active");
-      }
-      entry.state = "Succeeded";
-      context.event("Normal", "AddonUpdated", `${entry.name} now at ${entry.toVersion}`);
-      return undefined;
-    }
   }
 }
 

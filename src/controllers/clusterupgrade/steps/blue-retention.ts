@@ -8,7 +8,7 @@ import { ConditionType, Reason, type BlueRetentionStatus, type CutoverStatus, ty
 import { isNotFound } from "../../../util/errors.js";
 import { STOP, waitFor, type StepContext, type StepResult } from "../context.js";
 import { readWeights, resolveRoute } from "../../../bluegreen/route.js";
-import { advanceTrackedUpdate, describeUpdateErrors, resetForRetry } from "./tracked-update.js";
+import { describeUpdateErrors, followTrackedUpdate, resetForRetry } from "./tracked-update.js";
 
 const DEFAULT_KEEP_FOR = "24h";
 
@@ -55,8 +55,10 @@ async function collectGroups(context: StepContext): Promise<RetiredGroup[]> {
   return groups;
 }
 
-/** Moves one group towards zero; true once it is there. */
-async function scaleDownGroup(context: StepContext, group: RetiredGroup): Promise<{ done: boolean; minted?: boolean; failed?: string }> {
+type ScaleDown = { done: boolean; minted?: boolean; failed?: string };
+
+/** Moves one group towards zero; done once it is there. */
+async function scaleDownGroup(context: StepContext, group: RetiredGroup): Promise<ScaleDown> {
   if (group.state === "ScaledDown") return { done: true };
   const cluster = blueName(context);
   const zero = { min: 0, max: Math.max(1, group.originalSize.max), desired: 0 };
@@ -70,28 +72,34 @@ async function scaleDownGroup(context: StepContext, group: RetiredGroup): Promis
     group.state = "ScaledDown";
     return { done: true };
   }
-  const outcome = await advanceTrackedUpdate(group, {
-    start: (clientRequestToken) => context.cloud.eks.startNodegroupScalingUpdate({ clusterName: cluster, nodegroupName: group.name, clientRequestToken, scaling: zero }),
-    describe: (updateId) => context.cloud.eks.describeUpdate(cluster, updateId, { nodegroupName: group.name }),
-  });
-  switch (outcome.state) {
-    case "TokenMinted":
-      group.state = "ScalingDown";
-      return { done: false, minted: true };
-    case "InProgress":
-      group.state = "ScalingDown";
-      return { done: false };
-    case "Successful":
-      group.state = "ScaledDown";
-      context.event("Normal", "BlueScaledDown", `node group ${group.name} of blue cluster ${cluster} scaled to 0 (update ${outcome.update.id}); scale it back with: ${scaleBackCommand(cluster, group, context.spec.cluster.region)}`);
-      return { done: true };
-    case "Failed": {
-      const failed = `scaling node group ${group.name} to 0 failed (update ${outcome.update.id}: ${describeUpdateErrors(outcome.update.errors)})`;
-      resetForRetry(group);
-      group.state = "Pending";
-      return { done: false, failed };
-    }
-  }
+  return followTrackedUpdate<ScaleDown>(
+    group,
+    {
+      start: (clientRequestToken) => context.cloud.eks.startNodegroupScalingUpdate({ clusterName: cluster, nodegroupName: group.name, clientRequestToken, scaling: zero }),
+      describe: (updateId) => context.cloud.eks.describeUpdate(cluster, updateId, { nodegroupName: group.name }),
+    },
+    {
+      minted: () => {
+        group.state = "ScalingDown";
+        return { done: false, minted: true };
+      },
+      inProgress: () => {
+        group.state = "ScalingDown";
+        return { done: false };
+      },
+      succeeded: (update) => {
+        group.state = "ScaledDown";
+        context.event("Normal", "BlueScaledDown", `node group ${group.name} of blue cluster ${cluster} scaled to 0 (update ${update.id}); scale it back with: ${scaleBackCommand(cluster, group, context.spec.cluster.region)}`);
+        return { done: true };
+      },
+      failed: (update) => {
+        const failed = `scaling node group ${group.name} to 0 failed (update ${update.id}: ${describeUpdateErrors(update.errors)})`;
+        resetForRetry(group);
+        group.state = "Pending";
+        return { done: false, failed };
+      },
+    },
+  );
 }
 
 /** Deletes blue's managed node groups, then the cluster; true once EKS no longer knows the cluster. */

@@ -25,7 +25,7 @@ import {
 import { checkDue, describeFailing, judgeCheck, readGates } from "../../../bluegreen/gates.js";
 import type { CloudPorts } from "../../../cloud/ports.js";
 import type { Logger } from "../../../util/logger.js";
-import { CONTINUE, STOP, waitFor, type Step, type StepContext, type StepResult } from "../context.js";
+import { STOP, waitFor, type Step, type StepContext, type StepResult } from "../context.js";
 import { retainBlue } from "./blue-retention.js";
 import { applyWeights, readWeights, resolveRoute } from "../../../bluegreen/route.js";
 
@@ -247,7 +247,6 @@ export async function advanceCutover(context: StepContext): Promise<StepResult> 
 export const blueGreenStep: Step = {
   name: "blueGreen",
   async run(context) {
-    if (context.spec.strategy !== "BlueGreen") return CONTINUE;
     return advanceCutover(context);
   },
 };

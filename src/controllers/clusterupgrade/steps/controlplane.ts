@@ -6,7 +6,7 @@ import { compareMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus } from "../../../api/v1alpha1/types.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
-import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry, remediationFor } from "./tracked-update.js";
+import { describeUpdateErrors, followTrackedUpdate, gateFailedRetry, recordUpdateFailure, remediationFor } from "./tracked-update.js";
 
 /** Expected duration of the next control-plane hop: this cluster's own history first, then the spec. */
 export function expectedHop(context: StepContext): { ms: number; from: "measured" | "spec" } {
@@ -20,18 +20,13 @@ export function expectedHopMs(context: StepContext): number {
 }
 
 function recordFailure(context: StepContext, hop: HopStatus, errorsText: string, remediation: string): StepResult {
-  const backoff = failureBackoffMs(hop.attempts ?? 1, context.timings.failedUpdateBackoffMs, context.timings.failedUpdateMaxBackoffMs);
-  hop.state = "Failed";
-  hop.nextAttemptAt = new Date(context.now.getTime() + backoff).toISOString();
-  hop.message = errorsText;
-  context.setCondition(
-    ConditionType.ControlPlaneUpgraded,
-    "False",
-    Reason.HopFailed,
-    `upgrade of the control plane from ${hop.from} to ${hop.version} failed (attempt ${hop.attempts ?? 1}): ${errorsText}. To fix: ${remediation}. Next attempt at ${hop.nextAttemptAt}.`,
-  );
-  context.event("Warning", "ControlPlaneUpgradeFailed", `${hop.from} -> ${hop.version}: ${errorsText}`);
-  return waitFor(backoff, "control-plane update failed");
+  return recordUpdateFailure(context, hop, {
+    text: errorsText,
+    condition: ConditionType.ControlPlaneUpgraded,
+    conditionMessage: (next) => `upgrade of the control plane from ${hop.from} to ${hop.version} failed (attempt ${hop.attempts ?? 1}): ${errorsText}. To fix: ${remediation}. Next attempt at ${next}.`,
+    event: { reason: "ControlPlaneUpgradeFailed", message: `${hop.from} -> ${hop.version}: ${errorsText}` },
+    waiting: "control-plane update failed",
+  });
 }
 
 /** Returns a result when the pass must stop here, undefined when the control plane of this hop is done. */
@@ -48,12 +43,42 @@ export async function advanceControlPlane(context: StepContext, hop: HopStatus, 
     const gate = checkWindowFit(context, hop);
     if (gate) return gate;
   }
-  let progress;
+  const calls = {
+    start: (clientRequestToken: string) => context.cloud.eks.startClusterVersionUpdate({ clusterName, version: hop.version, clientRequestToken, force: context.spec.forceControlPlane }),
+    describe: (updateId: string) => context.cloud.eks.describeUpdate(clusterName, updateId),
+  };
   try {
-    progress = await advanceTrackedUpdate(hop, {
-      start: (clientRequestToken) =>
-        context.cloud.eks.startClusterVersionUpdate({ clusterName, version: hop.version, clientRequestToken, force: context.spec.forceControlPlane }),
-      describe: (updateId) => context.cloud.eks.describeUpdate(clusterName, updateId),
+    return await followTrackedUpdate<StepResult | undefined>(hop, calls, {
+      minted: () => {
+        context.setCondition(ConditionType.ControlPlaneUpgraded, "False", Reason.HopInProgress, `starting the control-plane upgrade ${hop.from} -> ${hop.version}`);
+        return waitFor(0, "persist client request token");
+      },
+      inProgress: (update, justStarted) => {
+        hop.state = "InProgress";
+        hop.startedAt ??= context.now.toISOString();
+        if (justStarted) context.event("Normal", "ControlPlaneUpgradeStarted", `${hop.from} -> ${hop.version}, EKS update ${update.id}`);
+        context.setCondition(
+          ConditionType.ControlPlaneUpgraded,
+          "False",
+          Reason.HopInProgress,
+          `EKS update ${update.id} is upgrading the control plane ${hop.from} -> ${hop.version} since ${hop.startedAt}; it cannot be paused or cancelled`,
+        );
+        return waitFor(context.timings.controlPlanePollMs, "control-plane update in progress");
+      },
+      failed: (update) => recordFailure(context, hop, describeUpdateErrors(update.errors), remediationFor(update.errors)),
+      succeeded: () => {
+        const seconds = hop.startedAt ? Math.round((context.now.getTime() - Date.parse(hop.startedAt)) / 1000) : undefined;
+        if (seconds !== undefined) hop.controlPlaneSeconds = seconds;
+        context.status.currentVersion = hop.version;
+        context.event("Normal", "ControlPlaneUpgraded", `control plane now at ${hop.version}${seconds !== undefined ? ` after ${formatDuration(seconds * 1000)}` : ""}`);
+        context.setCondition(
+          ConditionType.ControlPlaneUpgraded,
+          isLastHop ? "True" : "False",
+          isLastHop ? Reason.Upgraded : Reason.HopInProgress,
+          isLastHop ? `control plane at the target ${hop.version}` : `control plane at ${hop.version}; the next hop starts after add-ons and node groups reach ${hop.version}`,
+        );
+        return undefined;
+      },
     });
   } catch (error) {
     if (isConflict(error)) {
@@ -62,37 +87,6 @@ export async function advanceControlPlane(context: StepContext, hop: HopStatus, 
     }
     if (isValidation(error)) return recordFailure(context, hop, describeError(error), "read EKS's message: a skipped minor, lagging node groups or an upgrade insight can cause it");
     throw error;
-  }
-  switch (progress.state) {
-    case "TokenMinted":
-      context.setCondition(ConditionType.ControlPlaneUpgraded, "False", Reason.HopInProgress, `starting the control-plane upgrade ${hop.from} -> ${hop.version}`);
-      return waitFor(0, "persist client request token");
-    case "InProgress":
-      hop.state = "InProgress";
-      hop.startedAt ??= context.now.toISOString();
-      if (progress.justStarted) context.event("Normal", "ControlPlaneUpgradeStarted", `${hop.from} -> ${hop.version}, EKS update ${progress.update.id}`);
-      context.setCondition(
-        ConditionType.ControlPlaneUpgraded,
-        "False",
-        Reason.HopInProgress,
-        `EKS update ${progress.update.id} is upgrading the control plane ${hop.from} -> ${hop.version} since ${hop.startedAt}; it cannot be paused or cancelled`,
-      );
-      return waitFor(context.timings.controlPlanePollMs, "control-plane update in progress");
-    case "Failed":
-      return recordFailure(context, hop, describeUpdateErrors(progress.update.errors), remediationFor(progress.update.errors));
-    case "Successful": {
-      const seconds = hop.startedAt ? Math.round((context.now.getTime() - Date.parse(hop.startedAt)) / 1000) : undefined;
-      if (seconds !== undefined) hop.controlPlaneSeconds = seconds;
-      context.status.currentVersion = hop.version;
-      context.event("Normal", "ControlPlaneUpgraded", `control plane now at ${hop.version}${seconds !== undefined ? ` after ${formatDuration(seconds * 1000)}` : ""}`);
-      context.setCondition(
-        ConditionType.ControlPlaneUpgraded,
-        isLastHop ? "True" : "False",
-        isLastHop ? Reason.Upgraded : Reason.HopInProgress,
-        isLastHop ? `control plane at the target ${hop.version}` : `control plane at ${hop.version}; the next hop starts after add-ons and node groups reach ${hop.version}`,
-      );
-      return undefined;
-    }
   }
 }
 

@@ -266,7 +266,7 @@ async function createParts(context: StepContext, green: GreenClusterStatus): Pro
 export const greenClusterStep: Step = {
   name: "greenCluster",
   async run(context) {
-    if (context.spec.strategy !== "BlueGreen" || !context.spec.blueGreen!.createGreen) return CONTINUE;
+    if (!context.spec.blueGreen!.createGreen) return CONTINUE;
     let green = context.status.green;
     if (green?.state === "Ready") {
       context.setCondition(ConditionType.GreenCreated, "True", Reason.Succeeded, green.message ?? `green cluster ${greenName(context)} was created`);

@@ -10,7 +10,7 @@ import { checkAlarmsExist, checkGreenCluster, checkGreenWorkloads, checkWeighted
 import type { ClusterInfo } from "../../../cloud/ports.js";
 import { applyPolicy } from "../../../preflight/findings.js";
 import { isNotFound } from "../../../util/errors.js";
-import { CONTINUE, waitFor, type StepContext, type StepResult } from "../context.js";
+import { CONTINUE, waitFor, type Step, type StepContext, type StepResult } from "../context.js";
 import { resolveRoute } from "../../../bluegreen/route.js";
 import { cloneFindings } from "./green-cluster.js";
 import { recordFindings } from "./record-findings.js";
@@ -58,7 +58,12 @@ async function clonePreflight(context: StepContext): Promise<StepResult> {
   return CONTINUE;
 }
 
-export async function greenPreflight(context: StepContext): Promise<StepResult> {
+export const greenPreflightStep: Step = {
+  name: "greenPreflight",
+  run: greenPreflight,
+};
+
+async function greenPreflight(context: StepContext): Promise<StepResult> {
   // Once traffic has started to move, green is watched by the gates instead.
   if (context.status.cutover) return CONTINUE;
   if (context.spec.blueGreen!.createGreen && context.status.green?.state !== "Ready") return clonePreflight(context);

@@ -51,8 +51,6 @@ async function runStage(context: StepContext, hop: HopStatus, stage: Exclude<Hop
 export const hopsStep: Step = {
   name: "hops",
   async run(context) {
-    // BlueGreen moves traffic to a green cluster already at the target; blue is never upgraded.
-    if (context.spec.strategy === "BlueGreen") return CONTINUE;
     const hops = ensureHops(context);
     context.status.startedAt ??= context.now.toISOString();
     for (const [index, hop] of hops.entries()) {

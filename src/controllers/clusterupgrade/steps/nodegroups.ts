@@ -11,7 +11,7 @@ import { describeError, isConflict, isValidation } from "../../../util/errors.js
 import { waitFor, type StepContext, type StepResult } from "../context.js";
 import { MAX_KUBELET_SKEW } from "../../../preflight/version-checks.js";
 import { advanceSelfManagedGroup, nodesOfGroup, rollsInHop } from "./self-managed.js";
-import { advanceTrackedUpdate, describeUpdateErrors, failureBackoffMs, gateFailedRetry, remediationFor, resetForRetry } from "./tracked-update.js";
+import { describeUpdateErrors, followTrackedUpdate, gateFailedRetry, recordUpdateFailure, remediationFor, resetForRetry } from "./tracked-update.js";
 
 /** Groups in spec.nodeGroups.order first, in that order; then the rest by name. Excluded groups never. */
 export function orderNodeGroups(present: string[], order: string[], exclude: string[]): { ordered: string[]; unordered: string[] } {
@@ -23,13 +23,13 @@ export function orderNodeGroups(present: string[], order: string[], exclude: str
 }
 
 function failGroup(context: StepContext, entry: NodeGroupStatus, text: string, remediation: string): StepResult {
-  const backoff = failureBackoffMs(entry.attempts ?? 1, context.timings.failedUpdateBackoffMs, context.timings.failedUpdateMaxBackoffMs);
-  entry.state = "Failed";
-  entry.message = text;
-  entry.nextAttemptAt = new Date(context.now.getTime() + backoff).toISOString();
-  context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.HopFailed, `node group ${entry.name} -> ${entry.targetVersion}: ${text}. To fix: ${remediation}. Next attempt at ${entry.nextAttemptAt}.`);
-  context.event("Warning", "NodeGroupUpdateFailed", `${entry.name} -> ${entry.targetVersion}: ${text}`);
-  return waitFor(backoff, "node group update failed");
+  return recordUpdateFailure(context, entry, {
+    text,
+    condition: ConditionType.NodeGroupsUpgraded,
+    conditionMessage: (next) => `node group ${entry.name} -> ${entry.targetVersion}: ${text}. To fix: ${remediation}. Next attempt at ${next}.`,
+    event: { reason: "NodeGroupUpdateFailed", message: `${entry.name} -> ${entry.targetVersion}: ${text}` },
+    waiting: "node group update failed",
+  });
 }
 
 /**
@@ -80,19 +80,37 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
   if (!entry.updateId && !context.newWorkAllowed) return waitFor(context.timings.idleRecheckMs, "outside maintenance window");
   const override = context.spec.nodeGroups.managed.find((group) => group.name === entry.name);
   const finalHop = hop.version === context.spec.targetVersion;
-  let progress;
+  const calls = {
+    start: (clientRequestToken: string) =>
+      context.cloud.eks.startNodegroupVersionUpdate({
+        clusterName,
+        nodegroupName: entry.name,
+        clientRequestToken,
+        force: context.spec.nodeGroups.force,
+        ...(override?.launchTemplateVersion && finalHop ? { launchTemplateVersion: override.launchTemplateVersion } : { version: hop.version }),
+        ...(override?.releaseVersion && finalHop ? { releaseVersion: override.releaseVersion } : {}),
+      }),
+    describe: (updateId: string) => context.cloud.eks.describeUpdate(clusterName, updateId, { nodegroupName: entry.name }),
+  };
   try {
-    progress = await advanceTrackedUpdate(entry, {
-      start: (clientRequestToken) =>
-        context.cloud.eks.startNodegroupVersionUpdate({
-          clusterName,
-          nodegroupName: entry.name,
-          clientRequestToken,
-          force: context.spec.nodeGroups.force,
-          ...(override?.launchTemplateVersion && finalHop ? { launchTemplateVersion: override.launchTemplateVersion } : { version: hop.version }),
-          ...(override?.releaseVersion && finalHop ? { releaseVersion: override.releaseVersion } : {}),
-        }),
-      describe: (updateId) => context.cloud.eks.describeUpdate(clusterName, updateId, { nodegroupName: entry.name }),
+    return await followTrackedUpdate<StepResult | undefined>(entry, calls, {
+      minted: () => waitFor(0, "persist client request token"),
+      inProgress: (update, justStarted) => {
+        entry.state = "InProgress";
+        entry.inFlight = Math.min(entry.total, override?.maxUnavailable ?? live.maxUnavailable ?? 1);
+        if (justStarted) context.event("Normal", "NodeGroupUpdateStarted", `${entry.name} ${live.version} -> ${hop.version}, EKS update ${update.id}`);
+        context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.Reconciling, `EKS update ${update.id} is rolling managed node group ${entry.name} (${entry.total} nodes) from ${live.version} to ${hop.version}; EKS evicts pods through the Eviction API, honouring PodDisruptionBudgets`);
+        return waitFor(context.timings.updatePollMs, "node group update in progress");
+      },
+      failed: async (update) => failGroup(context, entry, describeUpdateErrors(update.errors) + (await budgetsHolding(context, update.errors ?? [])), remediationFor(update.errors)),
+      succeeded: () => {
+        entry.state = "Succeeded";
+        entry.version = hop.version;
+        entry.upgraded = entry.total;
+        entry.inFlight = 0;
+        context.event("Normal", "NodeGroupUpdated", `${entry.name} now at ${hop.version}`);
+        return undefined;
+      },
     });
   } catch (error) {
     if (isConflict(error)) {
@@ -101,25 +119,6 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
     }
     if (isValidation(error)) return failGroup(context, entry, describeError(error), "read EKS's message");
     throw error;
-  }
-  switch (progress.state) {
-    case "TokenMinted":
-      return waitFor(0, "persist client request token");
-    case "InProgress":
-      entry.state = "InProgress";
-      entry.inFlight = Math.min(entry.total, override?.maxUnavailable ?? live.maxUnavailable ?? 1);
-      if (progress.justStarted) context.event("Normal", "NodeGroupUpdateStarted", `${entry.name} ${live.version} -> ${hop.version}, EKS update ${progress.update.id}`);
-      context.setCondition(ConditionType.NodeGroupsUpgraded, "False", Reason.Reconciling, `EKS update ${progress.update.id} is rolling managed node group ${entry.name} (${entry.total} nodes) from ${live.version} to ${hop.version}; EKS evicts pods through the Eviction API, honouring PodDisruptionBudgets`);
-      return waitFor(context.timings.updatePollMs, "node group update in progress");
-    case "Failed":
-      return failGroup(context, entry, describeUpdateErrors(progress.update.errors) + (await budgetsHolding(context, progress.update.errors)), remediationFor(progress.update.errors));
-    case "Successful":
-      entry.state = "Succeeded";
-      entry.version = hop.version;
-      entry.upgraded = entry.total;
-      entry.inFlight = 0;
-      context.event("Normal", "NodeGroupUpdated", `${entry.name} now at ${hop.version}`);
-      return undefined;
   }
 }
 

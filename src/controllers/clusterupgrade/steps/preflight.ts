@@ -19,7 +19,6 @@ import { checkWindowFit } from "../../../preflight/window-checks.js";
 import { expectedHop } from "./controlplane.js";
 import { CONTINUE, waitFor, type Step, type StepContext } from "../context.js";
 import { chooseAddonVersion, compareAddonVersions, LATE_ADDONS, orderAddons } from "./addons.js";
-import { greenPreflight } from "./green-preflight.js";
 import { recordFindings } from "./record-findings.js";
 import { orderNodeGroups } from "./nodegroups.js";
 
@@ -202,7 +201,6 @@ async function gather(context: StepContext): Promise<Gathered> {
 export const preflightStep: Step = {
   name: "preflight",
   async run(context) {
-    if (context.spec.strategy === "BlueGreen") return greenPreflight(context);
     if (!needsPreflight(context)) return CONTINUE;
     const gathered = await gather(context);
     const findings = applyPolicy(gathered.findings, context.spec.preflight);

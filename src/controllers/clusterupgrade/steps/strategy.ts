@@ -15,15 +15,20 @@ function markInPlaceConditionsNotApplicable(context: StepContext): void {
   }
 }
 
-export const strategyStep: Step = {
-  name: "strategy",
+/** InPlace moves no traffic and creates no cluster: those conditions do not apply. */
+export const inPlaceConditionsStep: Step = {
+  name: "inPlaceConditions",
   run(context) {
-    if (context.spec.strategy === "InPlace") {
-      context.setCondition(ConditionType.TrafficShifted, "False", Reason.NotApplicable, "strategy InPlace moves no traffic");
-      context.setCondition(ConditionType.GreenCreated, "False", Reason.NotApplicable, "strategy InPlace creates no green cluster");
-      context.setCondition(ConditionType.BlueRetired, "False", Reason.NotApplicable, "strategy InPlace upgrades the cluster itself");
-      return Promise.resolve(CONTINUE);
-    }
+    context.setCondition(ConditionType.TrafficShifted, "False", Reason.NotApplicable, "strategy InPlace moves no traffic");
+    context.setCondition(ConditionType.GreenCreated, "False", Reason.NotApplicable, "strategy InPlace creates no green cluster");
+    context.setCondition(ConditionType.BlueRetired, "False", Reason.NotApplicable, "strategy InPlace upgrades the cluster itself");
+    return Promise.resolve(CONTINUE);
+  },
+};
+
+export const blueGreenConditionsStep: Step = {
+  name: "blueGreenConditions",
+  run(context) {
     markInPlaceConditionsNotApplicable(context);
     const blueGreen = context.spec.blueGreen!;
     if (!blueGreen.createGreen) {

@@ -3,10 +3,9 @@
 // reuses it and EKS answers with the same update instead of starting a second one; a recorded
 // update id is followed with DescribeUpdate by requeueing, never by sleeping.
 import { randomUUID } from "node:crypto";
-import type { UpdateError } from "../../../api/v1alpha1/types.js";
-import type { StepState } from "../../../api/v1alpha1/types.js";
+import { Reason, type ConditionTypeName, type StepState, type UpdateError } from "../../../api/v1alpha1/types.js";
 import type { UpdateInfo } from "../../../cloud/ports.js";
-import { waitFor, type StepResult } from "../context.js";
+import { waitFor, type StepContext, type StepResult } from "../context.js";
 
 export interface TrackedUpdate {
   clientRequestToken?: string;
@@ -27,7 +26,65 @@ export interface TrackedUpdateCalls {
   describe(updateId: string): Promise<UpdateInfo>;
 }
 
-export async function advanceTrackedUpdate(tracked: TrackedUpdate, calls: TrackedUpdateCalls): Promise<TrackedUpdateState> {
+/** What the caller does in each state of a tracked update; each returns the pass's outcome. */
+export interface TrackedUpdateOutcomes<R> {
+  /** A token was minted and must be written to status before EKS is called with it. */
+  minted(): R;
+  inProgress(update: UpdateInfo, justStarted: boolean): R | Promise<R>;
+  succeeded(update: UpdateInfo): R | Promise<R>;
+  /** Failed or Cancelled; the errors are already copied into the tracked entry. */
+  failed(update: UpdateInfo): R | Promise<R>;
+}
+
+/** Advances a tracked update by one call and hands its state to the matching outcome. */
+export async function followTrackedUpdate<R>(tracked: TrackedUpdate, calls: TrackedUpdateCalls, outcomes: TrackedUpdateOutcomes<R>): Promise<R> {
+  const progress = await advanceTrackedUpdate(tracked, calls);
+  switch (progress.state) {
+    case "TokenMinted":
+      return outcomes.minted();
+    case "InProgress":
+      return outcomes.inProgress(progress.update, progress.justStarted);
+    case "Successful":
+      return outcomes.succeeded(progress.update);
+    case "Failed":
+      return outcomes.failed(progress.update);
+  }
+}
+
+/** An entry of status that follows an EKS update and retries it with backoff when it fails. */
+export interface RetriedUpdate extends TrackedUpdate {
+  state: StepState;
+  nextAttemptAt?: string;
+  message?: string;
+}
+
+export interface UpdateFailure {
+  /** What failed, kept in the entry's message. */
+  text: string;
+  condition: ConditionTypeName;
+  /** The condition's message, told when the next attempt is. */
+  conditionMessage(nextAttemptAt: string): string;
+  event: { reason: string; message: string };
+  /** Why the pass waits, for the logs. */
+  waiting: string;
+}
+
+/**
+ * The one way a failed update is recorded: the entry is Failed with its message and the time of
+ * the next attempt (backoff doubling per attempt), the condition and a Warning Event say what
+ * failed, and the pass waits until the backoff is over (gateFailedRetry then starts again).
+ */
+export function recordUpdateFailure(context: StepContext, entry: RetriedUpdate, failure: UpdateFailure): StepResult {
+  const backoff = failureBackoffMs(entry.attempts ?? 1, context.timings.failedUpdateBackoffMs, context.timings.failedUpdateMaxBackoffMs);
+  entry.state = "Failed";
+  entry.message = failure.text;
+  entry.nextAttemptAt = new Date(context.now.getTime() + backoff).toISOString();
+  context.setCondition(failure.condition, "False", Reason.HopFailed, failure.conditionMessage(entry.nextAttemptAt));
+  context.event("Warning", failure.event.reason, failure.event.message);
+  return waitFor(backoff, failure.waiting);
+}
+
+async function advanceTrackedUpdate(tracked: TrackedUpdate, calls: TrackedUpdateCalls): Promise<TrackedUpdateState> {
   if (!tracked.updateId && !tracked.clientRequestToken) {
     tracked.clientRequestToken = randomUUID();
     tracked.attempts = (tracked.attempts ?? 0) + 1;
@@ -83,7 +140,7 @@ export function remediationFor(errors: UpdateError[] | undefined): string {
  * For an update that failed: a wait while its backoff runs; once it is over, the entry is reset
  * to Pending (a new token next time) and undefined is returned so the caller starts again.
  */
-export function gateFailedRetry(entry: TrackedUpdate & { state: StepState; nextAttemptAt?: string }, now: Date, reason: string): StepResult | undefined {
+export function gateFailedRetry(entry: RetriedUpdate, now: Date, reason: string): StepResult | undefined {
   if (entry.state !== "Failed") return undefined;
   if (entry.nextAttemptAt && Date.parse(entry.nextAttemptAt) > now.getTime()) return waitFor(Date.parse(entry.nextAttemptAt) - now.getTime(), reason);
   resetForRetry(entry);
