@@ -44,11 +44,11 @@ async function main(): Promise<number> {
     scenarios,
     faults,
     operatorEntry,
-    killWindow: { minMs: 500, maxMs: 6_000 },
-    // 20 steps (the most the CRD allows), each baked for the record's TTL of 5 s: about as long as
-    // the in-place upgrade, so that both live through at least 20 kills.
+    killWindow: { minMs: 300, maxMs: 3_000 },
+    // 20 steps (the most the CRD allows) of 7 s: a little longer than the in-place upgrade, so
+    // that both live through at least 20 kills.
     trafficSteps: Array.from({ length: 20 }, (_unused, index) => (index + 1) * 5),
-    stepInterval: "5s",
+    stepInterval: "7s",
     timeoutMs: 20 * 60_000,
     log,
   };
