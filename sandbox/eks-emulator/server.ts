@@ -74,56 +74,56 @@ function route(method: string, path: string, operation: string, handle: Route["h
 
 export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Route[] {
   return [
-    route("POST", "/clusters", "CreateCluster", ({ body }) => emulator.createCluster(body)),
-    route("GET", "/clusters", "ListClusters", ({ query }) => emulator.listClusters(query)),
-    route("GET", "/clusters/{name}", "DescribeCluster", ({ params }) => emulator.describeCluster(params.name)),
-    route("DELETE", "/clusters/{name}", "DeleteCluster", ({ params }) => emulator.deleteCluster(params.name)),
+    route("POST", "/clusters", "CreateCluster", ({ body }) => emulator.clusters.createCluster(body)),
+    route("GET", "/clusters", "ListClusters", ({ query }) => emulator.clusters.listClusters(query)),
+    route("GET", "/clusters/{name}", "DescribeCluster", ({ params }) => emulator.clusters.describeCluster(params.name)),
+    route("DELETE", "/clusters/{name}", "DeleteCluster", ({ params }) => emulator.clusters.deleteCluster(params.name)),
     route("POST", "/clusters/{name}/updates", "UpdateClusterVersion", ({ params, body }) =>
-      emulator.updateClusterVersion(params.name, body),
+      emulator.updates.updateClusterVersion(params.name, body),
     ),
-    route("GET", "/clusters/{name}/updates", "ListUpdates", ({ params, query }) => emulator.listUpdates(params.name, query)),
+    route("GET", "/clusters/{name}/updates", "ListUpdates", ({ params, query }) => emulator.updates.listUpdates(params.name, query)),
     route("GET", "/clusters/{name}/updates/{updateId}", "DescribeUpdate", ({ params, query }) =>
-      emulator.describeUpdate(params.name, params.updateId, query),
+      emulator.updates.describeUpdate(params.name, params.updateId, query),
     ),
     route("POST", "/clusters/{name}/node-groups", "CreateNodegroup", ({ params, body }) =>
-      emulator.createNodegroup(params.name, body),
+      emulator.nodegroups.createNodegroup(params.name, body),
     ),
     route("GET", "/clusters/{name}/node-groups", "ListNodegroups", ({ params, query }) =>
-      emulator.listNodegroups(params.name, query),
+      emulator.nodegroups.listNodegroups(params.name, query),
     ),
     route("GET", "/clusters/{name}/node-groups/{nodegroup}", "DescribeNodegroup", ({ params }) =>
-      emulator.describeNodegroup(params.name, params.nodegroup),
+      emulator.nodegroups.describeNodegroup(params.name, params.nodegroup),
     ),
     route("DELETE", "/clusters/{name}/node-groups/{nodegroup}", "DeleteNodegroup", ({ params }) =>
-      emulator.deleteNodegroup(params.name, params.nodegroup),
+      emulator.nodegroups.deleteNodegroup(params.name, params.nodegroup),
     ),
     route("POST", "/clusters/{name}/node-groups/{nodegroup}/update-version", "UpdateNodegroupVersion", ({ params, body }) =>
-      emulator.updateNodegroupVersion(params.name, params.nodegroup, body),
+      emulator.nodegroups.updateNodegroupVersion(params.name, params.nodegroup, body),
     ),
     route("POST", "/clusters/{name}/node-groups/{nodegroup}/update-config", "UpdateNodegroupConfig", ({ params, body }) =>
-      emulator.updateNodegroupConfig(params.name, params.nodegroup, body),
+      emulator.nodegroups.updateNodegroupConfig(params.name, params.nodegroup, body),
     ),
-    route("POST", "/clusters/{name}/addons", "CreateAddon", ({ params, body }) => emulator.createAddon(params.name, body)),
-    route("GET", "/clusters/{name}/addons", "ListAddons", ({ params, query }) => emulator.listAddons(params.name, query)),
+    route("POST", "/clusters/{name}/addons", "CreateAddon", ({ params, body }) => emulator.addons.createAddon(params.name, body)),
+    route("GET", "/clusters/{name}/addons", "ListAddons", ({ params, query }) => emulator.addons.listAddons(params.name, query)),
     route("GET", "/clusters/{name}/addons/{addon}", "DescribeAddon", ({ params }) =>
-      emulator.describeAddon(params.name, params.addon),
+      emulator.addons.describeAddon(params.name, params.addon),
     ),
     route("DELETE", "/clusters/{name}/addons/{addon}", "DeleteAddon", ({ params }) =>
-      emulator.deleteAddon(params.name, params.addon),
+      emulator.addons.deleteAddon(params.name, params.addon),
     ),
     route("POST", "/clusters/{name}/addons/{addon}/update", "UpdateAddon", ({ params, body }) =>
-      emulator.updateAddon(params.name, params.addon, body),
+      emulator.addons.updateAddon(params.name, params.addon, body),
     ),
-    route("GET", "/addons/supported-versions", "DescribeAddonVersions", ({ query }) => emulator.describeAddonVersions(query)),
-    route("GET", "/cluster-versions", "DescribeClusterVersions", ({ query }) => emulator.describeClusterVersions(query)),
-    route("POST", "/clusters/{name}/insights", "ListInsights", ({ params, body }) => emulator.listInsights(params.name, body)),
+    route("GET", "/addons/supported-versions", "DescribeAddonVersions", ({ query }) => emulator.addons.describeAddonVersions(query)),
+    route("GET", "/cluster-versions", "DescribeClusterVersions", ({ query }) => emulator.clusters.describeClusterVersions(query)),
+    route("POST", "/clusters/{name}/insights", "ListInsights", ({ params, body }) => emulator.insights.listInsights(params.name, body)),
     route("GET", "/clusters/{name}/insights/{id}", "DescribeInsight", ({ params }) =>
-      emulator.describeInsight(params.name, params.id),
+      emulator.insights.describeInsight(params.name, params.id),
     ),
 
-    route("GET", "/tags/{resourceArn}", "ListTagsForResource", ({ params }) => emulator.listTagsForResource(params.resourceArn)),
-    route("POST", "/tags/{resourceArn}", "TagResource", ({ params, body }) => emulator.tagResource(params.resourceArn, body)),
-    route("DELETE", "/tags/{resourceArn}", "UntagResource", ({ params, query }) => emulator.untagResource(params.resourceArn, query)),
+    route("GET", "/tags/{resourceArn}", "ListTagsForResource", ({ params }) => emulator.tags.listTagsForResource(params.resourceArn)),
+    route("POST", "/tags/{resourceArn}", "TagResource", ({ params, body }) => emulator.tags.tagResource(params.resourceArn, body)),
+    route("DELETE", "/tags/{resourceArn}", "UntagResource", ({ params, query }) => emulator.tags.untagResource(params.resourceArn, query)),
 
     route("GET", "/sandbox/health", "SandboxHealth", () => ({ ok: true })),
     route("POST", "/sandbox/reset", "SandboxReset", async () => {
@@ -138,10 +138,10 @@ export function buildRoutes(emulator: EksEmulator, hooks: AdminHooks = {}): Rout
     }),
     route("PUT", "/sandbox/settings", "SandboxSettings", ({ body }) => emulator.configureSandbox(body)),
     route("PUT", "/sandbox/clusters/{name}/settings", "SandboxClusterSettings", ({ params, body }) =>
-      emulator.configureCluster(params.name, body),
+      emulator.clusters.configureCluster(params.name, body),
     ),
     route("PUT", "/sandbox/clusters/{name}/insights", "SandboxPutInsights", ({ params, body }) =>
-      emulator.putInsights(params.name, body),
+      emulator.insights.putInsights(params.name, body),
     ),
     route("POST", "/sandbox/node-mirror/sync", "SandboxNodeMirrorSync", async () => {
       if (!hooks.syncNodes) throw invalidParameter("the node mirror is not running (no KUBECONFIG)");

@@ -666,7 +666,25 @@ export const Reason = {
   Aborted: "Aborted",
   Aborting: "Aborting",
   Reconciling: "Reconciling",
-  AwsError: "AwsError",
+  /** Progressing while an EKS control-plane update runs. */
+  UpgradingControlPlane: "UpgradingControlPlane",
+  /** Progressing while EKS add-on updates run. */
+  UpgradingAddons: "UpgradingAddons",
+  /** Progressing while nodes are replaced. */
+  UpgradingNodeGroups: "UpgradingNodeGroups",
+  // A pass that ended in an error says what kind of error (errorReason in the controller).
+  /** An AWS service or the API server asked the operator to slow down. */
+  Throttled: "Throttled",
+  /** A service was unreachable or answered with a server error (5xx, reset, DNS). */
+  ServiceUnavailable: "ServiceUnavailable",
+  /** The operator's AWS role or ServiceAccount may not make a call it needs. */
+  AccessDenied: "AccessDenied",
+  /** A service refused a request as invalid; the message says which and why. */
+  RequestRefused: "RequestRefused",
+  /** Something the upgrade reads no longer exists. */
+  NotFound: "NotFound",
+  /** An error the operator could not classify; the message carries it. */
+  UnexpectedError: "UnexpectedError",
   StepUnavailable: "StepUnavailable",
   Succeeded: "Succeeded",
   ShiftingTraffic: "ShiftingTraffic",

@@ -8,6 +8,7 @@ import type {
   ClusterUpgradeStatus,
   ConditionStatus,
   ConditionTypeName,
+  ReasonName,
 } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, ClusterInfo } from "../../cloud/ports.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
@@ -84,7 +85,7 @@ export interface StepContext {
   newWorkAllowed: boolean;
   /** When the current maintenance window closes, if windows are declared and one is open. */
   windowClosesAt?: Date;
-  setCondition(type: ConditionTypeName, status: ConditionStatus, reason: string, message: string): void;
+  setCondition(type: ConditionTypeName, status: ConditionStatus, reason: ReasonName, message: string): void;
   event(type: EventType, reason: string, message: string): void;
 }
 

@@ -12,6 +12,7 @@ import {
   type ClusterUpgrade,
   type ClusterUpgradeStatus,
   type ConditionStatus,
+  type ReasonName,
 } from "../../api/v1alpha1/types.js";
 import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
@@ -25,7 +26,7 @@ import { deliverPending, NOTIFICATION_RETRY_MIN_MS, recordPhaseChange } from "..
 import { DEFAULT_TIMINGS, type ClaimEnvironment, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
 import { claimsNoLongerNeeded, holdsClaims } from "../../claims/decide.js";
 import { claimStep, releaseClaims, releaseClaimsAtEnd } from "./steps/claim.js";
-import { derivePhase, describeProgress } from "./status.js";
+import { derivePhase, describeProgress, errorReason } from "./status.js";
 import { guardedProbe } from "../../bluegreen/http-probe.js";
 import { DEFAULT_OUTBOUND_POLICY, type OutboundPolicy } from "../../net/outbound.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
@@ -193,11 +194,11 @@ export class ClusterUpgradeController {
     } catch (error) {
       failure = error;
       log.error("reconcile failed", { error: describeError(error) });
-      context.setCondition(ConditionType.Progressing, "False", Reason.AwsError, `${describeError(error)}; retrying with backoff`);
+      context.setCondition(ConditionType.Progressing, "False", errorReason(error), `${describeError(error)}; retrying with backoff`);
       // A refused kubeconfig is the spec's (or its Secret's) to fix, not a passing AWS hiccup.
       if (error instanceof UntrustedKubeconfigError) context.setCondition(ConditionType.SpecValid, "False", Reason.InvalidSpec, `${error.message} Fix the Secret; the operator reads it again on the next attempt.`);
     }
-    this.summarize(context, failure === undefined);
+    this.summarize(context, failure === undefined ? undefined : errorReason(failure));
     if (failure === undefined) status.observedGeneration = generation;
     const previousPhase = original.phase ?? "Pending";
     // Recorded in the same write as the phase, so that a crash after it cannot lose the message.
@@ -286,7 +287,8 @@ export class ClusterUpgradeController {
   }
 
   /** The summary condition and the derived fields, from whatever the steps recorded. */
-  private summarize(context: StepContext, healthy: boolean): void {
+  /** failedWith: the reason of the error that ended the pass, if one did. */
+  private summarize(context: StepContext, failedWith: ReasonName | undefined): void {
     const { status } = context;
     const ready = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
     if (ready?.status !== "True" && ready?.reason !== Reason.DryRun && ready?.reason !== Reason.Aborted && ready?.reason !== Reason.RolledBack) {
@@ -294,7 +296,7 @@ export class ClusterUpgradeController {
       context.setCondition(
         ConditionType.Ready,
         "False",
-        healthy ? Reason.Reconciling : Reason.AwsError,
+        failedWith ?? Reason.Reconciling,
         blocking ? `${blocking.type}: ${blocking.message}` : `upgrading to ${context.spec.targetVersion}`,
       );
     }

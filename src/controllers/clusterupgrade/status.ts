@@ -1,7 +1,8 @@
 // Pure functions from the conditions and progress of a ClusterUpgrade to its phase and the short
 // progress text shown by `kubectl get cu`.
-import type { ClusterUpgradeStatus, Condition, Phase } from "../../api/v1alpha1/types.js";
+import type { ClusterUpgradeStatus, Condition, Phase, ReasonName } from "../../api/v1alpha1/types.js";
 import { ConditionType, Reason } from "../../api/v1alpha1/types.js";
+import { AccessDeniedError, findInCauseChain, NotFoundError, ThrottlingError, TransientError, ValidationError } from "../../util/errors.js";
 import { trafficInFlight } from "../../bluegreen/cutover.js";
 
 function find(conditions: Condition[] | undefined, type: string): Condition | undefined {
@@ -10,12 +11,12 @@ function find(conditions: Condition[] | undefined, type: string): Condition | un
 
 /** Progressing reasons that name what the operator is doing right now. */
 const ACTIVITY_PHASES: Record<string, Phase> = {
-  UpgradingControlPlane: "UpgradingControlPlane",
-  UpgradingAddons: "UpgradingAddons",
-  UpgradingNodeGroups: "UpgradingNodeGroups",
-  CreatingGreen: "CreatingGreen",
-  ShiftingTraffic: "ShiftingTraffic",
-  RollingBack: "RollingBack",
+  [Reason.UpgradingControlPlane]: "UpgradingControlPlane",
+  [Reason.UpgradingAddons]: "UpgradingAddons",
+  [Reason.UpgradingNodeGroups]: "UpgradingNodeGroups",
+  [Reason.CreatingGreen]: "CreatingGreen",
+  [Reason.ShiftingTraffic]: "ShiftingTraffic",
+  [Reason.RollingBack]: "RollingBack",
 };
 
 function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {
@@ -80,4 +81,17 @@ export function describeProgress(status: ClusterUpgradeStatus): string {
   }
   if (status.cutover) parts.push(`traffic ${status.cutover.split}`);
   return parts.join(", ");
+}
+
+/**
+ * The reason a pass that ended in an error gives on Progressing and Ready: what kind of failure it
+ * was, so `kubectl get` tells throttling from a missing permission without reading the message.
+ */
+export function errorReason(error: unknown): ReasonName {
+  if (findInCauseChain(error, ThrottlingError)) return Reason.Throttled;
+  if (findInCauseChain(error, TransientError)) return Reason.ServiceUnavailable;
+  if (findInCauseChain(error, AccessDeniedError)) return Reason.AccessDenied;
+  if (findInCauseChain(error, NotFoundError)) return Reason.NotFound;
+  if (findInCauseChain(error, ValidationError)) return Reason.RequestRefused;
+  return Reason.UnexpectedError;
 }

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { chooseAddonVersion, compareAddonVersions, orderAddons } from "../../../src/controllers/clusterupgrade/steps/addons.js";
 import { orderNodeGroups } from "../../../src/controllers/clusterupgrade/steps/nodegroups.js";
 import { failureBackoffMs, remediationFor } from "../../../src/controllers/clusterupgrade/steps/tracked-update.js";
-import { derivePhase, describeProgress } from "../../../src/controllers/clusterupgrade/status.js";
+import { derivePhase, describeProgress, errorReason } from "../../../src/controllers/clusterupgrade/status.js";
+import { classifyAwsError, classifyKubeError } from "../../../src/util/classify.js";
 import type { Condition } from "../../../src/api/v1alpha1/types.js";
 
 describe("add-on version choice", () => {
@@ -81,5 +82,25 @@ describe("phase and progress", () => {
       "cp 2/2",
     );
     assert.equal(describeProgress({ hops: [{ from: "1.31", version: "1.31", state: "InProgress", stage: "Addons" }] }), "");
+  });
+});
+
+describe("the reason a failed pass gives", () => {
+  const aws = (name: string, status: number): Error => Object.assign(new Error(`${name} happened`), { name, $fault: status >= 500 ? "server" : "client", $metadata: { httpStatusCode: status } });
+
+  it("names the kind of failure, whichever service it came from, through wrapping", () => {
+    const cases: [unknown, string][] = [
+      [classifyAwsError(aws("ThrottlingException", 429), "DescribeCluster"), "Throttled"],
+      [classifyKubeError({ code: 429, body: { message: "too many requests" } }, "listing pods"), "Throttled"],
+      [classifyAwsError(aws("ServiceUnavailableException", 503), "DescribeUpdate"), "ServiceUnavailable"],
+      [classifyAwsError(aws("AccessDeniedException", 403), "UpdateClusterVersion"), "AccessDenied"],
+      [classifyKubeError({ code: 403, body: { message: "forbidden" } }, "evicting a pod"), "AccessDenied"],
+      [classifyAwsError(aws("ResourceNotFoundException", 404), "DescribeNodegroup"), "NotFound"],
+      [classifyAwsError(aws("InvalidParameterException", 400), "UpdateNodegroupVersion"), "RequestRefused"],
+      [new Error("reading node groups", { cause: classifyAwsError(aws("ThrottlingException", 429), "ListNodegroups") }), "Throttled"],
+      [new TypeError("x is undefined"), "UnexpectedError"],
+      ["a thrown string", "UnexpectedError"],
+    ];
+    for (const [error, reason] of cases) assert.equal(errorReason(error), reason, String(error));
   });
 });

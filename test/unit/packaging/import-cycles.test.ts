@@ -60,4 +60,12 @@ describe("source layout", () => {
     const cycles = findCycles(graph).map((cycle) => cycle.map((file) => path.relative(sourceRoot, file)).join(" -> "));
     assert.deepEqual(cycles, []);
   });
+
+  it("has no import circle under sandbox/", () => {
+    const sandboxRoot = path.join(root, "sandbox");
+    const graph = new Map<string, string[]>();
+    for (const file of sourceFiles(sandboxRoot)) graph.set(file, localImports(file, readFileSync(file, "utf8")));
+    const cycles = findCycles(graph).map((cycle) => cycle.map((file) => path.relative(root, file)).join(" -> "));
+    assert.deepEqual(cycles, []);
+  });
 });

@@ -27,7 +27,8 @@ import {
 } from "@aws-sdk/client-eks";
 import { createClock } from "../../../sandbox/eks-emulator/clock.js";
 import { AwsEks } from "../../../src/cloud/aws/eks.js";
-import { EksEmulator, type EmulatorCloud } from "../../../sandbox/eks-emulator/emulator.js";
+import type { EmulatorCloud } from "../../../sandbox/eks-emulator/context.js";
+import { EksEmulator } from "../../../sandbox/eks-emulator/emulator.js";
 import { silentLogger } from "../../../sandbox/eks-emulator/log.js";
 import type { ObservedSubnet } from "../../../sandbox/eks-emulator/network-check.js";
 import { startServer } from "../../../sandbox/eks-emulator/server.js";

@@ -36,6 +36,17 @@ describe("scenario files", () => {
     for (const file of files) parseScenarioText(readFileSync(join(scenariosDir, file), "utf8"), file);
   });
 
+  it("reads each shipped scenario exactly as the hand-written validator did (fixture captured from it)", () => {
+    const expected = JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "scenarios-parsed.json"), "utf8")) as Record<string, unknown>;
+    const files = readdirSync(scenariosDir).filter((file) => file.endsWith(".yaml")).sort();
+    assert.deepEqual(Object.keys(expected).sort(), files, "one fixture entry per scenario file");
+    for (const file of files) {
+      const parsed = parseScenarioText(readFileSync(join(scenariosDir, file), "utf8"), file);
+      // Through JSON as the fixture was: absent and undefined fields compare alike.
+      assert.deepEqual(JSON.parse(JSON.stringify(parsed)), expected[file], file);
+    }
+  });
+
   it("the 100-node scenario has 100 nodes and about 3,000 pods", () => {
     const scenario = parseScenarioText(readFileSync(join(scenariosDir, "large-100-nodes.yaml"), "utf8"));
     const cluster = scenario.clusters[0];
@@ -134,6 +145,45 @@ clusters:
 `);
     assert.ok(problems.some((problem) => /records\[0\]\.weight: must be an integer between 0 and 255/.test(problem)), problems.join("\n"));
     assert.ok(problems.some((problem) => /records\[1\]: a weighted record needs both weight and setIdentifier/.test(problem)));
+  });
+
+  it("words schema problems for the reader: the file, the path and the fix, without repeating them as rule problems", () => {
+    const text = `${minimal}    nodeGroups:
+      - { name: s, kind: self-managed, maxUnavailable: 2, size: 2 }
+      - { name: m, maxUnavailable: 2, maxUnavailablePercentage: 5, size: "3", labels: { a: [1] } }
+      - { name: n, size: { desired: 1, extra: 1 }, taints: [{ effect: Sometimes }] }
+    workloads:
+      - { kind: DaemonSet, name: d, pdb: { minAvailable: 150% } }
+    podDisruptionBudgets:
+      - { name: e, matchLabels: {}, maxUnavailable: 1 }
+`.replace("- { name: b, zone: b, cidr: 10.0.2.0/24 }", "- { name: b, zone: b }");
+    let message = "";
+    try {
+      parseScenarioText(text, "bad.yaml");
+    } catch (error) {
+      message = error instanceof ScenarioError ? error.message : "";
+    }
+    assert.match(message, /^invalid scenario bad\.yaml:/);
+    const problems = problemsOf(text);
+    assert.deepEqual(problems.filter((problem) => problem.startsWith("clusters[0].vpc.subnets[1].cidr")), ["clusters[0].vpc.subnets[1].cidr: is required"]);
+    const expected = [
+      "clusters[0].nodeGroups[0].maxUnavailable: applies to managed node groups only (Auto Scaling rolls self-managed ones); remove it",
+      "clusters[0].nodeGroups[1]: set maxUnavailable or maxUnavailablePercentage, not both",
+      "clusters[0].nodeGroups[1].size: must be a node count or a mapping of min, max and desired",
+      "clusters[0].nodeGroups[1].labels.a: must be a string",
+      "clusters[0].nodeGroups[2].size.extra: unknown field (expected one of: desired, min, max)",
+      "clusters[0].nodeGroups[2].taints[0].key: is required",
+      "clusters[0].nodeGroups[2].taints[0].effect: must be one of NoSchedule, NoExecute, PreferNoSchedule",
+      "clusters[0].workloads[0].pdb: DaemonSet pods are not drained; a PDB on them tests nothing",
+      "clusters[0].workloads[0].pdb.minAvailable: must be an integer >= 0 or a percentage such as 50%",
+      "clusters[0].podDisruptionBudgets[0].matchLabels: must name a label (a PDB selecting nothing tests nothing)",
+    ];
+    for (const line of expected) assert.ok(problems.includes(line), `missing "${line}" in:\n${problems.join("\n")}`);
+  });
+
+  it("names the top level's own fields and refuses a document that is not a mapping", () => {
+    assert.deepEqual(problemsOf("clusters: []"), ["name: is required", "clusters: at least one cluster is required"]);
+    assert.deepEqual(problemsOf("- a"), ["scenario: must be a mapping"]);
   });
 
   it("reports YAML syntax errors as scenario errors", () => {

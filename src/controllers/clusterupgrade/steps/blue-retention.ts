@@ -4,7 +4,7 @@
 // only when deleteBlue is also set, its managed node groups and the cluster itself are deleted.
 // Before each irreversible move the Route53 weights are read again: blue must receive no traffic.
 import { parseDuration } from "../../../api/v1alpha1/duration.js";
-import { ConditionType, Reason, type BlueRetentionStatus, type CutoverStatus, type RetiredGroup } from "../../../api/v1alpha1/types.js";
+import { ConditionType, Reason, type BlueRetentionStatus, type CutoverStatus, type ReasonName, type RetiredGroup } from "../../../api/v1alpha1/types.js";
 import { isNotFound } from "../../../util/errors.js";
 import { STOP, waitFor, type StepContext, type StepResult } from "../context.js";
 import { readWeights, resolveRoute } from "../../../bluegreen/route.js";
@@ -29,7 +29,7 @@ function groupList(groups: RetiredGroup[] | undefined): string {
   return (groups ?? []).map((group) => `${group.kind === "Managed" ? "node group" : "Auto Scaling group"} ${group.name} (was ${group.originalSize.min}/${group.originalSize.desired}/${group.originalSize.max} min/desired/max)`).join(", ");
 }
 
-function setRetired(context: StepContext, status: "True" | "False", reason: string, message: string): void {
+function setRetired(context: StepContext, status: "True" | "False", reason: ReasonName, message: string): void {
   const retention = context.status.blueRetention;
   if (retention) retention.message = message;
   context.setCondition(ConditionType.BlueRetired, status, reason, message);

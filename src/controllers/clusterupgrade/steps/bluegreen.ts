@@ -4,7 +4,7 @@
 // src/bluegreen/ and status.cutover, so a restarted operator resumes the step it was on.
 import { parseDuration } from "../../../api/v1alpha1/duration.js";
 import { resolveGates, weightSchedule } from "../../../api/v1alpha1/defaults.js";
-import { ConditionType, Reason, type ClusterUpgrade, type CutoverState, type CutoverStatus, type WeightStep } from "../../../api/v1alpha1/types.js";
+import { ConditionType, Reason, type ClusterUpgrade, type CutoverState, type CutoverStatus, type ReasonName, type WeightStep } from "../../../api/v1alpha1/types.js";
 import {
   ALL_BLUE,
   splitText,
@@ -208,7 +208,7 @@ async function shift(context: StepContext, cutover: CutoverStatus): Promise<Step
   return waitFor(0, "next cutover action");
 }
 
-function reportShifting(context: StepContext, cutover: CutoverStatus, message: string, reason: string = Reason.ShiftingTraffic): void {
+function reportShifting(context: StepContext, cutover: CutoverStatus, message: string, reason: ReasonName = Reason.ShiftingTraffic): void {
   cutover.message = message;
   context.setCondition(ConditionType.TrafficShifted, "False", reason, message);
   context.setCondition(ConditionType.Progressing, "True", Reason.ShiftingTraffic, message);

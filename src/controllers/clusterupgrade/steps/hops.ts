@@ -2,7 +2,7 @@
 // that go before the nodes, managed node groups (lock-step), then kube-proxy. Each stage is
 // recorded in status so a restarted operator resumes exactly where the last one stopped.
 import { planHops } from "../../../api/v1alpha1/version.js";
-import { ConditionType, Reason, type HopStage, type HopStatus } from "../../../api/v1alpha1/types.js";
+import { ConditionType, Reason, type HopStage, type HopStatus, type ReasonName } from "../../../api/v1alpha1/types.js";
 import { CONTINUE, type Step, type StepContext, type StepResult } from "../context.js";
 import { advanceAddons } from "./addons.js";
 import { advanceControlPlane } from "./controlplane.js";
@@ -20,11 +20,11 @@ export function ensureHops(context: StepContext): HopStatus[] {
   return hops;
 }
 
-const STAGE_ACTIVITY: Record<Exclude<HopStage, "Done">, { reason: string; label: string }> = {
-  ControlPlane: { reason: "UpgradingControlPlane", label: "control plane" },
-  Addons: { reason: "UpgradingAddons", label: "add-ons" },
-  NodeGroups: { reason: "UpgradingNodeGroups", label: "node groups" },
-  LateAddons: { reason: "UpgradingAddons", label: "kube-proxy" },
+const STAGE_ACTIVITY: Record<Exclude<HopStage, "Done">, { reason: ReasonName; label: string }> = {
+  ControlPlane: { reason: Reason.UpgradingControlPlane, label: "control plane" },
+  Addons: { reason: Reason.UpgradingAddons, label: "add-ons" },
+  NodeGroups: { reason: Reason.UpgradingNodeGroups, label: "node groups" },
+  LateAddons: { reason: Reason.UpgradingAddons, label: "kube-proxy" },
 };
 
 const NEXT_STAGE: Record<Exclude<HopStage, "Done">, HopStage> = {

@@ -2,7 +2,7 @@
 // move to each hop's version before the next control-plane hop (EKS's lock-step rule): EKS runs
 // their rolling update itself (surge, cordon, eviction honouring PDBs, PodEvictionFailure after 15
 // minutes unless forced) and the operator starts it once and follows it. Self-managed Auto Scaling
-// groups are rolled by the operator itself (self-managed.ts).
+// groups are rolled by the operator itself (self-managed.ts, src/nodegroups/self-managed-roll/).
 import { compareMinor } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStatus, type NodeGroupStatus, type UpdateError } from "../../../api/v1alpha1/types.js";
 import { describeBudget } from "../../../drain/engine.js";
@@ -10,7 +10,8 @@ import { budgetsFor, podName } from "../../../kube/workload-snapshot.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
 import { MAX_KUBELET_SKEW } from "../../../preflight/version-checks.js";
-import { advanceSelfManagedGroup, nodesOfGroup, rollsInHop } from "./self-managed.js";
+import { nodesOfGroup, rollsInHop } from "../../../nodegroups/self-managed-roll/plan.js";
+import { advanceSelfManagedGroup } from "./self-managed.js";
 import { describeUpdateErrors, followTrackedUpdate, gateFailedRetry, recordUpdateFailure, remediationFor, resetForRetry } from "./tracked-update.js";
 
 /** Groups in spec.nodeGroups.order first, in that order; then the rest by name. Excluded groups never. */

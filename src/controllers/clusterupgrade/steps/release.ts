@@ -7,7 +7,7 @@ import type { CloudPorts } from "../../../cloud/ports.js";
 import { CORDONED_BY, ROLL_PROTECTED_BY, nodeName, releaseNode } from "../../../drain/cordon.js";
 import type { NodeOperations } from "../../../kube/nodes.js";
 import { isNotFound } from "../../../util/errors.js";
-import { restoreGroupSize, ROLLING_TAG, SUSPENDED_PROCESSES } from "./self-managed.js";
+import { restoreGroupSize, ROLLING_TAG, SUSPENDED_PROCESSES } from "../../../nodegroups/self-managed-roll/autoscaling.js";
 
 export interface ReleaseDependencies {
   upgrade: ClusterUpgrade;

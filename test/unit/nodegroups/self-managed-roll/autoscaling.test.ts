@@ -1,11 +1,11 @@
 // Giving back a self-managed group's surplus: the operator picks each instance to remove, never
 // Auto Scaling, and every step starts from the size the previous one left.
 import assert from "node:assert/strict";
-import type { CloudPorts } from "../../../src/cloud/ports.js";
-import { restoreGroupSize } from "../../../src/controllers/clusterupgrade/steps/self-managed.js";
-import { FakeAutoScaling } from "../../support/fakes/autoscaling.js";
-import { emptySnapshot } from "../../support/fakes/cloud.js";
-import { FakeCluster } from "../../support/fakes/cluster.js";
+import type { CloudPorts } from "../../../../src/cloud/ports.js";
+import { restoreGroupSize } from "../../../../src/nodegroups/self-managed-roll/autoscaling.js";
+import { FakeAutoScaling } from "../../../support/fakes/autoscaling.js";
+import { emptySnapshot } from "../../../support/fakes/cloud.js";
+import { FakeCluster } from "../../../support/fakes/cluster.js";
 
 describe("self-managed group size restore", () => {
   for (const surplus of [2, 3]) {

@@ -1,0 +1,355 @@
+// The roll's planner: what one pass observed (the Auto Scaling group, its nodes, their AMIs) and
+// what status recorded give the one next action. No I/O, no clock, no randomness: the same inputs
+// always give the same action, so a restarted operator that reads the same status and the same
+// world picks the same wave, the same nodes and the same step within each node.
+import type { V1Node } from "@kubernetes/client-node";
+import type { DrainTimeoutPolicy, HopStatus, NodeGroupStatus, NodeInFlight, SelfManagedGroupSpec } from "../../api/v1alpha1/types.js";
+import { compareMinor, parseMinor } from "../../api/v1alpha1/version.js";
+import type { AutoScalingGroupInfo, GroupInstance, GroupSize } from "../../cloud/ports.js";
+import { nextWave, orderForRoll, type Wave } from "../../drain/batches.js";
+import { instanceIdOf, isNodeReady, nodeName } from "../../drain/cordon.js";
+import type { DrainPassResult } from "../../drain/engine.js";
+import { timeoutOutcome } from "../../drain/pod-filters.js";
+import { zoneOf } from "../../kube/workload-snapshot.js";
+
+/** EKS gives up on nodes that do not join within about 15 minutes (NodeCreationFailure); so does the roll. */
+export const NEW_NODES_READY_TIMEOUT_MS = 15 * 60_000;
+/**
+ * How long a terminated instance may stay in its group (Terminating, Terminating:Wait, ...) before
+ * the roll fails and says so: an hour for a lifecycle hook's default heartbeat, with room to spare.
+ */
+export const TERMINATION_TIMEOUT_MS = 90 * 60_000;
+
+/** What one pass read about the group. Only the executor changes it, to record what it just did. */
+export interface RollObservation {
+  group: AutoScalingGroupInfo;
+  /** The group's nodes, by instance id. */
+  members: Map<string, V1Node>;
+  /** The AMI of each instance of the group, by instance id. */
+  images: Record<string, string>;
+  /** The EKS-optimized AMI for the hop's version: undefined until looked up, null when there is none. */
+  eksOptimizedAmi?: string | null;
+}
+
+/** What the spec and the pass say about this roll. */
+export interface RollSettings {
+  /** The Auto Scaling group's name. */
+  groupName: string;
+  /** The hop's Kubernetes version. */
+  version: string;
+  /** The AMI the spec names for this group and version, if it names one. */
+  specImage?: string;
+  /** False while paused or outside the maintenance window: nothing new starts, work in flight goes on. */
+  newWorkAllowed: boolean;
+  now: Date;
+  maxSurge: number;
+  maxUnavailable: number;
+  maxParallelNodes: number;
+  drain: { timeout: string; timeoutMs: number; onTimeout: DrainTimeoutPolicy; allowForceDelete: boolean };
+  /** Seeds the order of old nodes: the upgrade's UID (its name when it has none). */
+  orderKey: string;
+}
+
+/** One old node chosen for a wave. */
+export interface WaveNode {
+  name: string;
+  zone: string;
+  instanceId: string;
+}
+
+/** The next thing to do for the group as a whole. */
+export type RollAction =
+  /** Not started and nothing old: the group is already at the version. */
+  | { kind: "MarkRolled"; total: number }
+  /** Not started, and no new work may start now. */
+  | { kind: "HoldBeforeStart" }
+  | { kind: "Fail"; message: string; remediation: string }
+  /** The spec names no AMI: ask EC2 for the EKS-optimized one, then plan again. */
+  | { kind: "LookUpAmi" }
+  /** Record the original size and template, and an idempotency token for the new template version. */
+  | { kind: "MintTemplateToken"; size: GroupSize; template: { id: string; version: string } }
+  /** Find (after a lost answer) or create the template version with the token, and record it. */
+  | { kind: "CreateTemplateVersion"; imageId: string; size: GroupSize; template: { id: string; version: string } }
+  /** Suspend AZRebalance, tag the group, point it at the new version; then plan again. */
+  | { kind: "PointGroupAtTemplate"; templateId: string; templateVersion: string }
+  /** Move each node in flight on (drain, terminate, wait for it to leave); then plan again once none is left. */
+  | { kind: "AdvanceNodes" }
+  /** Every old node is replaced; the group is not at its original size yet. */
+  | { kind: "RestoreSize"; original: GroupSize }
+  | { kind: "AwaitReadyAtOriginalSize"; missing: number }
+  /** Release the node marks, resume AZRebalance, untag: the group is at the version. */
+  | { kind: "Complete" }
+  /** Old nodes left but no new wave may start: wait at the original size (restoring it first when needed). */
+  | { kind: "HoldBetweenWaves"; oldLeft: number; restore: boolean; original: GroupSize }
+  | { kind: "Surge"; from: number; wave: Wave }
+  | { kind: "AwaitNewNodes"; waiting: string }
+  /** The wave's new nodes are Ready: opt them out of scale-down, cordon the batch, record it. */
+  | { kind: "CordonWave"; protect: string[]; batch: WaveNode[]; after: number };
+
+/** The next thing to do for one node in flight. */
+export type NodeAction =
+  /** The node object is gone: its instance was terminated (by the roll, or by someone else). */
+  | { kind: "Gone" }
+  /** Its drain timed out and spec.drain.onTimeout is SkipNode: uncordon it and go on without it. */
+  | { kind: "Skip"; cordonAgain: boolean }
+  | { kind: "Drain"; cordonAgain: boolean; timedOut: boolean; deleteRemaining: boolean }
+  /** Drained: terminate its instance with a decrement, unless it is already leaving the group. */
+  | { kind: "Terminate"; call: boolean }
+  /** Its instance has left the group. */
+  | { kind: "Left" }
+  | { kind: "AwaitLeaving" }
+  | { kind: "Stuck"; message: string; remediation: string };
+
+/** What one drain pass means for the node. */
+export type DrainVerdict =
+  | { kind: "Denied"; message: string; remediation: string }
+  | { kind: "Undrained"; message?: string }
+  | { kind: "Drained" };
+
+/** What became of one node in flight this pass: a failure says what and what to do about it. */
+export type NodeOutcome = "done" | "skipped" | "waiting" | { failure: string; remediation: string };
+
+/** Where the nodes in flight leave the wave. */
+export type WaveVerdict =
+  | { kind: "Fail"; message: string; remediation: string }
+  | { kind: "Draining"; message: string }
+  /** Every node of the wave is gone or skipped: the next wave may be planned. */
+  | { kind: "Clear" };
+
+export function sameSize(a: GroupSize, b: GroupSize): boolean {
+  return a.min === b.min && a.max === b.max && a.desired === b.desired;
+}
+
+/** Nodes whose instances belong to the group, by instance id. */
+export function nodesOfGroup(group: AutoScalingGroupInfo, nodes: V1Node[]): Map<string, V1Node> {
+  const members = new Set(group.instances.map((instance) => instance.id));
+  const byInstance = new Map<string, V1Node>();
+  for (const node of nodes) {
+    const id = instanceIdOf(node);
+    if (id && members.has(id)) byInstance.set(id, node);
+  }
+  return byInstance;
+}
+
+/** The AMI the spec gives a group for a version: amiIdsByVersion first, amiId for the target version only. */
+export function amiFromSpec(groups: SelfManagedGroupSpec[], targetVersion: string, groupName: string, version: string): string | undefined {
+  const spec = groups.find((group) => group.autoScalingGroupName === groupName);
+  const byVersion = spec?.amiIdsByVersion?.[version];
+  if (byVersion) return byVersion;
+  if (spec?.amiId && version === targetVersion) return spec.amiId;
+  return undefined;
+}
+
+/**
+ * Whether a self-managed group moves in this hop. In lock-step with the control plane by default;
+ * with allowSelfManagedSkew only when its kubelets would otherwise fall more than `maxSkew` minors
+ * behind the next hop, and always in the last one.
+ */
+export function rollsInHop(hops: HopStatus[], index: number, oldestKubelet: string | undefined, allowSkew: boolean, maxSkew: number): boolean {
+  if (!allowSkew || index === hops.length - 1 || !oldestKubelet) return true;
+  const next = hops[index + 1];
+  return parseMinor(next.version).minor - parseMinor(oldestKubelet).minor > maxSkew;
+}
+
+/** A new hop starts the group's roll afresh; the original size and template, if held, stay. */
+export function startHop(entry: NodeGroupStatus, version: string): void {
+  if (entry.targetVersion === version) return;
+  entry.targetVersion = version;
+  entry.state = "Pending";
+  entry.upgraded = 0;
+  entry.inFlight = 0;
+  delete entry.launchTemplateVersion;
+  delete entry.launchTemplateToken;
+  delete entry.imageId;
+  delete entry.skippedNodes;
+  delete entry.nodes;
+  delete entry.message;
+}
+
+/**
+ * An instance still from before the roll. Once the roll has its AMI, any other AMI is old. Before
+ * that: a kubelet below the hop's version, or an AMI other than the one the spec names for it.
+ */
+function isOld(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings, instanceId: string, node: V1Node): boolean {
+  const image = seen.images[instanceId];
+  const target = entry.imageId ?? settings.specImage;
+  if (target && image) return image !== target;
+  const kubelet = node.status?.nodeInfo?.kubeletVersion;
+  return kubelet !== undefined && compareMinor(kubelet, settings.version) < 0;
+}
+
+/** The group's old nodes, as [instance id, node]. */
+export function oldNodes(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings): [string, V1Node][] {
+  return [...seen.members.entries()].filter(([id, node]) => isOld(entry, seen, settings, id, node));
+}
+
+/** Progress counts once the roll has its template version: replaced nodes out of the original desired. */
+export function rollCounts(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings): { total: number; upgraded: number } {
+  const total = entry.originalSize!.desired;
+  return { total, upgraded: Math.min(total, seen.members.size - oldNodes(entry, seen, settings).length) };
+}
+
+export function summarizeHolds(node: NodeInFlight): string {
+  const holds = node.podsLeft ?? [];
+  if (holds.length === 0) return `${node.name} ${node.phase.toLowerCase()}`;
+  const first = holds.slice(0, 3).map((hold) => `${hold.pod}: ${hold.heldBy}`).join("; ");
+  return `${node.name} has ${holds.length} pod(s) left (${first}${holds.length > 3 ? "; ..." : ""})`;
+}
+
+/** Before the template version exists: done already, wait, or the next preparation step. */
+function planStart(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings): RollAction {
+  const { group } = seen;
+  const { version } = settings;
+  if (oldNodes(entry, seen, settings).length === 0 && (entry.nodes ?? []).length === 0) return { kind: "MarkRolled", total: group.size.desired };
+  if (!settings.newWorkAllowed) return { kind: "HoldBeforeStart" };
+  const template = group.launchTemplate;
+  if (!template?.id || !template.version) {
+    return {
+      kind: "Fail",
+      message: `Auto Scaling group ${group.name} does not launch from a launch template (launch configurations and mixed-instance policies without one are not rolled)`,
+      remediation: "move the group to a launch template, or exclude it in spec.nodeGroups.exclude and roll it yourself",
+    };
+  }
+  if (!settings.specImage && seen.eksOptimizedAmi === undefined) return { kind: "LookUpAmi" };
+  const imageId = settings.specImage ?? seen.eksOptimizedAmi;
+  if (!imageId) {
+    return {
+      kind: "Fail",
+      message: `no AMI known for Kubernetes ${version}: none given in the spec and no EKS-optimized AMI found by name`,
+      remediation: `set spec.nodeGroups.selfManaged[autoScalingGroupName=${group.name}].amiIdsByVersion["${version}"] (or amiId for the target version)`,
+    };
+  }
+  const found = { size: { ...group.size }, template: { id: template.id, version: template.version } };
+  // The token is stored before the call: EC2 answers a repeated token with the same version.
+  if (!entry.launchTemplateToken) return { kind: "MintTemplateToken", ...found };
+  return { kind: "CreateTemplateVersion", imageId, ...found };
+}
+
+/** Every old node is replaced (or skipped): give the size back, wait for Ready nodes, release. */
+function planFinish(entry: Readonly<NodeGroupStatus>, seen: RollObservation): RollAction {
+  const original = entry.originalSize!;
+  if (!sameSize(seen.group.size, original)) return { kind: "RestoreSize", original };
+  const ready = [...seen.members.values()].filter((node) => isNodeReady(node)).length;
+  if (ready < original.desired) return { kind: "AwaitReadyAtOriginalSize", missing: original.desired - ready };
+  return { kind: "Complete" };
+}
+
+/** The next wave: surge first, then wait for its new nodes, then choose and cordon its old ones. */
+function planWave(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings, old: [string, V1Node][]): RollAction {
+  const { group } = seen;
+  const original = entry.originalSize!;
+  const wave = nextWave(old.length, {
+    originalDesired: original.desired,
+    originalMin: original.min,
+    originalMax: original.max,
+    maxSurge: settings.maxSurge,
+    maxUnavailable: settings.maxUnavailable,
+    maxParallelNodes: settings.maxParallelNodes,
+  });
+  if (!sameSize(group.size, wave.size)) return { kind: "Surge", from: group.size.desired, wave };
+  // The wave's capacity must be there (every non-old instance with a Ready node) before anything drains.
+  const fresh = group.instances.filter((instance) => !old.some(([id]) => id === instance.id));
+  const notReady = fresh.filter((instance) => !instance.lifecycleState.startsWith("Terminating")).filter((instance) => {
+    const node = seen.members.get(instance.id);
+    return !node || !isNodeReady(node);
+  });
+  const inService = group.instances.filter((instance) => instance.lifecycleState === "InService").length;
+  if (notReady.length || inService < wave.size.desired) {
+    const waiting = notReady.map((instance) => instance.id).join(", ") || `${wave.size.desired - inService} instance(s) still launching`;
+    const since = entry.waitingForNodesSince ?? settings.now.toISOString();
+    if (settings.now.getTime() - Date.parse(since) > NEW_NODES_READY_TIMEOUT_MS) {
+      return {
+        kind: "Fail",
+        message: `new instances have no Ready node after ${NEW_NODES_READY_TIMEOUT_MS / 60_000} minutes (${waiting}); nothing was drained`,
+        remediation:
+          "check the AMI, the launch template's user data, the instance profile and the security groups (EKS would report NodeCreationFailure); the roll goes on by itself once the nodes are Ready, or abort it with spec.abort",
+      };
+    }
+    return { kind: "AwaitNewNodes", waiting };
+  }
+  const order = orderForRoll(
+    old.map(([, node]) => ({ name: nodeName(node), uid: node.metadata?.uid ?? nodeName(node), zone: zoneOf(node) })),
+    settings.orderKey,
+  );
+  const batch = order.slice(0, wave.drain).map((chosen) => ({
+    name: chosen.name,
+    zone: chosen.zone,
+    instanceId: old.find(([, candidate]) => nodeName(candidate) === chosen.name)![0],
+  }));
+  return { kind: "CordonWave", protect: fresh.filter((instance) => seen.members.has(instance.id)).map((instance) => instance.id), batch, after: old.length - batch.length };
+}
+
+/** The group's next action. `entry` is read, never changed. */
+export function planRoll(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings): RollAction {
+  if (!entry.launchTemplateVersion) return planStart(entry, seen, settings);
+  if (seen.group.launchTemplate?.version !== entry.launchTemplateVersion) {
+    return { kind: "PointGroupAtTemplate", templateId: entry.originalLaunchTemplate!.id, templateVersion: entry.launchTemplateVersion };
+  }
+  // Nodes in flight first: they are the current safe unit, finished even when paused or outside a window.
+  if ((entry.nodes ?? []).length) return { kind: "AdvanceNodes" };
+  const skipped = new Set(entry.skippedNodes ?? []);
+  const old = oldNodes(entry, seen, settings).filter(([, node]) => !skipped.has(nodeName(node)));
+  if (old.length === 0) return planFinish(entry, seen);
+  // Between waves is the safe point: the group waits at its original size, not mid-surge.
+  if (!settings.newWorkAllowed) return { kind: "HoldBetweenWaves", oldLeft: old.length, restore: !sameSize(seen.group.size, entry.originalSize!), original: entry.originalSize! };
+  return planWave(entry, seen, settings, old);
+}
+
+/**
+ * One node in flight. `live` is its node object (undefined once deleted), `member` its instance
+ * while the group still lists it.
+ */
+export function planNode(node: Readonly<NodeInFlight>, live: V1Node | undefined, member: GroupInstance | undefined, settings: RollSettings): NodeAction {
+  if (!live) return { kind: "Gone" };
+  const now = settings.now.getTime();
+  if (node.phase === "Cordoned" || node.phase === "Draining") {
+    const cordonAgain = !live.spec?.unschedulable;
+    const timedOut = now - Date.parse(node.since) > settings.drain.timeoutMs;
+    const afterTimeout = timeoutOutcome(settings.drain);
+    if (timedOut && afterTimeout === "SkipNode") return { kind: "Skip", cordonAgain };
+    // A pod whose eviction was denied is a fault to fix, never one for the timeout to delete.
+    const denied = (node.podsLeft ?? []).some((hold) => hold.evictionDenied);
+    return { kind: "Drain", cordonAgain, timedOut, deleteRemaining: timedOut && afterTimeout === "DeletePods" && !denied };
+  }
+  // Already leaving the group (a restart after the call): never terminate, or decrement, twice.
+  if (node.phase === "Drained") return { kind: "Terminate", call: Boolean(member && !member.lifecycleState.startsWith("Terminating") && node.instanceId) };
+  // Terminating: done once the instance has left the group (the node object follows).
+  if (!member) return { kind: "Left" };
+  const leaving = now - Date.parse(node.since);
+  if (leaving > TERMINATION_TIMEOUT_MS) {
+    return {
+      kind: "Stuck",
+      message: `instance ${member.id} (${node.name}) has been ${member.lifecycleState || "in the group"} for ${Math.floor(leaving / 60_000)} minutes since the operator terminated it`,
+      remediation: `look at ${member.id}'s lifecycle hooks and scaling activities in Auto Scaling group ${settings.groupName} (complete or abandon a hook that waits); the roll goes on by itself once the instance has left`,
+    };
+  }
+  return { kind: "AwaitLeaving" };
+}
+
+/** What a drain pass over `node` means: a denied eviction fails the roll; an empty node is drained. */
+export function judgeDrain(node: Readonly<NodeInFlight>, pass: DrainPassResult, timedOut: boolean, settings: RollSettings): DrainVerdict {
+  if (pass.denied.length) {
+    return {
+      kind: "Denied",
+      message: `eviction denied on ${node.name}: ${pass.denied.map((entry) => `${entry.pod} (${entry.reason})`).join("; ")}`,
+      remediation:
+        "let the operator evict these pods (RBAC: create on pods/eviction; or the admission webhook or policy that denies it); the drain goes on by itself once the eviction is allowed, and the timeout never deletes a denied pod",
+    };
+  }
+  if (!pass.drained) return timedOut ? { kind: "Undrained", message: `drain past its ${settings.drain.timeout} timeout; spec.drain.onTimeout ${settings.drain.onTimeout} keeps waiting` } : { kind: "Undrained" };
+  return { kind: "Drained" };
+}
+
+/** Where the wave stands once each node in flight has moved: `outcomes[i]` belongs to `nodes[i]`. */
+export function settleWave(nodes: readonly NodeInFlight[], outcomes: readonly NodeOutcome[]): { remaining: NodeInFlight[]; verdict: WaveVerdict } {
+  const remaining = nodes.filter((_, index) => outcomes[index] !== "done" && outcomes[index] !== "skipped");
+  const failures = outcomes.filter((outcome) => typeof outcome === "object");
+  if (failures.length) {
+    return {
+      remaining,
+      verdict: { kind: "Fail", message: failures.map((outcome) => outcome.failure).join("; "), remediation: [...new Set(failures.map((outcome) => outcome.remediation))].join("; ") },
+    };
+  }
+  if (remaining.length) return { remaining, verdict: { kind: "Draining", message: `draining ${remaining.map(summarizeHolds).join("; ")}` } };
+  return { remaining, verdict: { kind: "Clear" } };
+}
