@@ -1,12 +1,13 @@
 # syntax=docker/dockerfile:1
 
-# Node.js 26 is the Active LTS line as of November 2026: it gets security fixes until
-# April 2029, and the official image's bookworm-slim variant is the smallest Debian-based one.
-# Pin the tag here; for reproducible releases, add the digest (node:26-bookworm-slim@sha256:...)
-# and let a dependency bot move it.
+# Node.js 26 is the Active LTS line as of November 2026 (security fixes until April 2029) and
+# satisfies package.json's engines (>=22, what the AWS SDK requires from January 2027). The tag
+# names an exact release so that a rebuild cannot silently move to another one; both stages use
+# the same image. At release time, add the digest the registry reports for this tag
+# (node:26.12.1-bookworm-slim@sha256:...; see docs/install.md, "Pinning the base image").
 
 # ---- build: compile TypeScript to dist/ with the full dependency set ----
-FROM node:26-bookworm-slim AS build
+FROM node:26.12.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,7 +16,7 @@ COPY src/ ./src/
 RUN npm run build
 
 # ---- runtime: production dependencies and compiled code only ----
-FROM node:26-bookworm-slim AS runtime
+FROM node:26.12.1-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # package.json is needed at run time too: its "type": "module" makes dist/*.js ES modules.

@@ -7,7 +7,7 @@ import * as k8s from "@kubernetes/client-node";
 import { GROUP, PHASES, PLURAL, VERSION, type ClusterUpgrade } from "./api/v1alpha1/types.js";
 import { awsCloudPortsFactory } from "./cloud/aws/index.js";
 import { setAwsRetryLogger } from "./cloud/aws/call.js";
-import { awsMaxAttempts, awsRetryMode } from "./cloud/aws/client-config.js";
+import { awsCallTimeoutMs, awsMaxAttempts, awsRequestTimeoutMs, awsRetryMode } from "./cloud/aws/client-config.js";
 import type { CloudPortsFactory } from "./cloud/ports.js";
 import { ClusterUpgradeController } from "./controllers/clusterupgrade/controller.js";
 import type { ControllerTimings } from "./controllers/clusterupgrade/context.js";
@@ -22,7 +22,9 @@ import { startOperationsServer, type OperationsServer } from "./observability/ht
 import { OperatorMetrics } from "./observability/metrics.js";
 import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
 import { kubeLeaseClient } from "./runtime/leader-election.js";
-import { Manager, specOrMetadataChanged } from "./runtime/manager.js";
+import { CancellableKubeConfig } from "./kube/cancellable-kubeconfig.js";
+import { DEFAULT_RECONCILE_TIMEOUT_MS, Manager, specOrMetadataChanged } from "./runtime/manager.js";
+import { kubeRequestTimeoutMs, timeoutSetting } from "./runtime/cancellation.js";
 import { configMapSource, customResourceSource } from "./runtime/sources.js";
 import { realClock, type Clock } from "./util/clock.js";
 import { describeError } from "./util/errors.js";
@@ -43,6 +45,8 @@ export interface OperatorConfig {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** RECONCILE_TIMEOUT_SECONDS: a reconcile still running after this long is cancelled and retried. */
+  reconcileTimeoutMs: number;
   timings: Partial<ControllerTimings>;
   /** OPERATOR_IDENTITY (or CLUSTER_ID): the management cluster named in every claim; the kube-system namespace UID when unset. */
   operatorIdentity?: string;
@@ -69,6 +73,16 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
   // Read again by every AWS client; checked here so a bad value stops startup, not the first call.
   awsMaxAttempts(env);
   awsRetryMode(env);
+  const awsCallMs = awsCallTimeoutMs(env);
+  const awsRequestMs = awsRequestTimeoutMs(env);
+  if (awsRequestMs > awsCallMs) {
+    throw new Error(`AWS_REQUEST_TIMEOUT_SECONDS (${awsRequestMs / 1000}) must not exceed AWS_CALL_TIMEOUT_SECONDS (${awsCallMs / 1000}): one attempt cannot take longer than the whole call`);
+  }
+  kubeRequestTimeoutMs(env);
+  const reconcileTimeoutMs = timeoutSetting("RECONCILE_TIMEOUT_SECONDS", env.RECONCILE_TIMEOUT_SECONDS, DEFAULT_RECONCILE_TIMEOUT_MS, 24 * 3600);
+  if (reconcileTimeoutMs < awsCallMs) {
+    throw new Error(`RECONCILE_TIMEOUT_SECONDS (${reconcileTimeoutMs / 1000}) must be at least AWS_CALL_TIMEOUT_SECONDS (${awsCallMs / 1000}): a reconcile must have time for one whole AWS call`);
+  }
   const operatorIdentity = env.OPERATOR_IDENTITY || env.CLUSTER_ID || undefined;
   const identityProblem = operatorIdentity === undefined ? undefined : operatorIdentityProblem(operatorIdentity);
   if (identityProblem) throw new Error(identityProblem);
@@ -79,6 +93,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
     defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
     httpPort: Number(env.HTTP_PORT ?? 8080),
     leaderElection: env.LEADER_ELECTION !== "false",
+    reconcileTimeoutMs,
     outbound: outboundPolicyFromEnv(env),
     ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
     ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
@@ -205,6 +220,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
         }
       : false,
     logKeyField: "clusterUpgrade",
+    reconcileTimeoutMs: config.reconcileTimeoutMs,
     clock,
     logger,
     metrics,
@@ -232,7 +248,7 @@ async function main(): Promise<void> {
   const logger = createLogger();
   setAwsRetryLogger(logger);
   const config = configFromEnvironment();
-  const kubeConfig = new k8s.KubeConfig();
+  const kubeConfig = new CancellableKubeConfig();
   kubeConfig.loadFromDefault();
   const operator = await startOperator(config, { kubeConfig, cloud: awsCloudPortsFactory(), logger });
   operator.manager.stopOnSignals();

@@ -116,7 +116,6 @@ export interface EksPort {
   listClusterVersions(): Promise<string[]>;
   startClusterVersionUpdate(request: StartUpdateRequest & { version: string; force: boolean }): Promise<UpdateInfo>;
   describeUpdate(clusterName: string, updateId: string, scope?: { nodegroupName?: string; addonName?: string }): Promise<UpdateInfo>;
-  listUpdates(clusterName: string, scope?: { nodegroupName?: string; addonName?: string }): Promise<string[]>;
   listNodegroups(clusterName: string): Promise<string[]>;
   describeNodegroup(clusterName: string, nodegroupName: string): Promise<ManagedNodeGroupInfo>;
   startNodegroupVersionUpdate(

@@ -3,6 +3,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import * as k8s from "@kubernetes/client-node";
 import type { EksToken, EksTokenSource } from "../cloud/aws/eks-token.js";
+import { CancellableKubeConfig } from "./cancellable-kubeconfig.js";
 import { KubeWorkloadReader, type ClusterAccess } from "./workloads.js";
 
 /** A token is replaced once fewer than this many milliseconds of its life remain. */
@@ -47,7 +48,7 @@ export function eksKubeConfig(cluster: EksClusterEndpoint, tokens: EksTokenSourc
   if (!cluster.endpoint) throw new Error(`EKS cluster ${cluster.name} reports no API server endpoint yet`);
   if (!cluster.certificateAuthorityData) throw new Error(`EKS cluster ${cluster.name} reports no certificate authority yet`);
   const token = refreshingToken(tokens);
-  const kubeConfig = new k8s.KubeConfig();
+  const kubeConfig = new CancellableKubeConfig();
   // Asked before every request, by the generated API clients and by watches alike.
   kubeConfig.addAuthenticator({
     isAuthProvider: (user: k8s.User) => (user.authProvider as { name?: string } | undefined)?.name === AUTH_PROVIDER_NAME,

@@ -7,6 +7,7 @@
 // password), and a kubeconfig with anything else is refused before the library sees it.
 import * as k8s from "@kubernetes/client-node";
 import { parse } from "yaml";
+import { CancellableKubeConfig } from "./cancellable-kubeconfig.js";
 
 /** Fields that make the client run a command or read a local file, with the inline alternative. */
 const USER_FIELDS: readonly { field: string; instead: string }[] = [
@@ -60,7 +61,7 @@ export function untrustedKubeconfigProblems(text: string): string[] {
 export function loadUntrustedKubeconfig(text: string, origin: string): k8s.KubeConfig {
   const problems = untrustedKubeconfigProblems(text);
   if (problems.length) throw new UntrustedKubeconfigError(`the kubeconfig in ${origin} is refused: ${problems.join("; ")}. The operator accepts only inline credentials in kubeconfigs read from Secrets.`);
-  const config = new k8s.KubeConfig();
+  const config = new CancellableKubeConfig();
   config.loadFromString(text);
   return config;
 }

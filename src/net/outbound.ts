@@ -13,6 +13,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import * as http from "node:http";
 import * as https from "node:https";
 import { BlockList, isIP } from "node:net";
+import { abortError, currentSignal, throwIfCancelled } from "../runtime/cancellation.js";
 
 /** Operator-level settings; never from a spec. */
 export interface OutboundPolicy {
@@ -226,10 +227,15 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
  * certificate against the host name). Redirects are not followed: a redirect could lead anywhere.
  */
 export async function outboundRequest(policy: OutboundPolicy, text: string, request: OutboundRequest, resolver: Resolver = systemResolver): Promise<OutboundResponse> {
+  throwIfCancelled(request.field);
   const target = await checkUrl(policy, text, request.field, resolver);
+  throwIfCancelled(request.field);
   const limit = request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const client = target.url.protocol === "https:" ? https : http;
-  const signal = AbortSignal.timeout(request.timeoutMs);
+  // The reconcile's signal too: a webhook post must not outlive a lost Lease either.
+  const timeout = AbortSignal.timeout(request.timeoutMs);
+  const parent = currentSignal();
+  const signal = parent === undefined ? timeout : AbortSignal.any([parent, timeout]);
   return new Promise<OutboundResponse>((resolve, reject) => {
     const outgoing = client.request(
       target.url,
@@ -261,7 +267,8 @@ export async function outboundRequest(policy: OutboundPolicy, text: string, requ
       },
     );
     outgoing.on("error", (error) => {
-      if (signal.aborted) reject(new OutboundTimeoutError(`${request.field}: no answer within ${request.timeoutMs / 1000}s`));
+      if (parent?.aborted) reject(abortError(parent, request.field));
+      else if (signal.aborted) reject(new OutboundTimeoutError(`${request.field}: no answer within ${request.timeoutMs / 1000}s`));
       else reject(error);
     });
     outgoing.end(request.body);

@@ -11,6 +11,13 @@
  *   -> on a normal close: watch again from the last resourceVersion seen
  *   -> on 410 Gone (at start or as an ERROR event): list again
  *   -> on any other failure: back off (1 s doubling to 30 s, jittered) and try again
+ *   -> a watch still open WATCH_STALL_GRACE_MS after its server-side timeoutSeconds is stalled
+ *      (the connection died without a FIN or RST, or a proxy holds it): abort it and go on as
+ *      after a failure
+ *
+ * Watches get no request timeout (they are meant to stay open for minutes); the server-side
+ * timeout plus that grace is their bound instead. Lists go through the API clients and get the
+ * Kubernetes request timeout (see src/kube/cancellable-kubeconfig.ts).
  *
  * Handlers run synchronously in event order and are never called after stop().
  */
@@ -78,6 +85,8 @@ export interface InformerOptions {
 
 const DEFAULT_WATCH_TIMEOUT_SECONDS = { min: 300, max: 600 };
 const DEFAULT_FAILURE_BACKOFF = { initialMs: 1_000, maxMs: 30_000 };
+/** How long past its timeoutSeconds a watch may stay open before it counts as stalled. */
+export const WATCH_STALL_GRACE_MS = 30_000;
 /** A watch that closes normally faster than this counts as a failure, so a broken server cannot make us spin. */
 const MIN_HEALTHY_WATCH_MS = 1_000;
 
@@ -298,10 +307,17 @@ export class Informer<T extends ObjectWithMetadata> {
   private watchOnce(): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       const startedAt = this.clock.now();
+      const query = this.watchQuery();
       let finished = false;
+      const stallTimer = this.clock.setTimer(() => {
+        const handle = this.activeWatch;
+        finish(new Error(`watch still open ${WATCH_STALL_GRACE_MS / 1000} s after its ${String(query.timeoutSeconds)} s timeout: the connection is stalled; restarting it`));
+        handle?.abort();
+      }, Number(query.timeoutSeconds) * 1000 + WATCH_STALL_GRACE_MS);
       const finish = (err: unknown): void => {
         if (finished) return;
         finished = true;
+        stallTimer.cancel();
         this.activeWatch = undefined;
         if (err !== undefined && err !== null && !this.stopped) reject(asError(err));
         else resolve(this.clock.now() - startedAt >= MIN_HEALTHY_WATCH_MS);
@@ -316,7 +332,7 @@ export class Informer<T extends ObjectWithMetadata> {
         finish(error);
         handle?.abort();
       };
-      this.watch(this.source.watchPath, this.watchQuery(), onEvent, finish).then(
+      this.watch(this.source.watchPath, query, onEvent, finish).then(
         (handle) => {
           if (finished || this.stopped) handle.abort();
           else this.activeWatch = handle;

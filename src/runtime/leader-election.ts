@@ -11,6 +11,16 @@
  * - The leader renews every retryPeriod. If it has not renewed successfully for renewDeadline
  *   (shorter than leaseDuration, so it steps down before anyone else may take over), it stops
  *   leading and calls onStoppedLeading; the process should then exit and start afresh.
+ * - Why stepping down at renewDeadline is early enough: renewDeadline is counted from the moment
+ *   the leader *started* its last successful write, which is before the API server stored it.
+ *   A standby counts leaseDuration from the moment it *saw* that write, which is after. So the
+ *   leader gives up at least leaseDuration - renewDeadline (5 s by default) before any standby
+ *   may take the Lease, less only the drift between the two clocks over one lease period. The
+ *   manager cancels every running reconcile in onStoppedLeading, inside that gap.
+ * - Every Lease request runs under a signal (see cancellation.ts) that aborts it at the renew
+ *   deadline at the latest, and after half the renew deadline for any one attempt, so a hung
+ *   connection cannot keep a request open past the moment this replica stops leading and there
+ *   is time for a second attempt on a fresh connection.
  * - release() clears holderIdentity (leaseDurationSeconds 1) so a standby takes over at its
  *   next poll instead of waiting for expiry.
  */
@@ -19,8 +29,9 @@ import { hostname } from "node:os";
 import * as k8s from "@kubernetes/client-node";
 import { raceWithTimeout, realClock, type Clock } from "../util/clock.js";
 import { classifyKubeError } from "../util/classify.js";
-import { describeError, isNotFound } from "../util/errors.js";
+import { describeError, isNotFound, TimedOutError } from "../util/errors.js";
 import { createSilentLogger, type Logger } from "../util/logger.js";
+import { formatSeconds, runWithSignal } from "./cancellation.js";
 
 /** The Lease calls the elector makes; errors are typed (NotFoundError, ConflictError, …). */
 export interface LeaseClient {
@@ -218,7 +229,9 @@ export class LeaderElector {
   private async run(): Promise<void> {
     this.logger.info("campaigning for leadership");
     while (!this.stopped && !this.leading) {
-      if (await this.tryAcquireOrRenew()) {
+      const startedAt = this.clock.now();
+      if (await this.attempt(this.options.renewDeadlineMs)) {
+        this.lastRenewMs = startedAt;
         this.becomeLeader();
         break;
       }
@@ -237,7 +250,6 @@ export class LeaderElector {
   private becomeLeader(): void {
     this.leading = true;
     this.acquisitions++;
-    this.lastRenewMs = this.clock.now();
     this.logger.info("started leading", { leaseTransitions: this.lease?.spec?.leaseTransitions ?? 0 });
     this.options.callbacks.onStartedLeading();
   }
@@ -256,16 +268,31 @@ export class LeaderElector {
   private async renewWithinDeadline(): Promise<boolean> {
     const deadline = this.lastRenewMs + this.options.renewDeadlineMs;
     while (!this.stopped && this.clock.now() < deadline) {
-      // A hung API call must not keep us believing we lead past the deadline.
-      const outcome = await raceWithTimeout(this.clock, this.tryAcquireOrRenew(), deadline - this.clock.now(), false);
+      const startedAt = this.clock.now();
+      const outcome = await this.attempt(Math.min(deadline - startedAt, this.options.renewDeadlineMs / 2));
       if (outcome && this.clock.now() <= deadline) {
-        this.lastRenewMs = this.clock.now();
+        this.lastRenewMs = startedAt;
         return true;
       }
       const pause = Math.min(this.options.retryPeriodMs, deadline - this.clock.now());
       if (pause > 0) await this.clock.sleep(pause, this.stopController.signal);
     }
     return this.stopped;
+  }
+
+  /**
+   * One tryAcquireOrRenew whose requests are aborted after `timeoutMs`; false if it has not
+   * succeeded by then. The race covers a client that ignores the signal: a hung API call must not
+   * keep us believing we lead past the deadline.
+   */
+  private async attempt(timeoutMs: number): Promise<boolean> {
+    const controller = new AbortController();
+    const timer = this.clock.setTimer(() => controller.abort(new TimedOutError(`lease request timed out after ${formatSeconds(timeoutMs)}`)), timeoutMs);
+    try {
+      return await raceWithTimeout(this.clock, runWithSignal(controller.signal, () => this.tryAcquireOrRenew()), timeoutMs, false);
+    } finally {
+      timer.cancel();
+    }
   }
 
   /** One read-modify-write of the Lease. Never throws: a failure is simply "not now". */

@@ -10,6 +10,14 @@
  * then release the Lease. Releasing first would let the next leader reconcile an object this
  * replica is still writing.
  *
+ * Each reconcile runs with its own AbortSignal (see cancellation.ts), aborted when its deadline
+ * passes, when leadership is lost, and when a shutdown outlasts its timeout. Every outbound call
+ * reads that signal and refuses to start once it has fired, so a replica that lost the Lease
+ * stops touching AWS and the API server before another replica can take over: the elector gives
+ * up at renewDeadline, measured from the start of its last successful renewal, while a standby
+ * may take the Lease only leaseDuration after it saw that renewal, which is later (see
+ * leader-election.ts).
+ *
  * The manager knows nothing about ClusterUpgrades; keys are "namespace/name" strings.
  */
 import { realClock, type Clock, type Timer } from "../util/clock.js";
@@ -17,6 +25,7 @@ import { describeError, serializeError } from "../util/errors.js";
 import { createSilentLogger, type Logger } from "../util/logger.js";
 import type { OperatorMetrics } from "../observability/metrics.js";
 import type { ProbeResult } from "../observability/http.js";
+import { CANCEL_REASONS, runWithSignal } from "./cancellation.js";
 import { objectKey, type Informer, type ObjectWithMetadata } from "./informer.js";
 import { LeaderElector, type LeaderElectorOptions } from "./leader-election.js";
 import { WorkQueue, type BackoffOptions, type ReconcileResult } from "./workqueue.js";
@@ -51,8 +60,10 @@ export interface ManagerOptions<P extends ObjectWithMetadata> {
   concurrency?: number;
   /** Lease settings; `false` runs without election (a single replica, local runs). */
   leaderElection: LeaderElectionSettings | false;
-  /** How long shutdown waits for running reconciles. Default 30 s. */
+  /** How long shutdown waits for running reconciles before cancelling them. Default 30 s. */
   shutdownTimeoutMs?: number;
+  /** A reconcile still running after this long is cancelled (and retried with backoff). Default 5 min. */
+  reconcileTimeoutMs?: number;
   /** The leader re-enqueues every primary object this often. Default 10 min; 0 disables. */
   resyncPeriodMs?: number;
   backoff?: BackoffOptions;
@@ -101,6 +112,9 @@ export type StopReason = "shutdown" | "lost-leadership";
 type ManagerState = "new" | "running" | "stopping" | "stopped";
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+export const DEFAULT_RECONCILE_TIMEOUT_MS = 5 * 60_000;
+/** After cancelling, how long shutdown waits for reconciles to unwind before giving up on them. */
+const CANCEL_GRACE_MS = 5_000;
 const DEFAULT_RESYNC_PERIOD_MS = 10 * 60_000;
 
 export class Manager<P extends ObjectWithMetadata> {
@@ -114,6 +128,8 @@ export class Manager<P extends ObjectWithMetadata> {
   private resyncTimer: Timer | undefined;
   private stopPromise: Promise<void> | undefined;
   private stopReason: StopReason | undefined;
+  /** One controller per running reconcile. */
+  private readonly running = new Set<AbortController>();
   private resolveDone!: (reason: StopReason) => void;
   /** Resolves once the manager has fully stopped, with why. */
   readonly done: Promise<StopReason>;
@@ -265,9 +281,29 @@ export class Manager<P extends ObjectWithMetadata> {
     if (!this.leading || this.state !== "running" || this.workersStarted) return;
     this.workersStarted = true;
     this.enqueueAllPrimary();
-    this.queue.start(this.options.reconcile);
+    this.queue.start((key) => this.reconcileWithSignal(key));
     this.scheduleResync();
     this.logger.info("workers started", { concurrency: this.options.concurrency ?? 1 });
+  }
+
+  private async reconcileWithSignal(key: string): Promise<ReconcileResult | void> {
+    const controller = new AbortController();
+    this.running.add(controller);
+    const timeoutMs = this.options.reconcileTimeoutMs ?? DEFAULT_RECONCILE_TIMEOUT_MS;
+    const deadline = this.clock.setTimer(() => controller.abort(CANCEL_REASONS.deadline(timeoutMs)), timeoutMs);
+    try {
+      return await runWithSignal(controller.signal, () => this.options.reconcile(key));
+    } finally {
+      deadline.cancel();
+      this.running.delete(controller);
+    }
+  }
+
+  /** Aborts every running reconcile; their calls fail fast and send nothing more. */
+  private cancelRunning(reason: Error): void {
+    if (this.running.size === 0) return;
+    this.logger.warn("cancelling running reconciles", { count: this.running.size, reason: reason.message });
+    for (const controller of this.running) controller.abort(reason);
   }
 
   private enqueueAllPrimary(): void {
@@ -285,6 +321,8 @@ export class Manager<P extends ObjectWithMetadata> {
 
   private onLostLeadership(): void {
     this.logger.error("lost leadership, stopping");
+    // First, before anything else: another replica may take the Lease once it has expired.
+    this.cancelRunning(CANCEL_REASONS.leadershipLost());
     this.markNotLeading();
     void this.stop("lost-leadership", false);
   }
@@ -307,8 +345,13 @@ export class Manager<P extends ObjectWithMetadata> {
     const wasRunning = this.state === "running";
     this.state = "stopping";
     this.resyncTimer?.cancel();
-    const drained = await this.queue.shutdown(this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
-    if (!drained) this.logger.warn("shutdown timed out with reconciles still running", { inFlight: this.queue.inFlight() });
+    const shutdownTimeoutMs = this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    let drained = await this.queue.shutdown(shutdownTimeoutMs);
+    if (!drained) {
+      this.logger.warn("shutdown timed out with reconciles still running", { inFlight: this.queue.inFlight() });
+      this.cancelRunning(CANCEL_REASONS.shutdown(shutdownTimeoutMs));
+      drained = await this.queue.shutdown(CANCEL_GRACE_MS);
+    }
     if (wasRunning && this.elector !== undefined) {
       // With a reconcile still running, letting the Lease expire keeps the next leader from
       // overlapping with it; the standby then waits one lease duration instead.

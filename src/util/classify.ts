@@ -6,6 +6,7 @@
  * Only what is certainly transient is marked retryable: retrying a validation error or a missing
  * resource wastes the API budget and delays the real fix.
  */
+import { abortError, currentSignal, formatSeconds, kubeRequestTimeoutMs } from "../runtime/cancellation.js";
 import {
   AccessDeniedError,
   AlreadyExistsError,
@@ -14,6 +15,7 @@ import {
   NotFoundError,
   OperatorError,
   ThrottlingError,
+  TimedOutError,
   TransientError,
   UnknownError,
   ValidationError,
@@ -257,9 +259,25 @@ function describeKubeError(kube: KubeErrorShape): string {
   return prefix ? `${prefix}: ${kube.message}` : kube.message;
 }
 
+function isAbortError(err: unknown): boolean {
+  return asRecord(err)?.name === "AbortError";
+}
+
+/**
+ * A Kubernetes request aborted by its signal (see CancellableKubeConfig): the fetch library drops
+ * the signal's reason, so it is read back from the current signal, which is the reconcile's (or
+ * the Lease attempt's). When that has not fired, only the request timeout can have.
+ */
+function classifyKubeAbort(err: unknown, context: string | undefined): OperatorError {
+  const signal = currentSignal();
+  if (signal?.aborted) return abortError(signal, context ?? "Kubernetes request");
+  return new TimedOutError(withContext(context, `no answer from the API server within ${formatSeconds(kubeRequestTimeoutMs())} (KUBE_REQUEST_TIMEOUT_SECONDS)`), { cause: err });
+}
+
 /** Classifies an error from @kubernetes/client-node by HTTP status and Status reason. */
 export function classifyKubeError(err: unknown, context?: string): OperatorError {
   if (err instanceof OperatorError) return err;
+  if (isAbortError(err)) return classifyKubeAbort(err, context);
   if (networkErrorCode(err) !== undefined) return classifyNetworkError(err, context);
   const kube = readKubeError(err);
   const status = kube.statusCode;
@@ -300,6 +318,10 @@ function looksLikeKubeError(err: unknown): boolean {
 /** Picks the classifier from the error's shape: AWS, Kubernetes, then plain network errors. */
 export function classifyError(err: unknown, context?: string): OperatorError {
   if (err instanceof OperatorError) return err;
+  if (isAbortError(err)) {
+    const signal = currentSignal();
+    return signal?.aborted ? abortError(signal, context ?? "request") : new TimedOutError(withContext(context, "request aborted before an answer came"), { cause: err });
+  }
   if (looksLikeAwsError(err)) return classifyAwsError(err, context);
   if (looksLikeKubeError(err)) return classifyKubeError(err, context);
   return classifyNetworkError(err, context);

@@ -41,6 +41,20 @@ export class ThrottlingError extends TransientError {
   }
 }
 
+/**
+ * The work was called off before it finished: leadership was lost, the reconcile passed its
+ * deadline, or the operator is shutting down. Retryable: the key goes back to the work queue (of
+ * whichever replica leads by then), and every step is idempotent.
+ */
+export class CancelledError extends TransientError {
+  override readonly name: string = "CancelledError";
+}
+
+/** A single call got no answer within its timeout; the connection may be hung or the service slow. */
+export class TimedOutError extends TransientError {
+  override readonly name: string = "TimedOutError";
+}
+
 /** The thing addressed does not exist (any more). */
 export class NotFoundError extends OperatorError {
   override readonly name: string = "NotFoundError";
@@ -97,6 +111,11 @@ export function isTransient(err: unknown): boolean {
 
 export function isThrottling(err: unknown): boolean {
   return findInCauseChain(err, ThrottlingError) !== undefined;
+}
+
+/** True for CancelledError anywhere in the cause chain: the caller must stop, not try the next call. */
+export function isCancelled(err: unknown): boolean {
+  return findInCauseChain(err, CancelledError) !== undefined;
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -60,7 +60,7 @@ export class ChaosOperators {
   }
 
   private spawn(): OperatorProcess {
-    const started = startOperatorProcess(this.env, { kubeconfig: this.kubeconfig, entry: this.entry });
+    const started = startOperatorProcess(this.env, { kubeconfigPath: this.kubeconfig, entry: this.entry });
     this.kubeconfig ??= started.kubeconfigPath;
     this.logPaths.push(started.logPath);
     return started;

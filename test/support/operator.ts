@@ -4,7 +4,7 @@
 // test that needs it, and the suite's audit check (test/support/audit.ts) sees every request.
 import { KubeConfig } from "@kubernetes/client-node";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sandboxEnv } from "./global-sandbox.js";
@@ -42,6 +42,14 @@ function operatorKubeconfig(dir: string, secretNamespaces: readonly string[]): s
   }
 }
 
+/**
+ * The operator's kubeconfig file, prepared ahead: startOperatorProcess prepares one synchronously
+ * otherwise, which stalls everything the test process serves meanwhile (a fault proxy, say).
+ */
+export function prepareOperatorKubeconfig(secretNamespaces: readonly string[] = DEFAULT_UPGRADE_NAMESPACES): string {
+  return operatorKubeconfig(sandboxEnv().dir, secretNamespaces);
+}
+
 /** A KubeConfig with the operator's ServiceAccount token, for tests that call operator code in-process. */
 export function operatorKubeConfig(secretNamespaces: readonly string[] = DEFAULT_UPGRADE_NAMESPACES): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -52,8 +60,14 @@ export function operatorKubeConfig(secretNamespaces: readonly string[] = DEFAULT
 export interface OperatorProcessOptions {
   /** Namespaces holding ClusterUpgrades whose Secrets the operator reads; default DEFAULT_UPGRADE_NAMESPACES. */
   secretNamespaces?: readonly string[];
-  /** A kubeconfig an earlier operator of this run got (its kubeconfigPath): restarts skip minting a new token. */
-  kubeconfig?: string;
+  /**
+   * Where this operator reaches the API server instead of the sandbox's URL, e.g. a fault proxy
+   * on another port of 127.0.0.1 (the API server's certificate is for the IP, so TLS still
+   * verifies). The operator's kubeconfig is copied with the server rewritten.
+   */
+  apiServerUrl?: string;
+  /** A kubeconfig from prepareOperatorKubeconfig, used instead of preparing one now. */
+  kubeconfigPath?: string;
   /**
    * A compiled main.js to run with plain node instead of src/main.ts through tsx: it starts in a
    * fraction of the time, which matters to a test that restarts the operator many times.
@@ -61,11 +75,20 @@ export interface OperatorProcessOptions {
   entry?: string;
 }
 
+function withServer(kubeconfigPath: string, from: string, to: string, sequenceNumber: number): string {
+  const text = readFileSync(kubeconfigPath, "utf8");
+  if (!text.includes(from)) throw new Error(`the operator's kubeconfig ${kubeconfigPath} does not name the API server ${from}`);
+  const copy = `${kubeconfigPath}.via-${sequenceNumber}`;
+  writeFileSync(copy, text.split(from).join(to), { mode: 0o600 });
+  return copy;
+}
+
 export function startOperatorProcess(extraEnv: Record<string, string> = {}, options: OperatorProcessOptions = {}): OperatorProcess {
   const env = sandboxEnv();
-  const kubeconfig = options.kubeconfig ?? operatorKubeconfig(env.dir, options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES);
+  const sandboxKubeconfig = options.kubeconfigPath ?? operatorKubeconfig(env.dir, options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES);
   mkdirSync(join(env.dir, "logs"), { recursive: true });
   const logPath = join(env.dir, "logs", `operator-${process.pid}-${++sequence}.log`);
+  const kubeconfig = options.apiServerUrl === undefined ? sandboxKubeconfig : withServer(sandboxKubeconfig, env.apiServerUrl, options.apiServerUrl, sequence);
   const log = createWriteStream(logPath);
   const identity = `test-operator-${sequence}`;
   const command = options.entry ? [options.entry] : ["--import", "tsx", join(repoRoot, "src", "main.ts")];

@@ -675,6 +675,8 @@ export const Reason = {
   // A pass that ended in an error says what kind of error (errorReason in the controller).
   /** An AWS service or the API server asked the operator to slow down. */
   Throttled: "Throttled",
+  /** A call got no answer within its timeout (AWS_CALL_TIMEOUT_SECONDS, KUBE_REQUEST_TIMEOUT_SECONDS). */
+  TimedOut: "TimedOut",
   /** A service was unreachable or answered with a server error (5xx, reset, DNS). */
   ServiceUnavailable: "ServiceUnavailable",
   /** The operator's AWS role or ServiceAccount may not make a call it needs. */

@@ -26,8 +26,8 @@ export class AwsAutoScaling implements AutoScalingPort {
   }
 
   async describeGroup(name: string): Promise<AutoScalingGroupInfo> {
-    const { AutoScalingGroups } = await awsCall(`describing Auto Scaling group ${name}`, () =>
-      this.client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })),
+    const { AutoScalingGroups } = await awsCall(`describing Auto Scaling group ${name}`, (options) =>
+      this.client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }), options),
     );
     const group = AutoScalingGroups?.[0];
     if (!group) throw new NotFoundError(`describing Auto Scaling group ${name}: no such group`);
@@ -57,15 +57,15 @@ export class AwsAutoScaling implements AutoScalingPort {
   }
 
   async setSize(name: string, size: GroupSize): Promise<void> {
-    await awsCall(`resizing Auto Scaling group ${name} to min ${size.min}, max ${size.max}, desired ${size.desired}`, () =>
-      this.client.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: size.min, MaxSize: size.max, DesiredCapacity: size.desired })),
+    await awsCall(`resizing Auto Scaling group ${name} to min ${size.min}, max ${size.max}, desired ${size.desired}`, (options) =>
+      this.client.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: size.min, MaxSize: size.max, DesiredCapacity: size.desired }), options),
     );
   }
 
   async terminateInstance(instanceId: string, decrementDesired: boolean): Promise<void> {
     try {
-      await awsCall(`terminating instance ${instanceId}`, () =>
-        this.client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: decrementDesired })),
+      await awsCall(`terminating instance ${instanceId}`, (options) =>
+        this.client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: decrementDesired }), options),
       );
     } catch (error) {
       // Auto Scaling answers ValidationError both when the instance has already left every group
@@ -79,36 +79,37 @@ export class AwsAutoScaling implements AutoScalingPort {
   }
 
   async tagGroup(name: string, tags: Record<string, string>): Promise<void> {
-    await awsCall(`tagging Auto Scaling group ${name}`, () =>
+    await awsCall(`tagging Auto Scaling group ${name}`, (options) =>
       this.client.send(
         new CreateOrUpdateTagsCommand({
           Tags: Object.entries(tags).map(([Key, Value]) => ({ ResourceId: name, ResourceType: "auto-scaling-group", Key, Value, PropagateAtLaunch: false })),
         }),
+        options,
       ),
     );
   }
 
   async untagGroup(name: string, keys: string[]): Promise<void> {
-    await awsCall(`removing tags ${keys.join(", ")} from Auto Scaling group ${name}`, () =>
-      this.client.send(new DeleteTagsCommand({ Tags: keys.map((Key) => ({ ResourceId: name, ResourceType: "auto-scaling-group", Key })) })),
+    await awsCall(`removing tags ${keys.join(", ")} from Auto Scaling group ${name}`, (options) =>
+      this.client.send(new DeleteTagsCommand({ Tags: keys.map((Key) => ({ ResourceId: name, ResourceType: "auto-scaling-group", Key })) }), options),
     );
   }
 
   async setLaunchTemplateVersion(name: string, templateId: string, version: string): Promise<void> {
-    await awsCall(`pointing Auto Scaling group ${name} at launch template ${templateId} version ${version}`, () =>
-      this.client.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, LaunchTemplate: { LaunchTemplateId: templateId, Version: version } })),
+    await awsCall(`pointing Auto Scaling group ${name} at launch template ${templateId} version ${version}`, (options) =>
+      this.client.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, LaunchTemplate: { LaunchTemplateId: templateId, Version: version } }), options),
     );
   }
 
   async suspendProcesses(name: string, processes: string[]): Promise<void> {
-    await awsCall(`suspending ${processes.join(", ")} on Auto Scaling group ${name}`, () =>
-      this.client.send(new SuspendProcessesCommand({ AutoScalingGroupName: name, ScalingProcesses: processes })),
+    await awsCall(`suspending ${processes.join(", ")} on Auto Scaling group ${name}`, (options) =>
+      this.client.send(new SuspendProcessesCommand({ AutoScalingGroupName: name, ScalingProcesses: processes }), options),
     );
   }
 
   async resumeProcesses(name: string, processes: string[]): Promise<void> {
-    await awsCall(`resuming ${processes.join(", ")} on Auto Scaling group ${name}`, () =>
-      this.client.send(new ResumeProcessesCommand({ AutoScalingGroupName: name, ScalingProcesses: processes })),
+    await awsCall(`resuming ${processes.join(", ")} on Auto Scaling group ${name}`, (options) =>
+      this.client.send(new ResumeProcessesCommand({ AutoScalingGroupName: name, ScalingProcesses: processes }), options),
     );
   }
 }

@@ -1,11 +1,21 @@
 // Every AWS call goes through here. Retries are not done here: the SDK client already retried
 // throttling, 5xx and network failures (see client-config.ts), so another retry loop on top would
-// multiply the sends per call and ignore Retry-After. What this adds is the typed error naming the
-// call, so callers can branch with isNotFound() and friends, and one warning when a retryable
-// failure outlasted the SDK's attempts and goes back to the work queue.
+// multiply the sends per call and ignore Retry-After. What this adds:
+// - the fence: once the current reconcile is cancelled (leadership lost, deadline, shutdown), no
+//   call is sent at all, so a replica that lost the Lease sends nothing more to AWS;
+// - the call's AbortSignal, handed to the SDK's send(): the reconcile's signal plus a timeout for
+//   the whole call, retries and their back-off included (AWS_CALL_TIMEOUT_SECONDS). The SDK stops
+//   its retry loop on an abort; each single attempt is also bounded by the request handler's own
+//   requestTimeout (client-config.ts);
+// - the typed error naming the call, so callers can branch with isNotFound() and friends; an
+//   aborted call becomes a TimedOutError or CancelledError that says which call and why;
+// - one warning when a retryable failure outlasted the SDK's attempts and goes back to the work
+//   queue.
+import { abortError, callSignal, throwIfCancelled } from "../../runtime/cancellation.js";
 import { classifyAwsError } from "../../util/classify.js";
-import { describeError, serializeError } from "../../util/errors.js";
+import { describeError, isCancelled, serializeError, type OperatorError } from "../../util/errors.js";
 import type { Logger } from "../../util/logger.js";
+import { awsCallTimeoutMs } from "./client-config.js";
 
 let retryLogger: Logger | undefined;
 
@@ -14,12 +24,20 @@ export function setAwsRetryLogger(logger: Logger): void {
   retryLogger = logger;
 }
 
-export async function awsCall<T>(context: string, operation: () => Promise<T>): Promise<T> {
+/** What every adapter passes as the second argument of `client.send(command, options)`. */
+export interface AwsCallOptions {
+  abortSignal: AbortSignal;
+}
+
+export async function awsCall<T>(context: string, operation: (options: AwsCallOptions) => Promise<T>): Promise<T> {
+  throwIfCancelled(context);
+  const timeoutMs = awsCallTimeoutMs();
+  const call = callSignal(timeoutMs);
   try {
-    return await operation();
+    return await operation({ abortSignal: call.signal });
   } catch (err) {
-    const typed = classifyAwsError(err, context);
-    if (typed.retryable && retryLogger) {
+    const typed: OperatorError = call.signal.aborted ? abortError(call.signal, context) : classifyAwsError(err, context);
+    if (typed.retryable && retryLogger && !isCancelled(typed)) {
       const attempts = (err as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts;
       retryLogger.warn(`giving up on ${context} for this pass`, {
         call: context,
@@ -29,5 +47,7 @@ export async function awsCall<T>(context: string, operation: () => Promise<T>): 
       });
     }
     throw typed;
+  } finally {
+    call.dispose();
   }
 }

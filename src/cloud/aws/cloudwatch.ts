@@ -20,8 +20,8 @@ export class AwsCloudWatch implements CloudWatchPort {
       const names = alarmNames.slice(index, index + ALARM_NAMES_PER_CALL);
       let nextToken: string | undefined;
       do {
-        const page = await awsCall(`reading CloudWatch alarms ${names.join(", ")}`, () =>
-          this.client.send(new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ["MetricAlarm", "CompositeAlarm"], ...(nextToken ? { NextToken: nextToken } : {}) })),
+        const page = await awsCall(`reading CloudWatch alarms ${names.join(", ")}`, (options) =>
+          this.client.send(new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ["MetricAlarm", "CompositeAlarm"], ...(nextToken ? { NextToken: nextToken } : {}) }), options),
         );
         for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
           if (alarm.AlarmName && alarm.StateValue) states[alarm.AlarmName] = alarm.StateValue;

@@ -22,8 +22,8 @@ export class AwsEc2 implements Ec2Port {
   async findLaunchTemplateVersion(templateId: string, marker: string): Promise<string | undefined> {
     let nextToken: string | undefined;
     do {
-      const page = await awsCall(`listing the versions of launch template ${templateId}`, () =>
-        this.client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, ...(nextToken ? { NextToken: nextToken } : {}) })),
+      const page = await awsCall(`listing the versions of launch template ${templateId}`, (options) =>
+        this.client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, ...(nextToken ? { NextToken: nextToken } : {}) }), options),
       );
       const found = (page.LaunchTemplateVersions ?? []).find((version) => version.VersionDescription?.includes(marker));
       if (found?.VersionNumber !== undefined) return String(found.VersionNumber);
@@ -33,7 +33,7 @@ export class AwsEc2 implements Ec2Port {
   }
 
   async createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string; clientToken: string }): Promise<string> {
-    const { LaunchTemplateVersion } = await awsCall(`adding a version with AMI ${request.imageId} to launch template ${request.templateId}`, () =>
+    const { LaunchTemplateVersion } = await awsCall(`adding a version with AMI ${request.imageId} to launch template ${request.templateId}`, (options) =>
       this.client.send(
         new CreateLaunchTemplateVersionCommand({
           LaunchTemplateId: request.templateId,
@@ -42,6 +42,7 @@ export class AwsEc2 implements Ec2Port {
           ClientToken: request.clientToken,
           LaunchTemplateData: { ImageId: request.imageId },
         }),
+        options,
       ),
     );
     if (LaunchTemplateVersion?.VersionNumber === undefined) throw new Error(`EC2 answered without a version number for launch template ${request.templateId}`);
@@ -54,8 +55,8 @@ export class AwsEc2 implements Ec2Port {
     let nextToken: string | undefined;
     do {
       // A filter rather than InstanceIds: an instance terminated meanwhile is absent, not an error.
-      const page = await awsCall(`describing instances ${instanceIds.join(", ")}`, () =>
-        this.client.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: instanceIds }], ...(nextToken ? { NextToken: nextToken } : {}) })),
+      const page = await awsCall(`describing instances ${instanceIds.join(", ")}`, (options) =>
+        this.client.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: instanceIds }], ...(nextToken ? { NextToken: nextToken } : {}) }), options),
       );
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) if (instance.InstanceId && instance.ImageId) images[instance.InstanceId] = instance.ImageId;
@@ -66,8 +67,8 @@ export class AwsEc2 implements Ec2Port {
   }
 
   async eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined> {
-    const { Images } = await awsCall(`looking up the EKS-optimized AMI for Kubernetes ${kubernetesVersion}`, () =>
-      this.client.send(new DescribeImagesCommand({ Owners: [this.amiOwner], Filters: [{ Name: "name", Values: [`${EKS_AMI_NAME_PREFIX}${kubernetesVersion}-v*`] }] })),
+    const { Images } = await awsCall(`looking up the EKS-optimized AMI for Kubernetes ${kubernetesVersion}`, (options) =>
+      this.client.send(new DescribeImagesCommand({ Owners: [this.amiOwner], Filters: [{ Name: "name", Values: [`${EKS_AMI_NAME_PREFIX}${kubernetesVersion}-v*`] }] }), options),
     );
     // Names end with the release date (vYYYYMMDD): the greatest name is the newest release.
     const newest = (Images ?? []).filter((image) => image.ImageId && image.Name).sort((a, b) => b.Name!.localeCompare(a.Name!))[0];
@@ -77,8 +78,8 @@ export class AwsEc2 implements Ec2Port {
   async describeSubnets(subnetIds: string[]): Promise<SubnetInfo[]> {
     if (subnetIds.length === 0) return [];
     // Filtering by subnet-id returns only those that exist, where SubnetIds would fail the whole call.
-    const { Subnets } = await awsCall(`describing subnets ${subnetIds.join(", ")}`, () =>
-      this.client.send(new DescribeSubnetsCommand({ Filters: [{ Name: "subnet-id", Values: subnetIds }] })),
+    const { Subnets } = await awsCall(`describing subnets ${subnetIds.join(", ")}`, (options) =>
+      this.client.send(new DescribeSubnetsCommand({ Filters: [{ Name: "subnet-id", Values: subnetIds }] }), options),
     );
     return (Subnets ?? []).map((subnet) => ({
       id: subnet.SubnetId ?? "",
@@ -90,8 +91,8 @@ export class AwsEc2 implements Ec2Port {
 
   async existingSecurityGroups(groupIds: string[]): Promise<string[]> {
     if (groupIds.length === 0) return [];
-    const { SecurityGroups } = await awsCall(`describing security groups ${groupIds.join(", ")}`, () =>
-      this.client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: groupIds }] })),
+    const { SecurityGroups } = await awsCall(`describing security groups ${groupIds.join(", ")}`, (options) =>
+      this.client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: groupIds }] }), options),
     );
     return (SecurityGroups ?? []).map((group) => group.GroupId ?? "").filter(Boolean);
   }

@@ -16,7 +16,6 @@ import {
   ListAddonsCommand,
   ListInsightsCommand,
   ListNodegroupsCommand,
-  ListUpdatesCommand,
   TagResourceCommand,
   UntagResourceCommand,
   UpdateAddonCommand,
@@ -40,7 +39,7 @@ import type {
 } from "../ports.js";
 import { hasAwsErrorName } from "../../util/classify.js";
 import { AlreadyExistsError, describeError } from "../../util/errors.js";
-import { awsCall } from "./call.js";
+import { awsCall, type AwsCallOptions } from "./call.js";
 import { awsClientConfig } from "./client-config.js";
 
 /**
@@ -48,7 +47,7 @@ import { awsClientConfig } from "./client-config.js";
  * ConflictError like any busy resource, so the create calls retype it: the caller then reads the
  * resource to decide whether it is the one it asked for.
  */
-async function creating(context: string, operation: () => Promise<unknown>): Promise<void> {
+async function creating(context: string, operation: (options: AwsCallOptions) => Promise<unknown>): Promise<void> {
   try {
     await awsCall(context, operation);
   } catch (error) {
@@ -73,8 +72,8 @@ export class AwsEks implements EksPort {
   }
 
   async describeCluster(clusterName: string): Promise<ClusterInfo> {
-    const { cluster } = await awsCall(`describing EKS cluster ${clusterName}`, () =>
-      this.client.send(new DescribeClusterCommand({ name: clusterName })),
+    const { cluster } = await awsCall(`describing EKS cluster ${clusterName}`, (options) =>
+      this.client.send(new DescribeClusterCommand({ name: clusterName }), options),
     );
     return toClusterInfo(cluster, clusterName);
   }
@@ -85,8 +84,8 @@ export class AwsEks implements EksPort {
     const versions: string[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await awsCall("listing the Kubernetes versions EKS offers", () =>
-        this.client.send(new DescribeClusterVersionsCommand({ clusterType: "eks", ...(nextToken ? { nextToken } : {}) })),
+      const page = await awsCall("listing the Kubernetes versions EKS offers", (options) =>
+        this.client.send(new DescribeClusterVersionsCommand({ clusterType: "eks", ...(nextToken ? { nextToken } : {}) }), options),
       );
       for (const entry of page.clusterVersions ?? []) if (entry.clusterVersion) versions.push(entry.clusterVersion);
       nextToken = page.nextToken;
@@ -96,8 +95,8 @@ export class AwsEks implements EksPort {
   }
 
   async describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint> {
-    const { cluster } = await awsCall(`describing EKS cluster ${clusterName}`, () =>
-      this.client.send(new DescribeClusterCommand({ name: clusterName })),
+    const { cluster } = await awsCall(`describing EKS cluster ${clusterName}`, (options) =>
+      this.client.send(new DescribeClusterCommand({ name: clusterName }), options),
     );
     const vpc = cluster?.resourcesVpcConfig;
     const network = cluster?.kubernetesNetworkConfig;
@@ -120,7 +119,7 @@ export class AwsEks implements EksPort {
 
   async createCluster(request: { name: string; version: string; blueprint: ClusterBlueprint; clientRequestToken: string }): Promise<ClusterInfo> {
     const { blueprint } = request;
-    const { cluster } = await awsCall(`creating EKS cluster ${request.name} at ${request.version}`, () =>
+    const { cluster } = await awsCall(`creating EKS cluster ${request.name} at ${request.version}`, (options) =>
       this.client.send(
         new CreateClusterCommand({
           name: request.name,
@@ -143,14 +142,15 @@ export class AwsEks implements EksPort {
           ...(blueprint.secretsKmsKeyArn ? { encryptionConfig: [{ resources: ["secrets"], provider: { keyArn: blueprint.secretsKmsKeyArn } }] } : {}),
           tags: blueprint.tags,
         }),
+        options,
       ),
     );
     return toClusterInfo(cluster, request.name);
   }
 
   async describeNodegroupBlueprint(clusterName: string, nodegroupName: string): Promise<NodegroupBlueprint> {
-    const { nodegroup } = await awsCall(`describing node group ${nodegroupName} of cluster ${clusterName}`, () =>
-      this.client.send(new DescribeNodegroupCommand({ clusterName, nodegroupName })),
+    const { nodegroup } = await awsCall(`describing node group ${nodegroupName} of cluster ${clusterName}`, (options) =>
+      this.client.send(new DescribeNodegroupCommand({ clusterName, nodegroupName }), options),
     );
     const template = nodegroup?.launchTemplate;
     return {
@@ -174,7 +174,7 @@ export class AwsEks implements EksPort {
     const { blueprint } = request;
     // A launch template that names an AMI decides the version itself: EKS refuses `version` then.
     const template = blueprint.launchTemplate?.id ? { id: blueprint.launchTemplate.id, ...(blueprint.launchTemplate.version ? { version: blueprint.launchTemplate.version } : {}) } : undefined;
-    await creating(`creating node group ${request.nodegroupName} in cluster ${request.clusterName}`, () =>
+    await creating(`creating node group ${request.nodegroupName} in cluster ${request.clusterName}`, (options) =>
       this.client.send(
         new CreateNodegroupCommand({
           clusterName: request.clusterName,
@@ -193,12 +193,13 @@ export class AwsEks implements EksPort {
           ...(blueprint.maxUnavailable ? { updateConfig: { maxUnavailable: blueprint.maxUnavailable } } : blueprint.maxUnavailablePercentage ? { updateConfig: { maxUnavailablePercentage: blueprint.maxUnavailablePercentage } } : {}),
           tags: blueprint.tags,
         }),
+        options,
       ),
     );
   }
 
   async createAddon(request: { clusterName: string; addonName: string; version: string; serviceAccountRoleArn?: string; configurationValues?: string; clientRequestToken: string; tags?: Record<string, string> }): Promise<void> {
-    await creating(`creating add-on ${request.addonName} ${request.version} in cluster ${request.clusterName}`, () =>
+    await creating(`creating add-on ${request.addonName} ${request.version} in cluster ${request.clusterName}`, (options) =>
       this.client.send(
         new CreateAddonCommand({
           clusterName: request.clusterName,
@@ -210,12 +211,13 @@ export class AwsEks implements EksPort {
           ...(request.configurationValues ? { configurationValues: request.configurationValues } : {}),
           ...(request.tags ? { tags: request.tags } : {}),
         }),
+        options,
       ),
     );
   }
 
   async startNodegroupScalingUpdate(request: StartUpdateRequest & { nodegroupName: string; scaling: { min: number; max: number; desired: number } }): Promise<UpdateInfo> {
-    const { update } = await awsCall(`scaling node group ${request.nodegroupName} of cluster ${request.clusterName} to ${request.scaling.desired}`, () =>
+    const { update } = await awsCall(`scaling node group ${request.nodegroupName} of cluster ${request.clusterName} to ${request.scaling.desired}`, (options) =>
       this.client.send(
         new UpdateNodegroupConfigCommand({
           clusterName: request.clusterName,
@@ -223,21 +225,22 @@ export class AwsEks implements EksPort {
           clientRequestToken: request.clientRequestToken,
           scalingConfig: { minSize: request.scaling.min, maxSize: request.scaling.max, desiredSize: request.scaling.desired },
         }),
+        options,
       ),
     );
     return toUpdateInfo(update);
   }
 
   async deleteNodegroup(clusterName: string, nodegroupName: string): Promise<void> {
-    await awsCall(`deleting node group ${nodegroupName} of cluster ${clusterName}`, () => this.client.send(new DeleteNodegroupCommand({ clusterName, nodegroupName })));
+    await awsCall(`deleting node group ${nodegroupName} of cluster ${clusterName}`, (options) => this.client.send(new DeleteNodegroupCommand({ clusterName, nodegroupName }), options));
   }
 
   async deleteCluster(clusterName: string): Promise<void> {
-    await awsCall(`deleting EKS cluster ${clusterName}`, () => this.client.send(new DeleteClusterCommand({ name: clusterName })));
+    await awsCall(`deleting EKS cluster ${clusterName}`, (options) => this.client.send(new DeleteClusterCommand({ name: clusterName }), options));
   }
 
   async startClusterVersionUpdate(request: StartUpdateRequest & { version: string; force: boolean }): Promise<UpdateInfo> {
-    const { update } = await awsCall(`starting the upgrade of cluster ${request.clusterName} to ${request.version}`, () =>
+    const { update } = await awsCall(`starting the upgrade of cluster ${request.clusterName} to ${request.version}`, (options) =>
       this.client.send(
         new UpdateClusterVersionCommand({
           name: request.clusterName,
@@ -245,37 +248,25 @@ export class AwsEks implements EksPort {
           clientRequestToken: request.clientRequestToken,
           ...(request.force ? { force: true } : {}),
         }),
+        options,
       ),
     );
     return toUpdateInfo(update);
   }
 
   async describeUpdate(clusterName: string, updateId: string, scope?: { nodegroupName?: string; addonName?: string }): Promise<UpdateInfo> {
-    const { update } = await awsCall(`describing update ${updateId} of cluster ${clusterName}`, () =>
-      this.client.send(new DescribeUpdateCommand({ name: clusterName, updateId, ...scope })),
+    const { update } = await awsCall(`describing update ${updateId} of cluster ${clusterName}`, (options) =>
+      this.client.send(new DescribeUpdateCommand({ name: clusterName, updateId, ...scope }), options),
     );
     return toUpdateInfo(update);
-  }
-
-  async listUpdates(clusterName: string, scope?: { nodegroupName?: string; addonName?: string }): Promise<string[]> {
-    const ids: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await awsCall(`listing updates of cluster ${clusterName}`, () =>
-        this.client.send(new ListUpdatesCommand({ name: clusterName, ...scope, ...(nextToken ? { nextToken } : {}) })),
-      );
-      ids.push(...(page.updateIds ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return ids;
   }
 
   async listNodegroups(clusterName: string): Promise<string[]> {
     const names: string[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await awsCall(`listing node groups of cluster ${clusterName}`, () =>
-        this.client.send(new ListNodegroupsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) })),
+      const page = await awsCall(`listing node groups of cluster ${clusterName}`, (options) =>
+        this.client.send(new ListNodegroupsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) }), options),
       );
       names.push(...(page.nodegroups ?? []));
       nextToken = page.nextToken;
@@ -284,8 +275,8 @@ export class AwsEks implements EksPort {
   }
 
   async describeNodegroup(clusterName: string, nodegroupName: string): Promise<ManagedNodeGroupInfo> {
-    const { nodegroup } = await awsCall(`describing node group ${nodegroupName} of cluster ${clusterName}`, () =>
-      this.client.send(new DescribeNodegroupCommand({ clusterName, nodegroupName })),
+    const { nodegroup } = await awsCall(`describing node group ${nodegroupName} of cluster ${clusterName}`, (options) =>
+      this.client.send(new DescribeNodegroupCommand({ clusterName, nodegroupName }), options),
     );
     return {
       name: nodegroup?.nodegroupName ?? nodegroupName,
@@ -316,7 +307,7 @@ export class AwsEks implements EksPort {
   async startNodegroupVersionUpdate(
     request: StartUpdateRequest & { nodegroupName: string; version?: string; releaseVersion?: string; launchTemplateVersion?: string; force: boolean },
   ): Promise<UpdateInfo> {
-    const { update } = await awsCall(`starting the update of node group ${request.nodegroupName}`, () =>
+    const { update } = await awsCall(`starting the update of node group ${request.nodegroupName}`, (options) =>
       this.client.send(
         new UpdateNodegroupVersionCommand({
           clusterName: request.clusterName,
@@ -327,6 +318,7 @@ export class AwsEks implements EksPort {
           ...(request.releaseVersion ? { releaseVersion: request.releaseVersion } : {}),
           ...(request.launchTemplateVersion ? { launchTemplate: { version: request.launchTemplateVersion } } : {}),
         }),
+        options,
       ),
     );
     return toUpdateInfo(update);
@@ -336,8 +328,8 @@ export class AwsEks implements EksPort {
     const names: string[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await awsCall(`listing add-ons of cluster ${clusterName}`, () =>
-        this.client.send(new ListAddonsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) })),
+      const page = await awsCall(`listing add-ons of cluster ${clusterName}`, (options) =>
+        this.client.send(new ListAddonsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) }), options),
       );
       names.push(...(page.addons ?? []));
       nextToken = page.nextToken;
@@ -346,8 +338,8 @@ export class AwsEks implements EksPort {
   }
 
   async describeAddon(clusterName: string, addonName: string): Promise<AddonInfo> {
-    const { addon } = await awsCall(`describing add-on ${addonName} of cluster ${clusterName}`, () =>
-      this.client.send(new DescribeAddonCommand({ clusterName, addonName })),
+    const { addon } = await awsCall(`describing add-on ${addonName} of cluster ${clusterName}`, (options) =>
+      this.client.send(new DescribeAddonCommand({ clusterName, addonName }), options),
     );
     return {
       name: addon?.addonName ?? addonName,
@@ -364,8 +356,8 @@ export class AwsEks implements EksPort {
     const versions: AddonVersionInfo[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await awsCall(`listing versions of add-on ${addonName} for Kubernetes ${kubernetesVersion}`, () =>
-        this.client.send(new DescribeAddonVersionsCommand({ addonName, kubernetesVersion, ...(nextToken ? { nextToken } : {}) })),
+      const page = await awsCall(`listing versions of add-on ${addonName} for Kubernetes ${kubernetesVersion}`, (options) =>
+        this.client.send(new DescribeAddonVersionsCommand({ addonName, kubernetesVersion, ...(nextToken ? { nextToken } : {}) }), options),
       );
       for (const addon of page.addons ?? []) {
         for (const version of addon.addonVersions ?? []) {
@@ -382,7 +374,7 @@ export class AwsEks implements EksPort {
   async startAddonUpdate(
     request: StartUpdateRequest & { addonName: string; version: string; resolveConflicts: "NONE" | "OVERWRITE" | "PRESERVE" },
   ): Promise<UpdateInfo> {
-    const { update } = await awsCall(`updating add-on ${request.addonName} to ${request.version}`, () =>
+    const { update } = await awsCall(`updating add-on ${request.addonName} to ${request.version}`, (options) =>
       this.client.send(
         new UpdateAddonCommand({
           clusterName: request.clusterName,
@@ -391,6 +383,7 @@ export class AwsEks implements EksPort {
           resolveConflicts: request.resolveConflicts,
           clientRequestToken: request.clientRequestToken,
         }),
+        options,
       ),
     );
     return toUpdateInfo(update);
@@ -400,8 +393,8 @@ export class AwsEks implements EksPort {
     const insights: InsightInfo[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await awsCall(`listing upgrade insights of cluster ${clusterName}`, () =>
-        this.client.send(new ListInsightsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) })),
+      const page = await awsCall(`listing upgrade insights of cluster ${clusterName}`, (options) =>
+        this.client.send(new ListInsightsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) }), options),
       );
       for (const insight of page.insights ?? []) {
         insights.push({
@@ -418,11 +411,11 @@ export class AwsEks implements EksPort {
   }
 
   async tagCluster(clusterArn: string, tags: Record<string, string>): Promise<void> {
-    await awsCall(`tagging EKS cluster ${clusterArn} with ${Object.keys(tags).join(", ")}`, () => this.client.send(new TagResourceCommand({ resourceArn: clusterArn, tags })));
+    await awsCall(`tagging EKS cluster ${clusterArn} with ${Object.keys(tags).join(", ")}`, (options) => this.client.send(new TagResourceCommand({ resourceArn: clusterArn, tags }), options));
   }
 
   async untagCluster(clusterArn: string, keys: string[]): Promise<void> {
-    await awsCall(`removing tags ${keys.join(", ")} from EKS cluster ${clusterArn}`, () => this.client.send(new UntagResourceCommand({ resourceArn: clusterArn, tagKeys: keys })));
+    await awsCall(`removing tags ${keys.join(", ")} from EKS cluster ${clusterArn}`, (options) => this.client.send(new UntagResourceCommand({ resourceArn: clusterArn, tagKeys: keys }), options));
   }
 }
 

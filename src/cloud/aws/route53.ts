@@ -37,7 +37,7 @@ export class AwsRoute53 implements Route53Port {
     const sets: ResourceRecordSet[] = [];
     let start: { name?: string; type?: RRType; identifier?: string } = { name: absolute(name), type: type as RRType };
     for (;;) {
-      const page = await awsCall(`listing ${type} records ${name} in hosted zone ${hostedZoneId}`, () =>
+      const page = await awsCall(`listing ${type} records ${name} in hosted zone ${hostedZoneId}`, (options) =>
         this.client.send(
           new ListResourceRecordSetsCommand({
             HostedZoneId: hostedZoneId,
@@ -45,6 +45,7 @@ export class AwsRoute53 implements Route53Port {
             ...(start.type ? { StartRecordType: start.type } : {}),
             ...(start.identifier ? { StartRecordIdentifier: start.identifier } : {}),
           }),
+          options,
         ),
       );
       const matching = (page.ResourceRecordSets ?? []).filter((set) => set.Name === absolute(name) && set.Type === type);
@@ -74,15 +75,15 @@ export class AwsRoute53 implements Route53Port {
       if (!record) throw new ValidationError(`no weighted ${type} record ${name} with set identifier ${setIdentifier} in hosted zone ${hostedZoneId}`);
       return { Action: "UPSERT" as const, ResourceRecordSet: { ...record, Weight: weight } };
     });
-    const { ChangeInfo } = await awsCall(`changing the weights of ${name} (${Object.entries(weights).map(([id, weight]) => `${id}=${weight}`).join(", ")})`, () =>
-      this.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, ChangeBatch: { Comment: "eks-upgrade-operator traffic step", Changes: changes } })),
+    const { ChangeInfo } = await awsCall(`changing the weights of ${name} (${Object.entries(weights).map(([id, weight]) => `${id}=${weight}`).join(", ")})`, (options) =>
+      this.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, ChangeBatch: { Comment: "eks-upgrade-operator traffic step", Changes: changes } }), options),
     );
     if (!ChangeInfo?.Id) throw new Error(`Route53 answered without a change id for ${name}`);
     return ChangeInfo.Id;
   }
 
   async changeStatus(changeId: string): Promise<"PENDING" | "INSYNC"> {
-    const { ChangeInfo } = await awsCall(`reading Route53 change ${changeId}`, () => this.client.send(new GetChangeCommand({ Id: changeId })));
+    const { ChangeInfo } = await awsCall(`reading Route53 change ${changeId}`, (options) => this.client.send(new GetChangeCommand({ Id: changeId }), options));
     return ChangeInfo?.Status === "INSYNC" ? "INSYNC" : "PENDING";
   }
 
@@ -104,8 +105,8 @@ export class AwsRoute53 implements Route53Port {
     ];
     if (changes.length === 0) return true;
     try {
-      await awsCall(`replacing TXT record ${name} in hosted zone ${hostedZoneId}`, () =>
-        this.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, ChangeBatch: { Comment: "eks-upgrade-operator claim", Changes: changes } })),
+      await awsCall(`replacing TXT record ${name} in hosted zone ${hostedZoneId}`, (options) =>
+        this.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, ChangeBatch: { Comment: "eks-upgrade-operator claim", Changes: changes } }), options),
       );
       return true;
     } catch (error) {
@@ -116,8 +117,8 @@ export class AwsRoute53 implements Route53Port {
   }
 
   async healthCheckHealthy(healthCheckId: string): Promise<boolean> {
-    const { HealthCheckObservations } = await awsCall(`reading Route53 health check ${healthCheckId}`, () =>
-      this.client.send(new GetHealthCheckStatusCommand({ HealthCheckId: healthCheckId })),
+    const { HealthCheckObservations } = await awsCall(`reading Route53 health check ${healthCheckId}`, (options) =>
+      this.client.send(new GetHealthCheckStatusCommand({ HealthCheckId: healthCheckId }), options),
     );
     const observations = HealthCheckObservations ?? [];
     // Route53 calls a check healthy when more than 18% of its checkers see it healthy.

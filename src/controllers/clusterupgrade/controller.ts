@@ -18,6 +18,7 @@ import type { CloudPortsFactory } from "../../cloud/ports.js";
 import { ensureConditions, setCondition } from "../../kube/conditions.js";
 import { UntrustedKubeconfigError } from "../../kube/untrusted-kubeconfig.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
+import { currentSignal } from "../../runtime/cancellation.js";
 import type { Clock } from "../../util/clock.js";
 import { describeError, isConflict } from "../../util/errors.js";
 import { forClusterUpgrade, type Logger } from "../../util/logger.js";
@@ -44,6 +45,7 @@ import { greenPreflightStep } from "./steps/green-preflight.js";
 import { freezeIntentStep } from "./steps/intent.js";
 import { validateStep } from "./steps/validate.js";
 import { windowStep } from "./steps/window.js";
+import { PassScope } from "./scope.js";
 
 /** How the controller reads and writes ClusterUpgrades; backed by the API server in production. */
 export interface ClusterUpgradeStore {
@@ -164,18 +166,20 @@ export class ClusterUpgradeController {
     const pendingEvents: { type: EventType; reason: string; message: string }[] = [];
     const spec = resolveSpec(upgrade.spec);
     const globalStop = this.options.globallyPaused?.() ?? false;
+    const region = (named: string | undefined): string => named ?? spec.cluster.region ?? this.options.defaultRegion;
+    const scope = new PassScope(this.options.cloud, () => this.options.workloads(upgrade), () => (this.options.greenWorkloads ?? noGreenReader)(upgrade));
     const context: StepContext = {
       upgrade,
       spec,
       intentChanges: changes,
       status,
       now,
-      cloud: this.options.cloud(spec.cluster.region ?? this.options.defaultRegion),
+      cloud: scope.cloudIn(region(undefined)),
       log,
       timings: this.timings,
-      workloads: () => this.options.workloads(upgrade),
-      greenWorkloads: () => (this.options.greenWorkloads ?? noGreenReader)(upgrade),
-      cloudIn: (region) => this.options.cloud(region ?? spec.cluster.region ?? this.options.defaultRegion),
+      workloads: () => scope.workloads(),
+      greenWorkloads: () => scope.greenWorkloads(),
+      cloudIn: (named) => scope.cloudIn(region(named)),
       probeHttp: this.options.httpProbe ?? guardedProbe(this.options.outbound ?? DEFAULT_OUTBOUND_POLICY),
       outbound: this.options.outbound ?? DEFAULT_OUTBOUND_POLICY,
       claims: { ...this.claims, regionOf: (region) => region || spec.cluster.region || this.options.defaultRegion },
@@ -192,6 +196,9 @@ export class ClusterUpgradeController {
     try {
       outcome = await this.runUntilWait(context, claimsNoLongerNeeded(spec, original));
     } catch (error) {
+      // Cancelled (lost Lease, deadline, shutdown): write nothing, not even the failure. Another
+      // replica may be leading by now, and every call from here on would be refused anyway.
+      if (currentSignal()?.aborted) throw error;
       failure = error;
       log.error("reconcile failed", { error: describeError(error) });
       context.setCondition(ConditionType.Progressing, "False", errorReason(error), `${describeError(error)}; retrying with backoff`);

@@ -2,7 +2,7 @@
 // progress text shown by `kubectl get cu`.
 import type { ClusterUpgradeStatus, Condition, Phase, ReasonName } from "../../api/v1alpha1/types.js";
 import { ConditionType, Reason } from "../../api/v1alpha1/types.js";
-import { AccessDeniedError, findInCauseChain, NotFoundError, ThrottlingError, TransientError, ValidationError } from "../../util/errors.js";
+import { AccessDeniedError, findInCauseChain, NotFoundError, ThrottlingError, TimedOutError, TransientError, ValidationError } from "../../util/errors.js";
 import { trafficInFlight } from "../../bluegreen/cutover.js";
 
 function find(conditions: Condition[] | undefined, type: string): Condition | undefined {
@@ -89,6 +89,7 @@ export function describeProgress(status: ClusterUpgradeStatus): string {
  */
 export function errorReason(error: unknown): ReasonName {
   if (findInCauseChain(error, ThrottlingError)) return Reason.Throttled;
+  if (findInCauseChain(error, TimedOutError)) return Reason.TimedOut;
   if (findInCauseChain(error, TransientError)) return Reason.ServiceUnavailable;
   if (findInCauseChain(error, AccessDeniedError)) return Reason.AccessDenied;
   if (findInCauseChain(error, NotFoundError)) return Reason.NotFound;

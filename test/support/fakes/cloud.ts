@@ -368,11 +368,6 @@ export class FakeEks implements EksPort {
     return Promise.resolve({ ...update.info, errors: [...update.info.errors] });
   }
 
-  listUpdates(clusterName: string): Promise<string[]> {
-    this.record("listUpdates", clusterName);
-    return Promise.resolve([...this.updates.keys()]);
-  }
-
   listNodegroups(clusterName: string): Promise<string[]> {
     this.record("listNodegroups", clusterName);
     return Promise.resolve([...this.groupsOf(clusterName).keys()]);

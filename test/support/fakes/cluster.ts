@@ -14,35 +14,47 @@ export class FakeCluster implements ClusterAccess {
   readonly patches: { node: string; patch: NodePatch }[] = [];
 
   /**
-   * Answers that override the Eviction API's own, by "namespace/name": what RBAC, an admission
-   * webhook or a failing API server would say.
+   * scripted: answers that override the Eviction API's own, by "namespace/name": what RBAC, an
+   * admission webhook or a failing API server would say. calls: where every call is recorded, so
+   * that several instances over one state (one per pass) can share a log.
    */
   constructor(
     readonly state: WorkloadSnapshot,
     readonly scripted = new Map<string, EvictionAnswer>(),
+    readonly calls: { method: string; args: unknown[] }[] = [],
   ) {}
 
+  count(method: string): number {
+    return this.calls.filter((call) => call.method === method).length;
+  }
+
   snapshot(): Promise<WorkloadSnapshot> {
+    this.calls.push({ method: "snapshot", args: [] });
     return Promise.resolve(structuredClone(this.state));
   }
 
   listNodes(): Promise<V1Node[]> {
+    this.calls.push({ method: "listNodes", args: [] });
     return Promise.resolve(structuredClone(this.state.nodes));
   }
 
   podsOnNode(nodeName: string): Promise<V1Pod[]> {
+    this.calls.push({ method: "podsOnNode", args: [nodeName] });
     return Promise.resolve(structuredClone(this.state.pods.filter((pod) => pod.spec?.nodeName === nodeName)));
   }
 
   listBudgets(): Promise<WorkloadSnapshot["pdbs"]> {
+    this.calls.push({ method: "listBudgets", args: [] });
     return Promise.resolve(structuredClone(this.state.pdbs));
   }
 
   listReplicaSets(): Promise<WorkloadSnapshot["replicaSets"]> {
+    this.calls.push({ method: "listReplicaSets", args: [] });
     return Promise.resolve(structuredClone(this.state.replicaSets));
   }
 
   patchNode(nodeName: string, patch: NodePatch): Promise<void> {
+    this.calls.push({ method: "patchNode", args: [nodeName, patch] });
     const node = this.state.nodes.find((candidate) => candidate.metadata?.name === nodeName);
     if (!node) return Promise.reject(new NotFoundError(`node ${nodeName} not found`));
     this.patches.push({ node: nodeName, patch });
@@ -57,6 +69,7 @@ export class FakeCluster implements ClusterAccess {
   }
 
   evictPod(namespace: string, name: string): Promise<EvictionAnswer> {
+    this.calls.push({ method: "evictPod", args: [namespace, name] });
     const answer = this.scripted.get(`${namespace}/${name}`) ?? this.evict(namespace, name);
     this.evictions.push({ pod: `${namespace}/${name}`, status: answer.status });
     return Promise.resolve(answer);
@@ -79,6 +92,7 @@ export class FakeCluster implements ClusterAccess {
   }
 
   deletePod(namespace: string, name: string): Promise<void> {
+    this.calls.push({ method: "deletePod", args: [namespace, name] });
     this.deletions.push(`${namespace}/${name}`);
     this.state.pods = this.state.pods.filter((pod) => !(pod.metadata?.namespace === namespace && pod.metadata?.name === name));
     return Promise.resolve();

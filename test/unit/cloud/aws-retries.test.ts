@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EKSClient } from "@aws-sdk/client-eks";
-import { awsClientConfig, awsMaxAttempts, awsRetryMode, DEFAULT_AWS_MAX_ATTEMPTS } from "../../../src/cloud/aws/client-config.js";
+import { awsCallTimeoutMs, awsClientConfig, awsMaxAttempts, awsRequestTimeoutMs, awsRetryMode, DEFAULT_AWS_MAX_ATTEMPTS } from "../../../src/cloud/aws/client-config.js";
 import { AwsEks } from "../../../src/cloud/aws/eks.js";
 import { isThrottling, isValidation } from "../../../src/util/errors.js";
 
@@ -105,17 +105,29 @@ describe("AWS retries: one layer, in the SDK client", function () {
 
 describe("AWS client configuration", () => {
   it("defaults to the standard strategy with the operator's attempts", () => {
-    assert.deepEqual(awsClientConfig("us-east-1", {}), { region: "us-east-1", maxAttempts: DEFAULT_AWS_MAX_ATTEMPTS, retryMode: "standard" });
+    assert.deepEqual(awsClientConfig("us-east-1", {}), {
+      region: "us-east-1",
+      maxAttempts: DEFAULT_AWS_MAX_ATTEMPTS,
+      retryMode: "standard",
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000, throwOnRequestTimeout: true },
+    });
     assert.equal(DEFAULT_AWS_MAX_ATTEMPTS, 5);
   });
 
-  it("takes AWS_MAX_ATTEMPTS and AWS_RETRY_MODE from the environment", () => {
-    assert.deepEqual(awsClientConfig("us-east-1", { AWS_MAX_ATTEMPTS: "8", AWS_RETRY_MODE: "adaptive" }), { region: "us-east-1", maxAttempts: 8, retryMode: "adaptive" });
+  it("takes AWS_MAX_ATTEMPTS, AWS_RETRY_MODE and AWS_REQUEST_TIMEOUT_SECONDS from the environment", () => {
+    assert.deepEqual(awsClientConfig("us-east-1", { AWS_MAX_ATTEMPTS: "8", AWS_RETRY_MODE: "adaptive", AWS_REQUEST_TIMEOUT_SECONDS: "2.5" }), {
+      region: "us-east-1",
+      maxAttempts: 8,
+      retryMode: "adaptive",
+      requestHandler: { connectionTimeout: 2_500, requestTimeout: 2_500, throwOnRequestTimeout: true },
+    });
   });
 
   it("refuses bad values, naming the variable", () => {
     assert.throws(() => awsMaxAttempts({ AWS_MAX_ATTEMPTS: "0" }), /AWS_MAX_ATTEMPTS must be a whole number from 1 to 20.*"0"/);
     assert.throws(() => awsMaxAttempts({ AWS_MAX_ATTEMPTS: "three" }), /AWS_MAX_ATTEMPTS/);
     assert.throws(() => awsRetryMode({ AWS_RETRY_MODE: "legacy" }), /AWS_RETRY_MODE must be "standard" or "adaptive"/);
+    assert.throws(() => awsRequestTimeoutMs({ AWS_REQUEST_TIMEOUT_SECONDS: "0" }), /AWS_REQUEST_TIMEOUT_SECONDS must be a number of seconds greater than 0.*"0"/);
+    assert.throws(() => awsCallTimeoutMs({ AWS_CALL_TIMEOUT_SECONDS: "soon" }), /AWS_CALL_TIMEOUT_SECONDS must be a number of seconds/);
   });
 });

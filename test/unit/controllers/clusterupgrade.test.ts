@@ -28,6 +28,10 @@ interface Harness {
   clock: FakeClock;
   /** Eviction answers the fake API server gives instead of its own, by "namespace/name". */
   evictionAnswers: Map<string, EvictionAnswer>;
+  /** Every call to the upgraded cluster's API server, in order, across passes. */
+  kubeCalls: { method: string; args: unknown[] }[];
+  /** How many times the controller asked for a reader of the upgraded cluster (a Secret read each, in production). */
+  readerOpens(): number;
   controller: ClusterUpgradeController;
   /** A new controller over the same store and world, as after a restart: nothing kept in memory. */
   restarted(): ClusterUpgradeController;
@@ -43,6 +47,8 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
   const events = new RecordingEvents();
   const clock = new FakeClock(Date.parse("2026-11-22T12:00:00Z"));
   const evictionAnswers = new Map<string, EvictionAnswer>();
+  const kubeCalls: { method: string; args: unknown[] }[] = [];
+  let readerOpens = 0;
   store.put({
     apiVersion: API_VERSION,
     kind: KIND,
@@ -53,7 +59,10 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     store,
     events,
     cloud: () => world.ports,
-    workloads: () => Promise.resolve(new FakeCluster(world.snapshot, evictionAnswers)),
+    workloads: () => {
+      readerOpens++;
+      return Promise.resolve(new FakeCluster(world.snapshot, evictionAnswers, kubeCalls));
+    },
     clock,
     logger: createSilentLogger(),
     defaultRegion: "us-east-1",
@@ -71,6 +80,8 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     events,
     clock,
     evictionAnswers,
+    kubeCalls,
+    readerOpens: () => readerOpens,
     controller,
     restarted: () => new ClusterUpgradeController(options),
     object,
@@ -940,5 +951,56 @@ describe("ClusterUpgrade URLs the operator would fetch", () => {
     world.store.editSpec("default", "upgrade", (upgrade) => (upgrade.spec.notifications = { webhookUrl: "https://hooks.example.com/upgrades" }));
     await world.drive();
     assert.equal(world.object().status?.phase, "Succeeded", "fixed, the upgrade goes on by itself");
+  });
+});
+
+describe("ClusterUpgrade reads per pass", () => {
+  type Call = { method: string; args: unknown[] };
+  /** What each read is keyed by, and which calls may change what it reads (a read after one of them is fresh, not repeated). */
+  const READS: Record<string, { log: "eks" | "autoscaling" | "kube"; changedBy: (method: string) => boolean }> = {
+    describeCluster: { log: "eks", changedBy: (method) => /^(start|create|delete|tag|untag)/.test(method) || method === "describeUpdate" },
+    listNodegroups: { log: "eks", changedBy: (method) => /^(create|delete)/.test(method) },
+    describeNodegroup: { log: "eks", changedBy: (method) => /^(start|create|delete)/.test(method) || method === "describeUpdate" },
+    describeGroup: { log: "autoscaling", changedBy: (method) => method !== "describeGroup" },
+    listNodes: { log: "kube", changedBy: (method) => method === "patchNode" },
+  };
+
+  /** Reads of the same object with nothing between them that could have changed it. */
+  function repeatedReads(logs: Record<"eks" | "autoscaling" | "kube", Call[]>): string[] {
+    const repeated: string[] = [];
+    for (const [method, { log, changedBy }] of Object.entries(READS)) {
+      const seen = new Set<string>();
+      for (const call of logs[log]) {
+        if (changedBy(call.method)) seen.clear();
+        if (call.method !== method) continue;
+        const key = `${method}(${call.args.map(String).join(", ")})`;
+        if (seen.has(key)) repeated.push(key);
+        seen.add(key);
+      }
+    }
+    return repeated;
+  }
+
+  it("reads the cluster, node groups, Auto Scaling groups, nodes and the reader at most once per pass unless it changed them", async () => {
+    const roll = rollWorld();
+    const { world, autoscaling } = roll;
+    const totals: Record<string, number> = {};
+    const repeats: string[] = [];
+    let passes = 0;
+    for (; passes < 400; passes++) {
+      const marks = { eks: world.eks.calls.length, autoscaling: autoscaling.calls.length, kube: world.kubeCalls.length, opens: world.readerOpens() };
+      const outcome = await world.controller.reconcile("default", "upgrade");
+      const logs = { eks: world.eks.calls.slice(marks.eks), autoscaling: autoscaling.calls.slice(marks.autoscaling), kube: world.kubeCalls.slice(marks.kube) };
+      for (const call of [...logs.eks, ...logs.autoscaling, ...logs.kube]) if (call.method in READS) totals[call.method] = (totals[call.method] ?? 0) + 1;
+      const opens = world.readerOpens() - marks.opens;
+      totals.readerOpens = (totals.readerOpens ?? 0) + opens;
+      repeats.push(...repeatedReads(logs).map((read) => `pass ${passes + 1}: ${read}`));
+      if (opens > 1) repeats.push(`pass ${passes + 1}: the cluster's reader opened ${opens} times`);
+      if (outcome.requeueAfterMs === undefined) break;
+      await world.clock.advance(outcome.requeueAfterMs);
+      roll.mirror();
+    }
+    assert.equal(world.object().status?.phase, "Succeeded");
+    assert.deepEqual(repeats, [], `reads repeated within a pass (totals over ${passes + 1} passes: ${JSON.stringify(totals)})`);
   });
 });

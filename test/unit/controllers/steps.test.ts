@@ -4,6 +4,7 @@ import { orderNodeGroups } from "../../../src/controllers/clusterupgrade/steps/n
 import { failureBackoffMs, remediationFor } from "../../../src/controllers/clusterupgrade/steps/tracked-update.js";
 import { derivePhase, describeProgress, errorReason } from "../../../src/controllers/clusterupgrade/status.js";
 import { classifyAwsError, classifyKubeError } from "../../../src/util/classify.js";
+import { TimedOutError } from "../../../src/util/errors.js";
 import type { Condition } from "../../../src/api/v1alpha1/types.js";
 
 describe("add-on version choice", () => {
@@ -98,6 +99,7 @@ describe("the reason a failed pass gives", () => {
       [classifyAwsError(aws("ResourceNotFoundException", 404), "DescribeNodegroup"), "NotFound"],
       [classifyAwsError(aws("InvalidParameterException", 400), "UpdateNodegroupVersion"), "RequestRefused"],
       [new Error("reading node groups", { cause: classifyAwsError(aws("ThrottlingException", 429), "ListNodegroups") }), "Throttled"],
+      [new TimedOutError("describing EKS cluster prod: timed out after 60 s"), "TimedOut"],
       [new TypeError("x is undefined"), "UnexpectedError"],
       ["a thrown string", "UnexpectedError"],
     ];

@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { CANCEL_REASONS, runWithSignal } from "../../../src/runtime/cancellation.js";
+import { waitUntil } from "../../support/wait.js";
 import {
   checkUrl,
   outboundPolicyFromEnv,
@@ -86,10 +88,12 @@ describe("outbound guard", () => {
   describe("requests", () => {
     let server: Server;
     let base: string;
+    const requests: string[] = [];
     const loopback: OutboundPolicy = { allowHttp: true, denyPrivate: false, allowlist: ["127.0.0.1"] };
 
     before(async () => {
       server = createServer((request, response) => {
+        requests.push(request.url ?? "");
         if (request.url === "/big") response.end("x".repeat(200_000));
         else if (request.url === "/slow") setTimeout(() => response.end("late"), 2_000);
         else if (request.url === "/redirect") {
@@ -117,6 +121,17 @@ describe("outbound guard", () => {
 
     it("gives up at the timeout", async () => {
       await assert.rejects(outboundRequest(loopback, `${base}/slow`, { method: "GET", field: "f", timeoutMs: 200 }), { name: "OutboundTimeoutError", message: /no answer within 0\.2s/ });
+    });
+
+    it("is aborted with the reconcile, and sends nothing once it is cancelled", async () => {
+      const controller = new AbortController();
+      const slow = runWithSignal(controller.signal, () => outboundRequest(loopback, `${base}/slow`, { method: "POST", field: "spec.notifications.webhookUrl", timeoutMs: 10_000, body: "{}" }));
+      await waitUntil("the post to arrive", () => Promise.resolve(requests.includes("/slow")), 5_000, 10);
+      controller.abort(CANCEL_REASONS.leadershipLost());
+      await assert.rejects(slow, { name: "CancelledError", message: "spec.notifications.webhookUrl: cancelled: leadership lost" });
+      const before = requests.length;
+      await assert.rejects(runWithSignal(controller.signal, () => outboundRequest(loopback, `${base}/`, { method: "POST", field: "f", timeoutMs: 2_000, body: "{}" })), { name: "CancelledError" });
+      assert.equal(requests.length, before, "no request left the process");
     });
 
     it("does not follow a redirect", async () => {

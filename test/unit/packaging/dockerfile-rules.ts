@@ -71,6 +71,16 @@ function nodeMajor(image: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * The exact Node.js release of an official node image, e.g. "26.12.1" for
+ * node:26.12.1-bookworm-slim (optionally @sha256:...); undefined for a floating tag such as
+ * node:26-bookworm-slim, which moves to every new release without a change to the Dockerfile.
+ */
+export function nodeRelease(image: string): string | undefined {
+  const match = /^(?:docker\.io\/)?(?:library\/)?node:(\d+\.\d+\.\d+)(?:-[a-z0-9.-]+)?(?:@sha256:[0-9a-f]{64})?$/.exec(image);
+  return match?.[1];
+}
+
 function runCommands(stage: Stage): string[] {
   return stage.instructions.filter((instruction) => instruction.keyword === "RUN").map((instruction) => instruction.args);
 }
@@ -137,8 +147,10 @@ export function checkDockerfile(text: string, expectedMain: string): string[] {
   if (stages.length < 2) problems.push("not a multi-stage build: build tools would end up in the image");
   for (const stage of stages) {
     const major = nodeMajor(stage.image);
-    if (major === undefined) problems.push(`stage ${stage.name ?? stage.image} is not based on an official node image pinned to a major version`);
-    else if (major % 2 !== 0 || major < MINIMUM_NODE_LTS_MAJOR) {
+    if (major === undefined) problems.push(`stage ${stage.name ?? stage.image} is not based on an official node image`);
+    else if (nodeRelease(stage.image) === undefined) {
+      problems.push(`${stage.image} is a floating tag: pin an exact release, e.g. node:${major}.x.y-bookworm-slim`);
+    } else if (major % 2 !== 0 || major < MINIMUM_NODE_LTS_MAJOR) {
       problems.push(`${stage.image} is not a Node.js LTS line (even major >= ${MINIMUM_NODE_LTS_MAJOR})`);
     }
     for (const command of runCommands(stage)) {
@@ -152,6 +164,7 @@ export function checkDockerfile(text: string, expectedMain: string): string[] {
   }
   const finalMajor = nodeMajor(final.image);
   if (stages.some((stage) => nodeMajor(stage.image) !== finalMajor)) problems.push("stages use different Node.js majors");
+  else if (stages.some((stage) => stage.image !== final.image)) problems.push("stages use different node images: build with the release that runs");
   problems.push(...checkFinalStageDependencies(stages, final));
   problems.push(...checkUser(final));
   problems.push(...checkEntrypoint(stages, final, expectedMain));

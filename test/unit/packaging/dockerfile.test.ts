@@ -3,14 +3,27 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { validate } from "dockerfile-utils";
-import { checkDockerfile, execForm, parseDockerfile } from "./dockerfile-rules.js";
+import { checkDockerfile, execForm, nodeRelease, parseDockerfile } from "./dockerfile-rules.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const dockerfile = readFileSync(path.join(root, "Dockerfile"), "utf8");
 const packageJson = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
   main: string;
   scripts: Record<string, string>;
+  engines?: { node?: string };
 };
+
+/** Whether a release such as "26.12.1" meets a lower bound such as ">=22" or ">=22.12.0", the only form package.json uses. */
+function meetsLowerBound(release: string, range: string): boolean {
+  const bound = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(range.trim());
+  assert.ok(bound, `engines.node "${range}" is not a single ">=" bound; extend this check if a range is really needed`);
+  const wanted = bound.slice(1).map((part) => Number(part ?? 0));
+  const actual = release.split(".").map(Number);
+  for (let index = 0; index < 3; index++) {
+    if ((actual[index] ?? 0) !== wanted[index]) return (actual[index] ?? 0) > (wanted[index] ?? 0);
+  }
+  return true;
+}
 
 describe("Dockerfile", () => {
   it("has no syntax problem that dockerfile-utils reports", () => {
@@ -23,6 +36,25 @@ describe("Dockerfile", () => {
 
   it("follows the project's image rules", () => {
     assert.deepEqual(checkDockerfile(dockerfile, packageJson.main), []);
+  });
+
+  it("runs a Node.js release that package.json's engines allows, and the one docs/install.md names", () => {
+    const final = parseDockerfile(dockerfile).at(-1)!;
+    const release = nodeRelease(final.image);
+    assert.ok(release, `${final.image} is not pinned to an exact release`);
+    assert.ok(packageJson.engines?.node, "package.json has no engines.node");
+    assert.ok(meetsLowerBound(release, packageJson.engines.node), `the image runs Node.js ${release}, which engines.node "${packageJson.engines.node}" excludes`);
+    const installDoc = readFileSync(path.join(root, "docs/install.md"), "utf8");
+    assert.ok(installDoc.includes(final.image.replace(/@sha256:.*$/, "")), `docs/install.md does not name the base image ${final.image}`);
+  });
+
+  it("reads engines bounds the way npm does", () => {
+    assert.equal(meetsLowerBound("26.12.1", ">=22"), true);
+    assert.equal(meetsLowerBound("22.0.0", ">=22"), true);
+    assert.equal(meetsLowerBound("20.19.5", ">=22"), false);
+    assert.equal(meetsLowerBound("22.11.9", ">=22.12.0"), false);
+    assert.equal(meetsLowerBound("22.12.0", ">=22.12"), true);
+    assert.throws(() => meetsLowerBound("22.12.0", "^22 || ^24"), /not a single ">=" bound/);
   });
 
   it("runs the file that package.json names as main, which the build script produces", () => {
@@ -68,10 +100,10 @@ describe("Dockerfile", () => {
 describe("Dockerfile rules", () => {
   const good = [
     "# syntax=docker/dockerfile:1",
-    "FROM node:26-bookworm-slim AS build",
+    "FROM node:26.12.1-bookworm-slim AS build",
     "RUN npm ci",
     "RUN npm run build",
-    "FROM node:26-bookworm-slim",
+    "FROM node:26.12.1-bookworm-slim",
     "ENV NODE_ENV=production",
     "RUN npm ci --omit=dev \\",
     "    && npm cache clean --force",
@@ -95,9 +127,12 @@ describe("Dockerfile rules", () => {
       dockerfile: () => good.split("\n").filter((line) => !/AS build|npm run build|^RUN npm ci$|--from=build/.test(line)).join("\n"),
       expected: /not a multi-stage build/,
     },
-    { name: "an odd (non-LTS) Node major", dockerfile: () => good.replaceAll("node:26-", "node:25-"), expected: /not a Node\.js LTS line/ },
-    { name: "an LTS line older than the minimum", dockerfile: () => good.replaceAll("node:26-", "node:22-"), expected: /not a Node\.js LTS line/ },
-    { name: "an unpinned image", dockerfile: () => variant("FROM node:26-bookworm-slim\n", "FROM node:latest\n"), expected: /pinned to a major version/ },
+    { name: "an odd (non-LTS) Node major", dockerfile: () => good.replaceAll("node:26.12.1-", "node:25.9.0-"), expected: /not a Node\.js LTS line/ },
+    { name: "an LTS line older than the minimum", dockerfile: () => good.replaceAll("node:26.12.1-", "node:22.23.5-"), expected: /not a Node\.js LTS line/ },
+    { name: "a floating major tag", dockerfile: () => good.replaceAll("node:26.12.1-", "node:26-"), expected: /node:26-bookworm-slim is a floating tag: pin an exact release/ },
+    { name: "a floating variant tag", dockerfile: () => good.replaceAll("node:26.12.1-bookworm-slim", "node:lts-bookworm-slim"), expected: /not based on an official node image/ },
+    { name: "an unpinned image", dockerfile: () => variant("FROM node:26.12.1-bookworm-slim\n", "FROM node:latest\n"), expected: /not based on an official node image/ },
+    { name: "a build stage on another release", dockerfile: () => variant("node:26.12.1-bookworm-slim AS build", "node:26.11.0-bookworm-slim AS build"), expected: /stages use different node images/ },
     { name: "npm install", dockerfile: () => variant("RUN npm ci\n", "RUN npm install\n"), expected: /uses npm install/ },
     { name: "dev dependencies in the runtime stage", dockerfile: () => variant("npm ci --omit=dev", "npm ci"), expected: /lacks --omit=dev|must install production dependencies/ },
     { name: "no USER", dockerfile: () => variant("USER 65532:65532\n", ""), expected: /no USER/ },
@@ -121,6 +156,13 @@ describe("Dockerfile rules", () => {
       assert.ok(problems.some((problem) => refusal.expected.test(problem)), `expected ${String(refusal.expected)}, got ${JSON.stringify(problems)}`);
     });
   }
+
+  it("accepts a release pinned by digest as well", () => {
+    const digest = "a".repeat(64);
+    assert.deepEqual(checkDockerfile(good.replaceAll("node:26.12.1-bookworm-slim", `node:26.12.1-bookworm-slim@sha256:${digest}`), "dist/src/main.js"), []);
+    assert.equal(nodeRelease(`node:26.12.1-bookworm-slim@sha256:${digest}`), "26.12.1");
+    assert.equal(nodeRelease("node:26-bookworm-slim@sha256:" + digest), undefined);
+  });
 
   it("joins continuation lines and skips comments inside them", () => {
     const [stage] = parseDockerfile("FROM node:26-bookworm-slim\nRUN a \\\n  # note\n  && b\n");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock, flushPromises } from "../../../src/util/clock.js";
-import { Informer, objectKey, splitObjectKey } from "../../../src/runtime/informer.js";
+import { Informer, objectKey, splitObjectKey, WATCH_STALL_GRACE_MS } from "../../../src/runtime/informer.js";
 import { FakeServer, item, type Item } from "./fakes.js";
 
 function setup(): { server: FakeServer; clock: FakeClock; informer: Informer<Item>; events: string[]; errors: unknown[] } {
@@ -145,6 +145,29 @@ describe("Informer", () => {
     assert.equal(server.watches.length, 1);
     await clock.advance(1_000);
     assert.equal(server.watches.length, 2);
+    informer.stop();
+  });
+
+  it("restarts a watch still open past its server-side timeout, from where it was, without listing", async () => {
+    const { server, clock, informer, events, errors } = setup();
+    server.lists.push({ items: [item("ns", "a", "1")], metadata: { resourceVersion: "10" } });
+    informer.start();
+    await informer.waitForSync();
+    await flushPromises();
+    const stalled = server.lastWatch();
+    assert.equal(stalled.query.timeoutSeconds, 300);
+    stalled.emit("MODIFIED", item("ns", "a", "11"));
+    await clock.advance(300_000 + WATCH_STALL_GRACE_MS - 1);
+    assert.equal(stalled.aborted, false, "an open watch is left alone until its timeout and the grace have passed");
+    await clock.advance(1);
+    assert.equal(stalled.aborted, true);
+    assert.match(String(errors[0]), /watch still open 30 s after its 300 s timeout: the connection is stalled/);
+    await clock.advance(1_000);
+    assert.equal(server.watches.length, 2, "watching again after the backoff");
+    assert.equal(server.lastWatch().query.resourceVersion, "11");
+    assert.equal(server.listCalls, 1);
+    server.lastWatch().emit("MODIFIED", item("ns", "a", "12"));
+    assert.deepEqual(events, ["add ns/a@1", "update ns/a 1->11", "update ns/a 11->12"]);
     informer.stop();
   });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock, flushPromises } from "../../../src/util/clock.js";
 import { LeaderElector } from "../../../src/runtime/leader-election.js";
+import { hangUntilCancelled } from "../../support/fakes/cancellable.js";
 import { FakeLeaseStore } from "./fakes.js";
 
 interface Candidate {
@@ -152,6 +153,44 @@ describe("LeaderElector", () => {
     await clock.advance(timings.renewDeadlineMs + timings.retryPeriodMs);
     assert.equal(a.elector.isLeader(), false);
     assert.equal(a.log.length, 2);
+  });
+
+  it("aborts a hung Lease request after half the renew deadline, so a second attempt still fits", async () => {
+    const store = new FakeLeaseStore();
+    const clock = new FakeClock(0);
+    const client = store.client();
+    const errors: Array<{ at: number; message: string }> = [];
+    let hangNext = false;
+    const log: string[] = [];
+    const elector = new LeaderElector({
+      namespace: "operators",
+      name: "eks-upgrade-operator",
+      identity: "a",
+      clock,
+      random: () => 0,
+      ...timings,
+      client: {
+        ...client,
+        replace: (lease) => {
+          if (!hangNext) return client.replace(lease);
+          hangNext = false;
+          return hangUntilCancelled("renewing the lease").catch((error: unknown) => {
+            errors.push({ at: clock.now(), message: (error as Error).message });
+            throw error;
+          });
+        },
+      },
+      callbacks: { onStartedLeading: () => log.push(`started@${clock.now()}`), onStoppedLeading: () => log.push(`stopped@${clock.now()}`) },
+    });
+    elector.start();
+    await flushPromises();
+    hangNext = true;
+    await clock.advance(2_000 + timings.renewDeadlineMs / 2);
+    assert.deepEqual(errors, [{ at: 7_000, message: "renewing the lease: lease request timed out after 5 s" }]);
+    await clock.advance(30_000);
+    assert.equal(elector.isLeader(), true, "the next attempt, 2 s later, renewed within the deadline");
+    assert.deepEqual(log, ["started@0"]);
+    await elector.stop();
   });
 
   it("lets only one of two candidates win an expired Lease", async () => {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { FakeClock, flushPromises } from "../../../src/util/clock.js";
 import { Informer } from "../../../src/runtime/informer.js";
-import { Manager, secondaryWatch, specOrMetadataChanged, type LeaderElectionSettings } from "../../../src/runtime/manager.js";
+import { DEFAULT_RECONCILE_TIMEOUT_MS, Manager, secondaryWatch, specOrMetadataChanged, type LeaderElectionSettings } from "../../../src/runtime/manager.js";
+import { TimedOutError } from "../../../src/util/errors.js";
+import { hangUntilCancelled } from "../../support/fakes/cancellable.js";
 import type { ReconcileResult } from "../../../src/runtime/workqueue.js";
 import { OperatorMetrics } from "../../../src/observability/metrics.js";
 import { FakeLeaseStore, FakeServer, item, type Item } from "./fakes.js";
@@ -171,6 +173,52 @@ describe("Manager", () => {
     server.lastWatch().emit("MODIFIED", item("ns", "a", "2"));
     await clock.advance(10_000);
     assert.equal(reconciled.length, before, "no reconcile after losing the Lease");
+  });
+
+  it("cancels a reconcile that outlives its deadline, and retries it with backoff", async () => {
+    const clock = new FakeClock(0);
+    const errors: unknown[] = [];
+    let passes = 0;
+    const { manager } = harness(clock, false, async () => {
+      if (++passes > 1) return;
+      try {
+        await hangUntilCancelled("describing EKS cluster prod");
+      } catch (error) {
+        errors.push(error);
+        throw error;
+      }
+    }, [item("ns", "a", "1")]);
+    manager.start();
+    await clock.advance(DEFAULT_RECONCILE_TIMEOUT_MS - 1);
+    assert.deepEqual(errors, [], "still running just before the deadline");
+    await clock.advance(1);
+    assert.equal(errors.length, 1);
+    const [error] = errors as unknown[];
+    assert.ok(error instanceof TimedOutError && error.retryable);
+    assert.equal(error.message, "describing EKS cluster prod: reconcile cancelled after its deadline of 300 s");
+    await clock.advance(2_000);
+    assert.equal(passes, 2, "retried after the backoff");
+    await manager.shutdown();
+  });
+
+  it("on shutdown, cancels reconciles still running after the shutdown timeout, then releases the Lease", async () => {
+    const clock = new FakeClock(0);
+    const store = new FakeLeaseStore();
+    const errors: unknown[] = [];
+    const { manager } = harness(clock, election(store, "one"), () => hangUntilCancelled("draining node n").catch((error: unknown) => {
+      errors.push(error);
+      throw error;
+    }), [item("ns", "a", "1")]);
+    manager.start();
+    await clock.advance(2_000);
+    const stopped = manager.shutdown();
+    await clock.advance(29_999);
+    assert.deepEqual(errors, [], "given the whole shutdown timeout to finish");
+    assert.equal(store.holder(), "one");
+    await clock.advance(1);
+    await stopped;
+    assert.equal((errors[0] as Error).message, "draining node n: cancelled: shutdown did not finish within 30 s");
+    assert.equal(store.holder(), "", "released once the cancelled reconcile unwound");
   });
 
   it("maps secondary objects to primary keys", async () => {

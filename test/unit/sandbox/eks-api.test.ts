@@ -269,8 +269,9 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
   });
 
   it("with creation times set, keeps a new cluster CREATING and refuses node groups and add-ons on it until it is ACTIVE", async () => {
-    // 1/10000 of 600 EKS seconds: 60 ms.
-    emulator.configureSandbox({ clusterSeconds: 600, nodegroupSeconds: 240, addonSeconds: 60 });
+    // 1/10000 of 15,000 EKS seconds: 1.5 s, long enough that both refusals below land while it is
+    // CREATING even on a loaded machine.
+    emulator.configureSandbox({ clusterSeconds: 15_000, nodegroupSeconds: 240, addonSeconds: 60 });
     const created = await eks.send(
       new CreateClusterCommand({ name: "slow", version: "1.31", roleArn: "arn:aws:iam::123456789012:role/eks", resourcesVpcConfig: { subnetIds: ["subnet-a", "subnet-b"] } }),
     );
@@ -280,10 +281,10 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
       (error: unknown) => error instanceof InvalidRequestException && /not in ACTIVE status/.test(error.message),
     );
     await assert.rejects(eks.send(new CreateAddonCommand({ clusterName: "slow", addonName: "coredns" })), InvalidRequestException);
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 30_000;
     let status: string | undefined = created.cluster?.status;
     while (status !== "ACTIVE" && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 50));
       status = (await eks.send(new DescribeClusterCommand({ name: "slow" }))).cluster?.status;
     }
     assert.equal(status, "ACTIVE");

@@ -138,7 +138,7 @@ async function createControlPlane(context: StepContext, green: GreenClusterStatu
 async function planParts(context: StepContext, green: GreenClusterStatus): Promise<void> {
   const eks = context.cloud.eks;
   const blue = green.clonedFrom;
-  green.nodeGroups = (await eks.listNodegroups(blue)).sort().map((name) => ({ name, status: "Pending", clientRequestToken: randomUUID() }));
+  green.nodeGroups = [...(await eks.listNodegroups(blue))].sort().map((name) => ({ name, status: "Pending", clientRequestToken: randomUUID() }));
   green.addons = [];
   green.notCloned = (context.spec.nodeGroups.selfManaged ?? []).map((group) => `self-managed group ${group.autoScalingGroupName}: create it for green with your infrastructure code`);
   for (const addon of (await eks.listAddons(blue)).sort()) {

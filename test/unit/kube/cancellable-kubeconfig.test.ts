@@ -1,0 +1,117 @@
+// The Kubernetes side of timeouts and the fence: API clients made from CancellableKubeConfig,
+// against a local server that can leave requests without an answer.
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as k8s from "@kubernetes/client-node";
+import { CancellableKubeConfig } from "../../../src/kube/cancellable-kubeconfig.js";
+import { kubeLeaseClient } from "../../../src/runtime/leader-election.js";
+import { CANCEL_REASONS, runWithSignal } from "../../../src/runtime/cancellation.js";
+import { CancelledError, isCancelled, TimedOutError } from "../../../src/util/errors.js";
+
+interface FakeApiServer {
+  url: string;
+  requests: string[];
+  /** When false, requests get no answer at all. */
+  answering: boolean;
+  arrived(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const LEASE = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "l", namespace: "ns", resourceVersion: "7" }, spec: { holderIdentity: "one" } };
+
+async function fakeApiServer(): Promise<FakeApiServer> {
+  let waiters: Array<{ count: number; resolve: () => void }> = [];
+  const state: FakeApiServer = {
+    url: "",
+    requests: [],
+    answering: true,
+    arrived: (count) => (state.requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
+    close: () => Promise.resolve(),
+  };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    state.requests.push(`${req.method} ${req.url?.split("?")[0]}`);
+    waiters = waiters.filter((waiter) => (state.requests.length >= waiter.count ? (waiter.resolve(), false) : true));
+    req.resume();
+    if (!state.answering) return;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(LEASE));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = () => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return state;
+}
+
+function kubeConfigFor(server: FakeApiServer): CancellableKubeConfig {
+  const config = new CancellableKubeConfig();
+  config.loadFromOptions({
+    // Plain HTTP is allowed only with skipTLSVerify; TLS plays no part in what is tested here.
+    clusters: [{ name: "c", server: server.url, skipTLSVerify: true }],
+    users: [{ name: "u", token: "t" }],
+    contexts: [{ name: "c", cluster: "c", user: "u" }],
+    currentContext: "c",
+  });
+  return config;
+}
+
+describe("CancellableKubeConfig", () => {
+  let server: FakeApiServer;
+  let savedTimeout: string | undefined;
+  beforeEach(async () => {
+    server = await fakeApiServer();
+    savedTimeout = process.env.KUBE_REQUEST_TIMEOUT_SECONDS;
+    process.env.KUBE_REQUEST_TIMEOUT_SECONDS = "0.3";
+  });
+  afterEach(async () => {
+    if (savedTimeout === undefined) delete process.env.KUBE_REQUEST_TIMEOUT_SECONDS;
+    else process.env.KUBE_REQUEST_TIMEOUT_SECONDS = savedTimeout;
+    await server.close();
+  });
+
+  it("answers as usual while the server answers", async () => {
+    const lease = await kubeLeaseClient(kubeConfigFor(server)).get("ns", "l");
+    assert.equal(lease?.spec?.holderIdentity, "one");
+    assert.deepEqual(server.requests, ["GET /apis/coordination.k8s.io/v1/namespaces/ns/leases/l"]);
+  });
+
+  it("gives every request of an API client the request timeout", async () => {
+    server.answering = false;
+    const started = Date.now();
+    const error = await kubeLeaseClient(kubeConfigFor(server)).get("ns", "l").then(() => undefined, (err: unknown) => err);
+    assert.ok(error instanceof TimedOutError, `a TimedOutError: ${String(error)}`);
+    assert.equal(error.message, "reading lease ns/l: no answer from the API server within 0.3 s (KUBE_REQUEST_TIMEOUT_SECONDS)");
+    assert.equal(error.retryable, true);
+    assert.ok(Date.now() - started < 3_000);
+  });
+
+  it("aborts a request in flight when the reconcile is cancelled, with the reason", async () => {
+    process.env.KUBE_REQUEST_TIMEOUT_SECONDS = "30";
+    server.answering = false;
+    const controller = new AbortController();
+    const client = kubeLeaseClient(kubeConfigFor(server));
+    const call = runWithSignal(controller.signal, () => client.get("ns", "l")).then(() => undefined, (err: unknown) => err);
+    await server.arrived(1);
+    controller.abort(CANCEL_REASONS.leadershipLost());
+    const error = await call;
+    assert.ok(error instanceof CancelledError, `a CancelledError: ${String(error)}`);
+    assert.equal(error.message, "reading lease ns/l: cancelled: leadership lost");
+  });
+
+  it("sends nothing once the reconcile is cancelled: the fence covers every API client", async () => {
+    const config = kubeConfigFor(server);
+    const controller = new AbortController();
+    controller.abort(CANCEL_REASONS.leadershipLost());
+    const errors = await runWithSignal(controller.signal, () => {
+      const lease = kubeLeaseClient(config).replace(structuredClone(LEASE));
+      const patch = config.makeApiClient(k8s.CoreV1Api).patchNode({ name: "n", body: [{ op: "add", path: "/spec/unschedulable", value: true }] });
+      return Promise.all([lease, patch].map((call: Promise<unknown>) => call.then(() => undefined, (err: unknown) => err)));
+    });
+    for (const error of errors) assert.ok(isCancelled(error), `cancelled: ${String(error)}`);
+    assert.match(String((errors[1] as Error).message), /^PATCH \/api\/v1\/nodes\/n: cancelled: leadership lost/);
+    assert.deepEqual(server.requests, [], "no write reached the API server");
+  });
+});
