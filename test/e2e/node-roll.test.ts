@@ -5,51 +5,11 @@
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { BudgetWatcher } from "../support/budgets.js";
 import { sandboxAwsClientConfig } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
 import { condition, UpgradeWorld } from "../support/upgrades.js";
 import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
-
-/** Replicas of each budgeted workload in sandbox/scenarios/mixed-roll.yaml; every budget is maxUnavailable 1. */
-const BUDGETED = [
-  { namespace: "shop", app: "web", replicas: 6 },
-  { namespace: "shop", app: "api", replicas: 4 },
-  { namespace: "legacy", app: "legacy-api", replicas: 4 },
-  { namespace: "legacy", app: "ledger", replicas: 3 },
-];
-
-function isHealthy(pod: k8s.V1Pod): boolean {
-  return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((entry) => entry.type === "Ready" && entry.status === "True");
-}
-
-/** Samples the pods until stopped; records every moment a budgeted workload had too few healthy pods. */
-class BudgetWatcher {
-  readonly violations: string[] = [];
-  samples = 0;
-  private running = true;
-  private readonly done: Promise<void>;
-
-  constructor(private readonly core: k8s.CoreV1Api) {
-    this.done = this.loop();
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      const pods = (await this.core.listPodForAllNamespaces({ labelSelector: "app.kubernetes.io/name" })).items;
-      this.samples++;
-      for (const workload of BUDGETED) {
-        const healthy = pods.filter((pod) => pod.metadata?.namespace === workload.namespace && pod.metadata?.labels?.["app.kubernetes.io/name"] === workload.app && isHealthy(pod)).length;
-        if (healthy < workload.replicas - 1) this.violations.push(`${new Date().toISOString()} ${workload.namespace}/${workload.app}: ${healthy} healthy of ${workload.replicas}, budget demands ${workload.replicas - 1}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.done;
-  }
-}
 
 describe("node roll end to end (sandbox)", function () {
   this.timeout(20 * 60_000);
@@ -73,7 +33,12 @@ describe("node roll end to end (sandbox)", function () {
     const legacyNodesBefore = (await core.listNode({ labelSelector: "workload-class=legacy" })).items.map((node) => node.metadata!.name!);
     assert.equal(legacyNodesBefore.length, 6);
 
-    const watcher = new BudgetWatcher(core);
+    const watcher = await BudgetWatcher.start(world.kubeConfig);
+    // mixed-roll's four budgets (web, api, legacy-api, ledger) each allow one pod down.
+    assert.deepEqual(
+      watcher.demands.map((demand) => [`${demand.namespace}/${demand.name}`, demand.expectedPods - demand.desiredHealthy]).sort(),
+      [["legacy/ledger", 1], ["legacy/legacy-api", 1], ["shop/api", 1], ["shop/web", 1]],
+    );
     operators.push(startOperatorProcess());
     await world.apply("roll", {
       cluster: { name: "mixed" },

@@ -115,7 +115,7 @@ function auditOperatorPermissions(env: SandboxEnv, root: Mocha.Suite | undefined
   const failed = root ? failedTests(root) : 0;
   const why = judgeUnused
     ? `judged over the whole suite${failed > 0 ? ` (${failed} test(s) failed, which may leave grants unused)` : ""}`
-    : `not judged: ${filters.length > 0 ? `tests filtered by ${filters.join(" ")}` : `${notRun.length} spec file(s) of .mocharc.sandbox.json not run`}`;
+    : `not judged: ${!root ? "run outside the mocha suite" : filters.length > 0 ? `tests filtered by ${filters.join(" ")}` : `${notRun.length} spec file(s) of .mocharc.sandbox.json not run`}`;
   stderrLogger(`least privilege: ${audit.requests} request(s) by the operator's ServiceAccount, ${audit.used.length} distinct permission(s) used; unused grants ${why}`);
   if (!judgeUnused) {
     const idle = [...granted].filter((key) => !audit.used.includes(key)).sort();
@@ -141,30 +141,57 @@ function installExitHandlers(handle: SandboxHandle): void {
   };
 }
 
+/**
+ * Starts a fresh sandbox (or adopts the running one, see EKSUP_REUSE_SANDBOX) and makes it the one
+ * sandboxEnv() and the helpers answer with. The mocha root hook calls it; so does the chaos runner,
+ * which runs outside mocha.
+ */
+export async function acquireSandbox(): Promise<SandboxEnv> {
+  runStartedAt = Date.now();
+  const reused = reusableSandbox();
+  let sandbox: GlobalSandbox;
+  if (reused) {
+    stderrLogger(`reusing the running sandbox in ${reused.dir}`);
+    sandbox = { env: reused, handle: undefined };
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), "eksup-sandbox-test-"));
+    const handle = await startSandbox({
+      dir,
+      ports: "auto",
+      scenario: process.env.EKSUP_TEST_SCENARIO ?? null,
+      ownerPid: process.pid,
+    });
+    installExitHandlers(handle);
+    sandbox = { env: handle.env, handle };
+  }
+  holder[slot] = sandbox;
+  // Code under test that builds its own clients from the environment finds the sandbox too.
+  Object.assign(process.env, sandbox.env.variables);
+  return sandbox.env;
+}
+
+/** Stops the sandbox acquireSandbox() started (a reused one keeps running). */
+export async function releaseSandbox(): Promise<void> {
+  const sandbox = holder[slot];
+  if (!sandbox?.handle) return;
+  await sandbox.handle.stop();
+  removeExitHandlers();
+  delete holder[slot];
+}
+
+/**
+ * Requests by the operator's ServiceAccount that config/rbac does not grant, or that were refused,
+ * since the sandbox was acquired: an error saying which, or undefined. Unused grants are not judged.
+ */
+export function operatorPermissionFailure(): Error | undefined {
+  return auditOperatorPermissions(current().env, undefined);
+}
+
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context): Promise<void> {
     // A cold cache builds Kubernetes from source first (20-30 minutes on 2 cores).
     this.timeout(45 * 60_000);
-    runStartedAt = Date.now();
-    const reused = reusableSandbox();
-    let sandbox: GlobalSandbox;
-    if (reused) {
-      stderrLogger(`reusing the running sandbox in ${reused.dir}`);
-      sandbox = { env: reused, handle: undefined };
-    } else {
-      const dir = mkdtempSync(join(tmpdir(), "eksup-sandbox-test-"));
-      const handle = await startSandbox({
-        dir,
-        ports: "auto",
-        scenario: process.env.EKSUP_TEST_SCENARIO ?? null,
-        ownerPid: process.pid,
-      });
-      installExitHandlers(handle);
-      sandbox = { env: handle.env, handle };
-    }
-    holder[slot] = sandbox;
-    // Code under test that builds its own clients from the environment finds the sandbox too.
-    Object.assign(process.env, sandbox.env.variables);
+    await acquireSandbox();
   },
 
   async afterAll(this: Mocha.Context): Promise<void> {
@@ -177,11 +204,7 @@ export const mochaHooks = {
     } catch (error) {
       failure = error as Error;
     } finally {
-      if (sandbox.handle) {
-        await sandbox.handle.stop();
-        removeExitHandlers();
-        delete holder[slot];
-      }
+      await releaseSandbox();
     }
     if (failure) throw failure;
   },

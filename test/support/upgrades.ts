@@ -15,6 +15,7 @@ export function scenarioPath(name: string): string {
 export interface EmulatorCall {
   operation: string;
   clusterName?: string;
+  nodegroupName?: string;
   request: Record<string, unknown>;
   status: number;
 }
