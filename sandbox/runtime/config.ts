@@ -50,7 +50,9 @@ export interface BinaryPaths {
   kubeScheduler: string;
   kwok: string;
   kwokStages: string;
-  motoServer: string;
+  /** The Python of moto's virtualenv, which runs sandbox/moto/server.py (moto's server plus fixes). */
+  motoPython: string;
+  motoServerScript: string;
 }
 
 export function binaryPaths(versions: Versions = readVersions()): BinaryPaths {
@@ -64,7 +66,8 @@ export function binaryPaths(versions: Versions = readVersions()): BinaryPaths {
     kubeScheduler: join(kube, "kube-scheduler"),
     kwok: join(kwok, "kwok"),
     kwokStages: join(kwok, "stages"),
-    motoServer: join(cacheDir(), `moto-${versions.moto}`, "bin", "moto_server"),
+    motoPython: join(cacheDir(), `moto-${versions.moto}`, "bin", "python"),
+    motoServerScript: join(repoRoot, "sandbox", "moto", "server.py"),
   };
 }
 

@@ -155,7 +155,7 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
   const ready = (name: ComponentName, timeoutMs: number): Promise<void> => waitReady(name, started, health, timeoutMs, log);
 
   try {
-    launch("moto", binaries.motoServer, motoArgs(ports));
+    launch("moto", binaries.motoPython, [binaries.motoServerScript, ...motoArgs(ports)]);
     launch("etcd", binaries.etcd, etcdArgs(layout, ports));
     await ready("etcd", 30_000);
 

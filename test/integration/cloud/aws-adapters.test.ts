@@ -56,6 +56,11 @@ describe("AWS adapters against moto (sandbox)", function () {
     assert.equal(version, "2");
     assert.equal(await port.findLaunchTemplateVersion(templateId, token), "2");
     assert.equal(await port.findLaunchTemplateVersion(templateId, "another-token"), undefined);
+    // As in EC2, a repeat with the same ClientToken (an SDK retry after a reset) adds no version.
+    const again = await port.createLaunchTemplateVersion({ templateId, sourceVersion: "1", imageId: "ami-0fedcba9876543210", description: `Kubernetes 1.31 [${token}]`, clientToken: token });
+    assert.equal(again, "2");
+    const other = await port.createLaunchTemplateVersion({ templateId, sourceVersion: "1", imageId: "ami-0fedcba9876543210", description: "another", clientToken: `other-${suffix}` });
+    assert.equal(other, "3");
   });
 
   it("Route53: reads weighted records, moves the weights in one change and reads them back", async () => {
