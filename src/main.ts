@@ -24,7 +24,7 @@ import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } 
 import { kubeLeaseClient } from "./runtime/leader-election.js";
 import { CancellableKubeConfig } from "./kube/cancellable-kubeconfig.js";
 import { DEFAULT_RECONCILE_TIMEOUT_MS, Manager, specOrMetadataChanged } from "./runtime/manager.js";
-import { kubeRequestTimeoutMs, timeoutSetting } from "./runtime/cancellation.js";
+import { countSetting, kubeRequestTimeoutMs, timeoutSetting } from "./runtime/cancellation.js";
 import { configMapSource, customResourceSource } from "./runtime/sources.js";
 import { realClock, type Clock } from "./util/clock.js";
 import { describeError } from "./util/errors.js";
@@ -66,14 +66,6 @@ function seconds(value: string | undefined): number | undefined {
 /** Default WORKERS: enough that one upgrade waiting on a slow call does not hold the others back. */
 export const DEFAULT_WORKERS = 4;
 
-function workerCount(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === "") return DEFAULT_WORKERS;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 64) {
-    throw new Error(`WORKERS must be a whole number from 1 to 64 (ClusterUpgrades reconciled at once), got "${raw}"; unset it to use ${DEFAULT_WORKERS}`);
-  }
-  return value;
-}
 
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const controlPlanePollMs = seconds(env.CONTROL_PLANE_POLL_SECONDS);
@@ -97,7 +89,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
   if (reconcileTimeoutMs < awsCallMs) {
     throw new Error(`RECONCILE_TIMEOUT_SECONDS (${reconcileTimeoutMs / 1000}) must be at least AWS_CALL_TIMEOUT_SECONDS (${awsCallMs / 1000}): a reconcile must have time for one whole AWS call`);
   }
-  const workers = workerCount(env.WORKERS);
+  const workers = countSetting("WORKERS", env.WORKERS, DEFAULT_WORKERS, 1, 64, "ClusterUpgrades reconciled at once");
   const operatorIdentity = env.OPERATOR_IDENTITY || env.CLUSTER_ID || undefined;
   const identityProblem = operatorIdentity === undefined ? undefined : operatorIdentityProblem(operatorIdentity);
   if (identityProblem) throw new Error(identityProblem);

@@ -94,6 +94,21 @@ export function kubeRequestTimeoutMs(env: Record<string, string | undefined> = p
  * Reads a timeout setting given in seconds (`value` is the variable `name`'s): unset or empty gives
  * the default; anything but a positive number stops startup with a message naming the variable.
  */
+/**
+ * Reads a count setting (`value` is the variable `name`'s): unset or empty gives the default;
+ * anything but a whole number from `min` to `max` stops startup with a message naming the
+ * variable and, in `meaning`, what it counts.
+ */
+export function countSetting(name: string, value: string | undefined, fallback: number, min: number, max: number, meaning: string): number {
+  const raw = value?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const count = Number(raw);
+  if (!Number.isInteger(count) || count < min || count > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max} (${meaning}), got "${raw}"; unset it to use ${fallback}`);
+  }
+  return count;
+}
+
 export function timeoutSetting(name: string, value: string | undefined, defaultMs: number, maxSeconds = 3600): number {
   const raw = value?.trim();
   if (raw === undefined || raw === "") return defaultMs;

@@ -10,7 +10,7 @@
 // with throwOnRequestTimeout, without which the handler only logs a warning); its TimeoutError is
 // one the SDK retries on a new connection. awsCall bounds the whole call, retries included.
 
-import { timeoutSetting } from "../../runtime/cancellation.js";
+import { countSetting, timeoutSetting } from "../../runtime/cancellation.js";
 
 /** Sends per AWS call, first one included, unless AWS_MAX_ATTEMPTS says otherwise. */
 export const DEFAULT_AWS_MAX_ATTEMPTS = 5;
@@ -71,13 +71,7 @@ export function awsCallTimeoutMs(env: Env = process.env): number {
 }
 
 export function awsMaxAttempts(env: Env = process.env): number {
-  const raw = env.AWS_MAX_ATTEMPTS?.trim();
-  if (raw === undefined || raw === "") return DEFAULT_AWS_MAX_ATTEMPTS;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 20) {
-    throw new Error(`AWS_MAX_ATTEMPTS must be a whole number from 1 to 20 (sends per AWS call, first one included), got "${raw}"; unset it to use ${DEFAULT_AWS_MAX_ATTEMPTS}`);
-  }
-  return value;
+  return countSetting("AWS_MAX_ATTEMPTS", env.AWS_MAX_ATTEMPTS, DEFAULT_AWS_MAX_ATTEMPTS, 1, 20, "sends per AWS call, first one included");
 }
 
 export function awsRetryMode(env: Env = process.env): AwsRetryMode {
