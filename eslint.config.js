@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".sandbox/**", ".chaos/**"] },
+  { ignores: ["dist/**", "node_modules/**", ".sandbox/**", ".chaos/**", ".build/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

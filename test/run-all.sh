@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: type check, lint, unit tests, then the sandbox suites (integration and
-# end-to-end) against a real kube-apiserver, kwok, moto and the EKS emulator. The sandbox's
-# binaries are built on first use into a cache and reused afterwards.
+# The whole test suite: type check (which also compiles into .build/test), lint, unit tests, then
+# the sandbox suites (integration and end-to-end) against a real kube-apiserver, kwok, moto and the
+# EKS emulator. The sandbox's binaries are built on first use into a cache and reused afterwards.
+# Each stage prints how long it took.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=$(mktemp -d)
@@ -14,10 +15,17 @@ count() { # adds mocha's "N passing" / "N failing" from a log to the totals
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 }
 
-stage() { printf '\n==> %s\n' "$*"; }
+stage_started=$SECONDS
+stage() {
+  [ -n "${stage_name:-}" ] && printf '<== %s: %d s\n' "$stage_name" $((SECONDS - stage_started))
+  stage_name="$*" stage_started=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
 
-stage "type check"
-npx tsc -p tsconfig.json --noEmit || status=1
+# The one type check of the run also compiles everything into .build/test, which the sandbox
+# tests start the operator and the kubectl plugin from (test/support/build.ts).
+stage "type check and build"
+node --import tsx test/support/build.ts || status=1
 
 stage "lint"
 npx eslint . || status=1
@@ -27,11 +35,14 @@ npx mocha --config .mocharc.unit.json 2>&1 | tee "$logs/unit.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 count "$logs/unit.log"
 
+# Split across lanes, each with its own sandbox (test/sandbox-lanes.ts; EKSUP_TEST_LANES, default 2).
+# `npm run test:sandbox` runs the same files in one process against one sandbox.
 stage "sandbox tests (integration and end-to-end)"
-npx mocha --config .mocharc.sandbox.json 2>&1 | tee "$logs/sandbox.log"
+node --import tsx test/sandbox-lanes.ts --logs "$logs/lanes" 2>&1 | tee "$logs/sandbox.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
-count "$logs/sandbox.log"
+for lane in "$logs"/lanes/lane-*.log; do [ -e "$lane" ] && count "$lane"; done
 
+printf '<== %s: %d s\n' "$stage_name" $((SECONDS - stage_started))
 [ "$failed" -gt 0 ] && status=1
-printf '\n%s passed, %s failed\n' "$passed" "$failed"
+printf '\n%s passed, %s failed, in %d s\n' "$passed" "$failed" "$SECONDS"
 exit "$status"

@@ -11,8 +11,31 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** node/fast: Ready at once; heartbeat-with-lease: a Lease renewed every few seconds keeps it Ready. */
 const stageSets = ["node/fast", "node/heartbeat-with-lease", "pod/general"] as const;
 const replacedStages = new Set(["pod-delete"]);
+/**
+ * The stages a new pod goes through on its way to Ready (and a Job's pod to Completed). kwok's
+ * own files wait 1 s plus a random jitter of up to 4 s at each, so a pod is Ready 2 to 10 s after
+ * it was scheduled, at random. The sandbox gives every one of them the same fixed delay instead.
+ */
+const podStartStages = new Set(["pod-create", "pod-init-container-running", "pod-init-container-completed", "pod-ready", "pod-complete"]);
 
-export function buildKwokConfig(stagesDir: string, outputFile: string): string[] {
+/**
+ * Milliseconds each pod start stage waits, from SANDBOX_POD_STAGE_MS (default 1000): a pod with no
+ * init containers is Running one stage after it is bound and Ready one stage later. Fixed rather
+ * than random, so that drains paced by budgets take the same time on every run; the test suite
+ * chooses a shorter one. A pod's annotation `<stage>.stage.kwok.x-k8s.io/delay` still overrides it.
+ */
+export const DEFAULT_POD_STAGE_MS = 1000;
+
+export function parsePodStageMs(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_POD_STAGE_MS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 60_000) {
+    throw new Error(`SANDBOX_POD_STAGE_MS must be a whole number of milliseconds from 0 to 60000, got "${raw}"`);
+  }
+  return value;
+}
+
+export function buildKwokConfig(stagesDir: string, outputFile: string, podStageMs: number = DEFAULT_POD_STAGE_MS): string[] {
   const documents: string[] = [];
   const names: string[] = [];
   const add = (text: string, source: string): void => {
@@ -22,6 +45,10 @@ export function buildKwokConfig(stagesDir: string, outputFile: string): string[]
       const name = value.metadata?.name;
       if (!name) throw new Error(`a Stage without a name in ${source}`);
       if (source !== "sandbox" && replacedStages.has(name)) continue;
+      if (podStartStages.has(name) && document.hasIn(["spec", "delay"])) {
+        document.setIn(["spec", "delay", "durationMilliseconds"], podStageMs);
+        document.setIn(["spec", "delay", "jitterDurationMilliseconds"], podStageMs);
+      }
       names.push(name);
       documents.push(document.toString());
     }

@@ -4,6 +4,7 @@
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -62,21 +63,23 @@ async function clearKubernetes(env: SandboxEnv, timeoutMs: number): Promise<void
   // Custom objects whose controller is not running (an operator stopped by a test) would hold
   // their namespace in Terminating for ever: a reset drops their finalizers first.
   await dropCustomObjectFinalizers(kubeConfig, new Set(doomed));
-  // Deleting the namespace first stops controllers from creating anything new in it; the pods are
-  // then removed at once, rather than each waiting out its grace period on a fake kubelet.
-  for (const name of doomed) {
-    await core.deleteNamespace({ name }).catch(ignoreNotFound);
-  }
+  // The workload controllers go first, then their pods at once (grace period 0): the namespace
+  // controller then finds next to nothing left and finishes in one pass, rather than evicting pods
+  // that wait out their grace periods on a fake kubelet while it backs off between passes.
+  const batch = kubeConfig.makeApiClient(BatchV1Api);
   for (const namespace of [...doomed, "default"]) {
-    if (namespace === "default") {
-      await apps.deleteCollectionNamespacedDeployment({ namespace }).catch(ignoreNotFound);
-      await apps.deleteCollectionNamespacedStatefulSet({ namespace }).catch(ignoreNotFound);
-      await apps.deleteCollectionNamespacedDaemonSet({ namespace }).catch(ignoreNotFound);
-      await apps.deleteCollectionNamespacedReplicaSet({ namespace }).catch(ignoreNotFound);
-      await policy.deleteCollectionNamespacedPodDisruptionBudget({ namespace }).catch(ignoreNotFound);
-    }
+    await Promise.all([
+      apps.deleteCollectionNamespacedDeployment({ namespace }).catch(ignoreNotFound),
+      apps.deleteCollectionNamespacedStatefulSet({ namespace }).catch(ignoreNotFound),
+      apps.deleteCollectionNamespacedDaemonSet({ namespace }).catch(ignoreNotFound),
+      batch.deleteCollectionNamespacedJob({ namespace, propagationPolicy: "Background" }).catch(ignoreNotFound),
+    ]);
+    // After the Deployments, so that none makes a new ReplicaSet behind this.
+    await apps.deleteCollectionNamespacedReplicaSet({ namespace }).catch(ignoreNotFound);
     await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(ignoreNotFound);
+    if (namespace === "default") await policy.deleteCollectionNamespacedPodDisruptionBudget({ namespace }).catch(ignoreNotFound);
   }
+  await Promise.all(doomed.map((name) => core.deleteNamespace({ name }).catch(ignoreNotFound)));
   await core.deleteCollectionNode({});
   // Node Leases go with their Nodes, but only when the garbage collector gets to them. A scenario
   // seeded again brings Nodes of the same names (moto hands out the same addresses), and kwok then

@@ -43,7 +43,7 @@ import {
 import { createCredentials, writeKubeconfig, writeTokenWebhookConfig } from "./credentials.js";
 import { readSandboxState, sandboxEnvFor, writeEnvFiles, type SandboxEnv, type SandboxState } from "./env.js";
 import { portOpen, waitUntil } from "./http.js";
-import { buildKwokConfig } from "./kwok-stages.js";
+import { buildKwokConfig, parsePodStageMs } from "./kwok-stages.js";
 import {
   isRecordAlive,
   killProcessesNow,
@@ -74,6 +74,8 @@ export interface StartOptions {
   ownerPid?: number;
   /** Passed to the EKS emulator as SANDBOX_TIME_FACTOR when set. */
   timeFactor?: string;
+  /** The delay of each of kwok's pod start stages; default SANDBOX_POD_STAGE_MS, else 1000. */
+  podStageMs?: number;
   log?: Logger;
 }
 
@@ -142,8 +144,9 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
   // The emulator's port is fixed already, so the apiserver can be told about it before it runs.
   writeTokenWebhookConfig(tokenWebhookConfig(layout), tokenWebhookUrl(ports));
   writeFileSync(auditPolicyFile(layout), stringify(auditPolicy));
-  const stageNames = buildKwokConfig(binaries.kwokStages, layout.kwokConfigFile);
-  log(`kwok stages: ${stageNames.join(", ")}`);
+  const podStageMs = options.podStageMs ?? parsePodStageMs(process.env.SANDBOX_POD_STAGE_MS);
+  const stageNames = buildKwokConfig(binaries.kwokStages, layout.kwokConfigFile, podStageMs);
+  log(`kwok stages: ${stageNames.join(", ")} (pod start stages ${podStageMs} ms each)`);
 
   const started = new Map<ComponentName, StartedProcess>();
   const health: HealthContext = { ports, layout, adminToken: credentials.identities.admin.token };

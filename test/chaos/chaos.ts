@@ -23,8 +23,11 @@ export interface ChaosOptions {
   /** The cutover's schedule: long enough that the kills of a condition land while it runs. */
   trafficSteps: number[];
   stepInterval: string;
-  /** A compiled operator (buildOperator()), or undefined to run src/main.ts through tsx. */
-  operatorEntry?: string;
+  /**
+   * EKS seconds a control-plane update of cluster demo takes, instead of the scenario's: a longer
+   * in-place upgrade lives through more kills.
+   */
+  controlPlaneUpdateSeconds?: number;
   /** Longest an upgrade may take under any condition before it counts as not finished. */
   timeoutMs: number;
   log: (line: string) => void;
@@ -35,7 +38,7 @@ export async function runCondition(condition: ChaosCondition, options: ChaosOpti
   const { seed, log } = options;
   if (totalRate(condition.faults) > 0 && !options.faults) throw new Error(`condition ${condition.id} injects AWS faults, and no fault proxy is connected`);
   log(`== ${condition.title} (seed ${seed})`);
-  const world = await ChaosWorld.prepare();
+  const world = await ChaosWorld.prepare(options.controlPlaneUpdateSeconds);
   let operators: ChaosOperators | undefined;
   let proxies: FaultSession | undefined;
   try {
@@ -53,7 +56,7 @@ export async function runCondition(condition: ChaosCondition, options: ChaosOpti
     // against the fault-free time here than against a real upgrade's hour. 2 s is still far beyond
     // any answer the sandbox gives.
     const timeouts = { AWS_REQUEST_TIMEOUT_SECONDS: SANDBOX_AWS_REQUEST_TIMEOUT_SECONDS };
-    operators = new ChaosOperators({ ...(proxies?.env ?? {}), ...timeouts, AWS_SECRET_ACCESS_KEY: awsSecretAccessKey }, schedule, options.operatorEntry);
+    operators = new ChaosOperators({ ...(proxies?.env ?? {}), ...timeouts, AWS_SECRET_ACCESS_KEY: awsSecretAccessKey }, schedule);
     for (const scenario of options.scenarios) await world.apply(scenario, world.spec(scenario, options));
     const bound = condition.timeBound;
     const longest = bound && reference ? Math.max(...options.scenarios.map((scenario) => (reference[scenario] ?? options.timeoutMs) * bound * 1.5)) : options.timeoutMs;

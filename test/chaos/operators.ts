@@ -1,24 +1,9 @@
 // The operator under chaos: one process at a time, killed with SIGKILL at the moments of a seeded
 // schedule and started again at once, as a crash-looping Deployment would be. Each kill lands a
 // drawn delay after the operator's workers started, so it interrupts work rather than start-up.
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-
-/**
- * Compiles src/ (tsconfig.build.json) into .chaos/build and returns its main.js. Inside the
- * repository, so that node_modules resolves as for dist/.
- */
-export async function buildOperator(): Promise<string> {
-  const outDir = join(repoRoot, ".chaos", "build");
-  await promisify(execFile)(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.build.json"), "--outDir", outDir], { cwd: repoRoot });
-  return join(outDir, "src", "main.js");
-}
 
 /** The manager's log line once it leads and its workers run (src/runtime/manager.ts). */
 const WORKING = "workers started";
@@ -47,8 +32,6 @@ export class ChaosOperators {
   constructor(
     private readonly env: Record<string, string>,
     schedule: readonly number[],
-    /** A compiled main.js (see buildOperator), or undefined to run src/main.ts through tsx. */
-    private readonly entry?: string,
   ) {
     this.current = this.spawn();
     this.loop = this.killLoop(schedule);
@@ -60,7 +43,7 @@ export class ChaosOperators {
   }
 
   private spawn(): OperatorProcess {
-    const started = startOperatorProcess(this.env, { kubeconfigPath: this.kubeconfig, entry: this.entry });
+    const started = startOperatorProcess(this.env, { kubeconfigPath: this.kubeconfig });
     this.kubeconfig ??= started.kubeconfigPath;
     this.logPaths.push(started.logPath);
     return started;

@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
 import { BudgetWatcher } from "../support/budgets.js";
 import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
-import { condition, emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
+import { condition, emulatorCalls, emulatorClusterSettings, UpgradeWorld } from "../support/upgrades.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
 import {
   groupsRestored,
@@ -75,9 +75,13 @@ export class ChaosWorld {
     readonly webhook: WebhookReceiver,
   ) {}
 
-  /** Resets the sandbox to the chaos scenario and puts the webhook's URL in a Secret. */
-  static async prepare(): Promise<ChaosWorld> {
+  /**
+   * Resets the sandbox to the chaos scenario (cluster demo's control-plane updates taking
+   * `controlPlaneUpdateSeconds` when given) and puts the webhook's URL in a Secret.
+   */
+  static async prepare(controlPlaneUpdateSeconds?: number): Promise<ChaosWorld> {
     const world = await UpgradeWorld.prepare("chaos");
+    if (controlPlaneUpdateSeconds !== undefined) await emulatorClusterSettings("demo", { controlPlaneUpdateSeconds });
     const webhook = await WebhookReceiver.start();
     await world.kubeConfig.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
       namespace: world.namespace,

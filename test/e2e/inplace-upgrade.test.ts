@@ -6,9 +6,9 @@ import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, DescribeS
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
+import { sandboxAwsClientConfig } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
-import { condition, emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
+import { condition, emulatorCalls, emulatorClusterSettings, UpgradeWorld } from "../support/upgrades.js";
 import { waitUntil } from "../support/wait.js";
 
 describe("in-place upgrade end to end (sandbox)", function () {
@@ -94,11 +94,7 @@ describe("in-place upgrade end to end (sandbox)", function () {
   it("surfaces an update EKS fails when free IPs run out mid-flight, and resumes by itself once they are freed", async () => {
     const ec2 = new EC2Client(sandboxAwsClientConfig());
     // A slower control plane leaves time to starve the subnets while the update runs.
-    await fetch(`${sandboxEnv().emulatorAdminUrl}/clusters/demo/settings`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ controlPlaneUpdateSeconds: 1500 }),
-    });
+    await emulatorClusterSettings("demo", { controlPlaneUpdateSeconds: 1500 });
     operator();
     // A short recheck interval: the test waits for the blocked preflight to notice the freed addresses.
     await world.apply("starved", { cluster: { name: "demo" }, targetVersion: "1.30", nodeGroups: { order: ["general"] }, preflight: { recheckInterval: "5s" } });

@@ -1,5 +1,5 @@
 // `kubectl eksupgrade` against the sandbox with the operator running: the plugin built the way the
-// package ships it (the "bin" of package.json, compiled by tsconfig.build.json, no tsx), put on
+// package ships it (the "bin" of package.json, from the suite's compiled tree, no tsx), put on
 // PATH as kubectl-eksupgrade and run through kubectl's own plugin lookup, as a user who holds only
 // config/rbac's clusterupgrade-editor-role in one namespace. Plan on a healthy cluster and on a
 // PDB trap, then status, why, pause, resume and abort on an upgrade the trap blocks.
@@ -9,9 +9,9 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkS
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
+import { testBuildDir } from "../support/build.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
 import { UpgradeWorld } from "../support/upgrades.js";
 import { waitUntil } from "../support/wait.js";
@@ -20,19 +20,19 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const USER = "upgrader";
 
 /**
- * Compiles the plugin with the build's compiler options into a package-shaped directory (its
- * package.json, node_modules beside it) and links the package's bin as kubectl-eksupgrade in a
- * directory for PATH, as `npm install -g` would. Returns that directory.
+ * Lays the test build (test/support/build.ts, compiled with the build's compiler options) out as
+ * an installed package: its package.json, dist/ and node_modules side by side, and the package's
+ * bin linked as kubectl-eksupgrade in a directory for PATH, as `npm install -g` would. Returns
+ * that directory.
  */
-async function installPlugin(): Promise<string> {
+function installPlugin(): string {
   const root = mkdtempSync(join(tmpdir(), "eksup-plugin-"));
   const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { bin?: Record<string, string> };
   const bin = manifest.bin?.["kubectl-eksupgrade"];
   assert.ok(bin, 'package.json has no "bin" entry kubectl-eksupgrade');
-  const config = join(root, "tsconfig.plugin.json");
-  writeFileSync(config, JSON.stringify({ extends: join(repoRoot, "tsconfig.build.json"), compilerOptions: { outDir: join(root, "dist"), rootDir: repoRoot }, files: [join(repoRoot, "src", "cli", "kubectl-eksupgrade", "main.ts")], include: [] }));
-  await promisify(execFile)(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", config], { cwd: repoRoot, timeout: 240_000 });
+  assert.match(bin, /^dist\//, "the bin is under dist/, where the build puts it");
   copyFileSync(join(repoRoot, "package.json"), join(root, "package.json"));
+  symlinkSync(testBuildDir, join(root, "dist"));
   symlinkSync(join(repoRoot, "node_modules"), join(root, "node_modules"));
   chmodSync(join(root, bin), 0o755);
   const binDir = join(root, "bin");
@@ -118,9 +118,8 @@ describe("kubectl eksupgrade against the sandbox", function () {
   this.timeout(5 * 60_000);
   let operator: OperatorProcess | undefined;
 
-  before(async function () {
-    this.timeout(5 * 60_000);
-    pluginPath = await installPlugin();
+  before(() => {
+    pluginPath = installPlugin();
   });
 
   afterEach(async () => {

@@ -10,9 +10,10 @@
 // server's audit log) with what config/rbac grants it, and fails the run on any difference
 // (test/support/audit.ts), before the sandbox and its logs are removed.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   defaultStateDir,
   inspectSandbox,
@@ -23,12 +24,19 @@ import {
   type SandboxEnv,
   type SandboxHandle,
 } from "../../sandbox/runtime/index.js";
+import { ensureTestBuild } from "./build.js";
 import { auditLogFiles, comparePermissionUse, grantedKeys, operatorRequests, permissionFailure, specFilesNotRun } from "./audit.js";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 interface GlobalSandbox {
   env: SandboxEnv;
   /** Present when this run started the sandbox and so must stop it. */
   handle: SandboxHandle | undefined;
+  /** The compiled operator (test/support/build.ts) operators of this run start from. */
+  operatorEntry: string;
+  /** Bumped by every reset, which deletes what was installed in Kubernetes before it. */
+  generation: number;
 }
 
 // Test files import this module too; keeping the state on globalThis makes sure they see the
@@ -67,9 +75,21 @@ export function sandboxAwsClientConfig(): { region: string; endpoint: string; cr
   };
 }
 
+/** The compiled main.js of the operator, built (or found fresh) when the sandbox was acquired. */
+export function sandboxOperatorEntry(): string {
+  return current().operatorEntry;
+}
+
+/** How many resets the sandbox went through: what was installed before the last one is gone. */
+export function sandboxGeneration(): number {
+  return current().generation;
+}
+
 /** Empties moto, the EKS emulator and Kubernetes; seeds `scenario` afterwards when given. */
 export async function resetSandbox(options: { scenario?: string | null } = {}): Promise<void> {
-  await resetRunningSandbox(current().env, { scenario: options.scenario ?? null, log: () => undefined });
+  const sandbox = current();
+  sandbox.generation++;
+  await resetRunningSandbox(sandbox.env, { scenario: options.scenario ?? null, log: () => undefined });
 }
 
 function reusableSandbox(): SandboxEnv | undefined {
@@ -78,6 +98,13 @@ function reusableSandbox(): SandboxEnv | undefined {
   if (!state || records.length === 0 || running.length !== records.length) return undefined;
   return state.env;
 }
+
+/**
+ * kwok's pod start stages in the test sandbox (SANDBOX_POD_STAGE_MS overrides): a pod is Ready
+ * 0.4 s after it is bound, so the many drains of the suite, each paced by budgets that wait for a
+ * replacement pod, are not paced by kwok's default one second per stage.
+ */
+const TEST_POD_STAGE_MS = 200;
 
 let removeExitHandlers: () => void = () => undefined;
 /** Requests before this run (a reused sandbox keeps its audit log) are not judged. */
@@ -101,6 +128,29 @@ function filteringOptions(): string[] {
   return process.argv.filter((argument) => /^(--grep|-g|--fgrep|-f|--invert|-i)(=|$)/.test(argument));
 }
 
+/**
+ * Wall time per spec file, from each test's root beforeEach to its root afterEach (so the file's
+ * own beforeEach and afterEach hooks count, its before and after hooks do not).
+ */
+const fileSeconds = new Map<string, number>();
+let testStartedAt = 0;
+
+function relativeToRepo(file: string): string {
+  return relative(repoRoot, resolve(file));
+}
+
+/** One lane's part of a run split across sandboxes (test/sandbox-lanes.ts merges them). */
+export interface LaneReport {
+  files: string[];
+  filters: string[];
+  failed: number;
+  requests: number;
+  used: string[];
+  usedNotGranted: string[];
+  denied: string[];
+  fileSeconds: Record<string, number>;
+}
+
 /** The least-privilege check: undefined when it passes, else the error to fail the run with. */
 function auditOperatorPermissions(env: SandboxEnv, root: Mocha.Suite | undefined): Error | undefined {
   if (!existsSync(join(env.dir, "pki", "audit-policy.yaml"))) {
@@ -108,16 +158,31 @@ function auditOperatorPermissions(env: SandboxEnv, root: Mocha.Suite | undefined
   }
   const notRun = root ? specFilesNotRun(filesOf(root, new Set())) : ["(unknown: no root suite)"];
   const filters = filteringOptions();
-  const judgeUnused = notRun.length === 0 && filters.length === 0;
+  // A lane of a split run judges only what it saw; the lanes' merge judges the unused grants.
+  const laneReport = process.env.EKSUP_LANE_REPORT;
+  const judgeUnused = notRun.length === 0 && filters.length === 0 && !laneReport;
   const granted = grantedKeys();
   const files = auditLogFiles(join(env.dir, "logs"));
   const audit = comparePermissionUse(operatorRequests(files, runStartedAt), granted, { judgeUnused });
   const failed = root ? failedTests(root) : 0;
+  if (laneReport) {
+    const report: LaneReport = {
+      files: root ? [...filesOf(root, new Set())].map(relativeToRepo).sort() : [],
+      filters,
+      failed,
+      requests: audit.requests,
+      used: audit.used,
+      usedNotGranted: audit.usedNotGranted,
+      denied: audit.denied,
+      fileSeconds: Object.fromEntries([...fileSeconds].map(([file, seconds]) => [relativeToRepo(file), Math.round(seconds)])),
+    };
+    writeFileSync(laneReport, JSON.stringify(report, null, 2));
+  }
   const why = judgeUnused
     ? `judged over the whole suite${failed > 0 ? ` (${failed} test(s) failed, which may leave grants unused)` : ""}`
-    : `not judged: ${!root ? "run outside the mocha suite" : filters.length > 0 ? `tests filtered by ${filters.join(" ")}` : `${notRun.length} spec file(s) of .mocharc.sandbox.json not run`}`;
+    : `not judged: ${laneReport ? "judged over every lane once all have run" : !root ? "run outside the mocha suite" : filters.length > 0 ? `tests filtered by ${filters.join(" ")}` : `${notRun.length} spec file(s) of .mocharc.sandbox.json not run`}`;
   stderrLogger(`least privilege: ${audit.requests} request(s) by the operator's ServiceAccount, ${audit.used.length} distinct permission(s) used; unused grants ${why}`);
-  if (!judgeUnused) {
+  if (!judgeUnused && !laneReport) {
     const idle = [...granted].filter((key) => !audit.used.includes(key)).sort();
     if (idle.length > 0) stderrLogger(`least privilege: granted but not used by this run: ${idle.join(", ")}`);
   }
@@ -149,20 +214,26 @@ function installExitHandlers(handle: SandboxHandle): void {
 export async function acquireSandbox(): Promise<SandboxEnv> {
   runStartedAt = Date.now();
   const reused = reusableSandbox();
+  // The compiler and the sandbox's start-up mostly wait on different things: run them side by side.
+  const build = ensureTestBuild(stderrLogger);
   let sandbox: GlobalSandbox;
   if (reused) {
     stderrLogger(`reusing the running sandbox in ${reused.dir}`);
-    sandbox = { env: reused, handle: undefined };
+    sandbox = { env: reused, handle: undefined, operatorEntry: await build, generation: 0 };
   } else {
     const dir = mkdtempSync(join(tmpdir(), "eksup-sandbox-test-"));
-    const handle = await startSandbox({
-      dir,
-      ports: "auto",
-      scenario: process.env.EKSUP_TEST_SCENARIO ?? null,
-      ownerPid: process.pid,
-    });
+    const [handle, operatorEntry] = await Promise.all([
+      startSandbox({
+        dir,
+        ports: "auto",
+        scenario: process.env.EKSUP_TEST_SCENARIO ?? null,
+        ownerPid: process.pid,
+        podStageMs: process.env.SANDBOX_POD_STAGE_MS ? undefined : TEST_POD_STAGE_MS,
+      }),
+      build,
+    ]);
     installExitHandlers(handle);
-    sandbox = { env: handle.env, handle };
+    sandbox = { env: handle.env, handle, operatorEntry, generation: 0 };
   }
   holder[slot] = sandbox;
   // Code under test that builds its own clients from the environment finds the sandbox too.
@@ -188,6 +259,15 @@ export function operatorPermissionFailure(): Error | undefined {
 }
 
 export const mochaHooks = {
+  beforeEach(): void {
+    testStartedAt = Date.now();
+  },
+
+  afterEach(this: Mocha.Context): void {
+    const file = this.currentTest?.file;
+    if (file) fileSeconds.set(file, (fileSeconds.get(file) ?? 0) + (Date.now() - testStartedAt) / 1000);
+  },
+
   async beforeAll(this: Mocha.Context): Promise<void> {
     // A cold cache builds Kubernetes from source first (20-30 minutes on 2 cores).
     this.timeout(45 * 60_000);
@@ -198,6 +278,8 @@ export const mochaHooks = {
     this.timeout(120_000);
     const sandbox = holder[slot];
     if (!sandbox) return;
+    const byFile = [...fileSeconds].sort((left, right) => right[1] - left[1]);
+    if (byFile.length > 0) stderrLogger(`time per spec file (tests and their hooks):\n${byFile.map(([file, seconds]) => `  ${seconds.toFixed(0).padStart(5)} s  ${relativeToRepo(file)}`).join("\n")}`);
     let failure: Error | undefined;
     try {
       failure = auditOperatorPermissions(sandbox.env, this.test?.parent);

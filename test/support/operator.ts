@@ -7,7 +7,8 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sandboxEnv } from "./global-sandbox.js";
+import { installOperatorIdentity } from "../../sandbox/runtime/operator-identity.js";
+import { sandboxEnv, sandboxGeneration, sandboxOperatorEntry } from "./global-sandbox.js";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 let sequence = 0;
@@ -42,12 +43,49 @@ function operatorKubeconfig(dir: string, secretNamespaces: readonly string[]): s
   }
 }
 
+interface PreparedIdentity {
+  namespaces: string;
+  generation: number;
+  path: string;
+  mintedAt: number;
+}
+
+let prepared: PreparedIdentity | undefined;
+/** Well inside the token's two hours, so that no operator starts with a token about to expire. */
+const TOKEN_REUSE_MS = 60 * 60_000;
+
+function namespacesKey(secretNamespaces: readonly string[]): string {
+  return [...new Set(secretNamespaces)].sort().join(",");
+}
+
+/** The kubeconfig installOperatorIdentityAhead made for these namespaces, while still valid. */
+function preparedKubeconfig(secretNamespaces: readonly string[]): string | undefined {
+  if (!prepared || prepared.namespaces !== namespacesKey(secretNamespaces)) return undefined;
+  if (prepared.generation !== sandboxGeneration() || Date.now() - prepared.mintedAt > TOKEN_REUSE_MS) return undefined;
+  return prepared.path;
+}
+
+/**
+ * Installs config/rbac and mints the operator's token from this process, without blocking it, and
+ * keeps the kubeconfig for every operator started until the next reset of the sandbox (which
+ * deletes the ServiceAccount and so voids the token). UpgradeWorld.prepare calls it.
+ */
+export async function installOperatorIdentityAhead(secretNamespaces: readonly string[] = DEFAULT_UPGRADE_NAMESPACES): Promise<string> {
+  const cached = preparedKubeconfig(secretNamespaces);
+  if (cached) return cached;
+  const generation = sandboxGeneration();
+  const mintedAt = Date.now();
+  const path = await installOperatorIdentity(sandboxEnv(), { secretNamespaces: [...secretNamespaces] });
+  prepared = { namespaces: namespacesKey(secretNamespaces), generation, path, mintedAt };
+  return path;
+}
+
 /**
  * The operator's kubeconfig file, prepared ahead: startOperatorProcess prepares one synchronously
  * otherwise, which stalls everything the test process serves meanwhile (a fault proxy, say).
  */
 export function prepareOperatorKubeconfig(secretNamespaces: readonly string[] = DEFAULT_UPGRADE_NAMESPACES): string {
-  return operatorKubeconfig(sandboxEnv().dir, secretNamespaces);
+  return preparedKubeconfig(secretNamespaces) ?? operatorKubeconfig(sandboxEnv().dir, secretNamespaces);
 }
 
 /** A KubeConfig with the operator's ServiceAccount token, for tests that call operator code in-process. */
@@ -69,8 +107,8 @@ export interface OperatorProcessOptions {
   /** A kubeconfig from prepareOperatorKubeconfig, used instead of preparing one now. */
   kubeconfigPath?: string;
   /**
-   * A compiled main.js to run with plain node instead of src/main.ts through tsx: it starts in a
-   * fraction of the time, which matters to a test that restarts the operator many times.
+   * The main.js to run with plain node; by default the one the sandbox run compiled
+   * (test/support/build.ts), which starts in a fraction of the time tsx takes.
    */
   entry?: string;
 }
@@ -85,13 +123,14 @@ function withServer(kubeconfigPath: string, from: string, to: string, sequenceNu
 
 export function startOperatorProcess(extraEnv: Record<string, string> = {}, options: OperatorProcessOptions = {}): OperatorProcess {
   const env = sandboxEnv();
-  const sandboxKubeconfig = options.kubeconfigPath ?? operatorKubeconfig(env.dir, options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES);
+  const secretNamespaces = options.secretNamespaces ?? DEFAULT_UPGRADE_NAMESPACES;
+  const sandboxKubeconfig = options.kubeconfigPath ?? preparedKubeconfig(secretNamespaces) ?? operatorKubeconfig(env.dir, secretNamespaces);
   mkdirSync(join(env.dir, "logs"), { recursive: true });
   const logPath = join(env.dir, "logs", `operator-${process.pid}-${++sequence}.log`);
   const kubeconfig = options.apiServerUrl === undefined ? sandboxKubeconfig : withServer(sandboxKubeconfig, env.apiServerUrl, options.apiServerUrl, sequence);
   const log = createWriteStream(logPath);
   const identity = `test-operator-${sequence}`;
-  const command = options.entry ? [options.entry] : ["--import", "tsx", join(repoRoot, "src", "main.ts")];
+  const command = ["--enable-source-maps", options.entry ?? sandboxOperatorEntry()];
   const child = spawn(process.execPath, command, {
     cwd: repoRoot,
     env: {

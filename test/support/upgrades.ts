@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { ClusterUpgrade } from "../../src/api/v1alpha1/types.js";
 import { ensureNamespace, installCrd } from "./crd.js";
 import { resetSandbox, sandboxEnv, sandboxKubeConfig } from "./global-sandbox.js";
+import { installOperatorIdentityAhead } from "./operator.js";
 import { waitUntil } from "./wait.js";
 
 const CRD = { group: "eksupgrade.io", version: "v1alpha1", plural: "clusterupgrades" } as const;
@@ -28,6 +29,16 @@ export async function emulatorCalls(clusterName: string, operation?: string): Pr
   return report.calls;
 }
 
+/** Changes how the EKS emulator times one cluster's updates (EKS seconds, scaled by the sandbox clock). */
+export async function emulatorClusterSettings(clusterName: string, settings: { controlPlaneUpdateSeconds?: number; addonUpdateSeconds?: number }): Promise<void> {
+  const response = await fetch(`${sandboxEnv().emulatorAdminUrl}/clusters/${encodeURIComponent(clusterName)}/settings`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(settings),
+  });
+  if (!response.ok) throw new Error(`the EKS emulator refused the settings of cluster ${clusterName}: ${response.status} ${await response.text()}`);
+}
+
 export class UpgradeWorld {
   readonly kubeConfig: k8s.KubeConfig;
   private readonly api: k8s.CustomObjectsApi;
@@ -46,6 +57,9 @@ export class UpgradeWorld {
     await ensureNamespace(world.kubeConfig, "eks-upgrade-system");
     // Seeding itself calls CreateCluster and friends: start each test with an empty call log.
     await fetch(`${sandboxEnv().emulatorAdminUrl}/calls`, { method: "DELETE" });
+    // The operator's RBAC and token, ready before a test starts operators (which would otherwise
+    // prepare them synchronously, a few seconds each time).
+    await installOperatorIdentityAhead([namespace]);
     return world;
   }
 
