@@ -64,6 +64,17 @@ interface LaneOutcome {
   seconds: number;
 }
 
+const children = new Set<ReturnType<typeof spawn>>();
+
+/** Ctrl-C or a SIGTERM to this runner reaches every lane, whose root hooks then stop their sandboxes. */
+function forwardSignals(): void {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      for (const child of children) child.kill(signal);
+    });
+  }
+}
+
 function runLane(index: number, files: string[], logDir: string): Promise<LaneOutcome> {
   const logPath = join(logDir, `lane-${index + 1}.log`);
   const reportPath = join(logDir, `lane-${index + 1}.json`);
@@ -74,6 +85,8 @@ function runLane(index: number, files: string[], logDir: string): Promise<LaneOu
   const config = JSON.parse(readFileSync(join(repoRoot, ".mocharc.sandbox.json"), "utf8")) as { timeout: number; require: string[]; reporter: string };
   const args = [mocha, "--no-config", "--node-option", "import=tsx", ...config.require.flatMap((file) => ["--require", file]), "--timeout", String(config.timeout), "--reporter", config.reporter, "--exit", ...files];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, EKSUP_LANE_REPORT: reportPath }, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  child.once("close", () => children.delete(child));
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   return new Promise((resolve) => {
@@ -121,6 +134,7 @@ async function main(): Promise<number> {
   }
   const files = sandboxSpecFiles();
   const plan = assignLanes(files, lanes);
+  forwardSignals();
   const started = Date.now();
   process.stdout.write(`${files.length} spec files in ${plan.length} lane(s), each with its own sandbox; logs in ${logDir}\n`);
   plan.forEach((laneFiles, index) => process.stdout.write(`  lane ${index + 1}: ${laneFiles.join(", ")}\n`));
