@@ -83,7 +83,8 @@ function runLane(index: number, files: string[], logDir: string): Promise<LaneOu
   const mocha = join(repoRoot, "node_modules", "mocha", "bin", "mocha.js");
   // The settings of .mocharc.sandbox.json, with this lane's files instead of its spec patterns.
   const config = JSON.parse(readFileSync(join(repoRoot, ".mocharc.sandbox.json"), "utf8")) as { timeout: number; require: string[]; reporter: string };
-  const args = [mocha, "--no-config", "--node-option", "import=tsx", ...config.require.flatMap((file) => ["--require", file]), "--timeout", String(config.timeout), "--reporter", config.reporter, "--exit", ...files];
+  // tsx given to this node directly: mocha then runs in it, rather than in a child it would spawn for a --node-option.
+  const args = ["--import", "tsx", mocha, "--no-config", ...config.require.flatMap((file) => ["--require", file]), "--timeout", String(config.timeout), "--reporter", config.reporter, "--exit", ...files];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, EKSUP_LANE_REPORT: reportPath }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   child.once("close", () => children.delete(child));
