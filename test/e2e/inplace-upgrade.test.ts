@@ -165,9 +165,10 @@ describe("in-place upgrade end to end (sandbox)", function () {
   });
 
   it("applied during a blackout inside its maintenance window, waits and starts when the blackout ends", async () => {
-    // The window is open all day; a blackout that ends 30 s from now closes it until then. The cron
-    // arithmetic of windows is covered by the unit tests; this one proves the real requeue.
-    const ends = new Date(Math.ceil((Date.now() + 30_000) / 1000) * 1000);
+    // The window is open all day; a blackout that ends 15 s from now closes it until then. The cron
+    // arithmetic of windows is covered by the unit tests; this one proves the real requeue. (The
+    // compiled operator writes its first status within a few seconds, well inside the 15.)
+    const ends = new Date(Math.ceil((Date.now() + 15_000) / 1000) * 1000);
     operator();
     await world.apply("windowed", {
       cluster: { name: "demo" },
@@ -176,7 +177,7 @@ describe("in-place upgrade end to end (sandbox)", function () {
       maintenanceWindows: [{ schedule: "0 0 * * *", duration: "24h", timeZone: "UTC" }],
       blackouts: [{ start: new Date(Date.now() - 60_000).toISOString(), end: ends.toISOString(), reason: "quarter-end freeze" }],
     });
-    const waiting = await world.waitForPhase("windowed", "WaitingForWindow", 25_000);
+    const waiting = await world.waitForPhase("windowed", "WaitingForWindow", 14_000);
     assert.equal(waiting.status?.window?.reason, "Blackout");
     assert.equal(waiting.status?.window?.nextStart, ends.toISOString());
     assert.match(condition(waiting, "MaintenanceWindowOpen")!.message, /quarter-end freeze/);
