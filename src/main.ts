@@ -31,7 +31,10 @@ import { describeError } from "./util/errors.js";
 import { createLogger, type Logger } from "./util/logger.js";
 import { operatorIdentityProblem } from "./claims/holder.js";
 
-/** The ConfigMap that pauses every ClusterUpgrade at once when its data.stop is "true" (incidents). */
+/**
+ * The ConfigMap that pauses every ClusterUpgrade at once when its data.stop is "true" (incidents),
+ * unless STOP_SWITCH_CONFIGMAP names another (the Helm chart does, from its release name).
+ */
 export const GLOBAL_STOP_CONFIGMAP = "eks-upgrade-operator-stop";
 export const LEASE_NAME = "eks-upgrade-operator";
 
@@ -54,6 +57,17 @@ export interface OperatorConfig {
   operatorIdentity?: string;
   /** What URLs from specs and Secrets may point at (OUTBOUND_ALLOW_HTTP, OUTBOUND_DENY_PRIVATE, OUTBOUND_ALLOWLIST). */
   outbound: OutboundPolicy;
+  /** STOP_SWITCH_CONFIGMAP: the stop-switch ConfigMap in the operator's namespace. */
+  stopSwitchName: string;
+}
+
+/** A ConfigMap name is a DNS subdomain; anything else could never match and the switch would be dead. */
+function configMapName(variable: string, value: string | undefined, fallback: string): string {
+  const name = value?.trim() || fallback;
+  if (name.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) {
+    throw new Error(`${variable} "${name}" is not a valid ConfigMap name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`);
+  }
+  return name;
 }
 
 function seconds(value: string | undefined): number | undefined {
@@ -103,6 +117,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
     reconcileTimeoutMs,
     workers,
     outbound: outboundPolicyFromEnv(env),
+    stopSwitchName: configMapName("STOP_SWITCH_CONFIGMAP", env.STOP_SWITCH_CONFIGMAP, GLOBAL_STOP_CONFIGMAP),
     ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
     ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
     ...(retryPeriodMs !== undefined ? { retryPeriodMs } : {}),
@@ -158,11 +173,11 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     { logger, clock },
   );
   const stopSwitch = new Informer<k8s.V1ConfigMap & ObjectWithMetadata>(
-    configMapSource(kubeConfig, { namespace: config.namespace, fieldSelector: `metadata.name=${GLOBAL_STOP_CONFIGMAP}` }),
+    configMapSource(kubeConfig, { namespace: config.namespace, fieldSelector: `metadata.name=${config.stopSwitchName}` }),
     watch,
     { logger, clock },
   );
-  const globallyPaused = (): boolean => stopSwitch.get(config.namespace, GLOBAL_STOP_CONFIGMAP)?.data?.stop === "true";
+  const globallyPaused = (): boolean => stopSwitch.get(config.namespace, config.stopSwitchName)?.data?.stop === "true";
   const phases = new Map<string, string>();
   const greenAccess = new Map<string, { endpoint: string; access: ClusterAccess }>();
   // Green's workloads: through the kubeconfig Secret when one is named; a green the operator
