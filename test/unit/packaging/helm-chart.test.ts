@@ -125,8 +125,8 @@ describe("charts/eks-upgrade-operator against config/ and crds/", function () {
     // The chart's selector adds the release (two releases in one namespace must not share pods).
     const spread = (deployment: k8s.V1Deployment): unknown => pod(deployment).topologySpreadConstraints?.map(({ labelSelector: _selector, ...rest }) => rest);
     assert.deepEqual(spread(ours), spread(theirs));
-    const ourContainer = pod(ours).containers[0]!;
-    const theirContainer = pod(theirs).containers[0]!;
+    const ourContainer = pod(ours).containers[0];
+    const theirContainer = pod(theirs).containers[0];
     for (const field of ["name", "image", "imagePullPolicy", "ports", "livenessProbe", "readinessProbe", "resources", "securityContext", "volumeMounts"] as const) {
       assert.deepEqual(ourContainer[field], theirContainer[field], `containers[0].${field}`);
     }
@@ -171,7 +171,7 @@ describe("charts/eks-upgrade-operator against config/ and crds/", function () {
     const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string };
     assert.equal(chartYaml.appVersion, pkg.version);
     assert.equal(chartYaml.version, pkg.version);
-    const configImage = one<k8s.V1Deployment>(config, "Deployment", "eks-upgrade-operator").spec!.template.spec!.containers[0]!.image!;
+    const configImage = one<k8s.V1Deployment>(config, "Deployment", "eks-upgrade-operator").spec!.template.spec!.containers[0].image!;
     assert.equal(`${values.image.repository}:${chartYaml.appVersion}`, configImage);
   });
 });
