@@ -209,6 +209,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     defaultRegion: config.defaultRegion,
     timings: config.timings,
     globallyPaused,
+    stopSwitchName: config.stopSwitchName,
     ...(operatorIdentity ? { operatorIdentity } : {}),
     notifierFor: (upgrade) => notifierFor(kubeConfig, upgrade, logger, config.outbound),
     outbound: config.outbound,
