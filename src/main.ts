@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import * as k8s from "@kubernetes/client-node";
 import { GROUP, PHASES, PLURAL, VERSION, type ClusterUpgrade } from "./api/v1alpha1/types.js";
 import { awsCloudPortsFactory } from "./cloud/aws/index.js";
-import { setAwsRetryLogger } from "./cloud/aws/call.js";
+import { setAwsCallErrorObserver, setAwsRetryLogger } from "./cloud/aws/call.js";
 import { awsCallTimeoutMs, awsMaxAttempts, awsRequestTimeoutMs, awsRetryMode } from "./cloud/aws/client-config.js";
 import type { CloudPortsFactory } from "./cloud/ports.js";
 import { ClusterUpgradeController } from "./controllers/clusterupgrade/controller.js";
@@ -20,6 +20,7 @@ import { notifierFor } from "./notify/resolve.js";
 import { outboundPolicyFromEnv, type OutboundPolicy } from "./net/outbound.js";
 import { startOperationsServer, type OperationsServer } from "./observability/http.js";
 import { OperatorMetrics } from "./observability/metrics.js";
+import { UpgradeMetrics } from "./observability/upgrade-metrics.js";
 import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
 import { kubeLeaseClient } from "./runtime/leader-election.js";
 import { CancellableKubeConfig } from "./kube/cancellable-kubeconfig.js";
@@ -166,6 +167,8 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
   const operatorIdentity = await resolveOperatorIdentity(config, kubeConfig, logger);
   const clock = dependencies.clock ?? realClock;
   const metrics = new OperatorMetrics();
+  const upgradeMetrics = new UpgradeMetrics(metrics);
+  setAwsCallErrorObserver((errorClass) => metrics.recordAwsCallError(errorClass));
   const watch = kubeWatchFunction(kubeConfig);
   const primary = new Informer<ClusterUpgrade & ObjectWithMetadata>(
     customResourceSource(kubeConfig, { group: GROUP, version: VERSION, plural: PLURAL }, config.watchNamespace ? { namespace: config.watchNamespace } : {}),
@@ -213,8 +216,9 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     ...(operatorIdentity ? { operatorIdentity } : {}),
     notifierFor: (upgrade) => notifierFor(kubeConfig, upgrade, logger, config.outbound),
     outbound: config.outbound,
-    onPhase: (key, phase) => {
+    onPhase: (key, phase, upgrade, status) => {
       phases.set(key, phase);
+      upgradeMetrics.observe(upgrade, status, clock.now());
       const counts: Record<string, number> = {};
       for (const value of phases.values()) counts[value] = (counts[value] ?? 0) + 1;
       metrics.setUpgradesByPhase(counts, PHASES);
@@ -229,7 +233,10 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     primaryUpdateFilter: specOrMetadataChanged,
     reconcile: async (key) => {
       const { namespace, name } = splitObjectKey(key);
-      if (!primary.getByKey(key)) phases.delete(key);
+      if (!primary.getByKey(key)) {
+        phases.delete(key);
+        upgradeMetrics.forget(key);
+      }
       return controller.reconcile(namespace ?? "", name);
     },
     leaderElection: config.leaderElection

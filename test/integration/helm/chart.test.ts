@@ -2,7 +2,9 @@
 // server-side dry run: every object must pass its schema, admission and RBAC validation as
 // rendered, with the default values and with every value set to something else.
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments, stringify } from "yaml";
 import { ensureNamespace } from "../../support/crd.js";
 import { sandboxKubeConfig } from "../../support/global-sandbox.js";
 import { CHART_DIR, helm, helmBinary, run, SANDBOX_KUBE_VERSION, valueFlags } from "../../support/helm.js";
@@ -121,6 +123,20 @@ describe("Helm chart: lint, template and a server-side dry run (real API server)
     assert.deepEqual(secretReaders, [NAMESPACE, "helm-chart-payments", "helm-chart-teams"]);
     const accepted = dryRun(manifest);
     assert.equal(accepted.length, rendered.length, accepted.join("\n"));
+  });
+
+  it("adds the alerts and the dashboard of config/monitoring when asked, and nothing of them by default", () => {
+    assert.ok(!objects(template({})).some((object) => object.kind === "PrometheusRule" || object.metadata.name.endsWith("-dashboard")));
+    const rendered = objects(template({ "monitoring.prometheusRule.enabled": true, "monitoring.prometheusRule.labels": { release: "kube-prometheus-stack" }, "monitoring.grafanaDashboard.enabled": true }));
+    const rule = rendered.find((object) => object.kind === "PrometheusRule") as (Rendered & { spec: { groups: unknown } }) | undefined;
+    const expected = parseAllDocuments(readFileSync(fileURLToPath(new URL("../../../config/monitoring/prometheus-rule.yaml", import.meta.url)), "utf8"))[0].toJS() as { spec: { groups: unknown } };
+    assert.deepEqual(rule?.spec.groups, expected.spec.groups);
+    assert.equal((rule?.metadata as { labels?: Record<string, string> }).labels?.release, "kube-prometheus-stack");
+    const dashboard = rendered.find((object) => object.kind === "ConfigMap" && object.metadata.name === "eks-upgrade-operator-dashboard") as (Rendered & { data: Record<string, string> }) | undefined;
+    assert.ok(dashboard, "no dashboard ConfigMap");
+    assert.deepEqual(JSON.parse(dashboard.data["eks-upgrade-operator.json"]), JSON.parse(readFileSync(fileURLToPath(new URL("../../../config/monitoring/grafana-dashboard.json", import.meta.url)), "utf8")));
+    // The sandbox has no Prometheus Operator CRDs; the ConfigMap alone goes through the dry run.
+    assert.deepEqual(dryRun(stringify(dashboard)), ["configmap/eks-upgrade-operator-dashboard"]);
   });
 
   it("runs a single replica without leader election and without a disruption budget", () => {
