@@ -4,7 +4,7 @@
 // release namespace. It must reconcile ClusterUpgrades and honour the release's stop switch with
 // the chart's RBAC alone: any request the API server refused it is a failure.
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
@@ -82,6 +82,14 @@ describe("helm install, then the operator under the chart's ServiceAccount (sand
     run("kubectl", ["delete", "clusterrole,clusterrolebinding", "-l", `app.kubernetes.io/instance=${RELEASE}`, "--ignore-not-found"]);
   });
 
+  afterEach(function () {
+    // The sandbox and its logs are removed after the run: show what the operator said.
+    if (this.currentTest?.state === "failed" && operator) {
+      const lines = readFileSync(operator.logPath, "utf8").trim().split("\n");
+      console.error(`last lines of the operator's log (${operator.logPath}):\n${lines.slice(-40).join("\n")}`);
+    }
+  });
+
   after(async () => {
     await operator?.stop();
     try {
@@ -118,6 +126,18 @@ describe("helm install, then the operator under the chart's ServiceAccount (sand
     // The leader's Lease is in the release namespace, held by this process.
     const lease = await world.kubeConfig.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ namespace: NAMESPACE, name: "eks-upgrade-operator" });
     assert.match(lease.spec?.holderIdentity ?? "", /^eksup-e2e-eks-upgrade-operator-0-\d+$/);
+
+    // The metrics the chart's alerts and dashboard read: this replica leads, and the planned
+    // upgrade's phase has a start time.
+    const metrics = await waitUntil("the operator's /metrics with the planned upgrade's phase", async () => {
+      const port = /"httpPort":(\d+)/.exec(readFileSync(operator!.logPath, "utf8"))?.[1];
+      if (!port) return undefined;
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text.includes('eksupgrade_upgrade_phase_entered_timestamp_seconds{namespace="e2e",name="planned",phase="Planned"}') ? text : undefined;
+    }, 60_000);
+    assert.match(metrics, /^eksupgrade_leader 1$/m);
+    assert.match(metrics, /^eksupgrade_drain_timeout_seconds\{namespace="e2e",name="planned"\} 900$/m);
+    assert.match(metrics, /^eksupgrade_upgrade_traffic_rolled_back\{namespace="e2e",name="planned"\} 0$/m);
 
     // The release's stop switch pauses a real upgrade before it changes anything.
     const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
