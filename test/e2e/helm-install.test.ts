@@ -107,6 +107,10 @@ describe("helm install, then the operator under the chart's ServiceAccount (sand
       ...valueFlags({ watchNamespace: world.namespace, nodeSelector: { "eksupgrade.io/e2e-no-kubelet": "true" } }),
     ]);
     assert.match(output, /STATUS: deployed/);
+    // The notes tell how to check the leader and how to pull the release's own stop switch.
+    assert.match(output, new RegExp(`kubectl -n ${NAMESPACE} get lease eks-upgrade-operator`));
+    assert.match(output, /No IRSA role is set/);
+    assert.match(output, new RegExp(`kubectl -n ${NAMESPACE} create configmap ${STOP_SWITCH} --from-literal=stop=true`));
     const manifest = helm(["get", "manifest", RELEASE, "--namespace", NAMESPACE]);
     const env = deploymentEnvironment(manifest, `${FULLNAME}-0`);
     assert.equal(env.WATCH_NAMESPACE, world.namespace);
