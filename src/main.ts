@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import * as k8s from "@kubernetes/client-node";
 import { GROUP, PHASES, PLURAL, VERSION, type ClusterUpgrade } from "./api/v1alpha1/types.js";
 import { awsCloudPortsFactory } from "./cloud/aws/index.js";
-import { setAwsRetryLogger } from "./cloud/aws/call.js";
+import { setAwsCallErrorObserver, setAwsRetryLogger } from "./cloud/aws/call.js";
 import { awsCallTimeoutMs, awsMaxAttempts, awsRequestTimeoutMs, awsRetryMode } from "./cloud/aws/client-config.js";
 import type { CloudPortsFactory } from "./cloud/ports.js";
 import { ClusterUpgradeController } from "./controllers/clusterupgrade/controller.js";
@@ -20,6 +20,7 @@ import { notifierFor } from "./notify/resolve.js";
 import { outboundPolicyFromEnv, type OutboundPolicy } from "./net/outbound.js";
 import { startOperationsServer, type OperationsServer } from "./observability/http.js";
 import { OperatorMetrics } from "./observability/metrics.js";
+import { UpgradeMetrics } from "./observability/upgrade-metrics.js";
 import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
 import { kubeLeaseClient } from "./runtime/leader-election.js";
 import { CancellableKubeConfig } from "./kube/cancellable-kubeconfig.js";
@@ -31,7 +32,10 @@ import { describeError } from "./util/errors.js";
 import { createLogger, type Logger } from "./util/logger.js";
 import { operatorIdentityProblem } from "./claims/holder.js";
 
-/** The ConfigMap that pauses every ClusterUpgrade at once when its data.stop is "true" (incidents). */
+/**
+ * The ConfigMap that pauses every ClusterUpgrade at once when its data.stop is "true" (incidents),
+ * unless STOP_SWITCH_CONFIGMAP names another (the Helm chart does, from its release name).
+ */
 export const GLOBAL_STOP_CONFIGMAP = "eks-upgrade-operator-stop";
 export const LEASE_NAME = "eks-upgrade-operator";
 
@@ -54,6 +58,17 @@ export interface OperatorConfig {
   operatorIdentity?: string;
   /** What URLs from specs and Secrets may point at (OUTBOUND_ALLOW_HTTP, OUTBOUND_DENY_PRIVATE, OUTBOUND_ALLOWLIST). */
   outbound: OutboundPolicy;
+  /** STOP_SWITCH_CONFIGMAP: the stop-switch ConfigMap in the operator's namespace. */
+  stopSwitchName: string;
+}
+
+/** A ConfigMap name is a DNS subdomain; anything else could never match and the switch would be dead. */
+function configMapName(variable: string, value: string | undefined, fallback: string): string {
+  const name = value?.trim() || fallback;
+  if (name.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) {
+    throw new Error(`${variable} "${name}" is not a valid ConfigMap name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`);
+  }
+  return name;
 }
 
 function seconds(value: string | undefined): number | undefined {
@@ -103,6 +118,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
     reconcileTimeoutMs,
     workers,
     outbound: outboundPolicyFromEnv(env),
+    stopSwitchName: configMapName("STOP_SWITCH_CONFIGMAP", env.STOP_SWITCH_CONFIGMAP, GLOBAL_STOP_CONFIGMAP),
     ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
     ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
     ...(retryPeriodMs !== undefined ? { retryPeriodMs } : {}),
@@ -151,6 +167,8 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
   const operatorIdentity = await resolveOperatorIdentity(config, kubeConfig, logger);
   const clock = dependencies.clock ?? realClock;
   const metrics = new OperatorMetrics();
+  const upgradeMetrics = new UpgradeMetrics(metrics);
+  setAwsCallErrorObserver((errorClass) => metrics.recordAwsCallError(errorClass));
   const watch = kubeWatchFunction(kubeConfig);
   const primary = new Informer<ClusterUpgrade & ObjectWithMetadata>(
     customResourceSource(kubeConfig, { group: GROUP, version: VERSION, plural: PLURAL }, config.watchNamespace ? { namespace: config.watchNamespace } : {}),
@@ -158,11 +176,11 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     { logger, clock },
   );
   const stopSwitch = new Informer<k8s.V1ConfigMap & ObjectWithMetadata>(
-    configMapSource(kubeConfig, { namespace: config.namespace, fieldSelector: `metadata.name=${GLOBAL_STOP_CONFIGMAP}` }),
+    configMapSource(kubeConfig, { namespace: config.namespace, fieldSelector: `metadata.name=${config.stopSwitchName}` }),
     watch,
     { logger, clock },
   );
-  const globallyPaused = (): boolean => stopSwitch.get(config.namespace, GLOBAL_STOP_CONFIGMAP)?.data?.stop === "true";
+  const globallyPaused = (): boolean => stopSwitch.get(config.namespace, config.stopSwitchName)?.data?.stop === "true";
   const phases = new Map<string, string>();
   const greenAccess = new Map<string, { endpoint: string; access: ClusterAccess }>();
   // Green's workloads: through the kubeconfig Secret when one is named; a green the operator
@@ -194,11 +212,13 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     defaultRegion: config.defaultRegion,
     timings: config.timings,
     globallyPaused,
+    stopSwitchName: config.stopSwitchName,
     ...(operatorIdentity ? { operatorIdentity } : {}),
     notifierFor: (upgrade) => notifierFor(kubeConfig, upgrade, logger, config.outbound),
     outbound: config.outbound,
-    onPhase: (key, phase) => {
+    onPhase: (key, phase, upgrade, status) => {
       phases.set(key, phase);
+      upgradeMetrics.observe(upgrade, status, clock.now());
       const counts: Record<string, number> = {};
       for (const value of phases.values()) counts[value] = (counts[value] ?? 0) + 1;
       metrics.setUpgradesByPhase(counts, PHASES);
@@ -213,7 +233,10 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     primaryUpdateFilter: specOrMetadataChanged,
     reconcile: async (key) => {
       const { namespace, name } = splitObjectKey(key);
-      if (!primary.getByKey(key)) phases.delete(key);
+      if (!primary.getByKey(key)) {
+        phases.delete(key);
+        upgradeMetrics.forget(key);
+      }
       return controller.reconcile(namespace ?? "", name);
     },
     leaderElection: config.leaderElection

@@ -22,6 +22,8 @@ export interface Versions {
   etcd: string;
   kwok: string;
   moto: string;
+  helm: string;
+  prometheus: string;
 }
 
 export function readVersions(): Versions {
@@ -36,6 +38,8 @@ export function readVersions(): Versions {
     etcd: value("ETCD_VERSION"),
     kwok: value("KWOK_VERSION"),
     moto: value("MOTO_VERSION"),
+    helm: value("HELM_VERSION"),
+    prometheus: value("PROMETHEUS_VERSION"),
   };
 }
 
@@ -69,6 +73,14 @@ export function binaryPaths(versions: Versions = readVersions()): BinaryPaths {
     motoPython: join(cacheDir(), `moto-${versions.moto}`, "bin", "python"),
     motoServerScript: join(repoRoot, "sandbox", "moto", "server.py"),
   };
+}
+
+/** Tools the tests check the Helm chart and the alerting rules with; built on first use like the rest. */
+export type ToolName = "helm" | "promtool";
+
+export function toolPath(tool: ToolName, versions: Versions = readVersions()): string {
+  const bin = join(cacheDir(), "bin");
+  return tool === "helm" ? join(bin, `helm-${versions.helm}`, "helm") : join(bin, `promtool-${versions.prometheus}`, "promtool");
 }
 
 export interface SandboxPorts {

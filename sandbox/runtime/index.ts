@@ -7,8 +7,9 @@ export { resetSandbox, systemNamespaces } from "./reset.js";
 export type { ResetOptions } from "./reset.js";
 export { kubeConfigOf, isKwokManaged, isNodeReady, waitForManagedNodesReady } from "./seeding.js";
 export type { SeedScenario } from "./seeding.js";
-export { defaultPorts, defaultStateDir, kwokNodeAnnotation, portVariableNames, readVersions } from "./config.js";
-export type { SandboxPorts, Versions } from "./config.js";
+export { defaultPorts, defaultStateDir, kwokNodeAnnotation, portVariableNames, readVersions, toolPath } from "./config.js";
+export type { SandboxPorts, ToolName, Versions } from "./config.js";
+export { ensureTool } from "./tools.js";
 export {
   installOperatorIdentity,
   operatorGrants,

@@ -1,6 +1,9 @@
 /**
  * Prometheus metrics an on-call engineer would graph: reconcile rate, errors and latency,
- * work queue depth, how many upgrades sit in each phase, and which replica leads.
+ * work queue depth, how many upgrades sit in each phase, and which replica leads; and the ones the
+ * shipped alerts need (config/monitoring): since when each upgrade is in its phase, since when each
+ * node drains against the drain timeout, traffic rolled back to blue, and failed AWS calls.
+ * docs/operations.md lists them all.
  *
  * Each OperatorMetrics owns its own Registry instead of prom-client's global one, so tests and
  * two managers in one process never collide on metric names.
@@ -27,6 +30,11 @@ export class OperatorMetrics {
   readonly leader: Gauge;
   readonly leaderAcquisitionsTotal: Counter;
   readonly informerErrorsTotal: Counter<"resource">;
+  readonly awsCallErrorsTotal: Counter<"error">;
+  readonly upgradePhaseEnteredTimestamp: Gauge<"namespace" | "name" | "phase">;
+  readonly nodeDrainStartedTimestamp: Gauge<"namespace" | "name" | "node_group" | "node">;
+  readonly drainTimeoutSeconds: Gauge<"namespace" | "name">;
+  readonly trafficRolledBack: Gauge<"namespace" | "name">;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -84,6 +92,36 @@ export class OperatorMetrics {
       labelNames: ["resource"],
       registers,
     });
+    this.awsCallErrorsTotal = new Counter({
+      name: `${METRIC_PREFIX}aws_call_errors_total`,
+      help: "AWS calls that failed after the SDK's own retries, by error class (ThrottlingError, AccessDeniedError, NotFoundError, TimedOutError, ...). Cancelled calls are not counted.",
+      labelNames: ["error"],
+      registers,
+    });
+    this.upgradePhaseEnteredTimestamp = new Gauge({
+      name: `${METRIC_PREFIX}upgrade_phase_entered_timestamp_seconds`,
+      help: "Unix time this replica first saw the ClusterUpgrade in its current phase (a new leader starts counting when it takes over).",
+      labelNames: ["namespace", "name", "phase"],
+      registers,
+    });
+    this.nodeDrainStartedTimestamp = new Gauge({
+      name: `${METRIC_PREFIX}node_drain_started_timestamp_seconds`,
+      help: "Unix time the operator cordoned a node it is still draining (status.nodeGroups[].nodes[].since); the drain timeout counts from here.",
+      labelNames: ["namespace", "name", "node_group", "node"],
+      registers,
+    });
+    this.drainTimeoutSeconds = new Gauge({
+      name: `${METRIC_PREFIX}drain_timeout_seconds`,
+      help: "The ClusterUpgrade's drain timeout (spec.drain.timeout, default 15m), for comparison with the drain start times.",
+      labelNames: ["namespace", "name"],
+      registers,
+    });
+    this.trafficRolledBack = new Gauge({
+      name: `${METRIC_PREFIX}upgrade_traffic_rolled_back`,
+      help: "1 while a BlueGreen ClusterUpgrade's traffic is being or has been sent back to blue after a failed gate (status.cutover.rolledBack), else 0.",
+      labelNames: ["namespace", "name"],
+      registers,
+    });
     this.leader.set(0);
     if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -111,6 +149,11 @@ export class OperatorMetrics {
   setLeader(isLeader: boolean): void {
     this.leader.set(isLeader ? 1 : 0);
     if (isLeader) this.leaderAcquisitionsTotal.inc();
+  }
+
+  /** One AWS call failed for good (after the SDK's retries); `error` is its class name. */
+  recordAwsCallError(error: string): void {
+    this.awsCallErrorsTotal.inc({ error });
   }
 
   /** Text exposition for /metrics. */

@@ -10,7 +10,8 @@
 // - the typed error naming the call, so callers can branch with isNotFound() and friends; an
 //   aborted call becomes a TimedOutError or CancelledError that says which call and why;
 // - one warning when a retryable failure outlasted the SDK's attempts and goes back to the work
-//   queue.
+//   queue;
+// - a count of every failed call by error class, for the metrics and the AWS-errors alert.
 import { abortError, callSignal, throwIfCancelled } from "../../runtime/cancellation.js";
 import { classifyAwsError } from "../../util/classify.js";
 import { describeError, isCancelled, serializeError, type OperatorError } from "../../util/errors.js";
@@ -18,10 +19,16 @@ import type { Logger } from "../../util/logger.js";
 import { awsCallTimeoutMs } from "./client-config.js";
 
 let retryLogger: Logger | undefined;
+let errorObserver: ((errorClass: string) => void) | undefined;
 
 /** Lets main.ts route warnings about exhausted retries (which name the AWS call) to the operator's log. */
 export function setAwsRetryLogger(logger: Logger): void {
   retryLogger = logger;
+}
+
+/** Lets main.ts count failed AWS calls (eksupgrade_aws_call_errors_total); cancelled calls are not failures. */
+export function setAwsCallErrorObserver(observer: ((errorClass: string) => void) | undefined): void {
+  errorObserver = observer;
 }
 
 /** What every adapter passes as the second argument of `client.send(command, options)`. */
@@ -37,6 +44,7 @@ export async function awsCall<T>(context: string, operation: (options: AwsCallOp
     return await operation({ abortSignal: call.signal });
   } catch (err) {
     const typed: OperatorError = call.signal.aborted ? abortError(call.signal, context) : classifyAwsError(err, context);
+    if (!isCancelled(typed)) errorObserver?.(typed.name);
     if (typed.retryable && retryLogger && !isCancelled(typed)) {
       const attempts = (err as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts;
       retryLogger.warn(`giving up on ${context} for this pass`, {

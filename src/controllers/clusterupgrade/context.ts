@@ -81,6 +81,8 @@ export interface StepContext {
   cluster?: ClusterInfo;
   /** True while the operator-wide stop switch is on (every ClusterUpgrade behaves as paused). */
   readonly globalStop: boolean;
+  /** The stop switch's ConfigMap, named in the Paused message so the reader knows what to delete. */
+  readonly stopSwitchName: string;
   /** False outside maintenance windows: updates already started are followed, none is started. */
   newWorkAllowed: boolean;
   /** When the current maintenance window closes, if windows are declared and one is open. */

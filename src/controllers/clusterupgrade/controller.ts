@@ -80,10 +80,12 @@ export interface ControllerOptions {
   logger: Logger;
   defaultRegion: string;
   timings?: Partial<ControllerTimings>;
-  /** Reports each pass's phase, for metrics. */
-  onPhase?: (key: string, phase: string) => void;
+  /** Reports each pass's phase, and the upgrade with the status it ended with, for metrics. */
+  onPhase?: (key: string, phase: string, upgrade: ClusterUpgrade, status: ClusterUpgradeStatus) => void;
   /** A global stop switch: when it answers true every ClusterUpgrade behaves as paused. */
   globallyPaused?: () => boolean;
+  /** The stop switch's ConfigMap name (STOP_SWITCH_CONFIGMAP), for messages. */
+  stopSwitchName?: string;
   /** The notifier a ClusterUpgrade asked for in spec.notifications, if any. */
   notifierFor?: (upgrade: ClusterUpgrade) => Promise<Notifier | undefined>;
   /**
@@ -184,6 +186,7 @@ export class ClusterUpgradeController {
       outbound: this.options.outbound ?? DEFAULT_OUTBOUND_POLICY,
       claims: { ...this.claims, regionOf: (region) => region || spec.cluster.region || this.options.defaultRegion },
       globalStop,
+      stopSwitchName: this.options.stopSwitchName ?? "eks-upgrade-operator-stop",
       newWorkAllowed: true,
       setCondition: (type, conditionStatus: ConditionStatus, reason, message) => {
         status.conditions = setCondition(status.conditions ?? [], { type, status: conditionStatus, reason, message, observedGeneration: generation }, now);
@@ -228,7 +231,7 @@ export class ClusterUpgradeController {
     }
     for (const event of pendingEvents) await this.options.events.record(upgrade, event.type, event.reason, event.message);
     const retryNotificationsAfterMs = status.notifications?.pending?.length ? await this.deliverNotifications(upgrade, status, log) : undefined;
-    this.options.onPhase?.(`${upgrade.metadata.namespace}/${upgrade.metadata.name}`, status.phase ?? "Pending");
+    this.options.onPhase?.(`${upgrade.metadata.namespace}/${upgrade.metadata.name}`, status.phase ?? "Pending", upgrade, status);
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(describeError(failure));
     // An upgrade that is done asks for no more passes; an undelivered message still needs one.
     if (retryNotificationsAfterMs !== undefined) {

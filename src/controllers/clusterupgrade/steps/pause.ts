@@ -14,7 +14,7 @@ export const pauseStep: Step = {
     }
     const why = context.spec.paused
       ? "paused by spec.paused; set it to false to resume where it stopped"
-      : "paused by the operator-wide stop switch (ConfigMap eks-upgrade-operator-stop with stop: \"true\" in the operator's namespace); delete it or set stop to false to resume";
+      : `paused by the operator-wide stop switch (ConfigMap ${context.stopSwitchName} with stop: "true" in the operator's namespace); delete it or set stop to false to resume`;
     const draining = workInFlight(context.status).filter((entry) => entry.startsWith("node "));
     if (draining.length) {
       // Not paused yet: the nodes in flight finish first, nothing new starts.
