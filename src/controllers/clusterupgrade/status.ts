@@ -25,6 +25,8 @@ function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {
     (status.addons ?? []).some((addon) => addon.state === "InProgress") ||
     (status.nodeGroups ?? []).some((group) => group.state === "InProgress") ||
     trafficInFlight(status.cutover) ||
+    (status.rollback?.items ?? []).some((item) => item.state === "InProgress") ||
+    status.rollback?.controlPlane?.state === "InProgress" ||
     status.green?.state === "Creating" ||
     status.green?.state === "NodeGroups"
   );
@@ -41,6 +43,8 @@ export function derivePhase(status: ClusterUpgradeStatus): Phase {
   if (is(ConditionType.SpecValid, "False")) return "InvalidSpec";
   if (is(ConditionType.Progressing, "False", Reason.Aborted)) return "Aborted";
   if (is(ConditionType.Progressing, "True", Reason.Aborting)) return "Aborting";
+  if (is(ConditionType.RolledBack, "True", Reason.RolledBack)) return "RolledBack";
+  if (is(ConditionType.RolledBack, "False", Reason.RollbackRefused)) return "Failed";
   if (is(ConditionType.Paused, "True")) return "Paused";
   if (is(ConditionType.Ready, "False", Reason.DryRun)) return "Planned";
   // Another upgrade holds the cluster (or a group, record or green cluster this one needs).

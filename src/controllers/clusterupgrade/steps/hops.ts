@@ -7,6 +7,7 @@ import { CONTINUE, type Step, type StepContext, type StepResult } from "../conte
 import { advanceAddons } from "./addons.js";
 import { advanceControlPlane } from "./controlplane.js";
 import { advanceNodeGroups } from "./nodegroups.js";
+import { verifyHopPart } from "./verify.js";
 
 /** Plans the hops once, from the live version; when already at target, one hop without control plane. */
 export function ensureHops(context: StepContext): HopStatus[] {
@@ -40,11 +41,12 @@ async function runStage(context: StepContext, hop: HopStatus, stage: Exclude<Hop
       if (hop.from === hop.version) return undefined;
       return advanceControlPlane(context, hop, isLastHop);
     case "Addons":
-      return advanceAddons(context, hop, false, isLastHop);
+      // spec.verification is read before anything else moves: a failing gate holds the nodes on the old version.
+      return (await verifyHopPart(context, hop, "ControlPlane")) ?? advanceAddons(context, hop, false, isLastHop);
     case "NodeGroups":
       return advanceNodeGroups(context, hop, isLastHop);
     case "LateAddons":
-      return advanceAddons(context, hop, true, isLastHop);
+      return (await verifyHopPart(context, hop, "NodeGroups")) ?? advanceAddons(context, hop, true, isLastHop);
   }
 }
 

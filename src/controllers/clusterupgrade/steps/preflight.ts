@@ -140,7 +140,8 @@ async function gather(context: StepContext): Promise<Gathered> {
   const [snapshot, groups, insights, addonPlan] = await Promise.all([
     reader.snapshot(),
     describeRolledGroups(context),
-    context.cloud.eks.listInsights(cluster.name),
+    // Rollback readiness speaks of the way back, not of this upgrade: the rollback step reads it.
+    context.cloud.eks.listInsights(cluster.name).then((all) => all.filter((insight) => insight.category !== "ROLLBACK_READINESS")),
     planAddons(context, checkedHops),
   ]);
   const subnetIds = [...new Set([...cluster.subnetIds, ...groups.flatMap((group) => group.subnetIds)])];
