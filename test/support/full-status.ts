@@ -27,6 +27,7 @@ export function fullStatus(): ClusterUpgradeStatus {
           controlPlane: true,
           addons: [{ name: "vpc-cni", from: "v1.18.0-eksbuild.1", to: "v1.19.0-eksbuild.1" }],
           nodeGroups: [{ name: "workers", kind: "Managed", nodeCount: 4, batches: [["node-a", "node-b"], ["node-c"]] }],
+          bake: "nodes stay on 1.30 for 1h after the control plane reaches 1.31",
         },
       ],
       unorderedNodeGroups: ["batch"],
@@ -65,6 +66,7 @@ export function fullStatus(): ClusterUpgradeStatus {
         errors: updateErrors,
         nextAttemptAt: "2026-11-28T22:20:00Z",
         message: "retrying after a conflict",
+        bake: true,
       },
     ],
     nodeGroups: [

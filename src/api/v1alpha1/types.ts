@@ -253,6 +253,8 @@ export interface AddonStatus {
   errors?: UpdateError[];
   nextAttemptAt?: string;
   message?: string;
+  /** spec.bake: chosen among the versions that support both minors of the hop, while the control plane bakes. */
+  bake?: boolean;
 }
 
 export interface PodHold {
@@ -323,6 +325,8 @@ export interface PlanHop {
   controlPlane: boolean;
   addons: { name: string; from: string; to: string }[];
   nodeGroups: PlanNodeGroup[];
+  /** spec.bake: how long the control plane bakes with the nodes on the old minor before they move. */
+  bake?: string;
 }
 
 export interface Plan {
@@ -705,6 +709,7 @@ export const PHASES = [
   "Planned",
   "WaitingForWindow",
   "UpgradingControlPlane",
+  "Baking",
   "UpgradingAddons",
   "UpgradingNodeGroups",
   "CreatingGreen",

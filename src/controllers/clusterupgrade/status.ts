@@ -17,6 +17,7 @@ const ACTIVITY_PHASES: Record<string, Phase> = {
   [Reason.CreatingGreen]: "CreatingGreen",
   [Reason.ShiftingTraffic]: "ShiftingTraffic",
   [Reason.RollingBack]: "RollingBack",
+  [Reason.Baking]: "Baking",
 };
 
 function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {

@@ -200,3 +200,44 @@ describe("rollback of the last control-plane hop (spec.rollback)", () => {
     assert.equal(w.object().status?.phase, "RolledBack");
   });
 });
+
+describe("bake (spec.bake)", () => {
+  /** vpc-cni v1.19.0 runs on 1.29 and 1.30; coredns has no version for both. */
+  function bakeWorld(spec: Partial<ClusterUpgradeSpec>) {
+    const w = world({ bake: { duration: "1h" }, ...spec }, "1.30");
+    w.eks.addonCatalog.get("vpc-cni")!.set("1.29", [{ version: "v1.18.0-eksbuild.1", isDefault: true }, { version: "v1.19.0-eksbuild.1", isDefault: false }]);
+    return w;
+  }
+
+  it("keeps the nodes on the old minor for the bake, moves add-ons only to versions of both minors, then the rest", async () => {
+    const w = bakeWorld({});
+    await w.drive(50, (upgrade) => upgrade.status?.phase === "Baking");
+    const status = w.object().status!;
+    assert.equal(status.phase, "Baking");
+    assert.deepEqual(w.starts(), ["cp-1.30", "vpc-cni v1.19.0-eksbuild.1"]);
+    assert.equal(w.eks.nodegroups.get("workers")?.version, "1.29");
+    assert.match(status.rollbackWindow ?? "", /^rollback possible until \d{4}-\d\d-\d\dT/);
+    assert.match(w.condition("Progressing")?.message ?? "", /bakes until .* with the nodes on 1\.29/);
+    assert.match(status.plan?.hops[0]?.bake ?? "", /nodes stay on 1\.29 for 1h/);
+    const coredns = status.addons?.find((addon) => addon.name === "coredns" && addon.bake);
+    assert.equal(coredns?.state, "Skipped");
+    const bakeUntil = Date.parse(status.hops![0].bakeUntil!);
+    await w.drive();
+    assert.equal(w.object().status?.phase, "Succeeded");
+    assert.deepEqual(w.starts(), ["cp-1.30", "vpc-cni v1.19.0-eksbuild.1", "coredns v1.12.0-eksbuild.1", "workers 1.30", "kube-proxy v1.30.0-eksbuild.1"]);
+    assert.ok(Date.parse(w.object().status!.hops![0].bakedAt!) >= bakeUntil);
+  });
+
+  it("rolls back when a gate fails during the bake (policy Automatic): the nodes never moved, the control plane is back", async () => {
+    const w = bakeWorld({ verification: alarmGate, rollback: { policy: "Automatic" } });
+    w.alarms.alarms.set("api-5xx", "OK");
+    await w.drive(50, (upgrade) => upgrade.status?.phase === "Baking");
+    w.alarms.alarms.set("api-5xx", "ALARM");
+    await w.drive();
+    assert.equal(w.object().status?.phase, "RolledBack");
+    assert.deepEqual(w.starts(), ["cp-1.30", "vpc-cni v1.19.0-eksbuild.1", "cp-1.29"], "vpc-cni already runs on 1.29: nothing else goes back");
+    assert.equal(w.eks.nodegroups.get("workers")?.version, "1.29");
+    assert.match(w.object().status?.rollback?.reason ?? "", /1\.30 bake/);
+    assert.equal(w.object().status?.rollbackWindow, undefined);
+  });
+});

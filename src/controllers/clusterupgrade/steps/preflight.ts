@@ -190,6 +190,9 @@ async function gather(context: StepContext): Promise<Gathered> {
     controlPlane: hops.length > 0,
     addons: addonPlan.perHop.get(version) ?? [],
     nodeGroups,
+    ...(context.spec.bake && hops.length > 0
+      ? { bake: `after the control plane reaches ${version}, add-ons move only to versions that also support ${index === 0 ? live : checkedHops[index - 1]}, and the nodes stay on ${index === 0 ? live : checkedHops[index - 1]} for ${context.spec.bake.duration} while the gates are read; then the rest move` }
+      : {}),
   }));
   const unordered = orderNodeGroups(nodeGroups.map((group) => group.name), context.spec.nodeGroups.order, []).unordered;
   return {

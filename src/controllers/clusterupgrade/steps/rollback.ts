@@ -34,6 +34,7 @@ export function rollbackPossibleUntil(hop: HopStatus): string | undefined {
 }
 
 function refuse(context: StepContext, rollback: RollbackStatus, why: string): StepResult {
+  delete context.status.rollbackWindow;
   rollback.state = "Refused";
   rollback.message = why;
   rollback.finishedAt ??= context.now.toISOString();
@@ -216,6 +217,7 @@ async function advanceControlPlane(context: StepContext, rollback: RollbackStatu
 function rolledBack(context: StepContext, rollback: RollbackStatus): StepResult {
   const first = rollback.state !== "RolledBack";
   rollback.state = "RolledBack";
+  delete context.status.rollbackWindow;
   rollback.finishedAt ??= context.now.toISOString();
   context.status.currentVersion = rollback.to;
   const moved = (rollback.items ?? []).filter((item) => item.state === "Succeeded").map((item) => `${item.kind === "NodeGroup" ? "node group" : "add-on"} ${item.name} ${item.toVersion}`);

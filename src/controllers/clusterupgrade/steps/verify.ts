@@ -9,7 +9,7 @@ import { checkDue, describeFailing, readGates } from "../../../bluegreen/gates.j
 import { workloadAvailability } from "../../../bluegreen/green-checks.js";
 import { describeError } from "../../../util/errors.js";
 import { waitFor, type StepContext, type StepResult } from "../context.js";
-import { decideRollback } from "./rollback.js";
+import { decideRollback, rollbackPossibleUntil } from "./rollback.js";
 
 export const DEFAULT_VERIFICATION_FAILURE_THRESHOLD = 3;
 export const DEFAULT_VERIFICATION_CHECK_INTERVAL = "30s";
@@ -52,33 +52,22 @@ export async function readVerificationGates(context: StepContext, verification: 
 }
 
 /**
- * Verifies one part of a hop. Returns undefined once the gates passed (recorded on the hop, so a
- * restart does not verify again), or the wait while they are read again or the upgrade holds.
+ * One reading of the gates for `subject`, if due. "passed" when every gate passed; otherwise the
+ * wait until the next reading, the hold, or (policy Automatic) the decided rollback.
  */
-export async function verifyHopPart(context: StepContext, hop: HopStatus, part: VerifiedPart): Promise<StepResult | undefined> {
-  const field = part === "ControlPlane" ? "controlPlaneVerifiedAt" : "nodeGroupsVerifiedAt";
-  if (hop[field]) return undefined;
-  const verification = context.spec.verification;
-  if (!hasGates(verification)) {
-    context.setCondition(ConditionType.Verified, "True", Reason.NoGates, "no spec.verification: nothing is verified between hops");
-    return undefined;
-  }
-  if (part === "ControlPlane" && hop.from === hop.version) return undefined;
-  const subject = `${hop.version} ${part === "ControlPlane" ? "control plane" : "node groups"}`;
+async function judgeGates(context: StepContext, verification: VerificationSpec, subject: string): Promise<"passed" | StepResult> {
   const intervalMs = parseDuration(verification.checkInterval ?? DEFAULT_VERIFICATION_CHECK_INTERVAL);
   const threshold = verification.failureThreshold ?? DEFAULT_VERIFICATION_FAILURE_THRESHOLD;
   const previous = context.status.verification?.subject === subject ? context.status.verification : undefined;
   if (previous && !checkDue(previous.lastCheckAt, context.now, intervalMs)) {
+    if (!previous.failing) return "passed";
     return waitFor(Date.parse(previous.lastCheckAt) + intervalMs - context.now.getTime(), "verification: next check not due");
   }
   const gates = await readVerificationGates(context, verification);
   const failing = gates.filter((gate) => !gate.healthy);
   if (failing.length === 0) {
     context.status.verification = { subject, failures: 0, lastCheckAt: context.now.toISOString(), gates };
-    hop[field] = context.now.toISOString();
-    context.setCondition(ConditionType.Verified, "True", Reason.GatesPassed, `verification of the ${subject} passed: ${gates.map((gate) => `${gate.kind} ${gate.name}: ${gate.value}`).join("; ")}`);
-    context.event("Normal", "Verified", `${subject}: all ${gates.length} gate(s) passed`);
-    return undefined;
+    return "passed";
   }
   const failures = (previous?.failures ?? 0) + 1;
   const failingText = describeFailing(failing);
@@ -101,4 +90,54 @@ export async function verifyHopPart(context: StepContext, hop: HopStatus, part: 
     `${reason}. The upgrade holds: it goes on by itself once every gate passes, or set spec.rollback.requested: true to roll the hop back.`,
   );
   return waitFor(intervalMs, "verification failed: holding");
+}
+
+/**
+ * Verifies one part of a hop. Returns undefined once the gates passed (recorded on the hop, so a
+ * restart does not verify again), or the wait while they are read again or the upgrade holds.
+ */
+export async function verifyHopPart(context: StepContext, hop: HopStatus, part: VerifiedPart): Promise<StepResult | undefined> {
+  const field = part === "ControlPlane" ? "controlPlaneVerifiedAt" : "nodeGroupsVerifiedAt";
+  if (hop[field]) return undefined;
+  const verification = context.spec.verification;
+  if (!hasGates(verification)) {
+    context.setCondition(ConditionType.Verified, "True", Reason.NoGates, "no spec.verification: nothing is verified between hops");
+    return undefined;
+  }
+  if (part === "ControlPlane" && hop.from === hop.version) return undefined;
+  const subject = `${hop.version} ${part === "ControlPlane" ? "control plane" : "node groups"}`;
+  const verdict = await judgeGates(context, verification, subject);
+  if (verdict !== "passed") return verdict;
+  const gates = context.status.verification?.gates ?? [];
+  hop[field] = context.now.toISOString();
+  context.setCondition(ConditionType.Verified, "True", Reason.GatesPassed, `verification of the ${subject} passed: ${gates.map((gate) => `${gate.kind} ${gate.name}: ${gate.value}`).join("; ")}`);
+  context.event("Normal", "Verified", `${subject}: all ${gates.length} gate(s) passed`);
+  return undefined;
+}
+
+/**
+ * spec.bake: after a control-plane hop the nodes stay on the old minor until the bake is over,
+ * while the gates are read every checkInterval; a failing gate holds or rolls back as above.
+ */
+export async function bakeHop(context: StepContext, hop: HopStatus): Promise<StepResult | undefined> {
+  const bake = context.spec.bake;
+  if (!bake || hop.from === hop.version || hop.bakedAt) return undefined;
+  hop.bakeUntil ??= new Date(context.now.getTime() + parseDuration(bake.duration)).toISOString();
+  const until = rollbackPossibleUntil(hop);
+  const left = Date.parse(hop.bakeUntil) - context.now.getTime();
+  const verification = context.spec.verification;
+  if (left > 0) {
+    if (hasGates(verification)) {
+      const verdict = await judgeGates(context, verification, `${hop.version} bake`);
+      if (verdict !== "passed") return verdict;
+    }
+    context.setCondition(ConditionType.Progressing, "True", Reason.Baking, `control plane ${hop.version} bakes until ${hop.bakeUntil} with the nodes on ${hop.from}${until ? `; rollback possible until ${until}` : ""}`);
+    context.setCondition(ConditionType.Verified, "False", Reason.Baking, `baking ${hop.version} until ${hop.bakeUntil}${hasGates(verification) ? " while the gates are read" : " (no spec.verification: nothing is read meanwhile)"}`);
+    const interval = hasGates(verification) ? parseDuration(verification.checkInterval ?? DEFAULT_VERIFICATION_CHECK_INTERVAL) : left;
+    return waitFor(Math.min(left, interval), "baking");
+  }
+  hop.bakedAt = context.now.toISOString();
+  context.setCondition(ConditionType.Verified, "True", Reason.GatesPassed, `${hop.version} baked until ${hop.bakeUntil}${hasGates(verification) ? " with every gate passing" : ""}; the nodes move now`);
+  context.event("Normal", "BakeCompleted", `${hop.version} baked until ${hop.bakeUntil}; the nodes move from ${hop.from}`);
+  return undefined;
 }
