@@ -39,7 +39,9 @@ describe("rollback end to end (sandbox)", function () {
   const operators: OperatorProcess[] = [];
 
   function operator(): OperatorProcess {
-    const started = startOperatorProcess();
+    // A Lease that outlasts a few seconds of a loaded machine: these tests are not about leadership,
+    // and an operator that lost it stops. A killed operator's successor waits out at most 15 s.
+    const started = startOperatorProcess({ LEASE_DURATION_SECONDS: "15", LEASE_RENEW_DEADLINE_SECONDS: "10", LEASE_RETRY_PERIOD_SECONDS: "2" });
     operators.push(started);
     return started;
   }

@@ -300,7 +300,7 @@ export class ClusterUpgradeController {
     const { status } = context;
     const ready = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
     if (ready?.status !== "True" && ready?.reason !== Reason.DryRun && ready?.reason !== Reason.Aborted && ready?.reason !== Reason.RolledBack) {
-      const blocking = status.conditions?.find((condition) => condition.status === "False" && condition.type !== ConditionType.Ready && condition.type !== ConditionType.Paused && condition.reason !== Reason.NotApplicable && condition.reason !== Reason.Resumed);
+      const blocking = status.conditions?.find((condition) => condition.status === "False" && condition.type !== ConditionType.Ready && condition.type !== ConditionType.Paused && condition.reason !== Reason.NotApplicable && condition.reason !== Reason.Resumed && condition.reason !== Reason.NotRequested);
       context.setCondition(
         ConditionType.Ready,
         "False",
