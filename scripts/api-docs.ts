@@ -277,6 +277,8 @@ const STATUS_NOTES: Record<string, string> = {
   "status.cutover.gates[].value": "What was observed, e.g. the alarm state or the HTTP status.",
   "status.cutover.gates[].checkedAt": "When the gate was checked.",
   "status.cutover.rolledBack": "True once traffic was sent back to blue.",
+  "status.nodeGroups[].previousRelease.releaseVersion": "The AMI release version, e.g. 1.30.4-20250115.",
+  "status.nodeGroups[].previousRelease.launchTemplateVersion": "The launch template version, for groups with a launch template.",
   "status.verification.gates": "Result of each gate at the last check.",
   "status.verification.gates[].kind": "Which kind of gate.",
   "status.verification.gates[].name": "Health check id, alarm name or URL.",

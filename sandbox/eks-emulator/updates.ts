@@ -6,7 +6,6 @@
 import { randomUUID } from "node:crypto";
 import type { EmulatorContext } from "./context.js";
 import { invalidParameter, invalidRequest, resourceInUse, resourceNotFound } from "./errors.js";
-import { isCompatible } from "./addon-catalog.js";
 import { BLOCKING_INSIGHT_STATUS, CLUSTER_STATUS_LAG_SECONDS, ROLLBACK_READINESS_CATEGORY, ROLLBACK_WINDOW_SECONDS } from "./facts.js";
 import { checkControlPlaneNetwork, type UpdateErrorDetail } from "./network-check.js";
 import { epochSeconds, optionalString, paginate, requireString, type Json } from "./request.js";
@@ -104,8 +103,10 @@ export class UpdateOperations {
    * eks-upgrade-facts "Control-plane rollback": UpdateClusterVersion to the version the cluster
    * was upgraded from, one minor back and within 7 days (in EKS time), starts an update of type
    * VersionRollback. ROLLBACK_READINESS findings in ERROR refuse it unless force=true; so do, as
-   * findings of that category, node groups and add-ons the old control plane cannot run, since
-   * EKS rolls back neither.
+   * findings of that category, managed node groups newer than the target (EKS does not roll them
+   * back, and nodes may never be newer than the control plane). Add-ons are not judged: one built
+   * per minor (kube-proxy) cannot go back before the control plane, since UpdateAddon takes only
+   * versions that support the cluster's current minor.
    */
   private startRollback(cluster: ClusterRecord, target: string, force: boolean, token: string | undefined): Json {
     const { context } = this;
@@ -137,7 +138,7 @@ export class UpdateOperations {
     return { update: updateView(update) };
   }
 
-  /** The ROLLBACK_READINESS findings in ERROR: the seeded ones, and what EKS would not roll back for the user. */
+  /** The ROLLBACK_READINESS findings in ERROR: the seeded ones, and node groups EKS would not roll back for the user. */
   private rollbackReadinessErrors(cluster: ClusterRecord, target: string): string[] {
     const { state } = this.context;
     const seeded = state
@@ -152,11 +153,7 @@ export class UpdateOperations {
         return version !== undefined && compareMinorVersions(version, targetVersion) > 0;
       })
       .map((group) => `node group ${group.nodegroupName} runs ${group.version}, newer than ${target}`);
-    const addons = state
-      .addonsOf(cluster.name)
-      .filter((addon) => !isCompatible(addon.addonName, addon.addonVersion, target))
-      .map((addon) => `add-on ${addon.addonName} ${addon.addonVersion} does not support ${target}`);
-    return [...seeded, ...newerGroups.sort(), ...addons.sort()];
+    return [...seeded, ...newerGroups.sort()];
   }
 
   /**

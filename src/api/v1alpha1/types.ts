@@ -309,6 +309,8 @@ export interface NodeGroupStatus {
   waitingForNodesSince?: string;
   /** Nodes left on the old version after their drain timed out with spec.drain.onTimeout SkipNode. */
   skippedNodes?: string[];
+  /** Managed groups: the AMI release and launch template version before this hop's update; a rollback goes back to them. */
+  previousRelease?: { releaseVersion?: string; launchTemplateVersion?: string };
   message?: string;
 }
 
@@ -504,7 +506,7 @@ export interface VerificationStatus {
 }
 
 /** Where a rollback stands; RolledBack and Refused are final. */
-export type RollbackState = "NodeGroups" | "Addons" | "ControlPlane" | "RolledBack" | "Refused";
+export type RollbackState = "NodeGroups" | "Addons" | "ControlPlane" | "LateAddons" | "RolledBack" | "Refused";
 
 /** One managed node group or add-on taken back to the old version by a rollback. */
 export interface RollbackItem {
@@ -515,6 +517,10 @@ export interface RollbackItem {
   fromVersion: string;
   /** The version it goes back to. */
   toVersion: string;
+  /** Node groups: the AMI release version it had before the upgrade, when known. */
+  releaseVersion?: string;
+  /** Node groups with a launch template: the template version it had before the upgrade. */
+  launchTemplateVersion?: string;
   state: StepState;
   clientRequestToken?: string;
   updateId?: string;
@@ -524,7 +530,7 @@ export interface RollbackItem {
   message?: string;
 }
 
-/** A rollback of the last control-plane hop (spec.rollback), in EKS's order: nodes, add-ons, then the control plane. */
+/** A rollback of the last control-plane hop (spec.rollback): nodes, add-ons that run on both minors, the control plane, then the other add-ons. */
 export interface RollbackStatus {
   state: RollbackState;
   /** Who asked: Automatic (a failed verification) or Manual (spec.rollback.requested). */

@@ -119,14 +119,19 @@ describe("rollback of the last control-plane hop (spec.rollback)", () => {
 
   it("on spec.rollback.requested after the nodes moved: node groups first, then add-ons, then the control plane", async () => {
     const w = world({}, "1.30");
+    w.eks.nodegroups.get("workers")!.releaseVersion = "1.29.5-20250101";
     await w.drive();
+    assert.deepEqual(w.object().status?.nodeGroups?.find((group) => group.name === "workers")?.previousRelease, { releaseVersion: "1.29.5-20250101" });
     assert.equal(w.object().status?.phase, "Succeeded");
     const forward = w.starts().length;
     w.edit((upgrade) => (upgrade.spec.rollback = { requested: true }));
     await w.drive();
-    assert.deepEqual(w.starts().slice(forward), ["workers 1.29", "coredns v1.11.0-eksbuild.1", "kube-proxy v1.29.0-eksbuild.1", "vpc-cni v1.18.0-eksbuild.1", "cp-1.29"]);
+    // The fake catalog has no add-on version for both minors: every add-on goes back after the control plane.
+    assert.deepEqual(w.starts().slice(forward), ["workers 1.29", "cp-1.29", "coredns v1.11.0-eksbuild.1", "kube-proxy v1.29.0-eksbuild.1", "vpc-cni v1.18.0-eksbuild.1"]);
     assert.equal(w.object().status?.phase, "RolledBack");
     assert.equal(w.object().status?.currentVersion, "1.29");
+    const groupBack = w.eks.calls.filter((call) => call.method === "startNodegroupVersionUpdate").at(-1)?.args[0] as { version?: string; releaseVersion?: string };
+    assert.deepEqual([groupBack.version, groupBack.releaseVersion], ["1.29", "1.29.5-20250101"], "back to the release it had before");
     assert.deepEqual(w.object().status?.rollback?.items?.map((item) => [item.kind, item.name, item.fromVersion, item.toVersion, item.state]), [
       ["NodeGroup", "workers", "1.30", "1.29", "Succeeded"],
       ["Addon", "coredns", "v1.12.0-eksbuild.1", "v1.11.0-eksbuild.1", "Succeeded"],
@@ -189,12 +194,13 @@ describe("rollback of the last control-plane hop (spec.rollback)", () => {
     await w.drive();
     w.eks.pollsPerUpdate = 3;
     w.edit((upgrade) => (upgrade.spec.rollback = { requested: true }));
-    await w.drive(50, (upgrade) => upgrade.status?.rollback?.state === "Addons");
+    await w.drive(50, (upgrade) => Boolean(upgrade.status?.rollback?.controlPlane?.updateId));
     w.edit((upgrade) => (upgrade.spec.paused = true));
     const before = w.starts().length;
     await w.drive(20);
     assert.equal(w.starts().length, before, "no update started while paused");
     assert.equal(w.object().status?.phase, "Paused");
+    assert.match(w.condition("Paused")?.message ?? "", /control-plane rollback to 1\.29/, "says what still runs in EKS");
     w.edit((upgrade) => (upgrade.spec.paused = false));
     await w.drive();
     assert.equal(w.object().status?.phase, "RolledBack");
@@ -239,5 +245,19 @@ describe("bake (spec.bake)", () => {
     assert.equal(w.eks.nodegroups.get("workers")?.version, "1.29");
     assert.match(w.object().status?.rollback?.reason ?? "", /1\.30 bake/);
     assert.equal(w.object().status?.rollbackWindow, undefined);
+  });
+});
+
+describe("rollback of add-ons around the control plane", () => {
+  it("takes an add-on with a version for both minors back before the control plane, the others right after it", async () => {
+    const w = world({}, "1.30");
+    // vpc-cni v1.18.1 runs on 1.29 and 1.30; coredns and kube-proxy have per-minor versions only.
+    w.eks.addonCatalog.get("vpc-cni")!.set("1.30", [{ version: "v1.19.0-eksbuild.1", isDefault: true }, { version: "v1.18.1-eksbuild.1", isDefault: false }]);
+    await w.drive();
+    const forward = w.starts().length;
+    w.edit((upgrade) => (upgrade.spec.rollback = { requested: true }));
+    await w.drive();
+    assert.deepEqual(w.starts().slice(forward), ["workers 1.29", "vpc-cni v1.18.1-eksbuild.1", "cp-1.29", "coredns v1.11.0-eksbuild.1", "kube-proxy v1.29.0-eksbuild.1"]);
+    assert.equal(w.object().status?.rollback?.state, "RolledBack");
   });
 });

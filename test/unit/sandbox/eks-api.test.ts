@@ -207,14 +207,23 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
     assert.equal(insights.status, 200);
     const up = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.30" }))).update!;
     await waitForUpdate(up.id!);
-    await eks.send(new CreateAddonCommand({ clusterName: "demo", addonName: "kube-proxy", addonVersion: "v1.30.3-eksbuild.2" }));
+    await eks.send(
+      new CreateNodegroupCommand({
+        clusterName: "demo",
+        nodegroupName: "new",
+        version: "1.30",
+        subnets: ["subnet-a", "subnet-b"],
+        nodeRole: "arn:aws:iam::123456789012:role/node",
+        scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 },
+      }),
+    );
     await assert.rejects(
       eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.29" })),
       (error: unknown) =>
         error instanceof InvalidRequestException &&
         /ROLLBACK_READINESS/.test(error.message) &&
         /Cluster health for rollback/.test(error.message) &&
-        /add-on kube-proxy v1\.30\.3-eksbuild\.2 does not support 1\.29/.test(error.message),
+        /node group new runs 1\.30, newer than 1\.29/.test(error.message),
     );
     const forced = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.29", force: true }))).update!;
     assert.equal(forced.type, "VersionRollback");

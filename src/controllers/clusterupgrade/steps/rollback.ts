@@ -93,7 +93,14 @@ async function advanceItem(context: StepContext, item: RollbackItem): Promise<St
   const calls = {
     start: (clientRequestToken: string) =>
       item.kind === "NodeGroup"
-        ? context.cloud.eks.startNodegroupVersionUpdate({ clusterName, nodegroupName: item.name, version: item.toVersion, clientRequestToken, force: context.spec.nodeGroups.force })
+        ? context.cloud.eks.startNodegroupVersionUpdate({
+            clusterName,
+            nodegroupName: item.name,
+            clientRequestToken,
+            force: context.spec.nodeGroups.force,
+            // A launch template names its own AMI: only its version is given. Otherwise the version, and the release when known.
+            ...(item.launchTemplateVersion ? { launchTemplateVersion: item.launchTemplateVersion } : { version: item.toVersion, ...(item.releaseVersion ? { releaseVersion: item.releaseVersion } : {}) }),
+          })
         : context.cloud.eks.startAddonUpdate({ clusterName, addonName: item.name, version: item.toVersion, resolveConflicts: context.spec.addons.resolveConflicts, clientRequestToken }),
     describe: (updateId: string) => context.cloud.eks.describeUpdate(clusterName, updateId, scope),
   };
@@ -131,21 +138,42 @@ async function planNodeGroups(context: StepContext, rollback: RollbackStatus): P
   const items: RollbackItem[] = [];
   for (const name of (await context.cloud.eks.listNodegroups(clusterName)).filter((group) => !excluded.has(group)).sort()) {
     const live = await context.cloud.eks.describeNodegroup(clusterName, name);
-    if (compareMinor(live.version, rollback.to) > 0) items.push({ name, kind: "NodeGroup", fromVersion: live.version, toVersion: rollback.to, state: "Pending" });
+    if (compareMinor(live.version, rollback.to) <= 0) continue;
+    // The release (or launch template version) recorded before the hop that is undone, if this upgrade moved the group.
+    const recorded = (context.status.nodeGroups ?? []).find((group) => group.name === name && group.kind === "Managed" && group.targetVersion === rollback.from)?.previousRelease;
+    const previous =
+      recorded?.launchTemplateVersion && live.launchTemplate
+        ? { launchTemplateVersion: recorded.launchTemplateVersion }
+        : recorded?.releaseVersion?.startsWith(`${rollback.to}.`)
+          ? { releaseVersion: recorded.releaseVersion }
+          : {};
+    items.push({ name, kind: "NodeGroup", fromVersion: live.version, toVersion: rollback.to, ...previous, state: "Pending" });
   }
   return items;
 }
 
-/** Add-ons whose installed version does not run on the rollback's target, each with the version it goes back to. */
-async function planAddons(context: StepContext, rollback: RollbackStatus): Promise<RollbackItem[] | string> {
+/**
+ * Add-ons whose installed version does not run on the rollback's target, each with the version it
+ * goes back to. EKS takes an add-on version only if it supports the cluster's current version, so
+ * before the control plane goes back (beforeControlPlane) the target must support both minors; an
+ * add-on with no such version (kube-proxy is built per minor) goes back right after the control plane.
+ */
+async function planAddons(context: StepContext, rollback: RollbackStatus, beforeControlPlane: boolean): Promise<RollbackItem[] | string> {
   const clusterName = context.spec.cluster.name;
   const skipped = new Set(context.spec.addons.skip);
   const items: RollbackItem[] = [];
   for (const name of (await context.cloud.eks.listAddons(clusterName)).filter((addon) => !skipped.has(addon)).sort()) {
+    if ((rollback.items ?? []).some((item) => item.kind === "Addon" && item.name === name && item.state !== "Succeeded" && item.state !== "Skipped")) continue;
     const current = await context.cloud.eks.describeAddon(clusterName, name);
-    const versions = await context.cloud.eks.listAddonVersions(name, rollback.to);
-    if (versions.some((version) => version.version === current.version)) continue;
-    const target = chooseAddonVersion(versions, "Default");
+    const onTarget = await context.cloud.eks.listAddonVersions(name, rollback.to);
+    if (onTarget.some((version) => version.version === current.version)) continue;
+    let candidates = onTarget;
+    if (beforeControlPlane) {
+      const onCurrent = new Set((await context.cloud.eks.listAddonVersions(name, rollback.from)).map((version) => version.version));
+      candidates = onTarget.filter((version) => onCurrent.has(version.version));
+      if (candidates.length === 0) continue;
+    }
+    const target = chooseAddonVersion(candidates, "Default");
     if (!target) return `add-on ${name} has no version that supports ${rollback.to}`;
     items.push({ name, kind: "Addon", fromVersion: current.version, toVersion: target, state: "Pending" });
   }
@@ -242,7 +270,8 @@ export const rollbackStep: Step = {
     }
     if (rollback.state === "Refused") return STOP;
     if (rollback.state === "RolledBack") return rolledBack(context, rollback);
-    context.setCondition(ConditionType.Progressing, "True", Reason.RollingBack, `rolling back ${rollback.from} -> ${rollback.to}: ${rollback.state === "NodeGroups" ? "node groups" : rollback.state === "Addons" ? "add-ons" : "control plane"}`);
+    const doing = { NodeGroups: "node groups", Addons: "add-ons that run on both minors", ControlPlane: "control plane", LateAddons: "add-ons built for the old minor" }[rollback.state];
+    context.setCondition(ConditionType.Progressing, "True", Reason.RollingBack, `rolling back ${rollback.from} -> ${rollback.to}: ${doing}`);
     context.setCondition(ConditionType.Ready, "False", Reason.RollingBack, `rolling back ${rollback.from} -> ${rollback.to}: ${rollback.reason}`);
     if (rollback.state === "NodeGroups") {
       rollback.items ??= await planNodeGroups(context, rollback);
@@ -250,7 +279,7 @@ export const rollbackStep: Step = {
         const result = await advanceItem(context, item);
         if (result) return result;
       }
-      const addons = await planAddons(context, rollback);
+      const addons = await planAddons(context, rollback, true);
       if (typeof addons === "string") return refuse(context, rollback, addons);
       rollback.items.push(...addons);
       rollback.state = "Addons";
@@ -262,8 +291,20 @@ export const rollbackStep: Step = {
       }
       rollback.state = "ControlPlane";
     }
-    const result = await advanceControlPlane(context, rollback);
-    if (result) return result;
+    if (rollback.state === "ControlPlane") {
+      const result = await advanceControlPlane(context, rollback);
+      if (result) return result;
+      rollback.state = "LateAddons";
+      context.status.currentVersion = rollback.to;
+    }
+    // The control plane is back: what could not go back before it goes now (re-planned from the live add-ons).
+    const late = await planAddons(context, rollback, false);
+    if (typeof late === "string") return refuse(context, rollback, late);
+    rollback.items = [...(rollback.items ?? []), ...late];
+    for (const item of rollback.items.filter((entry) => entry.kind === "Addon")) {
+      const result = await advanceItem(context, item);
+      if (result) return result;
+    }
     return rolledBack(context, rollback);
   },
 };
