@@ -17,9 +17,9 @@ async function changes(): Promise<string[]> {
   return (await emulatorCalls("demo"))
     .filter((call) => CHANGES.has(call.operation) && call.status === 200)
     .map((call) => {
-      const request = call.request as { version?: string; addonVersion?: string; addonName?: string };
+      const request = call.request as { version?: string; addonVersion?: string };
       if (call.operation === "UpdateClusterVersion") return `cp ${request.version}`;
-      if (call.operation === "UpdateAddon") return `${request.addonName} ${request.addonVersion}`;
+      if (call.operation === "UpdateAddon") return `${call.addonName} ${request.addonVersion}`;
       return `${call.nodegroupName} ${request.version}`;
     });
 }

@@ -16,6 +16,7 @@ export interface EmulatorCall {
   operation: string;
   clusterName?: string;
   nodegroupName?: string;
+  addonName?: string;
   request: Record<string, unknown>;
   status: number;
 }
