@@ -7,6 +7,10 @@ export interface SandboxClock {
   /** Real milliseconds that stand for `eksSeconds` of EKS time. */
   scaledMs(eksSeconds: number): number;
   now(): Date;
+  /** EKS seconds that have passed since `since` (real time divided by the time factor). */
+  eksSecondsSince(since: Date): number;
+  /** The real instant that lies `eksSeconds` of EKS time before now. */
+  eksSecondsAgo(eksSeconds: number): Date;
   /** Resolves after `eksSeconds` of EKS time, or rejects when the signal aborts. */
   sleep(eksSeconds: number, signal?: AbortSignal): Promise<void>;
 }
@@ -33,6 +37,8 @@ export function createClock(timeFactor: number): SandboxClock {
   return {
     scaledMs: (eksSeconds) => Math.max(0, Math.round(eksSeconds * 1000 * timeFactor)),
     now: () => new Date(),
+    eksSecondsSince: (since) => Math.max(0, Date.now() - since.getTime()) / 1000 / timeFactor,
+    eksSecondsAgo: (eksSeconds) => new Date(Date.now() - eksSeconds * 1000 * timeFactor),
     sleep(eksSeconds, signal) {
       return sleepMs(Math.max(0, Math.round(eksSeconds * 1000 * timeFactor)), signal);
     },

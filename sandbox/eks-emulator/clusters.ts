@@ -125,6 +125,12 @@ export class ClusterOperations {
     };
     cluster.controlPlaneUpdateSeconds = seconds("controlPlaneUpdateSeconds") ?? cluster.controlPlaneUpdateSeconds;
     cluster.addonUpdateSeconds = seconds("addonUpdateSeconds") ?? cluster.addonUpdateSeconds;
+    // Ages the last upgrade, so that tests reach the end of the rollback window without waiting 7 days.
+    const upgradeAge = seconds("lastUpgradeAgeSeconds");
+    if (upgradeAge !== undefined) {
+      if (!cluster.lastVersionUpgrade) throw invalidParameter(`cluster ${name} has no upgrade to age: upgrade it first`);
+      cluster.lastVersionUpgrade.at = this.context.deps.clock.eksSecondsAgo(upgradeAge);
+    }
     if (typeof body.mirrorNodes === "boolean") {
       cluster.mirrorNodes = body.mirrorNodes;
       if (cluster.mirrorNodes && apiServer) {
@@ -141,6 +147,9 @@ export class ClusterOperations {
       controlPlaneUpdateSeconds: cluster.controlPlaneUpdateSeconds,
       addonUpdateSeconds: cluster.addonUpdateSeconds,
       mirrorNodes: cluster.mirrorNodes,
+      ...(cluster.lastVersionUpgrade
+        ? { lastUpgrade: { from: cluster.lastVersionUpgrade.from, to: cluster.lastVersionUpgrade.to, ageSeconds: Math.round(this.context.deps.clock.eksSecondsSince(cluster.lastVersionUpgrade.at)) } }
+        : {}),
     };
   }
 }

@@ -67,5 +67,11 @@ export type UpdateErrorCode = (typeof UPDATE_ERROR_CODES)[number];
 /** eks-upgrade-facts "Control plane": an insight with status ERROR blocks the next minor unless force=true. */
 export const BLOCKING_INSIGHT_STATUS = "ERROR";
 
+/** eks-upgrade-facts "Control-plane rollback": UpdateClusterVersion to N-1 only within 7 days of the upgrade to N. */
+export const ROLLBACK_WINDOW_SECONDS = 7 * 24 * 60 * 60;
+
+/** eks-upgrade-facts "Control-plane rollback": the insight category whose ERROR findings block a rollback unless force=true. */
+export const ROLLBACK_READINESS_CATEGORY = "ROLLBACK_READINESS";
+
 /** moto's fixed account id (sandbox-facts "moto"); every ARN the emulator makes uses it. */
 export const SANDBOX_ACCOUNT_ID = "123456789012";

@@ -9,7 +9,7 @@ import type { UpdateErrorDetail } from "./network-check.js";
 export type ClusterStatus = "CREATING" | "ACTIVE" | "UPDATING" | "DELETING" | "FAILED";
 export type NodegroupStatus = "CREATING" | "ACTIVE" | "UPDATING" | "DELETING" | "CREATE_FAILED" | "DELETE_FAILED" | "DEGRADED";
 export type AddonStatus = "CREATING" | "ACTIVE" | "UPDATING" | "DELETING" | "CREATE_FAILED" | "DELETE_FAILED" | "DEGRADED";
-export type UpdateType = "VersionUpdate" | "AddonUpdate" | "ConfigUpdate";
+export type UpdateType = "VersionUpdate" | "VersionRollback" | "AddonUpdate" | "ConfigUpdate";
 
 export interface ClusterRecord {
   name: string;
@@ -34,6 +34,11 @@ export interface ClusterRecord {
   addonUpdateSeconds: number;
   /** When true, this cluster's instances are mirrored as Nodes into the sandbox's apiserver. */
   mirrorNodes: boolean;
+  /**
+   * The last successful minor upgrade: the one a VersionRollback may undo, while fewer than
+   * ROLLBACK_WINDOW_SECONDS of EKS time have passed since `at`. Cleared by a rollback.
+   */
+  lastVersionUpgrade?: { from: string; to: string; at: Date };
 }
 
 export interface UpdateRecord {

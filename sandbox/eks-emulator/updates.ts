@@ -6,11 +6,11 @@
 import { randomUUID } from "node:crypto";
 import type { EmulatorContext } from "./context.js";
 import { invalidParameter, invalidRequest, resourceInUse, resourceNotFound } from "./errors.js";
-import { BLOCKING_INSIGHT_STATUS, CLUSTER_STATUS_LAG_SECONDS } from "./facts.js";
+import { BLOCKING_INSIGHT_STATUS, CLUSTER_STATUS_LAG_SECONDS, ROLLBACK_READINESS_CATEGORY, ROLLBACK_WINDOW_SECONDS } from "./facts.js";
 import { checkControlPlaneNetwork, type UpdateErrorDetail } from "./network-check.js";
 import { epochSeconds, optionalString, paginate, requireString, type Json } from "./request.js";
 import type { ClusterRecord, EmulatorState, UpdateRecord } from "./state.js";
-import { checkControlPlaneHop, laggingNodegroups } from "./versions.js";
+import { checkControlPlaneHop, checkControlPlaneRollback, compareMinorVersions, isDowngrade, laggingNodegroups, parseMinorVersion } from "./versions.js";
 
 export function updateView(update: UpdateRecord): Json {
   return {
@@ -84,10 +84,11 @@ export class UpdateOperations {
     if (cluster.status !== "ACTIVE") {
       throw resourceInUse(`Cluster ${name} is in ${cluster.status} state`, { clusterName: name });
     }
+    const force = body.force === true;
+    if (isDowngrade(cluster.version, target)) return this.startRollback(cluster, target, force, token);
     const hop = checkControlPlaneHop(cluster.version, target);
     if (!hop.ok) throw invalidParameter(hop.reason, { clusterName: name });
 
-    const force = body.force === true;
     if (!force) this.refuseBlockedUpgrade(cluster, target);
 
     const update = newUpdate(context, name, "VersionUpdate", [
@@ -99,6 +100,63 @@ export class UpdateOperations {
   }
 
   /**
+   * eks-upgrade-facts "Control-plane rollback": UpdateClusterVersion to the version the cluster
+   * was upgraded from, one minor back and within 7 days (in EKS time), starts an update of type
+   * VersionRollback. ROLLBACK_READINESS findings in ERROR refuse it unless force=true; so do, as
+   * findings of that category, managed node groups newer than the target (EKS does not roll them
+   * back, and nodes may never be newer than the control plane). Add-ons are not judged: one built
+   * per minor (kube-proxy) cannot go back before the control plane, since UpdateAddon takes only
+   * versions that support the cluster's current minor.
+   */
+  private startRollback(cluster: ClusterRecord, target: string, force: boolean, token: string | undefined): Json {
+    const { context } = this;
+    const { clock } = context.deps;
+    const last = cluster.lastVersionUpgrade;
+    const verdict = checkControlPlaneRollback({
+      current: cluster.version,
+      target,
+      ...(last ? { lastUpgrade: { from: last.from, to: last.to }, secondsSinceUpgrade: clock.eksSecondsSince(last.at) } : {}),
+      windowSeconds: ROLLBACK_WINDOW_SECONDS,
+    });
+    if (!verdict.ok) {
+      throw verdict.error === "InvalidParameterException" ? invalidParameter(verdict.reason, { clusterName: cluster.name }) : invalidRequest(verdict.reason, { clusterName: cluster.name });
+    }
+    if (!force) {
+      const findings = this.rollbackReadinessErrors(cluster, target);
+      if (findings.length > 0) {
+        throw invalidRequest(
+          `Cluster rollback to ${target} is blocked by ${ROLLBACK_READINESS_CATEGORY} insights in ERROR: ${findings.join("; ")}. Resolve them or retry with force`,
+          { clusterName: cluster.name },
+        );
+      }
+    }
+    const update = newUpdate(context, cluster.name, "VersionRollback", [
+      { type: "Version", value: target },
+      { type: "PlatformVersion", value: "eks.1" },
+    ], token, {});
+    context.runInBackground(`cluster ${cluster.name} version rollback`, (signal) => this.runControlPlaneUpdate(cluster, update, target, signal));
+    return { update: updateView(update) };
+  }
+
+  /** The ROLLBACK_READINESS findings in ERROR: the seeded ones, and node groups EKS would not roll back for the user. */
+  private rollbackReadinessErrors(cluster: ClusterRecord, target: string): string[] {
+    const { state } = this.context;
+    const seeded = state
+      .insightsOf(cluster.name)
+      .filter((insight) => insight.category === ROLLBACK_READINESS_CATEGORY && insight.status === BLOCKING_INSIGHT_STATUS && insight.kubernetesVersion === target)
+      .map((insight) => insight.name);
+    const targetVersion = parseMinorVersion(target)!;
+    const newerGroups = state
+      .nodegroupsOf(cluster.name)
+      .filter((group) => {
+        const version = parseMinorVersion(group.version);
+        return version !== undefined && compareMinorVersions(version, targetVersion) > 0;
+      })
+      .map((group) => `node group ${group.nodegroupName} runs ${group.version}, newer than ${target}`);
+    return [...seeded, ...newerGroups.sort()];
+  }
+
+  /**
    * eks-upgrade-facts "Control plane": an insight in ERROR for the target version blocks the
    * update unless force=true. Managed node groups older than the control plane block it the same
    * way (eks-upgrade-facts "Version skew": EKS can refuse when node groups lag).
@@ -107,7 +165,7 @@ export class UpdateOperations {
     const { state } = this.context;
     const blocking = state
       .insightsOf(cluster.name)
-      .filter((insight) => insight.kubernetesVersion === target && insight.status === BLOCKING_INSIGHT_STATUS);
+      .filter((insight) => insight.category !== ROLLBACK_READINESS_CATEGORY && insight.kubernetesVersion === target && insight.status === BLOCKING_INSIGHT_STATUS);
     if (blocking.length > 0) {
       throw invalidRequest(
         `Cluster upgrade to ${target} is blocked by upgrade insights in ERROR: ${blocking.map((insight) => insight.name).join(", ")}. ` +
@@ -156,6 +214,8 @@ export class UpdateOperations {
       cluster.status = "ACTIVE";
       return;
     }
+    // Only an upgrade opens the way back; a rollback closes it (the next move down would be two minors).
+    cluster.lastVersionUpgrade = update.type === "VersionUpdate" ? { from: cluster.version, to: target, at: clock.now() } : undefined;
     cluster.version = target;
     cluster.platformVersion = "eks.1";
     cluster.status = "ACTIVE";

@@ -93,3 +93,51 @@ export function laggingNodegroups(
     .map((group) => group.name)
     .sort();
 }
+
+export interface RollbackRequest {
+  current: string;
+  target: string;
+  /** The last successful minor upgrade of the cluster, if there is one to undo. */
+  lastUpgrade?: { from: string; to: string };
+  /** EKS seconds since that upgrade finished. */
+  secondsSinceUpgrade?: number;
+  windowSeconds: number;
+}
+
+/** Whether a version request goes down at all: such a request is judged by checkControlPlaneRollback. */
+export function isDowngrade(current: string, target: string): boolean {
+  const from = parseMinorVersion(current);
+  const to = parseMinorVersion(target);
+  return from !== undefined && to !== undefined && compareMinorVersions(to, from) < 0;
+}
+
+/**
+ * eks-upgrade-facts "Control-plane rollback": a control plane goes back one minor only, to the
+ * version it was upgraded from, within 7 days of that upgrade.
+ */
+export type RollbackVerdict = { ok: true } | { ok: false; reason: string; error: "InvalidParameterException" | "InvalidRequestException" };
+
+export function checkControlPlaneRollback(request: RollbackRequest): RollbackVerdict {
+  const from = parseMinorVersion(request.current);
+  const to = parseMinorVersion(request.target);
+  if (!from || !to) return { ok: false, error: "InvalidParameterException", reason: `requested version ${request.target} is not a Kubernetes minor version (expected e.g. 1.30)` };
+  const oneBack = { major: from.major, minor: from.minor - CONTROL_PLANE_MINOR_STEP };
+  if (compareMinorVersions(to, oneBack) !== 0) {
+    return {
+      ok: false,
+      error: "InvalidParameterException",
+      reason:
+        `Unsupported Kubernetes minor version rollback from ${formatMinorVersion(from)} to ${formatMinorVersion(to)}: ` +
+        `a cluster can be rolled back one minor version only (allowed: ${formatMinorVersion(oneBack)})`,
+    };
+  }
+  const last = request.lastUpgrade;
+  if (!last || last.to !== request.current || last.from !== request.target) {
+    return { ok: false, error: "InvalidRequestException", reason: `Cluster was not upgraded from ${request.target} to ${request.current}; there is no upgrade to roll back` };
+  }
+  const days = request.windowSeconds / 86_400;
+  if ((request.secondsSinceUpgrade ?? Infinity) > request.windowSeconds) {
+    return { ok: false, error: "InvalidRequestException", reason: `Rollback to ${request.target} is no longer available: it is possible only within ${days} days of the upgrade to ${request.current}` };
+  }
+  return { ok: true };
+}

@@ -81,6 +81,11 @@ function listOf(snapshot: WorkloadSnapshot, kind: Kind): Found[] {
   return daemonSets(snapshot);
 }
 
+/** The replicas wanted and available of one named workload, undefined when it does not exist. */
+export function workloadAvailability(snapshot: WorkloadSnapshot, kind: Kind, namespace: string, name: string): Availability | undefined {
+  return listOf(snapshot, kind).find((object) => object.namespace === namespace && object.name === name)?.availability;
+}
+
 function availabilityFinding(clusterName: string, kind: Kind, namespace: string, name: string, availability: Availability): Finding | undefined {
   if (availability.available >= availability.wanted) return undefined;
   return blocking(

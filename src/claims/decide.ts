@@ -106,7 +106,7 @@ export function claimsNoLongerNeeded(spec: ResolvedSpec, status: ClusterUpgradeS
   const condition = (type: string): { status: string; reason: string } | undefined => status.conditions?.find((entry) => entry.type === type);
   const progressing = condition("Progressing");
   if (progressing?.status === "False" && progressing.reason === "Aborted") return true;
-  if (spec.strategy === "InPlace") return condition("Ready")?.status === "True";
+  if (spec.strategy === "InPlace") return condition("Ready")?.status === "True" || status.rollback?.state === "RolledBack" || status.rollback?.state === "Refused";
   const cutover = status.cutover?.state;
   if (cutover === "RolledBack" || cutover === "Aborted") return true;
   if (cutover !== "Promoted") return false;

@@ -102,6 +102,8 @@ export interface InsightInfo {
   status: "PASSING" | "WARNING" | "ERROR" | "UNKNOWN";
   reason: string;
   kubernetesVersion?: string;
+  /** UPGRADE_READINESS, MISCONFIGURATION or ROLLBACK_READINESS. */
+  category?: string;
 }
 
 export interface StartUpdateRequest {
@@ -127,7 +129,8 @@ export interface EksPort {
   startAddonUpdate(
     request: StartUpdateRequest & { addonName: string; version: string; resolveConflicts: "NONE" | "OVERWRITE" | "PRESERVE" },
   ): Promise<UpdateInfo>;
-  listInsights(clusterName: string): Promise<InsightInfo[]>;
+  /** Every insight, or only those of the given categories (ListInsights filter.categories). */
+  listInsights(clusterName: string, categories?: string[]): Promise<InsightInfo[]>;
   /** The settings a clone of the cluster needs. */
   describeClusterBlueprint(clusterName: string): Promise<ClusterBlueprint>;
   /** Throws a ConflictError when a cluster of that name exists. */

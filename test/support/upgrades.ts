@@ -17,6 +17,7 @@ export interface EmulatorCall {
   operation: string;
   clusterName?: string;
   nodegroupName?: string;
+  addonName?: string;
   request: Record<string, unknown>;
   status: number;
 }

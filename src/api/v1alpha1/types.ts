@@ -137,6 +137,34 @@ export interface BlueGreenSpec {
   blueRetention?: { keepFor?: string; scaleDown?: boolean; deleteBlue?: boolean };
 }
 
+export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
+
+/** Gates read after each hop's control plane and again after its node groups (InPlace). */
+export interface VerificationSpec {
+  cloudWatchAlarms?: string[];
+  httpProbes?: { url: string; timeoutSeconds?: number }[];
+  workloads?: { kind: WorkloadKind; namespace: string; name: string }[];
+  /** Consecutive failed checks that end a verification as failed (then the rollback policy decides). */
+  failureThreshold?: number;
+  checkInterval?: string;
+}
+
+export type RollbackPolicy = "Automatic" | "Manual";
+
+export interface RollbackSpec {
+  /** Automatic: a failed verification rolls the hop back by itself; Manual: it holds until spec.rollback.requested. */
+  policy?: RollbackPolicy;
+  /** Set to true to roll the last control-plane hop back (nodes, then add-ons, then the control plane). */
+  requested?: boolean;
+  /** Roll back despite ROLLBACK_READINESS findings in ERROR (UpdateClusterVersion force=true); the reason is recorded. */
+  overrideReadiness?: { reason: string };
+}
+
+/** Keeps the way back open after each control-plane hop: the nodes stay on the old minor for the duration. */
+export interface BakeSpec {
+  duration: string;
+}
+
 export interface ClusterUpgradeSpec {
   cluster: ClusterRef;
   targetVersion: string;
@@ -153,6 +181,9 @@ export interface ClusterUpgradeSpec {
   blackouts?: BlackoutSpec[];
   notifications?: NotificationsSpec;
   blueGreen?: BlueGreenSpec;
+  verification?: VerificationSpec;
+  rollback?: RollbackSpec;
+  bake?: BakeSpec;
 }
 
 // ---- status ----------------------------------------------------------------------------------
@@ -197,6 +228,14 @@ export interface HopStatus {
   controlPlaneSeconds?: number;
   /** Where this hop stands: control plane, then add-ons, then node groups, then kube-proxy. */
   stage?: HopStage;
+  /** When spec.verification passed after this hop's control plane. */
+  controlPlaneVerifiedAt?: string;
+  /** When spec.verification passed after this hop's node groups. */
+  nodeGroupsVerifiedAt?: string;
+  /** spec.bake: the nodes stay on the old version until this time while the gates are watched. */
+  bakeUntil?: string;
+  /** When the bake ended with every gate passing. */
+  bakedAt?: string;
   message?: string;
 }
 
@@ -214,6 +253,8 @@ export interface AddonStatus {
   errors?: UpdateError[];
   nextAttemptAt?: string;
   message?: string;
+  /** spec.bake: chosen among the versions that support both minors of the hop, while the control plane bakes. */
+  bake?: boolean;
 }
 
 export interface PodHold {
@@ -268,6 +309,8 @@ export interface NodeGroupStatus {
   waitingForNodesSince?: string;
   /** Nodes left on the old version after their drain timed out with spec.drain.onTimeout SkipNode. */
   skippedNodes?: string[];
+  /** Managed groups: the AMI release and launch template version before this hop's update; a rollback goes back to them. */
+  previousRelease?: { releaseVersion?: string; launchTemplateVersion?: string };
   message?: string;
 }
 
@@ -284,6 +327,8 @@ export interface PlanHop {
   controlPlane: boolean;
   addons: { name: string; from: string; to: string }[];
   nodeGroups: PlanNodeGroup[];
+  /** spec.bake: how long the control plane bakes with the nodes on the old minor before they move. */
+  bake?: string;
 }
 
 export interface Plan {
@@ -304,7 +349,7 @@ export interface PreflightStatus {
 
 export interface GateResult {
   name: string;
-  kind: "Route53HealthCheck" | "CloudWatchAlarm" | "HttpProbe";
+  kind: "Route53HealthCheck" | "CloudWatchAlarm" | "HttpProbe" | "WorkloadAvailable";
   healthy: boolean;
   value: string;
   checkedAt: string;
@@ -447,6 +492,70 @@ export interface ClaimStatus {
   releasedAt?: string;
 }
 
+/** The last reading of spec.verification's gates. */
+export interface VerificationStatus {
+  /** What was verified: "<hop> control plane" or "<hop> node groups". */
+  subject: string;
+  /** Failed checks in a row for this subject. */
+  failures: number;
+  /** When the gates were last read. */
+  lastCheckAt: string;
+  gates?: GateResult[];
+  /** The gates that failed in the last check, with their values. */
+  failing?: string;
+}
+
+/** Where a rollback stands; RolledBack and Refused are final. */
+export type RollbackState = "NodeGroups" | "Addons" | "ControlPlane" | "LateAddons" | "RolledBack" | "Refused";
+
+/** One managed node group or add-on taken back to the old version by a rollback. */
+export interface RollbackItem {
+  name: string;
+  /** Managed node group or add-on. */
+  kind: "NodeGroup" | "Addon";
+  /** The version found before the rollback moved it. */
+  fromVersion: string;
+  /** The version it goes back to. */
+  toVersion: string;
+  /** Node groups: the AMI release version it had before the upgrade, when known. */
+  releaseVersion?: string;
+  /** Node groups with a launch template: the template version it had before the upgrade. */
+  launchTemplateVersion?: string;
+  state: StepState;
+  clientRequestToken?: string;
+  updateId?: string;
+  attempts?: number;
+  errors?: UpdateError[];
+  nextAttemptAt?: string;
+  message?: string;
+}
+
+/** A rollback of the last control-plane hop (spec.rollback): nodes, add-ons that run on both minors, the control plane, then the other add-ons. */
+export interface RollbackStatus {
+  state: RollbackState;
+  /** Who asked: Automatic (a failed verification) or Manual (spec.rollback.requested). */
+  trigger: "Automatic" | "Manual";
+  /** Why the rollback started, e.g. the gates that failed. */
+  reason: string;
+  /** The version rolled back from (N). */
+  from: string;
+  /** The version rolled back to (N-1). */
+  to: string;
+  /** When it was decided. */
+  requestedAt: string;
+  /** When the control plane reached the target of the hop, which opens EKS's 7-day window. */
+  upgradedAt?: string;
+  /** Node groups and add-ons in the order they go back. */
+  items?: RollbackItem[];
+  /** The VersionRollback update: its token is stored before the call. */
+  controlPlane?: { clientRequestToken?: string; updateId?: string; attempts?: number; errors?: UpdateError[]; state: StepState };
+  /** ROLLBACK_READINESS findings overridden by spec.rollback.overrideReadiness, with its reason. */
+  overridden?: string;
+  /** What is happening or why it was refused. */
+  message?: string;
+  finishedAt?: string;
+}
+
 export interface WindowStatus {
   open: boolean;
   nextStart?: string;
@@ -523,6 +632,12 @@ export interface ClusterUpgradeStatus {
   frozenIntent?: FrozenIntent;
   /** Webhook notifications of phase changes: recorded with the phase change, delivered after. */
   notifications?: NotificationStatus;
+  /** InPlace with spec.verification: the last reading of the gates. */
+  verification?: VerificationStatus;
+  /** A rollback of the last control-plane hop, once decided. */
+  rollback?: RollbackStatus;
+  /** With spec.bake: "rollback possible until <time>" while the way back is open. */
+  rollbackWindow?: string;
 }
 
 /**
@@ -600,11 +715,13 @@ export const PHASES = [
   "Planned",
   "WaitingForWindow",
   "UpgradingControlPlane",
+  "Baking",
   "UpgradingAddons",
   "UpgradingNodeGroups",
   "CreatingGreen",
   "ShiftingTraffic",
   "RollingBack",
+  "RolledBack",
   "Paused",
   "Aborting",
   "Aborted",
@@ -633,6 +750,10 @@ export const ConditionType = {
   Paused: "Paused",
   /** The cluster, Auto Scaling groups, Route53 record and green cluster are claimed by this upgrade (status.claims). */
   Claimed: "Claimed",
+  /** InPlace: spec.verification's gates passed after the last control plane or node groups moved. */
+  Verified: "Verified",
+  /** InPlace: a rollback of the last control-plane hop was asked for, is running, was refused or is done. */
+  RolledBack: "RolledBack",
 } as const;
 export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
 export const ALL_CONDITION_TYPES: readonly ConditionTypeName[] = Object.values(ConditionType);
@@ -704,6 +825,18 @@ export const Reason = {
   ClaimsHeld: "ClaimsHeld",
   HeldByAnother: "HeldByAnother",
   ClaimsReleased: "ClaimsReleased",
+  /** spec.verification's gates all passed. */
+  GatesPassed: "GatesPassed",
+  /** A gate of spec.verification failed; the message names it. */
+  VerificationFailed: "VerificationFailed",
+  /** No spec.verification: nothing is verified between hops. */
+  NoGates: "NoGates",
+  /** spec.bake: the control plane bakes with the nodes on the old version. */
+  Baking: "Baking",
+  /** The rollback cannot run: more than 7 days, more than one minor back, or ROLLBACK_READINESS errors without an override. */
+  RollbackRefused: "RollbackRefused",
+  /** No rollback asked for. */
+  NotRequested: "NotRequested",
 } as const;
 
 /** Annotation a human sets on a waiting ClusterUpgrade to break a claim whose holder is gone; its value is the holder's UID. */

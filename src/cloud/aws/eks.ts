@@ -24,6 +24,7 @@ import {
   UpdateNodegroupVersionCommand,
   type Cluster,
   type Update,
+  type Category as InsightCategory,
 } from "@aws-sdk/client-eks";
 import type {
   AddonInfo,
@@ -389,12 +390,12 @@ export class AwsEks implements EksPort {
     return toUpdateInfo(update);
   }
 
-  async listInsights(clusterName: string): Promise<InsightInfo[]> {
+  async listInsights(clusterName: string, categories?: string[]): Promise<InsightInfo[]> {
     const insights: InsightInfo[] = [];
     let nextToken: string | undefined;
     do {
       const page = await awsCall(`listing upgrade insights of cluster ${clusterName}`, (options) =>
-        this.client.send(new ListInsightsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) }), options),
+        this.client.send(new ListInsightsCommand({ clusterName, ...(categories?.length ? { filter: { categories: categories as InsightCategory[] } } : {}), ...(nextToken ? { nextToken } : {}) }), options),
       );
       for (const insight of page.insights ?? []) {
         insights.push({
@@ -403,6 +404,7 @@ export class AwsEks implements EksPort {
           status: (insight.insightStatus?.status ?? "UNKNOWN"),
           reason: insight.insightStatus?.reason ?? "",
           ...(insight.kubernetesVersion ? { kubernetesVersion: insight.kubernetesVersion } : {}),
+          ...(insight.category ? { category: insight.category } : {}),
         });
       }
       nextToken = page.nextToken;

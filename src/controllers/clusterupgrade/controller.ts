@@ -45,6 +45,7 @@ import { greenPreflightStep } from "./steps/green-preflight.js";
 import { freezeIntentStep } from "./steps/intent.js";
 import { validateStep } from "./steps/validate.js";
 import { windowStep } from "./steps/window.js";
+import { rollbackStep } from "./steps/rollback.js";
 import { PassScope } from "./scope.js";
 
 /** How the controller reads and writes ClusterUpgrades; backed by the API server in production. */
@@ -128,7 +129,7 @@ function actingOnFrozenIntent(upgrade: ClusterUpgrade): ClusterUpgrade {
  * there); after that each has its own list, so no step asks which strategy it is in.
  */
 const COMMON_STEPS: readonly Step[] = [validateStep, abortStep, pauseStep, clusterStep];
-export const IN_PLACE_STEPS: readonly Step[] = [...COMMON_STEPS, inPlaceConditionsStep, claimStep, preflightStep, dryRunStep, windowStep, freezeIntentStep, hopsStep, finalizeStep];
+export const IN_PLACE_STEPS: readonly Step[] = [...COMMON_STEPS, inPlaceConditionsStep, claimStep, preflightStep, dryRunStep, windowStep, freezeIntentStep, rollbackStep, hopsStep, finalizeStep];
 export const BLUE_GREEN_STEPS: readonly Step[] = [...COMMON_STEPS, blueGreenConditionsStep, claimStep, greenPreflightStep, dryRunStep, windowStep, freezeIntentStep, greenClusterStep, blueGreenStep, finalizeStep];
 
 export class ClusterUpgradeController {
@@ -302,7 +303,7 @@ export class ClusterUpgradeController {
     const { status } = context;
     const ready = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
     if (ready?.status !== "True" && ready?.reason !== Reason.DryRun && ready?.reason !== Reason.Aborted && ready?.reason !== Reason.RolledBack) {
-      const blocking = status.conditions?.find((condition) => condition.status === "False" && condition.type !== ConditionType.Ready && condition.type !== ConditionType.Paused && condition.reason !== Reason.NotApplicable && condition.reason !== Reason.Resumed);
+      const blocking = status.conditions?.find((condition) => condition.status === "False" && condition.type !== ConditionType.Ready && condition.type !== ConditionType.Paused && condition.reason !== Reason.NotApplicable && condition.reason !== Reason.Resumed && condition.reason !== Reason.NotRequested);
       context.setCondition(
         ConditionType.Ready,
         "False",

@@ -107,7 +107,7 @@ function scopedEks(eks: EksPort): EksPort {
     listAddonVersions: (addonName, kubernetesVersion) => eks.listAddonVersions(addonName, kubernetesVersion),
     startAddonUpdate: (request) => eks.startAddonUpdate(request),
     createAddon: (request) => eks.createAddon(request),
-    listInsights: (clusterName) => eks.listInsights(clusterName),
+    listInsights: (clusterName, categories) => eks.listInsights(clusterName, categories),
     describeClusterBlueprint: (clusterName) => eks.describeClusterBlueprint(clusterName),
     describeNodegroupBlueprint: (clusterName, nodegroupName) => eks.describeNodegroupBlueprint(clusterName, nodegroupName),
   };

@@ -17,6 +17,7 @@ const ACTIVITY_PHASES: Record<string, Phase> = {
   [Reason.CreatingGreen]: "CreatingGreen",
   [Reason.ShiftingTraffic]: "ShiftingTraffic",
   [Reason.RollingBack]: "RollingBack",
+  [Reason.Baking]: "Baking",
 };
 
 function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {
@@ -25,6 +26,8 @@ function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {
     (status.addons ?? []).some((addon) => addon.state === "InProgress") ||
     (status.nodeGroups ?? []).some((group) => group.state === "InProgress") ||
     trafficInFlight(status.cutover) ||
+    (status.rollback?.items ?? []).some((item) => item.state === "InProgress") ||
+    status.rollback?.controlPlane?.state === "InProgress" ||
     status.green?.state === "Creating" ||
     status.green?.state === "NodeGroups"
   );
@@ -41,6 +44,8 @@ export function derivePhase(status: ClusterUpgradeStatus): Phase {
   if (is(ConditionType.SpecValid, "False")) return "InvalidSpec";
   if (is(ConditionType.Progressing, "False", Reason.Aborted)) return "Aborted";
   if (is(ConditionType.Progressing, "True", Reason.Aborting)) return "Aborting";
+  if (is(ConditionType.RolledBack, "True", Reason.RolledBack)) return "RolledBack";
+  if (is(ConditionType.RolledBack, "False", Reason.RollbackRefused)) return "Failed";
   if (is(ConditionType.Paused, "True")) return "Paused";
   if (is(ConditionType.Ready, "False", Reason.DryRun)) return "Planned";
   // Another upgrade holds the cluster (or a group, record or green cluster this one needs).

@@ -77,6 +77,8 @@ export class FakeEks implements EksPort {
    * EKS has taken the create and only its answer is lost, as when a connection drops.
    */
   failNextPartCreate?: { method: "createNodegroup" | "createAddon"; error: Error; afterCreating?: boolean };
+  /** UpdateClusterVersion one minor down (a VersionRollback) fails with this error unless forced, as EKS's readiness checks do. */
+  refuseRollback?: Error;
   /** What DescribeClusterVersions answers. */
   offeredVersions = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33"];
   private readonly transitions = new Map<string, number>();
@@ -332,16 +334,18 @@ export class FakeEks implements EksPort {
   startClusterVersionUpdate(request: { clusterName: string; clientRequestToken: string; version: string; force: boolean }): Promise<UpdateInfo> {
     this.record("startClusterVersionUpdate", request);
     const cluster = this.cluster(request.clusterName);
+    const rollback = parseMinor(request.version).minor === parseMinor(cluster.version).minor - 1;
     if (!this.byToken.has(request.clientRequestToken)) {
-      if (parseMinor(request.version).minor !== parseMinor(cluster.version).minor + 1) {
+      if (!rollback && parseMinor(request.version).minor !== parseMinor(cluster.version).minor + 1) {
         return Promise.reject(new ValidationError(`InvalidParameterException: Unsupported Kubernetes minor version update from ${cluster.version} to ${request.version}`));
       }
-      const running = [...this.updates.values()].some((update) => update.info.status === "InProgress" && update.info.type === "VersionUpdate");
+      if (rollback && this.refuseRollback && !request.force) return Promise.reject(this.refuseRollback);
+      const running = [...this.updates.values()].some((update) => update.info.status === "InProgress" && (update.info.type === "VersionUpdate" || update.info.type === "VersionRollback"));
       if (running) return Promise.reject(new ConflictError("ResourceInUseException: an update is already in progress"));
     }
     const info = this.begin(
       request.clientRequestToken,
-      "VersionUpdate",
+      rollback && !this.byToken.has(request.clientRequestToken) ? "VersionRollback" : (this.updates.get(this.byToken.get(request.clientRequestToken) ?? "")?.info.type ?? "VersionUpdate"),
       () => {
         cluster.version = request.version;
       },
@@ -436,9 +440,9 @@ export class FakeEks implements EksPort {
     );
   }
 
-  listInsights(clusterName: string): Promise<InsightInfo[]> {
+  listInsights(clusterName: string, categories?: string[]): Promise<InsightInfo[]> {
     this.record("listInsights", clusterName);
-    return Promise.resolve(this.insights);
+    return Promise.resolve(categories?.length ? this.insights.filter((insight) => categories.includes(insight.category ?? "UPGRADE_READINESS")) : this.insights);
   }
 }
 

@@ -161,6 +161,75 @@ describe("EKS emulator API through @aws-sdk/client-eks (moto faked)", function (
     );
   });
 
+  async function putJson(path: string, body: unknown): Promise<Response> {
+    return fetch(`${endpoint}${path}`, { method: "PUT", body: JSON.stringify(body) });
+  }
+
+  it("rolls a control plane back one minor with an update of type VersionRollback, once per upgrade", async () => {
+    const up = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.30" }))).update!;
+    await waitForUpdate(up.id!);
+    const back = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.29", clientRequestToken: "back-1.29" }))).update!;
+    assert.equal(back.type, "VersionRollback");
+    assert.equal(back.params?.find((param) => param.type === "Version")?.value, "1.29");
+    const again = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.29", clientRequestToken: "back-1.29" }))).update!;
+    assert.equal(again.id, back.id, "the same token answers with the same rollback");
+    assert.equal((await waitForUpdate(back.id!)).status, "Successful");
+    assert.equal((await eks.send(new DescribeClusterCommand({ name: "demo" }))).cluster?.version, "1.29");
+    await assert.rejects(
+      eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.28" })),
+      (error: unknown) => error instanceof InvalidRequestException && /not upgraded from 1\.28 to 1\.29/.test(error.message),
+    );
+  });
+
+  it("refuses a rollback more than one minor back, or after 7 days of emulator time", async () => {
+    for (const version of ["1.30", "1.31"]) {
+      const up = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version }))).update!;
+      await waitForUpdate(up.id!);
+    }
+    await assert.rejects(
+      eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.29" })),
+      (error: unknown) => error instanceof InvalidParameterException && /allowed: 1\.30/.test(error.message),
+    );
+    const aged = await putJson("/sandbox/clusters/demo/settings", { lastUpgradeAgeSeconds: 7 * 24 * 3600 + 60 });
+    assert.equal(aged.status, 200);
+    assert.deepEqual(((await aged.json()) as { lastUpgrade: unknown }).lastUpgrade, { from: "1.30", to: "1.31", ageSeconds: 7 * 24 * 3600 + 60 });
+    await assert.rejects(
+      eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.30" })),
+      (error: unknown) => error instanceof InvalidRequestException && /within 7 days/.test(error.message),
+    );
+    assert.equal((await eks.send(new DescribeClusterCommand({ name: "demo" }))).cluster?.version, "1.31");
+  });
+
+  it("refuses a rollback on ROLLBACK_READINESS findings in ERROR unless forced; they do not block upgrades", async () => {
+    const insights = await putJson("/sandbox/clusters/demo/insights", {
+      insights: [{ id: "rb-1", name: "Cluster health for rollback", category: "ROLLBACK_READINESS", kubernetesVersion: "1.29", status: "ERROR" }],
+    });
+    assert.equal(insights.status, 200);
+    const up = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.30" }))).update!;
+    await waitForUpdate(up.id!);
+    await eks.send(
+      new CreateNodegroupCommand({
+        clusterName: "demo",
+        nodegroupName: "new",
+        version: "1.30",
+        subnets: ["subnet-a", "subnet-b"],
+        nodeRole: "arn:aws:iam::123456789012:role/node",
+        scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 },
+      }),
+    );
+    await assert.rejects(
+      eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.29" })),
+      (error: unknown) =>
+        error instanceof InvalidRequestException &&
+        /ROLLBACK_READINESS/.test(error.message) &&
+        /Cluster health for rollback/.test(error.message) &&
+        /node group new runs 1\.30, newer than 1\.29/.test(error.message),
+    );
+    const forced = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.29", force: true }))).update!;
+    assert.equal(forced.type, "VersionRollback");
+    assert.equal((await waitForUpdate(forced.id!)).status, "Successful");
+  });
+
   it("returns the same update for the same clientRequestToken, even after it finished", async () => {
     const first = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.30", clientRequestToken: "hop-1.30" }))).update!;
     const again = (await eks.send(new UpdateClusterVersionCommand({ name: "demo", version: "1.30", clientRequestToken: "hop-1.30" }))).update!;

@@ -3,7 +3,7 @@ import { compareAddonVersions, defaultAddonVersion, findAddon, isCompatible, ver
 import { kubeletVersionOf, parseAmiName, parseReleaseVersion, releaseVersionOf, amiName } from "../../../sandbox/eks-emulator/amis.js";
 import { DEFAULT_TIME_FACTOR, parseTimeFactor, createClock } from "../../../sandbox/eks-emulator/clock.js";
 import { checkControlPlaneNetwork, type ObservedSubnet } from "../../../sandbox/eks-emulator/network-check.js";
-import { checkControlPlaneHop, laggingNodegroups, resolveNodegroupTargetVersion } from "../../../sandbox/eks-emulator/versions.js";
+import { checkControlPlaneHop, checkControlPlaneRollback, isDowngrade, laggingNodegroups, resolveNodegroupTargetVersion } from "../../../sandbox/eks-emulator/versions.js";
 
 describe("EKS emulator: control-plane version hops", () => {
   it("accepts exactly the next minor", () => {
@@ -124,5 +124,33 @@ describe("EKS emulator: sandbox clock", () => {
     assert.equal(parseTimeFactor("0.05"), 0.05);
     assert.equal(parseTimeFactor(undefined), DEFAULT_TIME_FACTOR);
     assert.equal(parseTimeFactor(" "), DEFAULT_TIME_FACTOR);
+  });
+});
+
+describe("EKS emulator: control-plane rollback rules", () => {
+  const week = 7 * 24 * 3600;
+  const upgraded = { lastUpgrade: { from: "1.30", to: "1.31" }, windowSeconds: week };
+
+  it("takes a request one minor back, to the version upgraded from, within 7 days", () => {
+    assert.ok(isDowngrade("1.31", "1.30"));
+    assert.ok(!isDowngrade("1.30", "1.31"));
+    assert.deepEqual(checkControlPlaneRollback({ current: "1.31", target: "1.30", secondsSinceUpgrade: week - 1, ...upgraded }), { ok: true });
+  });
+
+  it("refuses two minors back with InvalidParameterException, naming the one allowed", () => {
+    const verdict = checkControlPlaneRollback({ current: "1.31", target: "1.29", secondsSinceUpgrade: 10, ...upgraded });
+    assert.ok(!verdict.ok);
+    assert.equal(verdict.error, "InvalidParameterException");
+    assert.match(verdict.reason, /one minor version only \(allowed: 1\.30\)/);
+  });
+
+  it("refuses after 7 days, and when the cluster never was upgraded from that version, with InvalidRequestException", () => {
+    const late = checkControlPlaneRollback({ current: "1.31", target: "1.30", secondsSinceUpgrade: week + 1, ...upgraded });
+    assert.ok(!late.ok);
+    assert.equal(late.error, "InvalidRequestException");
+    assert.match(late.reason, /within 7 days/);
+    const never = checkControlPlaneRollback({ current: "1.31", target: "1.30", windowSeconds: week });
+    assert.ok(!never.ok);
+    assert.match(never.reason, /no upgrade to roll back/);
   });
 });

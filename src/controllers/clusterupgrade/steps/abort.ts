@@ -13,6 +13,8 @@ export function runningEksUpdates(status: ClusterUpgradeStatus): string[] {
   for (const addon of status.addons ?? []) if (addon.state === "InProgress" && addon.updateId) running.push(`add-on ${addon.name} to ${addon.toVersion} (update ${addon.updateId})`);
   for (const group of status.nodeGroups ?? [])
     if (group.kind === "Managed" && group.state === "InProgress" && group.updateId) running.push(`node group ${group.name} to ${group.targetVersion ?? "?"} (update ${group.updateId})`);
+  for (const item of status.rollback?.items ?? []) if (item.state === "InProgress" && item.updateId) running.push(`rollback of ${item.kind === "NodeGroup" ? "node group" : "add-on"} ${item.name} to ${item.toVersion} (update ${item.updateId})`);
+  if (status.rollback?.controlPlane?.state === "InProgress" && status.rollback.controlPlane.updateId) running.push(`control-plane rollback to ${status.rollback.to} (update ${status.rollback.controlPlane.updateId})`);
   for (const group of status.blueRetention?.groups ?? [])
     if (group.state === "ScalingDown" && group.updateId) running.push(`scale-down of blue node group ${group.name} (update ${group.updateId})`);
   if (status.green && (status.green.state === "Creating" || status.green.state === "NodeGroups")) running.push(`creation of green cluster (${status.green.state === "Creating" ? "control plane" : "node groups and add-ons"})`);

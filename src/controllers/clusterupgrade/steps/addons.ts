@@ -34,6 +34,34 @@ export function orderAddons(names: string[]): string[] {
   return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
+/**
+ * Normal: the hop's version. Bake: only versions that run on both minors of the hop, so the
+ * control plane can still go back while it bakes. AfterBake: what Bake held back.
+ */
+export type AddonPhase = "Normal" | "Bake" | "AfterBake";
+
+/** spec.bake: the add-on versions offered for both the old and the new minor of a hop. */
+async function versionsForBothMinors(context: StepContext, name: string, hop: HopStatus): Promise<AddonVersionInfo[]> {
+  const [old, next] = await Promise.all([context.cloud.eks.listAddonVersions(name, hop.from), context.cloud.eks.listAddonVersions(name, hop.version)]);
+  const onOld = new Set(old.map((version) => version.version));
+  return next.filter((version) => onOld.has(version.version));
+}
+
+async function planBakeAddon(context: StepContext, name: string, hop: HopStatus): Promise<AddonStatus> {
+  const current = await context.cloud.eks.describeAddon(context.spec.cluster.name, name);
+  const target = chooseAddonVersion(await versionsForBothMinors(context, name, hop), context.spec.addons.policy);
+  const moves = target !== undefined && compareAddonVersions(current.version, target) < 0;
+  return {
+    name,
+    hop: hop.version,
+    fromVersion: current.version,
+    toVersion: moves ? target : current.version,
+    state: moves ? "Pending" : "Skipped",
+    bake: true,
+    ...(moves ? {} : { message: `kept at ${current.version} while ${hop.version} bakes: no newer version supports both ${hop.from} and ${hop.version}` }),
+  };
+}
+
 async function planAddon(context: StepContext, name: string, hop: HopStatus, isLastHop: boolean): Promise<AddonStatus | string> {
   const clusterName = context.spec.cluster.name;
   const current = await context.cloud.eks.describeAddon(clusterName, name);
@@ -99,13 +127,20 @@ async function advanceAddon(context: StepContext, entry: AddonStatus): Promise<S
 }
 
 /** Brings the add-ons of one stage (before or after the nodes) to versions compatible with the hop. */
-export async function advanceAddons(context: StepContext, hop: HopStatus, late: boolean, isLastHop: boolean): Promise<StepResult | undefined> {
+export async function advanceAddons(context: StepContext, hop: HopStatus, late: boolean, isLastHop: boolean, phase: AddonPhase = "Normal"): Promise<StepResult | undefined> {
   const clusterName = context.spec.cluster.name;
   const skipped = new Set(context.spec.addons.skip);
   const installed = orderAddons((await context.cloud.eks.listAddons(clusterName)).filter((name) => !skipped.has(name) && LATE_ADDONS.has(name) === late));
   context.status.addons ??= [];
   for (const name of installed) {
-    let entry = context.status.addons.find((addon) => addon.name === name && addon.hop === hop.version);
+    const ofHop = context.status.addons.filter((addon) => addon.name === name && addon.hop === hop.version);
+    // After the bake only what the bake planned is looked at again; the rest was never held back.
+    if (phase === "AfterBake" && !ofHop.some((addon) => addon.bake)) continue;
+    let entry = ofHop.find((addon) => Boolean(addon.bake) === (phase === "Bake"));
+    if (!entry && phase === "Bake") {
+      entry = await planBakeAddon(context, name, hop);
+      context.status.addons.push(entry);
+    }
     if (!entry) {
       const planned = await planAddon(context, name, hop, isLastHop);
       if (typeof planned === "string") {

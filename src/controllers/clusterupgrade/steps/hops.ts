@@ -7,6 +7,8 @@ import { CONTINUE, type Step, type StepContext, type StepResult } from "../conte
 import { advanceAddons } from "./addons.js";
 import { advanceControlPlane } from "./controlplane.js";
 import { advanceNodeGroups } from "./nodegroups.js";
+import { rollbackPossibleUntil } from "./rollback.js";
+import { bakeHop, verifyHopPart } from "./verify.js";
 
 /** Plans the hops once, from the live version; when already at target, one hop without control plane. */
 export function ensureHops(context: StepContext): HopStatus[] {
@@ -34,17 +36,26 @@ const NEXT_STAGE: Record<Exclude<HopStage, "Done">, HopStage> = {
   LateAddons: "Done",
 };
 
+function baking(context: StepContext, hop: HopStatus): boolean {
+  return Boolean(context.spec.bake) && hop.from !== hop.version;
+}
+
 async function runStage(context: StepContext, hop: HopStatus, stage: Exclude<HopStage, "Done">, isLastHop: boolean): Promise<StepResult | undefined> {
   switch (stage) {
     case "ControlPlane":
       if (hop.from === hop.version) return undefined;
       return advanceControlPlane(context, hop, isLastHop);
     case "Addons":
-      return advanceAddons(context, hop, false, isLastHop);
+      // spec.verification is read before anything else moves: a failing gate holds the nodes on the old version.
+      return (await verifyHopPart(context, hop, "ControlPlane")) ?? advanceAddons(context, hop, false, isLastHop, baking(context, hop) ? "Bake" : "Normal");
     case "NodeGroups":
+      if (baking(context, hop)) {
+        const held = (await bakeHop(context, hop)) ?? (await advanceAddons(context, hop, false, isLastHop, "AfterBake"));
+        if (held) return held;
+      }
       return advanceNodeGroups(context, hop, isLastHop);
     case "LateAddons":
-      return advanceAddons(context, hop, true, isLastHop);
+      return (await verifyHopPart(context, hop, "NodeGroups")) ?? advanceAddons(context, hop, true, isLastHop);
   }
 }
 
@@ -59,6 +70,8 @@ export const hopsStep: Step = {
         const stage = hop.stage ?? "ControlPlane";
         const activity = STAGE_ACTIVITY[stage];
         context.setCondition(ConditionType.Progressing, "True", activity.reason, `hop ${index + 1}/${hops.length} (${hop.from} -> ${hop.version}): ${activity.label}`);
+        const possibleUntil = stage !== "ControlPlane" && hop.from !== hop.version ? rollbackPossibleUntil(hop) : undefined;
+        if (possibleUntil) context.status.rollbackWindow = `rollback possible until ${possibleUntil}`;
         const result = await runStage(context, hop, stage, isLastHop);
         if (result) return result;
         hop.stage = NEXT_STAGE[stage];

@@ -69,6 +69,10 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
     entry.targetVersion = hop.version;
     entry.state = "Pending";
     entry.upgraded = 0;
+    // What the group ran before this hop: the way back for a rollback of the hop.
+    const previous = { ...(live.releaseVersion ? { releaseVersion: live.releaseVersion } : {}), ...(live.launchTemplate?.version ? { launchTemplateVersion: live.launchTemplate.version } : {}) };
+    if (Object.keys(previous).length) entry.previousRelease = previous;
+    else delete entry.previousRelease;
   }
   if (!entry.updateId && compareMinor(live.version, hop.version) >= 0) {
     entry.state = "Succeeded";

@@ -140,7 +140,8 @@ async function gather(context: StepContext): Promise<Gathered> {
   const [snapshot, groups, insights, addonPlan] = await Promise.all([
     reader.snapshot(),
     describeRolledGroups(context),
-    context.cloud.eks.listInsights(cluster.name),
+    // Rollback readiness speaks of the way back, not of this upgrade: the rollback step reads it.
+    context.cloud.eks.listInsights(cluster.name).then((all) => all.filter((insight) => insight.category !== "ROLLBACK_READINESS")),
     planAddons(context, checkedHops),
   ]);
   const subnetIds = [...new Set([...cluster.subnetIds, ...groups.flatMap((group) => group.subnetIds)])];
@@ -189,6 +190,9 @@ async function gather(context: StepContext): Promise<Gathered> {
     controlPlane: hops.length > 0,
     addons: addonPlan.perHop.get(version) ?? [],
     nodeGroups,
+    ...(context.spec.bake && hops.length > 0
+      ? { bake: `after the control plane reaches ${version}, add-ons move only to versions that also support ${index === 0 ? live : checkedHops[index - 1]}, and the nodes stay on ${index === 0 ? live : checkedHops[index - 1]} for ${context.spec.bake.duration} while the gates are read; then the rest move` }
+      : {}),
   }));
   const unordered = orderNodeGroups(nodeGroups.map((group) => group.name), context.spec.nodeGroups.order, []).unordered;
   return {
