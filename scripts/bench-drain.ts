@@ -206,15 +206,16 @@ async function instancesCheck(world: World): Promise<string> {
 }
 
 /** A private sandbox seeded with the 100-node scenario; stopped by the caller. */
-async function freshWorld(label: string): Promise<{ world: World; stop: () => Promise<void> }> {
+async function freshWorld(label: string): Promise<{ world: World; stop: (keepLogs: boolean) => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), `eksup-bench-${label}-`));
   log(`${label}: sandbox in ${dir}; seeding ${scenario} (several minutes on two cores)`);
   const handle = await startSandbox({ dir, ports: "auto", scenario, ownerPid: process.pid });
-  return { world: worldOf(handle.env), stop: () => handle.stop() };
+  return { world: worldOf(handle.env), stop: (keepLogs) => handle.stop({ keepLogs }) };
 }
 
 async function measure(label: string, roll: (world: World) => Promise<number>): Promise<{ nodes: number; seconds: number; budgets: { lowestMargin: number; violations: number }; load: string }> {
   const { world, stop } = await freshWorld(label);
+  let finished = false;
   try {
     const nodes = (await Promise.all(groups.map((group) => groupNodes(world, group)))).flat().length;
     log(`${label}: ${nodes} nodes in ${groups.join(", ")}; ${await instancesCheck(world)}`);
@@ -222,9 +223,11 @@ async function measure(label: string, roll: (world: World) => Promise<number>): 
     const loadBefore = loadavg()[0];
     const seconds = await roll(world);
     const budgets = await sampler.stop();
+    finished = true;
     return { nodes, seconds, budgets, load: `${loadBefore.toFixed(1)} -> ${loadavg()[0].toFixed(1)}` };
   } finally {
-    await stop();
+    // A failed roll keeps the sandbox's logs (the operator's among them) for the post-mortem.
+    await stop(!finished);
   }
 }
 
