@@ -87,7 +87,15 @@ async function terminate(entry: NodeGroupStatus, node: NodeInFlight, env: RollEn
 }
 
 /** Moves one node in flight as far as this pass allows: a drained node is terminated in the same pass. */
-async function advanceNode(entry: NodeGroupStatus, node: NodeInFlight, live: V1Node | undefined, member: GroupInstance | undefined, env: RollEnvironment, inventory: DrainInventory): Promise<NodeOutcome> {
+async function advanceNode(
+  entry: NodeGroupStatus,
+  node: NodeInFlight,
+  live: V1Node | undefined,
+  member: GroupInstance | undefined,
+  env: RollEnvironment,
+  inventory: DrainInventory,
+  onTerminated: (instanceId: string) => void,
+): Promise<NodeOutcome> {
   const { uid } = env.upgrade;
   const { drain } = env;
   for (;;) {
@@ -133,6 +141,7 @@ async function advanceNode(entry: NodeGroupStatus, node: NodeInFlight, live: V1N
       case "Terminate": {
         const refused = action.call ? await terminate(entry, node, env) : undefined;
         if (refused) return refused;
+        if (action.call) onTerminated(node.instanceId!);
         delete node.message;
         node.phase = "Terminating";
         node.since = env.settings.now.toISOString();
@@ -153,16 +162,27 @@ async function advanceNodes(entry: NodeGroupStatus, seen: RollObservation, env: 
   const inFlight = entry.nodes ?? [];
   const nodesByName = new Map([...seen.members.values()].map((node) => [nodeName(node), node]));
   const inventory: DrainInventory = { budgets: await env.nodes.listBudgets(), replicaSets: await env.nodes.listReplicaSets() };
+  // A termination with decrement takes one from the desired capacity: the observation says so, so
+  // that the planner sizes the group from what it is now.
+  const terminated = (instanceId: string): void => {
+    seen.group = {
+      ...seen.group,
+      size: { ...seen.group.size, desired: seen.group.size.desired - 1 },
+      instances: seen.group.instances.map((instance) => (instance.id === instanceId ? { ...instance, lifecycleState: "Terminating" } : instance)),
+    };
+  };
   // The nodes of a wave drain side by side; each one's status entry is its own.
   const outcomes = await Promise.all(
-    inFlight.map((node) => advanceNode(entry, node, nodesByName.get(node.name), node.instanceId ? seen.group.instances.find((instance) => instance.id === node.instanceId) : undefined, env, inventory)),
+    inFlight.map((node) =>
+      advanceNode(entry, node, nodesByName.get(node.name), node.instanceId ? seen.group.instances.find((instance) => instance.id === node.instanceId) : undefined, env, inventory, terminated),
+    ),
   );
   const { remaining, verdict } = settleWave(inFlight, outcomes);
   entry.nodes = remaining;
   entry.inFlight = remaining.length;
   if (verdict.kind === "Fail") return { kind: "Fail", message: verdict.message, remediation: verdict.remediation };
-  if (verdict.kind === "Draining") return { kind: "Wait", after: "DrainRetry", reason: "nodes draining", progress: verdict.message };
-  delete entry.nodes;
+  if (!remaining.length) delete entry.nodes;
+  seen.advanced = true;
   return { kind: "Continue" };
 }
 
@@ -189,14 +209,14 @@ async function cordonWave(entry: NodeGroupStatus, action: Extract<RollAction, { 
   delete entry.waitingForNodesSince;
   for (const instanceId of action.protect) await protectFromScaleDown(env.nodes, seen.members.get(instanceId)!, uid);
   const now = env.settings.now.toISOString();
-  entry.nodes = [];
+  entry.nodes = [...(entry.nodes ?? [])];
   for (const chosen of action.batch) {
     await cordonForRoll(env.nodes, seen.members.get(chosen.instanceId)!, uid);
     entry.nodes.push({ name: chosen.name, zone: chosen.zone, instanceId: chosen.instanceId, phase: "Cordoned", since: now });
   }
   entry.inFlight = entry.nodes.length;
   env.event("Normal", "NodesCordoned", `${env.settings.groupName}: cordoned ${action.batch.map((node) => `${node.name} (${node.zone})`).join(", ")}; ${action.after} old node(s) after them`);
-  // Persist the wave before any eviction: a restart resumes these nodes, never picks others.
+  // Persist the chosen nodes before any eviction: a restart resumes them, never picks others.
   return { kind: "Wait", after: "Now", reason: "persist cordoned nodes", progress: `cordoned ${action.batch.map((node) => node.name).join(", ")}; draining next` };
 }
 
@@ -255,12 +275,12 @@ export async function executeRoll(action: RollAction, entry: NodeGroupStatus, se
       };
     case "Surge":
       await cloud.autoscaling.setSize(groupName, action.wave.size);
-      return {
-        kind: "Wait",
-        after: "Poll",
-        reason: "waiting for surge instances",
-        progress: `surge: desired ${action.from} -> ${action.wave.size.desired} for ${action.wave.surge} new node(s) before ${action.wave.drain} old node(s) drain`,
-      };
+      env.log.info("surge", { group: groupName, from: action.from, to: action.wave.size.desired });
+      // The new size is known; the instances it launches show up in a later pass.
+      seen.group = { ...seen.group, size: { ...action.wave.size } };
+      return { kind: "Continue" };
+    case "AwaitInFlight":
+      return { kind: "Wait", after: "DrainRetry", reason: "nodes draining", progress: action.message };
     case "AwaitNewNodes":
       entry.waitingForNodesSince ??= settings.now.toISOString();
       return { kind: "Wait", after: "Poll", reason: "waiting for new nodes", progress: `waiting for new nodes to be Ready before draining: ${action.waiting}` };

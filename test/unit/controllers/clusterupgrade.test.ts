@@ -636,13 +636,13 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.object().status?.phase, "Succeeded");
   });
 
-  it("fails a wave whose new nodes never become Ready, drains nothing, and goes on once they join", async () => {
-    const roll = rollWorld({ targetVersion: "1.30" });
+  it("fails a roll whose new nodes never become Ready, drains nothing without them (maxUnavailable 0), and goes on once they join", async () => {
+    const roll = rollWorld({ targetVersion: "1.30", nodeGroups: { order: ["legacy", "workers"], selfManaged: [{ autoScalingGroupName: "legacy" }], maxSurge: 1, maxUnavailable: 0 } });
     const { world, autoscaling } = roll;
     roll.nodesJoin = false;
     await runRoll(roll, 400, (upgrade) => upgrade.status?.phase === "Failed");
     assert.equal(world.object().status?.phase, "Failed");
-    assert.match(world.condition("NodeGroupsUpgraded")!.message, /new instances have no Ready node after 15 minutes \(i-[0-9a-f]+\); nothing was drained/);
+    assert.match(world.condition("NodeGroupsUpgraded")!.message, /new instances have no Ready node after 15 minutes \(i-[0-9a-f]+\); no old node drains until they join/);
     assert.equal(autoscaling.count("terminateInstance"), 0);
     assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0, "nothing cordoned");
     roll.nodesJoin = true;
