@@ -10,7 +10,7 @@ import type { ResolvedSpec } from "../../api/v1alpha1/defaults.js";
 import type { NodeGroupStatus, NodeInFlight } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, GroupInstance } from "../../cloud/ports.js";
 import { cordonForRoll, nodeName, protectFromScaleDown, releaseNode } from "../../drain/cordon.js";
-import { drainPass, type DrainInventory } from "../../drain/engine.js";
+import { BudgetAllowance, drainPass, type DrainInventory } from "../../drain/engine.js";
 import type { NodeOperations } from "../../kube/nodes.js";
 import { describeError, isNotFound, isValidation } from "../../util/errors.js";
 import { restoreGroupSize, ROLLING_TAG, SUSPENDED_PROCESSES } from "./autoscaling.js";
@@ -93,7 +93,7 @@ async function advanceNode(
   live: V1Node | undefined,
   member: GroupInstance | undefined,
   env: RollEnvironment,
-  inventory: DrainInventory,
+  inventory: DrainInventory & { allowance: BudgetAllowance },
   onTerminated: (instanceId: string) => void,
 ): Promise<NodeOutcome> {
   const { uid } = env.upgrade;
@@ -116,6 +116,7 @@ async function advanceNode(
         node.phase = "Draining";
         const pass = await drainPass(node.name, env.nodes, inventory, {
           policy: { deleteEmptyDirData: drain.deleteEmptyDirData, evictUnmanagedPods: drain.evictUnmanagedPods },
+          allowance: inventory.allowance,
           deleteRemaining: action.deleteRemaining,
           ...(drain.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: drain.gracePeriodSeconds } : {}),
         });
@@ -161,7 +162,10 @@ async function advanceNode(
 async function advanceNodes(entry: NodeGroupStatus, seen: RollObservation, env: RollEnvironment): Promise<RollOutcome> {
   const inFlight = entry.nodes ?? [];
   const nodesByName = new Map([...seen.members.values()].map((node) => [nodeName(node), node]));
-  const inventory: DrainInventory = { budgets: await env.nodes.listBudgets(), replicaSets: await env.nodes.listReplicaSets() };
+  const budgets = await env.nodes.listBudgets();
+  // One allowance for all the nodes in flight: the budgets' disruptions go to whichever node has
+  // their pods, and no eviction is sent that a budget has no room for.
+  const inventory: DrainInventory & { allowance: BudgetAllowance } = { budgets, replicaSets: await env.nodes.listReplicaSets(), allowance: new BudgetAllowance(budgets) };
   // A termination with decrement takes one from the desired capacity: the observation says so, so
   // that the planner sizes the group from what it is now.
   const terminated = (instanceId: string): void => {
