@@ -47,7 +47,7 @@ export function secondaryWatch<T extends ObjectWithMetadata>(
   updateFilter?: (previous: T, current: T) => boolean,
 ): SecondaryWatch<ObjectWithMetadata> {
   const watch: SecondaryWatch<T> = { informer, mapToKeys, ...(updateFilter ? { updateFilter } : {}) };
-  return watch as SecondaryWatch<ObjectWithMetadata>;
+  return watch;
 }
 
 export type LeaderElectionSettings = Omit<LeaderElectorOptions, "callbacks" | "clock" | "logger">;
