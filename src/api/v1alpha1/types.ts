@@ -42,7 +42,10 @@ export interface ManagedGroupSpec {
   name: string;
   releaseVersion?: string;
   launchTemplateVersion?: string;
+  /** updateConfig for EKS's rolling update, set on the node group (UpdateNodegroupConfig) before its version update. */
   maxUnavailable?: number;
+  maxUnavailablePercentage?: number;
+  updateStrategy?: "DEFAULT" | "MINIMAL";
 }
 
 export interface NodeGroupsSpec {
@@ -250,6 +253,8 @@ export interface NodeGroupStatus {
   targetVersion?: string;
   clientRequestToken?: string;
   updateId?: string;
+  /** Managed groups: the UpdateNodegroupConfig update that sets spec's updateConfig before the version update. */
+  configUpdateId?: string;
   attempts?: number;
   errors?: UpdateError[];
   nextAttemptAt?: string;

@@ -217,6 +217,21 @@ describe("ClusterUpgrade reconcile", () => {
     assert.ok(world.events.reasons().includes("UpgradeSucceeded"));
   });
 
+  it("puts spec's updateConfig on a managed group before its version update, once per hop, and the group keeps it", async () => {
+    const world = harness({ nodeGroups: { managed: [{ name: "workers", maxUnavailablePercentage: 20, updateStrategy: "MINIMAL" }] } });
+    const outcome = await world.drive();
+    assert.equal(outcome.requeueAfterMs, undefined);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const configs = world.eks.calls.filter((call) => call.method === "startNodegroupConfigUpdate");
+    assert.equal(configs.length, 1, "set in the first hop, already there in the second");
+    assert.deepEqual((configs[0].args[0] as { updateConfig: unknown }).updateConfig, { maxUnavailablePercentage: 20, updateStrategy: "MINIMAL" });
+    const methods = world.eks.calls.map((call) => call.method);
+    assert.ok(methods.indexOf("startNodegroupConfigUpdate") < methods.indexOf("startNodegroupVersionUpdate"), "configured before the roll starts");
+    assert.equal(world.eks.nodegroups.get("workers")?.maxUnavailablePercentage, 20);
+    assert.equal(world.eks.nodegroups.get("workers")?.updateStrategy, "MINIMAL");
+    assert.ok(world.events.reasons().includes("NodeGroupConfigUpdateStarted"));
+  });
+
   it("notifies each phase change once, ending with Succeeded", async () => {
     const notifications: PhaseChange[] = [];
     const world = harness({}, "1.29", undefined, notifications);
