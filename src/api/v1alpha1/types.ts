@@ -253,7 +253,7 @@ export interface NodeGroupStatus {
   targetVersion?: string;
   clientRequestToken?: string;
   updateId?: string;
-  /** Managed groups: the UpdateNodegroupConfig update that sets spec's updateConfig before the version update. */
+  /** EKS update id of the UpdateNodegroupConfig call that sets spec's updateConfig before the version update (managed groups). */
   configUpdateId?: string;
   attempts?: number;
   errors?: UpdateError[];
