@@ -269,7 +269,7 @@ export interface NodeGroupStatus {
   imageId?: string;
   /** Nodes cordoned or draining right now, with what holds each. */
   nodes?: NodeInFlight[];
-  /** Self-managed groups: since when the current wave waits for its new nodes to be Ready. */
+  /** Self-managed groups: since when the roll, with no node in flight, waits for its new nodes to be Ready. */
   waitingForNodesSince?: string;
   /** Nodes left on the old version after their drain timed out with spec.drain.onTimeout SkipNode. */
   skippedNodes?: string[];
