@@ -24,9 +24,9 @@ import { UpgradeMetrics } from "./observability/upgrade-metrics.js";
 import { Informer, kubeWatchFunction, splitObjectKey, type ObjectWithMetadata } from "./runtime/informer.js";
 import { kubeLeaseClient } from "./runtime/leader-election.js";
 import { CancellableKubeConfig } from "./kube/cancellable-kubeconfig.js";
-import { DEFAULT_RECONCILE_TIMEOUT_MS, Manager, specOrMetadataChanged } from "./runtime/manager.js";
+import { DEFAULT_RECONCILE_TIMEOUT_MS, Manager, secondaryWatch, specOrMetadataChanged } from "./runtime/manager.js";
 import { countSetting, kubeRequestTimeoutMs, timeoutSetting } from "./runtime/cancellation.js";
-import { configMapSource, customResourceSource } from "./runtime/sources.js";
+import { configMapSource, customResourceSource, podDisruptionBudgetSource } from "./runtime/sources.js";
 import { realClock, type Clock } from "./util/clock.js";
 import { describeError } from "./util/errors.js";
 import { createLogger, type Logger } from "./util/logger.js";
@@ -180,6 +180,10 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     watch,
     { logger, clock },
   );
+  // Budgets pace the self-managed drain: a refused eviction is tried again the moment a budget
+  // allows one more disruption, not only on the drain's retry timer.
+  const budgets = new Informer<k8s.V1PodDisruptionBudget & ObjectWithMetadata>(podDisruptionBudgetSource(kubeConfig), watch, { logger, clock });
+  const draining = (): string[] => primary.keys().filter((key) => (primary.getByKey(key)?.status?.nodeGroups ?? []).some((group) => (group.nodes ?? []).length > 0));
   const globallyPaused = (): boolean => stopSwitch.get(config.namespace, config.stopSwitchName)?.data?.stop === "true";
   const phases = new Map<string, string>();
   const greenAccess = new Map<string, { endpoint: string; access: ClusterAccess }>();
@@ -228,7 +232,10 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     name: "clusterupgrade",
     primary,
     // Flipping the global stop switch must reach every ClusterUpgrade at once.
-    secondary: [{ informer: stopSwitch, mapToKeys: () => primary.keys() }],
+    secondary: [
+      { informer: stopSwitch, mapToKeys: () => primary.keys() },
+      secondaryWatch(budgets, draining, (previous, current) => (current.status?.disruptionsAllowed ?? 0) > (previous.status?.disruptionsAllowed ?? 0)),
+    ],
     // The controller's own status writes must not wake it: it requeues itself when it needs to.
     primaryUpdateFilter: specOrMetadataChanged,
     reconcile: async (key) => {

@@ -37,6 +37,14 @@ export const EVICTION_RETRY_SECONDS = 5;
 /** eks-upgrade-facts "Managed node group update": after a node is drained EKS waits 60 s, then terminates it. */
 export const DRAINED_NODE_WAIT_SECONDS = 60;
 
+/**
+ * From an instance's launch to its Node being Ready: EC2 boot, nodeadm or bootstrap.sh, kubelet
+ * registration, the VPC CNI up. Neither fact file times it; reports from EKS users put a Linux
+ * node on the EKS-optimized AMI at 30 to 90 s, so the emulator takes 60 s (docs/sandbox.md says
+ * so). SANDBOX_NODE_BOOT_SECONDS overrides it.
+ */
+export const DEFAULT_NODE_BOOT_SECONDS = 60;
+
 /** eks-upgrade-facts "Draining": the default grace period of a pod is 30 s. */
 export const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
 

@@ -8,10 +8,13 @@
  *   KUBECONFIG           the sandbox kube-apiserver; without it no node mirror and no node group rolls
  *   SANDBOX_TIME_FACTOR  scale of every EKS duration (0.01: ten minutes become six seconds)
  *   NODE_MIRROR_INTERVAL_MS  optional, how often Nodes are reconciled with instances (default 1000)
+ *   SANDBOX_NODE_BOOT_SECONDS optional, EKS seconds from an instance's launch to its Ready Node
+ *                        (default DEFAULT_NODE_BOOT_SECONDS), scaled like every EKS time
  */
 import { createClock, parseTimeFactor } from "./clock.js";
 import { MotoCloud } from "./cloud.js";
 import { EksEmulator } from "./emulator.js";
+import { DEFAULT_NODE_BOOT_SECONDS } from "./facts.js";
 import { KubeAccess } from "./kube.js";
 import { createLogger } from "./log.js";
 import { NodeMirror } from "./node-mirror.js";
@@ -21,6 +24,13 @@ import { EmulatorState } from "./state.js";
 import { TokenReviewer } from "./token-review.js";
 
 const DEFAULT_MIRROR_INTERVAL_MS = 1000;
+
+function parseBootSeconds(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_NODE_BOOT_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3600) throw new Error(`SANDBOX_NODE_BOOT_SECONDS must be a number of seconds between 0 and 3600, got "${raw}"`);
+  return seconds;
+}
 
 function requireEnv(name: string): string {
   const value = process.env[name];
@@ -52,7 +62,8 @@ async function main(): Promise<void> {
     secretKeys: new Map([[process.env.AWS_ACCESS_KEY_ID ?? "testing", process.env.AWS_SECRET_ACCESS_KEY ?? "testing"]]),
     stsEndpoint: requireEnv("AWS_ENDPOINT_URL"),
   });
-  const mirror = kube ? new NodeMirror(state, cloud, kube, region, log) : undefined;
+  const bootSeconds = parseBootSeconds(process.env.SANDBOX_NODE_BOOT_SECONDS);
+  const mirror = kube ? new NodeMirror(state, cloud, kube, region, log, clock.scaledMs(bootSeconds)) : undefined;
 
   // Passes never overlap: a sync request waits for the pass in flight, then runs its own.
   let pass: Promise<unknown> = Promise.resolve();
@@ -85,7 +96,7 @@ async function main(): Promise<void> {
     },
     tokenReviews: () => reviews,
   }, host);
-  log.info("listening", { port, region, nodeMirror: mirror !== undefined, timeFactor: clock.scaledMs(1) / 1000 });
+  log.info("listening", { port, region, nodeMirror: mirror !== undefined, timeFactor: clock.scaledMs(1) / 1000, nodeBootMs: clock.scaledMs(bootSeconds) });
 
   const interval = Number(process.env.NODE_MIRROR_INTERVAL_MS ?? DEFAULT_MIRROR_INTERVAL_MS);
   let stopping = false;

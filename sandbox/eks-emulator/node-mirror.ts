@@ -38,6 +38,9 @@ export class NodeMirror {
     private readonly kube: KubeAccess,
     private readonly region: string,
     private readonly log: Logger,
+    /** Real milliseconds from an instance's launch to its Node (already scaled by the time factor). */
+    private readonly bootMs = 0,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Forgets what it cached (after a sandbox reset, moto's ids start over). */
@@ -75,7 +78,9 @@ export class NodeMirror {
         .filter((instance): instance is InstanceView => instance !== undefined && instance.state === "running")
         .sort(byLaunchThenId);
       for (const instance of running) wanted.add(instance.instanceId);
-      const fresh = running.filter((instance) => !nodeByInstance.has(instance.instanceId));
+      // A new instance joins once it has booted; until then it runs with no Node, as on EKS.
+      const booted = (instance: InstanceView): boolean => instance.launchTime === undefined || this.now() - instance.launchTime.getTime() >= this.bootMs;
+      const fresh = running.filter((instance) => !nodeByInstance.has(instance.instanceId) && booted(instance));
       if (fresh.length === 0) continue;
       const zones = this.placeInZones(group, running, nodeByInstance, fresh);
       for (const instance of fresh) {

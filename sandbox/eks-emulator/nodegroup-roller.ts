@@ -2,7 +2,8 @@
  * EKS's rolling update of a managed node group (eks-upgrade-facts "Managed node group update"),
  * played against moto's Auto Scaling group and the sandbox's real kube-apiserver:
  *  1. the launch template gets a version with the new AMI, the group starts using it;
- *  2. scale up: max and desired rise by the surge, and the new nodes must become Ready;
+ *  2. scale up: max and desired rise by the surge, and the new nodes must become Ready (no surge
+ *     with updateStrategy MINIMAL: an old node's termination makes room for its replacement);
  *  3. old nodes (nodegroup-image label not the new AMI) are cordoned, then, maxUnavailable at a
  *     time, picked at random, drained through the Eviction API (PDBs respected, 429 retried every
  *     5 s, 15 minutes per pod before PodEvictionFailure unless force), left 60 s, and terminated;
@@ -49,7 +50,7 @@ const POLL_MS = 250;
  * group's nodes, never below one node.
  */
 export function resolveMaxUnavailable(
-  updateConfig: { maxUnavailable?: number; maxUnavailablePercentage?: number },
+  updateConfig: { maxUnavailable?: number; maxUnavailablePercentage?: number; updateStrategy?: "DEFAULT" | "MINIMAL" },
   nodeCount: number,
 ): number {
   if (updateConfig.maxUnavailable !== undefined) return Math.max(1, updateConfig.maxUnavailable);
@@ -63,7 +64,9 @@ export function resolveMaxUnavailable(
  * eks-upgrade-facts: the group grows by up to max(2 x AZs, maxUnavailable) new nodes. "Up to": the
  * emulator never starts more new nodes than there are old ones to replace.
  */
-export function computeSurge(zoneCount: number, maxUnavailable: number, oldNodeCount: number): number {
+export function computeSurge(zoneCount: number, maxUnavailable: number, oldNodeCount: number, strategy: "DEFAULT" | "MINIMAL" = "DEFAULT"): number {
+  // eks-upgrade-facts: MINIMAL terminates first and launches no node ahead of the old ones.
+  if (strategy === "MINIMAL") return 0;
   return Math.min(oldNodeCount, Math.max(SURGE_NODES_PER_ZONE * zoneCount, maxUnavailable));
 }
 
@@ -170,7 +173,7 @@ export class NodegroupRoller {
     if (oldNodes.length === 0) return;
 
     const maxUnavailable = resolveMaxUnavailable(group.updateConfig, oldNodes.length);
-    const surge = computeSurge(request.zoneCount, maxUnavailable, oldNodes.length);
+    const surge = computeSurge(request.zoneCount, maxUnavailable, oldNodes.length, group.updateConfig.updateStrategy);
     const asg = await this.cloud.describeGroup(group.autoScalingGroupName);
     if (!asg) throw new RollFailure(nodeCreationFailure(group, "its Auto Scaling group no longer exists"));
     // A retry after a failed update finds the group already surged: never shrink it here.

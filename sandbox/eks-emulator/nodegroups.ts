@@ -361,6 +361,11 @@ function parseUpdateConfig(value: unknown, clusterName: string, nodegroupName: s
   const config = value as Json;
   const count = config.maxUnavailable;
   const percentage = config.maxUnavailablePercentage;
+  const strategy = config.updateStrategy;
+  if (strategy !== undefined && strategy !== "DEFAULT" && strategy !== "MINIMAL") {
+    throw invalidParameter(`updateStrategy must be DEFAULT or MINIMAL, got ${JSON.stringify(strategy)}`, { clusterName, nodegroupName });
+  }
+  const withStrategy: Pick<NodegroupRecord["updateConfig"], "updateStrategy"> = strategy !== undefined ? { updateStrategy: strategy } : {};
   if (count !== undefined && percentage !== undefined) {
     throw invalidParameter("Only one of maxUnavailable and maxUnavailablePercentage may be set", { clusterName, nodegroupName });
   }
@@ -368,13 +373,13 @@ function parseUpdateConfig(value: unknown, clusterName: string, nodegroupName: s
     if (typeof count !== "number" || count < 1 || count > MAX_MAX_UNAVAILABLE) {
       throw invalidParameter(`maxUnavailable must be between 1 and ${MAX_MAX_UNAVAILABLE}`, { clusterName, nodegroupName });
     }
-    return { maxUnavailable: count };
+    return { maxUnavailable: count, ...withStrategy };
   }
   if (percentage !== undefined) {
     if (typeof percentage !== "number" || percentage < 1 || percentage > 100) {
       throw invalidParameter("maxUnavailablePercentage must be between 1 and 100", { clusterName, nodegroupName });
     }
-    return { maxUnavailablePercentage: percentage };
+    return { maxUnavailablePercentage: percentage, ...withStrategy };
   }
-  return { maxUnavailable: 1 };
+  return { maxUnavailable: 1, ...withStrategy };
 }

@@ -72,7 +72,7 @@ export interface NodegroupRecord {
   taints: Array<{ key: string; value?: string; effect: string }>;
   tags: Record<string, string>;
   scaling: { minSize: number; maxSize: number; desiredSize: number };
-  updateConfig: { maxUnavailable?: number; maxUnavailablePercentage?: number };
+  updateConfig: { maxUnavailable?: number; maxUnavailablePercentage?: number; updateStrategy?: "DEFAULT" | "MINIMAL" };
   autoScalingGroupName: string;
   launchTemplateId: string;
   launchTemplateName: string;

@@ -84,8 +84,8 @@ export interface SandboxHandle {
   state: SandboxState;
   /** True when `startSandbox` found this sandbox already running and started nothing. */
   alreadyRunning: boolean;
-  /** Stops every process of the sandbox and removes its directory. */
-  stop(): Promise<void>;
+  /** Stops every process of the sandbox and removes its directory (but its logs with keepLogs). */
+  stop(options?: { keepLogs?: boolean }): Promise<void>;
   /** For process exit handlers, where nothing can be awaited: SIGKILL to every process group. */
   killNow(): void;
 }
@@ -97,8 +97,8 @@ function handleFor(state: SandboxState, alreadyRunning: boolean, log: Logger): S
     env: state.env,
     state,
     alreadyRunning,
-    stop: async () => {
-      await stopSandbox(state.env.dir, log);
+    stop: async (options = {}) => {
+      await stopSandbox(state.env.dir, log, options);
     },
     killNow: () => killProcessesNow(readProcessRecords(layoutOf(state.env.dir).pidDir)),
   };
@@ -201,7 +201,9 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
     return handleFor(state, false, log);
   } catch (error) {
     log(`start failed; stopping what was started (logs kept in ${layout.logDir})`);
-    await stopProcesses([...started.values()].map((child) => child.record));
+    // The watchdog too: once this process exits it would stop the sandbox, and that removes the logs.
+    const watchdog = readProcessRecords(layout.pidDir).filter((record) => record.name === watchdogName);
+    await stopProcesses([...watchdog, ...[...started.values()].map((child) => child.record)]);
     throw error;
   }
 }
@@ -332,7 +334,7 @@ function stopOrder(records: ProcessRecord[]): ProcessRecord[] {
 }
 
 /** Stops every process recorded in `dir` and removes the directory. Returns what had to be killed. */
-export async function stopSandbox(dir: string = process.env.EKSUP_SANDBOX_DIR ?? defaultStateDir, log: Logger = stderrLogger): Promise<string[]> {
+export async function stopSandbox(dir: string = process.env.EKSUP_SANDBOX_DIR ?? defaultStateDir, log: Logger = stderrLogger, options: { keepLogs?: boolean } = {}): Promise<string[]> {
   const layout = layoutOf(resolve(dir));
   const records = stopOrder(readProcessRecords(layout.pidDir).filter((record) => record.pid !== process.pid));
   const running = records.filter(isRecordAlive).map((record) => record.name);
@@ -352,7 +354,8 @@ export async function stopSandbox(dir: string = process.env.EKSUP_SANDBOX_DIR ??
   }
   killed.push(...(await stopProcesses(remaining)));
   if (running.length > 0) log(`stopped ${running.join(", ")}${killed.length > 0 ? ` (killed after the grace period: ${killed.join(", ")})` : ""}`);
-  removeEntries(layout.dir, stateEntries);
+  removeEntries(layout.dir, options.keepLogs ? stateEntries.filter((entry) => entry !== "logs") : stateEntries);
+  if (options.keepLogs) log(`logs kept in ${layout.logDir}`);
   return killed;
 }
 

@@ -108,8 +108,10 @@ class Seeder {
     const hostedZoneIds: Record<string, string> = {};
     for (const zone of this.scenario.hostedZones) hostedZoneIds[zone.name] = await this.seedHostedZone(zone);
     for (const cluster of this.scenario.clusters.filter((spec) => spec.mirrorNodes)) {
-      await this.seedWorkloads(cluster);
+      // Nodes first, then DaemonSets, then the rest: pods created before their nodes pile onto the
+      // first nodes to join, up to their pod limit, and leave no room for the DaemonSet pods.
       await this.waitForNodes(cluster);
+      await this.seedWorkloads(cluster);
       if (this.scenario.waitForPods) await this.waitForWorkloads(cluster);
     }
     return { scenario: this.scenario, clusters, hostedZoneIds };
@@ -323,13 +325,32 @@ class Seeder {
     }
     const client = KubernetesObjectApi.makeApiClient(this.kubeConfig);
     // PDBs first: a budget that exists before its pods never lets an early eviction slip through.
+    // DaemonSets next, and Ready before anything else is created: one pod per node needs room on
+    // every node, which Deployments created alongside would take first on the busiest nodes.
     const ordered = [...objects].sort((a, b) => rank(a) - rank(b));
-    await runLimited(ordered, 8, async (object) => {
+    const create = async (object: KubernetesObject): Promise<void> => {
       try {
         await client.create(object);
       } catch (error) {
         throw new Error(`creating ${object.kind} ${object.metadata?.namespace}/${object.metadata?.name}`, { cause: error });
       }
+    };
+    const daemonSets = ordered.filter((object) => object.kind === "DaemonSet");
+    await runLimited(ordered.filter((object) => rank(object) < rank({ kind: "DaemonSet" })), 8, create);
+    await runLimited(daemonSets, 8, create);
+    if (daemonSets.length && this.scenario.waitForPods) await this.waitForDaemonSets(cluster);
+    await runLimited(ordered.filter((object) => rank(object) > rank({ kind: "DaemonSet" })), 8, create);
+  }
+
+  private async waitForDaemonSets(cluster: ClusterSpec): Promise<void> {
+    const apps = this.kubeConfig.makeApiClient(AppsV1Api);
+    const selector = `${SCENARIO_LABEL}=${this.scenario.name}`;
+    const nodes = cluster.nodeGroups.reduce((sum, group) => sum + group.size.desired, 0);
+    await waitFor(`DaemonSets of scenario ${this.scenario.name} on every node`, POD_WAIT_BASE_MS + POD_WAIT_PER_POD_MS * nodes, async () => {
+      const waiting = (await apps.listDaemonSetForAllNamespaces({ labelSelector: selector })).items
+        .filter((item) => (item.status?.desiredNumberScheduled ?? 0) === 0 || (item.status?.numberReady ?? 0) < (item.status?.desiredNumberScheduled ?? 0))
+        .map((item) => `DaemonSet ${item.metadata?.namespace}/${item.metadata?.name} (${item.status?.numberReady ?? 0}/${item.status?.desiredNumberScheduled ?? 0})`);
+      return { done: waiting.length === 0, progress: `not ready: ${waiting.join(", ")}` };
     });
   }
 
@@ -401,7 +422,7 @@ class Seeder {
 }
 
 function rank(object: KubernetesObject): number {
-  return ({ PodDisruptionBudget: 0, Service: 1 } as Record<string, number>)[object.kind ?? ""] ?? 2;
+  return ({ PodDisruptionBudget: 0, Service: 1, DaemonSet: 2 } as Record<string, number>)[object.kind ?? ""] ?? 3;
 }
 
 async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

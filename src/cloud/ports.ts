@@ -89,6 +89,8 @@ export interface ManagedNodeGroupInfo {
   minSize: number;
   maxSize: number;
   maxUnavailable?: number;
+  maxUnavailablePercentage?: number;
+  updateStrategy?: string;
   launchTemplate?: { id?: string; name?: string; version?: string };
   instanceTypes: string[];
   subnetIds: string[];
@@ -122,6 +124,10 @@ export interface EksPort {
   describeNodegroup(clusterName: string, nodegroupName: string): Promise<ManagedNodeGroupInfo>;
   startNodegroupVersionUpdate(
     request: StartUpdateRequest & { nodegroupName: string; version?: string; releaseVersion?: string; launchTemplateVersion?: string; force: boolean },
+  ): Promise<UpdateInfo>;
+  /** UpdateNodegroupConfig with only updateConfig: how EKS's rolling update of the group proceeds. */
+  startNodegroupConfigUpdate(
+    request: StartUpdateRequest & { nodegroupName: string; updateConfig: { maxUnavailable?: number; maxUnavailablePercentage?: number; updateStrategy?: "DEFAULT" | "MINIMAL" } },
   ): Promise<UpdateInfo>;
   listAddons(clusterName: string): Promise<string[]>;
   describeAddon(clusterName: string, addonName: string): Promise<AddonInfo>;

@@ -14,8 +14,32 @@ export interface DrainInventory {
   replicaSets: V1ReplicaSet[];
 }
 
+/**
+ * The disruptions each budget allows in one pass, shared by the nodes that drain side by side: an
+ * eviction is sent only while every budget of its pod has one left, so a pass spends each budget's
+ * allowance on as many nodes as it covers and sends no eviction the API server would refuse for
+ * want of one. The API server still decides: a stale figure costs a 429, never a disruption.
+ */
+export class BudgetAllowance {
+  private readonly left = new Map<string, number>();
+
+  constructor(budgets: readonly V1PodDisruptionBudget[]) {
+    for (const budget of budgets) this.left.set(budgetName(budget), budget.status?.disruptionsAllowed ?? 0);
+  }
+
+  /** Takes one disruption from each of `budgets`; or, when one has none left, takes none and returns it. */
+  take(budgets: readonly V1PodDisruptionBudget[]): V1PodDisruptionBudget | undefined {
+    const exhausted = budgets.find((budget) => (this.left.get(budgetName(budget)) ?? 0) <= 0);
+    if (exhausted) return exhausted;
+    for (const budget of budgets) this.left.set(budgetName(budget), this.left.get(budgetName(budget))! - 1);
+    return undefined;
+  }
+}
+
 export interface DrainOptions {
   policy: DrainPolicy;
+  /** When given, evictions are paced by it (see BudgetAllowance); without it every pod is tried. */
+  allowance?: BudgetAllowance;
   /** Overrides each pod's terminationGracePeriodSeconds when set. */
   gracePeriodSeconds?: number;
   /**
@@ -106,7 +130,15 @@ export async function drainPass(nodeName: string, ops: NodeOperations, inventory
   const ordinaryLeft = result.podsLeft.length > 0 || pending.some((entry) => !critical(entry.rank));
   const ordered = pending.sort((a, b) => a.rank - b.rank || podName(a.pod).localeCompare(podName(b.pod)));
   const held = ordered.filter(({ rank }) => critical(rank) && ordinaryLeft);
-  const now = ordered.filter((entry) => !held.includes(entry));
+  const paced: { pod: V1Pod; budget: V1PodDisruptionBudget }[] = [];
+  const now = ordered.filter((entry) => {
+    if (held.includes(entry)) return false;
+    const matching = options.allowance ? budgetsFor(entry.pod, inventory.budgets) : [];
+    // Two budgets over one pod are refused by the API server whatever they allow: let it say so.
+    const exhausted = matching.length === 1 ? options.allowance!.take(matching) : undefined;
+    if (exhausted) paced.push({ pod: entry.pod, budget: exhausted });
+    return !exhausted;
+  });
   // Evictions of one pass go out together, as kubectl drain's do: the API server checks each
   // against its budget atomically, so concurrency never lets two through that the budget forbids.
   const answers = await Promise.all(now.map(({ pod }) => ops.evictPod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "", options.gracePeriodSeconds)));
@@ -128,6 +160,7 @@ export async function drainPass(nodeName: string, ops: NodeOperations, inventory
     }
     result.podsLeft.push({ pod: name, heldBy });
   }
+  for (const { pod, budget } of paced) result.podsLeft.push({ pod: podName(pod), heldBy: `${describeBudget(budget)}; evicted as soon as it allows one` });
   for (const { pod } of held) result.podsLeft.push({ pod: podName(pod), heldBy: "critical pod: evicted once the other pods of the node are gone" });
   result.drained = result.podsLeft.length === 0;
   return result;

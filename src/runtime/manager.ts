@@ -36,14 +36,17 @@ export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
 export interface SecondaryWatch<T extends ObjectWithMetadata> {
   informer: Informer<T>;
   mapToKeys(object: T): string[];
+  /** Updates that pass this test are mapped; others are dropped. All pass when absent. */
+  updateFilter?(previous: T, current: T): boolean;
 }
 
 /** Builds a SecondaryWatch while keeping the informer's object type for `mapToKeys`. */
 export function secondaryWatch<T extends ObjectWithMetadata>(
   informer: Informer<T>,
   mapToKeys: (object: T) => string[],
+  updateFilter?: (previous: T, current: T) => boolean,
 ): SecondaryWatch<ObjectWithMetadata> {
-  const watch: SecondaryWatch<T> = { informer, mapToKeys };
+  const watch: SecondaryWatch<T> = { informer, mapToKeys, ...(updateFilter ? { updateFilter } : {}) };
   return watch;
 }
 
@@ -255,7 +258,14 @@ export class Manager<P extends ObjectWithMetadata> {
     });
     for (const watch of this.options.secondary ?? []) {
       const enqueueMapped = (object: ObjectWithMetadata): void => this.enqueue(watch.mapToKeys(object));
-      watch.informer.on({ add: enqueueMapped, update: (_previous, current) => enqueueMapped(current), delete: enqueueMapped });
+      watch.informer.on({
+        add: enqueueMapped,
+        update: (previous, current) => {
+          if (watch.updateFilter && !watch.updateFilter(previous, current)) return;
+          enqueueMapped(current);
+        },
+        delete: enqueueMapped,
+      });
     }
   }
 

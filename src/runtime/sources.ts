@@ -80,3 +80,23 @@ export function configMapSource(kubeConfig: k8s.KubeConfig, selectors: SelectorO
     decode: decoderFor<k8s.V1ConfigMap>("V1ConfigMap"),
   };
 }
+
+/** PodDisruptionBudgets: their status says when a refused eviction may be tried again. */
+export function podDisruptionBudgetSource(kubeConfig: k8s.KubeConfig, selectors: SelectorOptions = {}): ResourceSource<k8s.V1PodDisruptionBudget> {
+  const api = kubeConfig.makeApiClient(k8s.PolicyV1Api);
+  const { namespace, labelSelector, fieldSelector } = selectors;
+  const list = async (): Promise<ListResult<k8s.V1PodDisruptionBudget>> =>
+    asListResult<k8s.V1PodDisruptionBudget>(
+      namespace
+        ? await api.listNamespacedPodDisruptionBudget({ namespace, labelSelector, fieldSelector })
+        : await api.listPodDisruptionBudgetForAllNamespaces({ labelSelector, fieldSelector }),
+    );
+  return {
+    description: "poddisruptionbudgets",
+    watchPath: collectionPath("/apis/policy/v1", "poddisruptionbudgets", namespace),
+    list,
+    labelSelector,
+    fieldSelector,
+    decode: decoderFor<k8s.V1PodDisruptionBudget>("V1PodDisruptionBudget"),
+  };
+}

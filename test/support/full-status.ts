@@ -81,6 +81,7 @@ export function fullStatus(): ClusterUpgradeStatus {
         targetVersion: "1.31",
         clientRequestToken: "cu-uid-ng-1.31",
         updateId: "0d3f6a0e-0000-4000-8000-000000000003",
+        configUpdateId: "0d3f6a0e-0000-4000-8000-000000000005",
         attempts: 1,
         errors: updateErrors,
         nextAttemptAt: "2026-11-28T23:00:00Z",

@@ -42,7 +42,10 @@ export interface ManagedGroupSpec {
   name: string;
   releaseVersion?: string;
   launchTemplateVersion?: string;
+  /** updateConfig for EKS's rolling update, set on the node group (UpdateNodegroupConfig) before its version update. */
   maxUnavailable?: number;
+  maxUnavailablePercentage?: number;
+  updateStrategy?: "DEFAULT" | "MINIMAL";
 }
 
 export interface NodeGroupsSpec {
@@ -291,6 +294,8 @@ export interface NodeGroupStatus {
   targetVersion?: string;
   clientRequestToken?: string;
   updateId?: string;
+  /** EKS update id of the UpdateNodegroupConfig call that sets spec's updateConfig before the version update (managed groups). */
+  configUpdateId?: string;
   attempts?: number;
   errors?: UpdateError[];
   nextAttemptAt?: string;
@@ -305,7 +310,7 @@ export interface NodeGroupStatus {
   imageId?: string;
   /** Nodes cordoned or draining right now, with what holds each. */
   nodes?: NodeInFlight[];
-  /** Self-managed groups: since when the current wave waits for its new nodes to be Ready. */
+  /** Self-managed groups: since when the roll, with no node in flight, waits for its new nodes to be Ready. */
   waitingForNodesSince?: string;
   /** Nodes left on the old version after their drain timed out with spec.drain.onTimeout SkipNode. */
   skippedNodes?: string[];

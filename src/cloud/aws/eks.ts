@@ -293,6 +293,8 @@ export class AwsEks implements EksPort {
       healthIssues: (nodegroup?.health?.issues ?? []).map((issue) => ({ code: issue.code ?? "Unknown", message: issue.message ?? "" })),
       ...(nodegroup?.tags ? { tags: nodegroup.tags } : {}),
       ...(nodegroup?.updateConfig?.maxUnavailable ? { maxUnavailable: nodegroup.updateConfig.maxUnavailable } : {}),
+      ...(nodegroup?.updateConfig?.maxUnavailablePercentage ? { maxUnavailablePercentage: nodegroup.updateConfig.maxUnavailablePercentage } : {}),
+      ...(nodegroup?.updateConfig?.updateStrategy ? { updateStrategy: nodegroup.updateConfig.updateStrategy } : {}),
       ...(nodegroup?.launchTemplate
         ? {
             launchTemplate: {
@@ -318,6 +320,23 @@ export class AwsEks implements EksPort {
           ...(request.version ? { version: request.version } : {}),
           ...(request.releaseVersion ? { releaseVersion: request.releaseVersion } : {}),
           ...(request.launchTemplateVersion ? { launchTemplate: { version: request.launchTemplateVersion } } : {}),
+        }),
+        options,
+      ),
+    );
+    return toUpdateInfo(update);
+  }
+
+  async startNodegroupConfigUpdate(
+    request: StartUpdateRequest & { nodegroupName: string; updateConfig: { maxUnavailable?: number; maxUnavailablePercentage?: number; updateStrategy?: "DEFAULT" | "MINIMAL" } },
+  ): Promise<UpdateInfo> {
+    const { update } = await awsCall(`setting the update configuration of node group ${request.nodegroupName}`, (options) =>
+      this.client.send(
+        new UpdateNodegroupConfigCommand({
+          clusterName: request.clusterName,
+          nodegroupName: request.nodegroupName,
+          clientRequestToken: request.clientRequestToken,
+          updateConfig: request.updateConfig,
         }),
         options,
       ),

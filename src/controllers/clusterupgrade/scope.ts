@@ -87,6 +87,7 @@ function scopedEks(eks: EksPort): EksPort {
     startClusterVersionUpdate: (request) => changing(forgetCluster(request.clusterName), () => eks.startClusterVersionUpdate(request)),
     startNodegroupVersionUpdate: (request) => changing(forgetGroup(request.clusterName, request.nodegroupName), () => eks.startNodegroupVersionUpdate(request)),
     startNodegroupScalingUpdate: (request) => changing(forgetGroup(request.clusterName, request.nodegroupName), () => eks.startNodegroupScalingUpdate(request)),
+    startNodegroupConfigUpdate: (request) => changing(forgetGroup(request.clusterName, request.nodegroupName), () => eks.startNodegroupConfigUpdate(request)),
     createCluster: (request) => changing(forgetCluster(request.name), () => eks.createCluster(request)),
     createNodegroup: (request) => changing(forgetGroupAndList(request.clusterName, request.nodegroupName), () => eks.createNodegroup(request)),
     deleteNodegroup: (clusterName, nodegroupName) => changing(forgetGroupAndList(clusterName, nodegroupName), () => eks.deleteNodegroup(clusterName, nodegroupName)),

@@ -10,7 +10,7 @@ import type { ResolvedSpec } from "../../api/v1alpha1/defaults.js";
 import type { NodeGroupStatus, NodeInFlight } from "../../api/v1alpha1/types.js";
 import type { CloudPorts, GroupInstance } from "../../cloud/ports.js";
 import { cordonForRoll, nodeName, protectFromScaleDown, releaseNode } from "../../drain/cordon.js";
-import { drainPass, type DrainInventory } from "../../drain/engine.js";
+import { BudgetAllowance, drainPass, type DrainInventory } from "../../drain/engine.js";
 import type { NodeOperations } from "../../kube/nodes.js";
 import { describeError, isNotFound, isValidation } from "../../util/errors.js";
 import { restoreGroupSize, ROLLING_TAG, SUSPENDED_PROCESSES } from "./autoscaling.js";
@@ -87,7 +87,15 @@ async function terminate(entry: NodeGroupStatus, node: NodeInFlight, env: RollEn
 }
 
 /** Moves one node in flight as far as this pass allows: a drained node is terminated in the same pass. */
-async function advanceNode(entry: NodeGroupStatus, node: NodeInFlight, live: V1Node | undefined, member: GroupInstance | undefined, env: RollEnvironment, inventory: DrainInventory): Promise<NodeOutcome> {
+async function advanceNode(
+  entry: NodeGroupStatus,
+  node: NodeInFlight,
+  live: V1Node | undefined,
+  member: GroupInstance | undefined,
+  env: RollEnvironment,
+  inventory: DrainInventory & { allowance: BudgetAllowance },
+  onTerminated: (instanceId: string) => void,
+): Promise<NodeOutcome> {
   const { uid } = env.upgrade;
   const { drain } = env;
   for (;;) {
@@ -108,6 +116,7 @@ async function advanceNode(entry: NodeGroupStatus, node: NodeInFlight, live: V1N
         node.phase = "Draining";
         const pass = await drainPass(node.name, env.nodes, inventory, {
           policy: { deleteEmptyDirData: drain.deleteEmptyDirData, evictUnmanagedPods: drain.evictUnmanagedPods },
+          allowance: inventory.allowance,
           deleteRemaining: action.deleteRemaining,
           ...(drain.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: drain.gracePeriodSeconds } : {}),
         });
@@ -133,6 +142,7 @@ async function advanceNode(entry: NodeGroupStatus, node: NodeInFlight, live: V1N
       case "Terminate": {
         const refused = action.call ? await terminate(entry, node, env) : undefined;
         if (refused) return refused;
+        if (action.call) onTerminated(node.instanceId!);
         delete node.message;
         node.phase = "Terminating";
         node.since = env.settings.now.toISOString();
@@ -152,17 +162,31 @@ async function advanceNode(entry: NodeGroupStatus, node: NodeInFlight, live: V1N
 async function advanceNodes(entry: NodeGroupStatus, seen: RollObservation, env: RollEnvironment): Promise<RollOutcome> {
   const inFlight = entry.nodes ?? [];
   const nodesByName = new Map([...seen.members.values()].map((node) => [nodeName(node), node]));
-  const inventory: DrainInventory = { budgets: await env.nodes.listBudgets(), replicaSets: await env.nodes.listReplicaSets() };
+  const budgets = await env.nodes.listBudgets();
+  // One allowance for all the nodes in flight: the budgets' disruptions go to whichever node has
+  // their pods, and no eviction is sent that a budget has no room for.
+  const inventory: DrainInventory & { allowance: BudgetAllowance } = { budgets, replicaSets: await env.nodes.listReplicaSets(), allowance: new BudgetAllowance(budgets) };
+  // A termination with decrement takes one from the desired capacity: the observation says so, so
+  // that the planner sizes the group from what it is now.
+  const terminated = (instanceId: string): void => {
+    seen.group = {
+      ...seen.group,
+      size: { ...seen.group.size, desired: seen.group.size.desired - 1 },
+      instances: seen.group.instances.map((instance) => (instance.id === instanceId ? { ...instance, lifecycleState: "Terminating" } : instance)),
+    };
+  };
   // The nodes of a wave drain side by side; each one's status entry is its own.
   const outcomes = await Promise.all(
-    inFlight.map((node) => advanceNode(entry, node, nodesByName.get(node.name), node.instanceId ? seen.group.instances.find((instance) => instance.id === node.instanceId) : undefined, env, inventory)),
+    inFlight.map((node) =>
+      advanceNode(entry, node, nodesByName.get(node.name), node.instanceId ? seen.group.instances.find((instance) => instance.id === node.instanceId) : undefined, env, inventory, terminated),
+    ),
   );
   const { remaining, verdict } = settleWave(inFlight, outcomes);
   entry.nodes = remaining;
   entry.inFlight = remaining.length;
   if (verdict.kind === "Fail") return { kind: "Fail", message: verdict.message, remediation: verdict.remediation };
-  if (verdict.kind === "Draining") return { kind: "Wait", after: "DrainRetry", reason: "nodes draining", progress: verdict.message };
-  delete entry.nodes;
+  if (!remaining.length) delete entry.nodes;
+  seen.advanced = true;
   return { kind: "Continue" };
 }
 
@@ -189,14 +213,14 @@ async function cordonWave(entry: NodeGroupStatus, action: Extract<RollAction, { 
   delete entry.waitingForNodesSince;
   for (const instanceId of action.protect) await protectFromScaleDown(env.nodes, seen.members.get(instanceId)!, uid);
   const now = env.settings.now.toISOString();
-  entry.nodes = [];
+  entry.nodes = [...(entry.nodes ?? [])];
   for (const chosen of action.batch) {
     await cordonForRoll(env.nodes, seen.members.get(chosen.instanceId)!, uid);
     entry.nodes.push({ name: chosen.name, zone: chosen.zone, instanceId: chosen.instanceId, phase: "Cordoned", since: now });
   }
   entry.inFlight = entry.nodes.length;
   env.event("Normal", "NodesCordoned", `${env.settings.groupName}: cordoned ${action.batch.map((node) => `${node.name} (${node.zone})`).join(", ")}; ${action.after} old node(s) after them`);
-  // Persist the wave before any eviction: a restart resumes these nodes, never picks others.
+  // Persist the chosen nodes before any eviction: a restart resumes them, never picks others.
   return { kind: "Wait", after: "Now", reason: "persist cordoned nodes", progress: `cordoned ${action.batch.map((node) => node.name).join(", ")}; draining next` };
 }
 
@@ -255,12 +279,12 @@ export async function executeRoll(action: RollAction, entry: NodeGroupStatus, se
       };
     case "Surge":
       await cloud.autoscaling.setSize(groupName, action.wave.size);
-      return {
-        kind: "Wait",
-        after: "Poll",
-        reason: "waiting for surge instances",
-        progress: `surge: desired ${action.from} -> ${action.wave.size.desired} for ${action.wave.surge} new node(s) before ${action.wave.drain} old node(s) drain`,
-      };
+      env.log.info("surge", { group: groupName, from: action.from, to: action.wave.size.desired });
+      // The new size is known; the instances it launches show up in a later pass.
+      seen.group = { ...seen.group, size: { ...action.wave.size } };
+      return { kind: "Continue" };
+    case "AwaitInFlight":
+      return { kind: "Wait", after: "DrainRetry", reason: "nodes draining", progress: action.message };
     case "AwaitNewNodes":
       entry.waitingForNodesSince ??= settings.now.toISOString();
       return { kind: "Wait", after: "Poll", reason: "waiting for new nodes", progress: `waiting for new nodes to be Ready before draining: ${action.waiting}` };

@@ -1,7 +1,7 @@
 // The roll's planner: what one pass observed (the Auto Scaling group, its nodes, their AMIs) and
 // what status recorded give the one next action. No I/O, no clock, no randomness: the same inputs
 // always give the same action, so a restarted operator that reads the same status and the same
-// world picks the same wave, the same nodes and the same step within each node.
+// world picks the same nodes, in the same order, and the same step within each node.
 import type { V1Node } from "@kubernetes/client-node";
 import type { DrainTimeoutPolicy, HopStatus, NodeGroupStatus, NodeInFlight, SelfManagedGroupSpec } from "../../api/v1alpha1/types.js";
 import { compareMinor, parseMinor } from "../../api/v1alpha1/version.js";
@@ -29,6 +29,8 @@ export interface RollObservation {
   images: Record<string, string>;
   /** The EKS-optimized AMI for the hop's version: undefined until looked up, null when there is none. */
   eksOptimizedAmi?: string | null;
+  /** Set once this pass has moved the nodes in flight: what is left of them is in status. */
+  advanced?: boolean;
 }
 
 /** What the spec and the pass say about this roll. */
@@ -79,11 +81,13 @@ export type RollAction =
   | { kind: "AwaitReadyAtOriginalSize"; missing: number }
   /** Release the node marks, resume AZRebalance, untag: the group is at the version. */
   | { kind: "Complete" }
-  /** Old nodes left but no new wave may start: wait at the original size (restoring it first when needed). */
+  /** Old nodes left but no new node may start, none in flight: wait at the original size (restoring it first when needed). */
   | { kind: "HoldBetweenWaves"; oldLeft: number; restore: boolean; original: GroupSize }
+  /** Nodes in flight have moved as far as they can this pass, and no other may start now. */
+  | { kind: "AwaitInFlight"; message: string }
   | { kind: "Surge"; from: number; wave: Wave }
   | { kind: "AwaitNewNodes"; waiting: string }
-  /** The wave's new nodes are Ready: opt them out of scale-down, cordon the batch, record it. */
+  /** Slots are free: opt the Ready new nodes out of scale-down, cordon the next old ones, record them. */
   | { kind: "CordonWave"; protect: string[]; batch: WaveNode[]; after: number };
 
 /** The next thing to do for one node in flight. */
@@ -234,11 +238,33 @@ function planFinish(entry: Readonly<NodeGroupStatus>, seen: RollObservation): Ro
   return { kind: "Complete" };
 }
 
-/** The next wave: surge first, then wait for its new nodes, then choose and cordon its old ones. */
-function planWave(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings, old: [string, V1Node][]): RollAction {
+/** An instance on its way out of the group: already terminated, its desired capacity given back. */
+function isLeaving(group: AutoScalingGroupInfo, instanceId: string): boolean {
+  return group.instances.some((instance) => instance.id === instanceId && instance.lifecycleState.startsWith("Terminating"));
+}
+
+/**
+ * The pipeline: the group stays surged by min(maxSurge, old nodes not yet terminated) above its
+ * original size, and an old node is cordoned whenever a slot frees up: fewer than the parallel
+ * limit drain, and capacity (Ready new nodes plus old nodes still serving) stays at or above
+ * original - maxUnavailable without it. Each replaced node thus lets the next one start at once
+ * instead of waiting for a whole wave. Every figure comes from the observation and status, so a
+ * restarted operator computes the same slots and picks the same nodes.
+ */
+function planPipeline(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings, old: [string, V1Node][]): RollAction {
   const { group } = seen;
   const original = entry.originalSize!;
-  const wave = nextWave(old.length, {
+  const inFlight = entry.nodes ?? [];
+  const flying = new Set(inFlight.map((node) => node.name));
+  const terminated = new Set(inFlight.filter((node) => node.phase === "Terminating").map((node) => node.name));
+  const remaining = old.filter(([id, node]) => !isLeaving(group, id) && !terminated.has(nodeName(node)));
+  const pendingOld = old.filter(([, node]) => !flying.has(nodeName(node)));
+  if (!settings.newWorkAllowed) {
+    if (inFlight.length) return { kind: "AwaitInFlight", message: `draining ${inFlight.map(summarizeHolds).join("; ")}; no new node starts while paused or outside the maintenance window` };
+    return { kind: "HoldBetweenWaves", oldLeft: old.length, restore: !sameSize(group.size, original), original };
+  }
+  if (pendingOld.length === 0) return { kind: "AwaitInFlight", message: `draining ${inFlight.map(summarizeHolds).join("; ")}` };
+  const wave = nextWave(remaining.length, {
     originalDesired: original.desired,
     originalMin: original.min,
     originalMax: original.max,
@@ -247,36 +273,42 @@ function planWave(entry: Readonly<NodeGroupStatus>, seen: RollObservation, setti
     maxParallelNodes: settings.maxParallelNodes,
   });
   if (!sameSize(group.size, wave.size)) return { kind: "Surge", from: group.size.desired, wave };
-  // The wave's capacity must be there (every non-old instance with a Ready node) before anything drains.
-  const fresh = group.instances.filter((instance) => !old.some(([id]) => id === instance.id));
-  const notReady = fresh.filter((instance) => !instance.lifecycleState.startsWith("Terminating")).filter((instance) => {
+  const oldIds = new Set(old.map(([id]) => id));
+  const fresh = group.instances.filter((instance) => !oldIds.has(instance.id) && !instance.lifecycleState.startsWith("Terminating"));
+  const freshReady = fresh.filter((instance) => {
     const node = seen.members.get(instance.id);
-    return !node || !isNodeReady(node);
+    return node !== undefined && isNodeReady(node);
   });
-  const inService = group.instances.filter((instance) => instance.lifecycleState === "InService").length;
-  if (notReady.length || inService < wave.size.desired) {
-    const waiting = notReady.map((instance) => instance.id).join(", ") || `${wave.size.desired - inService} instance(s) still launching`;
-    const since = entry.waitingForNodesSince ?? settings.now.toISOString();
-    if (settings.now.getTime() - Date.parse(since) > NEW_NODES_READY_TIMEOUT_MS) {
-      return {
-        kind: "Fail",
-        message: `new instances have no Ready node after ${NEW_NODES_READY_TIMEOUT_MS / 60_000} minutes (${waiting}); nothing was drained`,
-        remediation:
-          "check the AMI, the launch template's user data, the instance profile and the security groups (EKS would report NodeCreationFailure); the roll goes on by itself once the nodes are Ready, or abort it with spec.abort",
-      };
-    }
-    return { kind: "AwaitNewNodes", waiting };
+  const draining = inFlight.filter((node) => node.phase !== "Terminating").length;
+  const serving = freshReady.length + pendingOld.length;
+  const slots = Math.min(wave.drain - draining, serving - (original.desired - settings.maxUnavailable), pendingOld.length);
+  if (slots > 0) {
+    const order = orderForRoll(
+      pendingOld.map(([, node]) => ({ name: nodeName(node), uid: node.metadata?.uid ?? nodeName(node), zone: zoneOf(node) })),
+      settings.orderKey,
+    );
+    const batch = order.slice(0, slots).map((chosen) => ({
+      name: chosen.name,
+      zone: chosen.zone,
+      instanceId: pendingOld.find(([, candidate]) => nodeName(candidate) === chosen.name)![0],
+    }));
+    return { kind: "CordonWave", protect: freshReady.map((instance) => instance.id), batch, after: pendingOld.length - batch.length };
   }
-  const order = orderForRoll(
-    old.map(([, node]) => ({ name: nodeName(node), uid: node.metadata?.uid ?? nodeName(node), zone: zoneOf(node) })),
-    settings.orderKey,
-  );
-  const batch = order.slice(0, wave.drain).map((chosen) => ({
-    name: chosen.name,
-    zone: chosen.zone,
-    instanceId: old.find(([, candidate]) => nodeName(candidate) === chosen.name)![0],
-  }));
-  return { kind: "CordonWave", protect: fresh.filter((instance) => seen.members.has(instance.id)).map((instance) => instance.id), batch, after: old.length - batch.length };
+  if (inFlight.length) return { kind: "AwaitInFlight", message: `draining ${inFlight.map(summarizeHolds).join("; ")}; the next old node starts once a new one is Ready` };
+  // Nothing drains and capacity allows nothing to: the new nodes must join.
+  const notReady = fresh.filter((instance) => !freshReady.includes(instance));
+  const inService = group.instances.filter((instance) => instance.lifecycleState === "InService").length;
+  const waiting = notReady.map((instance) => instance.id).join(", ") || `${Math.max(1, wave.size.desired - inService)} instance(s) still launching`;
+  const since = entry.waitingForNodesSince ?? settings.now.toISOString();
+  if (settings.now.getTime() - Date.parse(since) > NEW_NODES_READY_TIMEOUT_MS) {
+    return {
+      kind: "Fail",
+      message: `new instances have no Ready node after ${NEW_NODES_READY_TIMEOUT_MS / 60_000} minutes (${waiting}); no old node drains until they join`,
+      remediation:
+        "check the AMI, the launch template's user data, the instance profile and the security groups (EKS would report NodeCreationFailure); the roll goes on by itself once the nodes are Ready, or abort it with spec.abort",
+    };
+  }
+  return { kind: "AwaitNewNodes", waiting };
 }
 
 /** The group's next action. `entry` is read, never changed. */
@@ -285,14 +317,14 @@ export function planRoll(entry: Readonly<NodeGroupStatus>, seen: RollObservation
   if (seen.group.launchTemplate?.version !== entry.launchTemplateVersion) {
     return { kind: "PointGroupAtTemplate", templateId: entry.originalLaunchTemplate!.id, templateVersion: entry.launchTemplateVersion };
   }
-  // Nodes in flight first: they are the current safe unit, finished even when paused or outside a window.
-  if ((entry.nodes ?? []).length) return { kind: "AdvanceNodes" };
+  // Nodes in flight move first, once a pass: they are the current safe unit, finished even when
+  // paused or outside a window.
+  const inFlight = entry.nodes ?? [];
+  if (inFlight.length && !seen.advanced) return { kind: "AdvanceNodes" };
   const skipped = new Set(entry.skippedNodes ?? []);
   const old = oldNodes(entry, seen, settings).filter(([, node]) => !skipped.has(nodeName(node)));
-  if (old.length === 0) return planFinish(entry, seen);
-  // Between waves is the safe point: the group waits at its original size, not mid-surge.
-  if (!settings.newWorkAllowed) return { kind: "HoldBetweenWaves", oldLeft: old.length, restore: !sameSize(seen.group.size, entry.originalSize!), original: entry.originalSize! };
-  return planWave(entry, seen, settings, old);
+  if (old.length === 0 && inFlight.length === 0) return planFinish(entry, seen);
+  return planPipeline(entry, seen, settings, old);
 }
 
 /**

@@ -389,6 +389,24 @@ export class FakeEks implements EksPort {
     return found ? Promise.resolve({ ...found }) : Promise.reject(new NotFoundError(`node group ${nodegroupName} not found`));
   }
 
+  startNodegroupConfigUpdate(request: { clusterName: string; nodegroupName: string; clientRequestToken: string; updateConfig: { maxUnavailable?: number; maxUnavailablePercentage?: number; updateStrategy?: "DEFAULT" | "MINIMAL" } }): Promise<UpdateInfo> {
+    this.record("startNodegroupConfigUpdate", request);
+    const group = this.nodegroups.get(request.nodegroupName)!;
+    return Promise.resolve(
+      this.begin(
+        request.clientRequestToken,
+        "ConfigUpdate",
+        () => {
+          const { maxUnavailable, maxUnavailablePercentage, updateStrategy } = request.updateConfig;
+          delete group.maxUnavailable;
+          delete group.maxUnavailablePercentage;
+          Object.assign(group, maxUnavailable !== undefined ? { maxUnavailable } : {}, maxUnavailablePercentage !== undefined ? { maxUnavailablePercentage } : {}, updateStrategy ? { updateStrategy } : {});
+        },
+        "nodegroup",
+      ),
+    );
+  }
+
   startNodegroupVersionUpdate(request: { clusterName: string; nodegroupName: string; clientRequestToken: string; version?: string; force: boolean }): Promise<UpdateInfo> {
     this.record("startNodegroupVersionUpdate", request);
     const group = this.nodegroups.get(request.nodegroupName)!;

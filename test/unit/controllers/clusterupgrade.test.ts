@@ -217,6 +217,21 @@ describe("ClusterUpgrade reconcile", () => {
     assert.ok(world.events.reasons().includes("UpgradeSucceeded"));
   });
 
+  it("puts spec's updateConfig on a managed group before its version update, once per hop, and the group keeps it", async () => {
+    const world = harness({ nodeGroups: { managed: [{ name: "workers", maxUnavailablePercentage: 20, updateStrategy: "MINIMAL" }] } });
+    const outcome = await world.drive();
+    assert.equal(outcome.requeueAfterMs, undefined);
+    assert.equal(world.object().status?.phase, "Succeeded");
+    const configs = world.eks.calls.filter((call) => call.method === "startNodegroupConfigUpdate");
+    assert.equal(configs.length, 1, "set in the first hop, already there in the second");
+    assert.deepEqual((configs[0].args[0] as { updateConfig: unknown }).updateConfig, { maxUnavailablePercentage: 20, updateStrategy: "MINIMAL" });
+    const methods = world.eks.calls.map((call) => call.method);
+    assert.ok(methods.indexOf("startNodegroupConfigUpdate") < methods.indexOf("startNodegroupVersionUpdate"), "configured before the roll starts");
+    assert.equal(world.eks.nodegroups.get("workers")?.maxUnavailablePercentage, 20);
+    assert.equal(world.eks.nodegroups.get("workers")?.updateStrategy, "MINIMAL");
+    assert.ok(world.events.reasons().includes("NodeGroupConfigUpdateStarted"));
+  });
+
   it("notifies each phase change once, ending with Succeeded", async () => {
     const notifications: PhaseChange[] = [];
     const world = harness({}, "1.29", undefined, notifications);
@@ -636,13 +651,13 @@ describe("ClusterUpgrade reconcile", () => {
     assert.equal(world.object().status?.phase, "Succeeded");
   });
 
-  it("fails a wave whose new nodes never become Ready, drains nothing, and goes on once they join", async () => {
-    const roll = rollWorld({ targetVersion: "1.30" });
+  it("fails a roll whose new nodes never become Ready, drains nothing without them (maxUnavailable 0), and goes on once they join", async () => {
+    const roll = rollWorld({ targetVersion: "1.30", nodeGroups: { order: ["legacy", "workers"], selfManaged: [{ autoScalingGroupName: "legacy" }], maxSurge: 1, maxUnavailable: 0 } });
     const { world, autoscaling } = roll;
     roll.nodesJoin = false;
     await runRoll(roll, 400, (upgrade) => upgrade.status?.phase === "Failed");
     assert.equal(world.object().status?.phase, "Failed");
-    assert.match(world.condition("NodeGroupsUpgraded")!.message, /new instances have no Ready node after 15 minutes \(i-[0-9a-f]+\); nothing was drained/);
+    assert.match(world.condition("NodeGroupsUpgraded")!.message, /new instances have no Ready node after 15 minutes \(i-[0-9a-f]+\); no old node drains until they join/);
     assert.equal(autoscaling.count("terminateInstance"), 0);
     assert.equal(world.snapshot.nodes.filter((node) => node.spec?.unschedulable).length, 0, "nothing cordoned");
     roll.nodesJoin = true;

@@ -2,7 +2,7 @@
 // says holds each pod that stays.
 import assert from "node:assert/strict";
 import type { V1Pod, V1PodDisruptionBudget, V1ReplicaSet } from "@kubernetes/client-node";
-import { drainPass, type DrainOptions } from "../../../src/drain/engine.js";
+import { BudgetAllowance, drainPass, type DrainOptions } from "../../../src/drain/engine.js";
 import { emptySnapshot } from "../../support/fakes/cloud.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";
 
@@ -66,6 +66,31 @@ describe("drain engine", () => {
     const third = await drainPass("n1", api, { budgets: await api.listBudgets(), replicaSets }, options);
     assert.equal(third.drained, true);
     assert.deepEqual(third.podsLeft, []);
+  });
+
+  it("with an allowance, sends only the evictions the budgets have room for, spread over the nodes draining together", async () => {
+    const pods = [pod("web-a", "n1"), pod("web-b", "n1"), pod("web-c", "n2"), pod("web-d", "n2"), pod("dns-a", "n2", { namespace: "kube-system", app: "dns", owner: "dns-1" })];
+    const api = cluster(pods, [budget("web", "web", 2), budget("dns", "dns", 0, "kube-system")]);
+    const budgets = await api.listBudgets();
+    const allowance = new BudgetAllowance(budgets);
+    const inventory = { budgets, replicaSets };
+    const [n1, n2] = await Promise.all([drainPass("n1", api, inventory, { ...options, allowance }), drainPass("n2", api, inventory, { ...options, allowance })]);
+    assert.equal(api.evictions.length, 2, `two web evictions in all, no 429 asked for: ${JSON.stringify(api.evictions)}`);
+    assert.ok(api.evictions.every((eviction) => eviction.status === 201));
+    assert.equal(n1.evicted.length + n2.evicted.length, 2);
+    const dns = n2.podsLeft.find((hold) => hold.pod === "kube-system/dns-a")!;
+    assert.match(dns.heldBy, /PodDisruptionBudget kube-system\/dns allows 0 disruption\(s\) now .*evicted as soon as it allows one/);
+    // Without an allowance every pod is tried and the API server refuses what the budgets do not allow.
+    const unpaced = cluster(pods, [budget("web", "web", 2), budget("dns", "dns", 0, "kube-system")]);
+    await Promise.all([drainPass("n1", unpaced, inventory, options), drainPass("n2", unpaced, inventory, options)]);
+    assert.ok(unpaced.evictions.some((eviction) => eviction.status === 429), `refusals without pacing: ${JSON.stringify(unpaced.evictions)}`);
+  });
+
+  it("an allowance takes from every budget of a pod or from none", () => {
+    const allowance = new BudgetAllowance([budget("a", "web", 1), budget("b", "web", 0)]);
+    assert.equal(allowance.take([budget("a", "web", 1), budget("b", "web", 0)])?.metadata?.name, "b");
+    assert.equal(allowance.take([budget("a", "web", 1)]), undefined, "a still has its one disruption");
+    assert.equal(allowance.take([budget("a", "web", 1)])?.metadata?.name, "a");
   });
 
   it("never touches a node a do-not-disrupt or bare pod blocks, and names the blocker", async () => {

@@ -27,8 +27,9 @@ export const CLUSTER_PERMISSIONS: Permissions = {
   "/pods/eviction": ["create"],
   // The claim identity: the kube-system namespace's UID, read once at start-up (by name).
   "/namespaces": ["get"],
-  // Preflight and drain explain blocked evictions; budgets are never changed.
-  "policy/poddisruptionbudgets": ["list"],
+  // Preflight and drain explain blocked evictions; the drain watches budgets to retry evictions the
+  // moment one allows it; budgets are never changed.
+  "policy/poddisruptionbudgets": ["list", "watch"],
   // Preflight (workload shapes) and blue/green verification.
   "apps/deployments": ["list"],
   "apps/statefulsets": ["list"],

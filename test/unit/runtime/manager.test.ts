@@ -254,6 +254,43 @@ describe("Manager", () => {
     await manager.shutdown();
   });
 
+  it("maps only the secondary updates its filter lets through (a budget allowing more disruptions)", async () => {
+    const clock = new FakeClock(0);
+    const primaryServer = new FakeServer();
+    primaryServer.lists.push({ items: [item("ns", "upgrade", "1")], metadata: { resourceVersion: "1" } });
+    const budgetServer = new FakeServer();
+    budgetServer.lists.push({ items: [item("ns", "pdb", "1", "0")], metadata: { resourceVersion: "1" } });
+    const reconciled: string[] = [];
+    const manager = new Manager<Item>({
+      name: "test",
+      primary: new Informer<Item>({ description: "upgrades", watchPath: "/u", list: primaryServer.list }, primaryServer.watch, { clock }),
+      secondary: [
+        secondaryWatch(
+          new Informer<Item>({ description: "budgets", watchPath: "/b", list: budgetServer.list }, budgetServer.watch, { clock }),
+          () => ["ns/upgrade"],
+          (previous, current) => Number(current.data) > Number(previous.data),
+        ),
+      ],
+      leaderElection: false,
+      clock,
+      resyncPeriodMs: 0,
+      reconcile: (key) => {
+        reconciled.push(key);
+        return Promise.resolve();
+      },
+    });
+    manager.start();
+    await flushPromises();
+    assert.deepEqual(reconciled, ["ns/upgrade"], "the start-up pass");
+    budgetServer.lastWatch().emit("MODIFIED", item("ns", "pdb", "2", "0"));
+    await flushPromises();
+    assert.deepEqual(reconciled, ["ns/upgrade"], "no rise, no pass");
+    budgetServer.lastWatch().emit("MODIFIED", item("ns", "pdb", "3", "2"));
+    await flushPromises();
+    assert.deepEqual(reconciled, ["ns/upgrade", "ns/upgrade"], "a rise wakes the upgrade");
+    await manager.shutdown();
+  });
+
   it("re-enqueues every primary object each resync period", async () => {
     const clock = new FakeClock(0);
     const server = new FakeServer();

@@ -105,6 +105,8 @@ describe("managed node group roll: sizing and order", () => {
     assert.equal(computeSurge(3, 1, 20), 6);
     assert.equal(computeSurge(2, 8, 20), 8);
     assert.equal(computeSurge(3, 1, 3), 3);
+    assert.equal(computeSurge(3, 1, 20, "DEFAULT"), 6);
+    assert.equal(computeSurge(3, 8, 20, "MINIMAL"), 0, "MINIMAL terminates first");
   });
 
   it("shuffles deterministically per seed and keeps every item", () => {

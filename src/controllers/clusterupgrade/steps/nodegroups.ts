@@ -4,7 +4,9 @@
 // minutes unless forced) and the operator starts it once and follows it. Self-managed Auto Scaling
 // groups are rolled by the operator itself (self-managed.ts, src/nodegroups/self-managed-roll/).
 import { compareMinor } from "../../../api/v1alpha1/version.js";
-import { ConditionType, Reason, type HopStatus, type NodeGroupStatus, type UpdateError } from "../../../api/v1alpha1/types.js";
+import { createHash } from "node:crypto";
+import { ConditionType, Reason, type HopStatus, type ManagedGroupSpec, type NodeGroupStatus, type UpdateError } from "../../../api/v1alpha1/types.js";
+import type { ManagedNodeGroupInfo } from "../../../cloud/ports.js";
 import { describeBudget } from "../../../drain/engine.js";
 import { budgetsFor, podName } from "../../../kube/workload-snapshot.js";
 import { describeError, isConflict, isValidation } from "../../../util/errors.js";
@@ -57,6 +59,65 @@ async function budgetsHolding(context: StepContext, errors: UpdateError[]): Prom
   }
 }
 
+type UpdateConfig = { maxUnavailable?: number; maxUnavailablePercentage?: number; updateStrategy?: "DEFAULT" | "MINIMAL" };
+
+/** The updateConfig spec asks for a managed group, completed from the group's own where spec is silent; undefined when spec says nothing. */
+export function wantedUpdateConfig(override: ManagedGroupSpec | undefined, live: ManagedNodeGroupInfo): UpdateConfig | undefined {
+  if (!override || (override.maxUnavailable === undefined && override.maxUnavailablePercentage === undefined && override.updateStrategy === undefined)) return undefined;
+  const size =
+    override.maxUnavailable !== undefined
+      ? { maxUnavailable: override.maxUnavailable }
+      : override.maxUnavailablePercentage !== undefined
+        ? { maxUnavailablePercentage: override.maxUnavailablePercentage }
+        : live.maxUnavailablePercentage !== undefined
+          ? { maxUnavailablePercentage: live.maxUnavailablePercentage }
+          : { maxUnavailable: live.maxUnavailable ?? 1 };
+  return { ...size, ...(override.updateStrategy ? { updateStrategy: override.updateStrategy } : {}) };
+}
+
+function hasUpdateConfig(wanted: UpdateConfig, live: ManagedNodeGroupInfo): boolean {
+  return (
+    wanted.maxUnavailable === live.maxUnavailable &&
+    wanted.maxUnavailablePercentage === live.maxUnavailablePercentage &&
+    (wanted.updateStrategy === undefined || wanted.updateStrategy === (live.updateStrategy ?? "DEFAULT"))
+  );
+}
+
+/**
+ * Puts spec's updateConfig (maxUnavailable or maxUnavailablePercentage, updateStrategy) on the
+ * group before its version update, since EKS reads it when the roll starts. The token is derived
+ * from the upgrade, group and hop, so a call repeated after a lost answer or a restart returns the
+ * same EKS update. Undefined once the group has it.
+ */
+async function applyUpdateConfig(context: StepContext, entry: NodeGroupStatus, hop: HopStatus, override: ManagedGroupSpec | undefined, live: ManagedNodeGroupInfo): Promise<StepResult | undefined> {
+  const clusterName = context.spec.cluster.name;
+  const wanted = wantedUpdateConfig(override, live);
+  if (!wanted || hasUpdateConfig(wanted, live)) {
+    delete entry.configUpdateId;
+    return undefined;
+  }
+  if (!entry.configUpdateId) {
+    const clientRequestToken = createHash("sha256").update(`${context.upgrade.metadata.uid ?? context.upgrade.metadata.name}/${entry.name}/${hop.version}/update-config`).digest("hex").slice(0, 32);
+    const update = await context.cloud.eks.startNodegroupConfigUpdate({ clusterName, nodegroupName: entry.name, clientRequestToken, updateConfig: wanted });
+    entry.configUpdateId = update.id;
+    context.event("Normal", "NodeGroupConfigUpdateStarted", `${entry.name}: updateConfig ${JSON.stringify(wanted)} before the version update, EKS update ${update.id}`);
+    return waitFor(context.timings.updatePollMs, "node group update configuration");
+  }
+  const update = await context.cloud.eks.describeUpdate(clusterName, entry.configUpdateId, { nodegroupName: entry.name });
+  if (update.status === "InProgress") return waitFor(context.timings.updatePollMs, "node group update configuration");
+  delete entry.configUpdateId;
+  if (update.status === "Successful") return waitFor(0, "node group update configuration applied");
+  entry.state = "Failed";
+  entry.message = `EKS did not apply updateConfig ${JSON.stringify(wanted)} to ${entry.name} (update ${update.id} ${update.status}${update.errors.length ? `: ${describeUpdateErrors(update.errors)}` : ""})`;
+  context.setCondition(
+    ConditionType.NodeGroupsUpgraded,
+    "False",
+    Reason.HopFailed,
+    `${entry.message}. To fix: correct spec.nodeGroups.managed[name=${entry.name}] (maxUnavailable 1-100 or maxUnavailablePercentage 1-100, not both; updateStrategy DEFAULT or MINIMAL); the operator tries again on its next pass.`,
+  );
+  return waitFor(context.timings.idleRecheckMs, "node group update configuration failed");
+}
+
 async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: HopStatus): Promise<StepResult | undefined> {
   const clusterName = context.spec.cluster.name;
   const live = await context.cloud.eks.describeNodegroup(clusterName, entry.name);
@@ -84,6 +145,10 @@ async function advanceGroup(context: StepContext, entry: NodeGroupStatus, hop: H
   if (backoff) return backoff;
   if (!entry.updateId && !context.newWorkAllowed) return waitFor(context.timings.idleRecheckMs, "outside maintenance window");
   const override = context.spec.nodeGroups.managed.find((group) => group.name === entry.name);
+  if (!entry.updateId) {
+    const configured = await applyUpdateConfig(context, entry, hop, override, live);
+    if (configured) return configured;
+  }
   const finalHop = hop.version === context.spec.targetVersion;
   const calls = {
     start: (clientRequestToken: string) =>

@@ -1,4 +1,4 @@
-// Self-managed Auto Scaling groups, rolled by the operator itself, one wave at a time (the roll
+// Self-managed Auto Scaling groups, rolled by the operator itself, node after node in a pipeline (the roll
 // lives in src/nodegroups/self-managed-roll/; docs/adr/0010). This step only orchestrates a pass:
 // it observes the group once, asks the planner for the next action, has the executor do it, and
 // plans again until the pass must end; then it turns the outcome into the group's condition,
@@ -12,7 +12,8 @@ import { waitFor, type StepContext, type StepResult } from "../context.js";
 
 /**
  * A pass plans again only after an action that taught it something (the AMI looked up, the group
- * pointed at its template, a wave cleared); more rounds than this mean the planner is looping.
+ * pointed at its template, the nodes in flight moved, the group resized); more rounds than this
+ * mean the planner is looping.
  */
 const MAX_ROUNDS_PER_PASS = 8;
 

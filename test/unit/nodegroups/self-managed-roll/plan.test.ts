@@ -225,36 +225,41 @@ describe("self-managed roll planner: the group's next action", () => {
       expect: { kind: "Surge", from: 3, wave: { surge: 1, drain: 1, size: SURGED } },
     },
     {
-      situation: "surged, the new instance has no node yet",
+      situation: "surged, maxUnavailable 0, the new instance has no node yet",
       entry: rolling(),
       seen: observed(surgedWorld(null), SURGED, POINTED),
+      settings: { maxUnavailable: 0 },
       expect: { kind: "AwaitNewNodes", waiting: "i-4" },
     },
     {
-      situation: "surged, the new node is not Ready",
+      situation: "surged, maxUnavailable 0, the new node is not Ready",
       entry: rolling(),
       seen: observed(surgedWorld(node("i-4", { kubelet: "v1.30.2", zone: B, ready: false })), SURGED, POINTED),
+      settings: { maxUnavailable: 0 },
       expect: { kind: "AwaitNewNodes", waiting: "i-4" },
     },
     {
-      situation: "surged, the new instance not listed yet",
+      situation: "surged, maxUnavailable 0, the new instance not listed yet",
       entry: rolling(),
       seen: observed(oldWorld(), SURGED, POINTED),
+      settings: { maxUnavailable: 0 },
       expect: { kind: "AwaitNewNodes", waiting: "1 instance(s) still launching" },
     },
     {
       situation: "new node not Ready for exactly the limit: still waiting",
       entry: rolling({ waitingForNodesSince: minutesBefore(NEW_NODES_READY_TIMEOUT_MS / 60_000) }),
       seen: observed(surgedWorld(null), SURGED, POINTED),
+      settings: { maxUnavailable: 0 },
       expect: { kind: "AwaitNewNodes" },
     },
     {
-      situation: "new node not Ready past the limit: fail, nothing drained",
+      situation: "new node not Ready past the limit, nothing in flight: fail",
       entry: rolling({ waitingForNodesSince: minutesBefore(16) }),
       seen: observed(surgedWorld(null), SURGED, POINTED),
+      settings: { maxUnavailable: 0 },
       expect: {
         kind: "Fail",
-        message: "new instances have no Ready node after 15 minutes (i-4); nothing was drained",
+        message: "new instances have no Ready node after 15 minutes (i-4); no old node drains until they join",
         remediation:
           "check the AMI, the launch template's user data, the instance profile and the security groups (EKS would report NodeCreationFailure); the roll goes on by itself once the nodes are Ready, or abort it with spec.abort",
       },
@@ -319,6 +324,64 @@ describe("self-managed roll planner: the group's next action", () => {
     for (const chosen of action.batch) assert.equal(chosen.name, `node-${chosen.instanceId}`);
     // A restarted operator sees the same world and status: it must choose the same nodes.
     assert.deepEqual(planRoll(rolling(), observed(surgedWorld(), SURGED, POINTED), settings()), action);
+  });
+
+  describe("the pipeline: a freed slot starts the next old node at once", () => {
+    const draining = (name: string, instanceId: string): NodeInFlight => ({ name, instanceId, phase: "Draining", since: minutesBefore(1) });
+    const advanced = (seen: RollObservation): RollObservation => ({ ...seen, advanced: true });
+
+    it("moves the nodes in flight once per pass before anything else", () => {
+      const entry = rolling({ nodes: [draining("node-i-1", "i-1")] });
+      assert.equal(planRoll(entry, observed(surgedWorld(), SURGED, POINTED), settings()).kind, "AdvanceNodes");
+      assert.notEqual(planRoll(entry, advanced(observed(surgedWorld(), SURGED, POINTED)), settings()).kind, "AdvanceNodes");
+    });
+
+    it("a node draining, a new one Ready and room under maxUnavailable: cordons the next old node, never the one in flight", () => {
+      const entry = rolling({ nodes: [draining("node-i-1", "i-1")] });
+      const action = planRoll(entry, advanced(observed(surgedWorld(), SURGED, POINTED)), settings({ maxParallelNodes: 3 }));
+      assert.equal(action.kind, "CordonWave");
+      if (action.kind !== "CordonWave") return;
+      assert.equal(action.batch.length, 1, "1 Ready new + 2 serving old - (3 - 1) = one slot");
+      assert.ok(!action.batch.some((chosen) => chosen.name === "node-i-1"));
+      assert.deepEqual(action.protect, ["i-4"]);
+      assert.equal(action.after, 1);
+    });
+
+    it("capacity at its floor with a node draining: waits for it instead of cordoning another", () => {
+      const entry = rolling({ nodes: [draining("node-i-1", "i-1")] });
+      const action = planRoll(entry, advanced(observed(surgedWorld(node("i-4", { kubelet: "v1.30.2", zone: B, ready: false })), SURGED, POINTED)), settings({ maxUnavailable: 0 }));
+      assert.equal(action.kind, "AwaitInFlight");
+    });
+
+    it("the parallel limit reached: waits, whatever the capacity", () => {
+      const entry = rolling({ nodes: [draining("node-i-1", "i-1"), draining("node-i-2", "i-2")] });
+      const action = planRoll(entry, advanced(observed(surgedWorld(), SURGED, POINTED)), settings({ maxParallelNodes: 2, maxSurge: 1, maxUnavailable: 1 }));
+      assert.equal(action.kind, "AwaitInFlight");
+    });
+
+    it("after a termination with decrement: surges again for the old nodes still to go", () => {
+      // i-1 terminated (desired 4 -> 3); two old nodes remain, so the surge of one stays.
+      const world = surgedWorld();
+      world.instances = world.instances.map((member) => (member.id === "i-1" ? { ...member, lifecycleState: "Terminating" } : member));
+      const entry = rolling({ nodes: [{ name: "node-i-1", instanceId: "i-1", phase: "Terminating", since: minutesBefore(0) }] });
+      const action = planRoll(entry, advanced(observed(world, { min: 2, max: 4, desired: 3 }, POINTED)), settings());
+      assertChosen(action, { kind: "Surge", from: 3 }, "re-surge");
+      if (action.kind === "Surge") assert.equal(action.wave.size.desired, 4);
+    });
+
+    it("the last old nodes in flight, none left to start: waits for them, no further surge", () => {
+      const world = rolledWorld();
+      world.instances.push(instance("i-1"));
+      world.nodes.push(node("i-1"));
+      world.images["i-1"] = "ami-old";
+      const entry = rolling({ nodes: [draining("node-i-1", "i-1")] });
+      assert.equal(planRoll(entry, advanced(observed(world, SURGED, POINTED)), settings()).kind, "AwaitInFlight");
+    });
+
+    it("paused with a node in flight: finishes it and starts nothing", () => {
+      const entry = rolling({ nodes: [draining("node-i-1", "i-1")] });
+      assert.equal(planRoll(entry, advanced(observed(surgedWorld(), SURGED, POINTED)), settings({ newWorkAllowed: false, maxParallelNodes: 3 })).kind, "AwaitInFlight");
+    });
   });
 
   it("counts progress from the original size: replaced nodes, never more than the total", () => {
