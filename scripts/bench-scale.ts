@@ -54,6 +54,8 @@ const { values } = parseArgs({
     build: { type: "boolean", default: true },
     "no-build": { type: "boolean", default: false },
     out: { type: "string" },
+    // What config/manager gives the container (NODE_OPTIONS); "" for Node's defaults.
+    "node-options": { type: "string", default: "--max-semi-space-size=2" },
   },
 });
 
@@ -377,6 +379,7 @@ function startOperator(env: SandboxEnv, kubeconfig: string, port: number): Child
       ...process.env,
       ...env.variables,
       KUBECONFIG: kubeconfig,
+      NODE_OPTIONS: values["node-options"],
       LEADER_ELECTION: "false",
       POD_NAMESPACE: OPERATOR_NAMESPACE,
       HTTP_PORT: String(port),
@@ -559,7 +562,7 @@ async function main(): Promise<void> {
     report.push(
       `### ${NODES} nodes, ${PODS} pods (${seeding.workloads} Deployments, each with a PodDisruptionBudget)`,
       "",
-      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores.`,
+      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node dist/src/main.js, NODE_OPTIONS "${values["node-options"]}".`,
       "",
       `Seeding: ${NODES} Nodes in ${groups.length} groups in ${seeding.nodeSeconds.toFixed(0)} s (${(NODES / seeding.nodeSeconds).toFixed(0)} nodes/s); ${PODS} pods created in ${seeding.podSeconds.toFixed(0)} s (${(PODS / seeding.podSeconds).toFixed(0)} pods/s); all Running and every budget healthy after ${seeding.readySeconds.toFixed(0)} s.`,
       "",
