@@ -42,8 +42,15 @@ const ROLL_NODES = 20;
 const REPLICAS = 30;
 /** Pod creations in flight while seeding. */
 const SEED_CONCURRENCY = 64;
-/** The largest group the emulator's managed groups take here (EKS's default quota is 450 nodes). */
-const MAX_GROUP = 450;
+/**
+ * Nodes backed by moto instances besides the roll group: one managed group and one more
+ * self-managed group of this size. moto creates an Auto Scaling group's instances one by one in
+ * one request; on this machine a 450-instance group took minutes (docs/benchmarks.md), so the
+ * other nodes are kwok Nodes created directly, half of them labelled into the managed group.
+ */
+const BACKED_GROUP = 10;
+const LABEL_CLUSTER = "sandbox.eks-upgrade-operator.io/cluster";
+const LABEL_AUTO_SCALING_GROUP = "sandbox.eks-upgrade-operator.io/auto-scaling-group";
 
 const { values } = parseArgs({
   options: {
@@ -90,7 +97,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 /** Runs `work` on every item with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+async function pool_<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -119,21 +126,40 @@ interface GroupPlan {
   size: number;
 }
 
-/** The roll group, then the rest of the nodes split between managed and self-managed groups. */
-function groupsFor(nodes: number): GroupPlan[] {
-  const groups: GroupPlan[] = [{ name: ROLL_GROUP, kind: "self-managed", size: ROLL_NODES }];
-  const rest = nodes - ROLL_NODES;
-  const managed = Math.ceil(rest / 2);
-  const split = (total: number, kind: GroupPlan["kind"], prefix: string): void => {
-    const parts = Math.max(1, Math.ceil(total / MAX_GROUP));
-    for (let index = 0; index < parts; index++) {
-      const size = Math.floor(total / parts) + (index < total % parts ? 1 : 0);
-      if (size > 0) groups.push({ name: `${prefix}-${index + 1}`, kind, size });
-    }
-  };
-  split(managed, "managed", "managed");
-  split(rest - managed, "self-managed", "pool");
-  return groups;
+/** The groups backed by instances; the rest of the nodes are added as kwok Nodes (see BACKED_GROUP). */
+function groupsFor(): GroupPlan[] {
+  return [
+    { name: ROLL_GROUP, kind: "self-managed", size: ROLL_NODES },
+    { name: "managed-1", kind: "managed", size: BACKED_GROUP },
+    { name: "pool-1", kind: "self-managed", size: BACKED_GROUP },
+  ];
+}
+
+/**
+ * Nodes without instances, cloned from a mirrored node of the managed group (they keep its node
+ * group label, so EKS's group and the nodes match) and of the self-managed pool (they lose its
+ * group: self-managed membership is by instance, so they stand for nodes no ClusterUpgrade names).
+ * The sandbox's cluster label is dropped, or the node mirror would delete them as orphans.
+ */
+async function addKwokNodes(kubeConfig: k8s.KubeConfig, count: number): Promise<void> {
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const nodes = await listAll((page) => core.listNode(page));
+  const managed = nodes.find((node) => node.metadata?.labels?.["eks.amazonaws.com/nodegroup"] === "managed-1");
+  const pool = nodes.find((node) => node.metadata?.labels?.[LABEL_AUTO_SCALING_GROUP] === `${CLUSTER}-pool-1`);
+  if (!managed || !pool) throw new Error("no mirrored node of managed-1 or pool-1 to clone");
+  const create = rawCreator(kubeConfig);
+  const zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+  const indexes = Array.from({ length: count }, (_, index) => index);
+  await pool_(indexes, SEED_CONCURRENCY, async (index) => {
+    const template = index % 2 === 0 ? managed : pool;
+    const name = `kwok-${String(index).padStart(5, "0")}.ec2.internal`;
+    const zone = zones[index % zones.length];
+    const labels: Record<string, string> = { ...template.metadata!.labels, "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": zone };
+    delete labels[LABEL_CLUSTER];
+    delete labels[LABEL_AUTO_SCALING_GROUP];
+    const status = { ...template.status, addresses: [{ type: "Hostname", address: name }], conditions: undefined, daemonEndpoints: undefined };
+    await create("/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name, labels, annotations: template.metadata!.annotations }, spec: { providerID: `aws:///${zone}/i-kwok${String(index).padStart(12, "0")}` }, status });
+  });
 }
 
 function scenarioYaml(groups: GroupPlan[]): string {
@@ -159,7 +185,6 @@ function scenarioYaml(groups: GroupPlan[]): string {
           kind: group.kind,
           instanceType: "m5.xlarge",
           size: { min: group.size, max: group.size * 2, desired: group.size },
-          ...(group.kind === "managed" ? { maxUnavailable: 1 } : {}),
         })),
       },
     ],
@@ -220,7 +245,7 @@ async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: 
   const indexes = Array.from({ length: workloads }, (_, index) => index);
   // The Deployments, ReplicaSets and budgets first (a few thousand objects), then every pod at once.
   const pods: { body: object }[] = [];
-  await pool(indexes, 16, async (index) => {
+  await pool_(indexes, 16, async (index) => {
     const name = `svc-${String(index).padStart(5, "0")}`;
     const replicas = Math.min(REPLICAS, PODS - index * REPLICAS);
     const labels = { app: name };
@@ -251,7 +276,7 @@ async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: 
   const workloadSeconds = (Date.now() - started) / 1000;
   log(`seeding: ${workloads} Deployments, ReplicaSets and budgets in ${workloadSeconds.toFixed(0)} s`);
   const podsStarted = Date.now();
-  await pool(pods, SEED_CONCURRENCY, async ({ body }) => {
+  await pool_(pods, SEED_CONCURRENCY, async ({ body }) => {
     await create(`/api/v1/namespaces/${NAMESPACE}/pods`, body);
     created++;
     if (created % 5000 === 0) log(`seeding: ${created} of ${PODS} pods created (${(created / ((Date.now() - podsStarted) / 1000)).toFixed(0)}/s)`);
@@ -455,15 +480,30 @@ async function main(): Promise<void> {
     const kubeConfig = new k8s.KubeConfig();
     kubeConfig.loadFromFile(env.kubeconfigPath);
     const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-    const groups = groupsFor(NODES);
+    const groups = groupsFor();
     const scenarioFile = join(dir, "bench-scale.yaml");
     writeFileSync(scenarioFile, scenarioYaml(groups));
     const nodeStart = Date.now();
     await seedWorld(parseScenarioText(readFileSync(scenarioFile, "utf8"), scenarioFile), env);
+    const backedSeconds = (Date.now() - nodeStart) / 1000;
+    const backed = groups.reduce((sum, group) => sum + group.size, 0);
+    log(`seeding: ${backed} nodes backed by instances in ${backedSeconds.toFixed(0)} s; adding ${NODES - backed} kwok nodes`);
+    const kwokStart = Date.now();
+    await addKwokNodes(kubeConfig, NODES - backed);
+    const nodeNames = await until(
+      `${NODES} Ready nodes`,
+      async () => {
+        const nodes = await listAll((page) => core.listNode(page));
+        const ready = nodes.filter((node) => node.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True"));
+        return ready.length >= NODES ? ready.map((node) => node.metadata!.name!).sort() : undefined;
+      },
+      30 * 60_000,
+      5000,
+    );
+    const kwokSeconds = (Date.now() - kwokStart) / 1000;
     const nodeSeconds = (Date.now() - nodeStart) / 1000;
-    const nodeNames = (await listAll((page) => core.listNode(page))).map((node) => node.metadata!.name!).sort();
     log(`seeding: ${nodeNames.length} Ready nodes in ${groups.length} groups in ${nodeSeconds.toFixed(0)} s`);
-    const seeding = { nodeSeconds, ...(await seedPods(env, kubeConfig, nodeNames)) };
+    const seeding = { nodeSeconds, backedSeconds, kwokSeconds, ...(await seedPods(env, kubeConfig, nodeNames)) };
     log(`seeding: every pod Running and every budget healthy ${seeding.readySeconds.toFixed(0)} s after the first pod`);
 
     await installCrd(kubeConfig);
@@ -564,7 +604,7 @@ async function main(): Promise<void> {
       "",
       `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node dist/src/main.js, NODE_OPTIONS "${values["node-options"]}".`,
       "",
-      `Seeding: ${NODES} Nodes in ${groups.length} groups in ${seeding.nodeSeconds.toFixed(0)} s (${(NODES / seeding.nodeSeconds).toFixed(0)} nodes/s); ${PODS} pods created in ${seeding.podSeconds.toFixed(0)} s (${(PODS / seeding.podSeconds).toFixed(0)} pods/s); all Running and every budget healthy after ${seeding.readySeconds.toFixed(0)} s.`,
+      `Seeding: ${backed} nodes backed by instances (groups ${groups.map((group) => `${group.name} ${group.size}`).join(", ")}) in ${seeding.backedSeconds.toFixed(0)} s, then ${NODES - backed} kwok Nodes created and Ready in ${seeding.kwokSeconds.toFixed(0)} s (${((NODES - backed) / seeding.kwokSeconds).toFixed(0)} nodes/s); ${PODS} pods created in ${seeding.podSeconds.toFixed(0)} s (${(PODS / seeding.podSeconds).toFixed(0)} pods/s); all Running and every budget healthy after ${seeding.readySeconds.toFixed(0)} s.`,
       "",
       "| Phase | Seconds | RSS peak (MiB) | RSS mean (MiB) | Heap used peak (MiB) | CPU (cores, mean) | API requests |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
