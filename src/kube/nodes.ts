@@ -3,6 +3,8 @@
 // PodDisruptionBudgets), and delete pods only when the spec's timeout policy allows it.
 import * as k8s from "@kubernetes/client-node";
 import { classifyKubeError, readKubeError } from "../util/classify.js";
+import { listAll } from "./paged-list.js";
+import { slimBudget, slimNode, slimPod, slimReplicaSet } from "./slim.js";
 
 export interface NodePatch {
   unschedulable?: boolean;
@@ -48,7 +50,7 @@ export class KubeNodeOperations implements NodeOperations {
 
   async listNodes(): Promise<k8s.V1Node[]> {
     try {
-      return (await this.core.listNode()).items;
+      return await listAll((page) => this.core.listNode(page), slimNode);
     } catch (error) {
       throw classifyKubeError(error, "listing nodes");
     }
@@ -56,7 +58,8 @@ export class KubeNodeOperations implements NodeOperations {
 
   async podsOnNode(nodeName: string): Promise<k8s.V1Pod[]> {
     try {
-      return (await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` })).items;
+      // The API server filters by node: a drain pass reads the pods of its node, not of the cluster.
+      return await listAll((page) => this.core.listPodForAllNamespaces({ ...page, fieldSelector: `spec.nodeName=${nodeName}` }), slimPod);
     } catch (error) {
       throw classifyKubeError(error, `listing the pods on node ${nodeName}`);
     }
@@ -64,7 +67,7 @@ export class KubeNodeOperations implements NodeOperations {
 
   async listBudgets(): Promise<k8s.V1PodDisruptionBudget[]> {
     try {
-      return (await this.policy.listPodDisruptionBudgetForAllNamespaces()).items;
+      return await listAll((page) => this.policy.listPodDisruptionBudgetForAllNamespaces(page), slimBudget);
     } catch (error) {
       throw classifyKubeError(error, "listing PodDisruptionBudgets");
     }
@@ -72,7 +75,7 @@ export class KubeNodeOperations implements NodeOperations {
 
   async listReplicaSets(): Promise<k8s.V1ReplicaSet[]> {
     try {
-      return (await this.apps.listReplicaSetForAllNamespaces()).items;
+      return await listAll((page) => this.apps.listReplicaSetForAllNamespaces(page), slimReplicaSet);
     } catch (error) {
       throw classifyKubeError(error, "listing ReplicaSets");
     }

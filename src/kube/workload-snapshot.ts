@@ -70,13 +70,50 @@ export function workloadKey(workload: Workload): string {
   return `${workload.kind}/${workload.namespace}/${workload.name}`;
 }
 
+/**
+ * An index over a list, built once per list and kept beside it (weakly, so it goes with the list).
+ * The checks ask about every pod of a cluster; a linear search per question is quadratic at
+ * 60,000 pods. The length is compared in case a caller pushed to the list after the index was built.
+ */
+function indexed<T, I>(cache: WeakMap<T[], { length: number; index: I }>, list: T[], build: (list: T[]) => I): I {
+  const cached = cache.get(list);
+  if (cached && cached.length === list.length) return cached.index;
+  const index = build(list);
+  cache.set(list, { length: list.length, index });
+  return index;
+}
+
+function byNamespaceAndName<T extends { metadata?: { namespace?: string; name?: string } }>(list: T[]): Map<string, T> {
+  const index = new Map<string, T>();
+  // The first of duplicates wins, as Array.find would have it.
+  for (const item of list) {
+    const key = `${item.metadata?.namespace ?? ""}/${item.metadata?.name ?? ""}`;
+    if (!index.has(key)) index.set(key, item);
+  }
+  return index;
+}
+
+const replicaSetIndexes = new WeakMap<V1ReplicaSet[], { length: number; index: Map<string, V1ReplicaSet> }>();
+const nodeIndexes = new WeakMap<V1Node[], { length: number; index: Map<string, V1Node> }>();
+const budgetIndexes = new WeakMap<V1PodDisruptionBudget[], { length: number; index: Map<string | undefined, V1PodDisruptionBudget[]> }>();
+
+/** The node of that name in the list, if any. */
+export function findNode(nodes: V1Node[], name: string | undefined): V1Node | undefined {
+  if (name === undefined) return undefined;
+  return indexed(nodeIndexes, nodes, (list) => {
+    const index = new Map<string, V1Node>();
+    for (const node of list) if (!index.has(node.metadata?.name ?? "")) index.set(node.metadata?.name ?? "", node);
+    return index;
+  }).get(name);
+}
+
 /** The workload a pod belongs to, following ReplicaSets up to their Deployment; undefined for bare pods. */
 export function ownerOf(pod: V1Pod, replicaSets: V1ReplicaSet[]): Workload | undefined {
   const controller = pod.metadata?.ownerReferences?.find((reference) => reference.controller);
   if (!controller) return undefined;
   const namespace = pod.metadata?.namespace ?? "";
   if (controller.kind === "ReplicaSet") {
-    const replicaSet = replicaSets.find((candidate) => candidate.metadata?.namespace === namespace && candidate.metadata?.name === controller.name);
+    const replicaSet = indexed(replicaSetIndexes, replicaSets, byNamespaceAndName).get(`${namespace}/${controller.name}`);
     const deployment = replicaSet?.metadata?.ownerReferences?.find((reference) => reference.controller && reference.kind === "Deployment");
     if (deployment) return { kind: "Deployment", namespace, name: deployment.name };
     return { kind: "ReplicaSet", namespace, name: controller.name };
@@ -114,10 +151,20 @@ export function selectorMatches(selector: V1LabelSelector | undefined, labels: R
   return true;
 }
 
-/** The budgets whose selector covers the pod, in its namespace. */
+/** The budgets whose selector covers the pod, in its namespace, in the order of the list. */
 export function budgetsFor(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDisruptionBudget[] {
-  return pdbs.filter((pdb) => {
-    if (pdb.metadata?.namespace !== pod.metadata?.namespace) return false;
+  const inNamespace = indexed(budgetIndexes, pdbs, (list) => {
+    const index = new Map<string | undefined, V1PodDisruptionBudget[]>();
+    for (const pdb of list) {
+      const namespace = pdb.metadata?.namespace;
+      const members = index.get(namespace);
+      if (members) members.push(pdb);
+      else index.set(namespace, [pdb]);
+    }
+    return index;
+  }).get(pod.metadata?.namespace);
+  if (!inNamespace) return [];
+  return inNamespace.filter((pdb) => {
     const selector = pdb.spec?.selector;
     // policy/v1: an empty selector {} selects every pod of the namespace.
     if (selector && !selector.matchLabels && !selector.matchExpressions) return true;

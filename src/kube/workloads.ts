@@ -4,6 +4,8 @@ import { loadUntrustedKubeconfig } from "./untrusted-kubeconfig.js";
 import type { WorkloadSnapshot } from "./workload-snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
+import { listAll } from "./paged-list.js";
+import { slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
 export interface WorkloadReader {
   snapshot(): Promise<WorkloadSnapshot>;
@@ -27,24 +29,18 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
 
   async snapshot(): Promise<WorkloadSnapshot> {
     try {
+      // Page by page and slimmed as they come (see slim.ts): at 60,000 pods one unpaginated list
+      // would be hundreds of megabytes of JSON held at once.
       const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets] = await Promise.all([
-        this.coreApi.listNode(),
-        this.coreApi.listPodForAllNamespaces(),
-        this.policyApi.listPodDisruptionBudgetForAllNamespaces(),
-        this.appsApi.listDeploymentForAllNamespaces(),
-        this.appsApi.listStatefulSetForAllNamespaces(),
-        this.appsApi.listReplicaSetForAllNamespaces(),
-        this.appsApi.listDaemonSetForAllNamespaces(),
+        listAll((page) => this.coreApi.listNode(page), slimNode),
+        listAll((page) => this.coreApi.listPodForAllNamespaces(page), slimPod),
+        listAll((page) => this.policyApi.listPodDisruptionBudgetForAllNamespaces(page), slimBudget),
+        listAll((page) => this.appsApi.listDeploymentForAllNamespaces(page), slimDeployment),
+        listAll((page) => this.appsApi.listStatefulSetForAllNamespaces(page), slimStatefulSet),
+        listAll((page) => this.appsApi.listReplicaSetForAllNamespaces(page), slimReplicaSet),
+        listAll((page) => this.appsApi.listDaemonSetForAllNamespaces(page), slimDaemonSet),
       ]);
-      return {
-        nodes: nodes.items,
-        pods: pods.items,
-        pdbs: pdbs.items,
-        deployments: deployments.items,
-        statefulSets: statefulSets.items,
-        replicaSets: replicaSets.items,
-        daemonSets: daemonSets.items,
-      };
+      return { nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets };
     } catch (error) {
       throw classifyKubeError(error, "reading nodes, pods and budgets of the cluster");
     }

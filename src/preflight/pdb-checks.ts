@@ -55,8 +55,17 @@ export function checkPodDisruptionBudgets(snapshot: WorkloadSnapshot, rolledGrou
   const findings: Finding[] = [];
   const nodes = nodesByName(snapshot);
   const pods = evictablePods(snapshot).filter((pod) => !rolledGroups || rolledGroups.has(nodeGroupOf(nodes.get(pod.spec?.nodeName ?? ""))));
+  // Each pod's budgets are matched once; a pass over every pod for every budget is quadratic.
+  const budgetsOf = new Map(pods.map((pod) => [pod, budgetsFor(pod, snapshot.pdbs)]));
+  const coveredBy = new Map<V1PodDisruptionBudget, V1Pod[]>();
+  for (const [pod, budgets] of budgetsOf)
+    for (const pdb of budgets) {
+      const covered = coveredBy.get(pdb);
+      if (covered) covered.push(pod);
+      else coveredBy.set(pdb, [pod]);
+    }
   for (const pdb of snapshot.pdbs) {
-    const covered = pods.filter((pod) => budgetsFor(pod, [pdb]).length > 0);
+    const covered = coveredBy.get(pdb) ?? [];
     if (covered.length === 0) continue;
     const described = describePods(covered, nodes, snapshot);
     const allowed = pdb.status?.disruptionsAllowed ?? 0;
@@ -75,11 +84,11 @@ export function checkPodDisruptionBudgets(snapshot: WorkloadSnapshot, rolledGrou
       findings.push(make("PDB004", resource, `${unhealthy.length} unhealthy pod(s) under PodDisruptionBudget ${budgetName(pdb)} with the IfHealthyBudget policy: ${list(unhealthy.map(podName))}; they can be evicted only while the budget is healthy`, "fix the pods, or set spec.unhealthyPodEvictionPolicy: AlwaysAllow on the budget (GA since Kubernetes 1.31)"));
     }
   }
-  const multiple = pods.filter((pod) => budgetsFor(pod, snapshot.pdbs).length > 1);
+  const multiple = pods.filter((pod) => (budgetsOf.get(pod) ?? []).length > 1);
   if (multiple.length) {
     const byBudgets = new Map<string, V1Pod[]>();
     for (const pod of multiple) {
-      const key = budgetsFor(pod, snapshot.pdbs).map(budgetName).sort().join(" + ");
+      const key = (budgetsOf.get(pod) ?? []).map(budgetName).sort().join(" + ");
       byBudgets.set(key, [...(byBudgets.get(key) ?? []), pod]);
     }
     for (const [budgets, affected] of byBudgets) {
@@ -97,7 +106,9 @@ export function checkReplicaSpread(snapshot: WorkloadSnapshot, maxUnavailableByG
   for (const pod of evictablePods(snapshot)) {
     const owner = ownerOf(pod, snapshot.replicaSets);
     if (!owner) continue;
-    byWorkload.set(workloadKey(owner), [...(byWorkload.get(workloadKey(owner)) ?? []), pod]);
+    const owned = byWorkload.get(workloadKey(owner));
+    if (owned) owned.push(pod);
+    else byWorkload.set(workloadKey(owner), [pod]);
   }
   const findings: Finding[] = [];
   for (const [workload, pods] of byWorkload) {

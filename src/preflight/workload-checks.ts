@@ -7,6 +7,7 @@ import {
   DO_NOT_DISRUPT,
   budgetsFor,
   evictablePods,
+  findNode,
   isFinished,
   nodeGroupOf,
   ownerOf,
@@ -17,7 +18,7 @@ import {
 } from "../kube/workload-snapshot.js";
 
 function nodeOf(snapshot: WorkloadSnapshot, pod: V1Pod): V1Node | undefined {
-  return snapshot.nodes.find((node) => node.metadata?.name === pod.spec?.nodeName);
+  return findNode(snapshot.nodes, pod.spec?.nodeName);
 }
 
 /**
@@ -98,14 +99,21 @@ export function checkWorkloadResilience(snapshot: WorkloadSnapshot, options: { c
     ...snapshot.statefulSets.map((statefulSet) => ({ kind: "StatefulSet" as const, object: statefulSet, replicas: statefulSet.spec?.replicas ?? 1, template: statefulSet.spec?.template })),
   ];
   const pods = evictablePods(snapshot);
+  // Pods grouped by owner once, rather than every pod looked at for every controller.
+  const byOwner = new Map<string, V1Pod[]>();
+  for (const pod of pods) {
+    const owner = ownerOf(pod, snapshot.replicaSets);
+    if (!owner) continue;
+    const key = workloadKey(owner);
+    const owned = byOwner.get(key);
+    if (owned) owned.push(pod);
+    else byOwner.set(key, [pod]);
+  }
   for (const controller of controllers) {
     const namespace = controller.object.metadata?.namespace ?? "";
     const name = controller.object.metadata?.name ?? "";
     const key = workloadKey({ kind: controller.kind, namespace, name });
-    const owned = pods.filter((pod) => {
-      const owner = ownerOf(pod, snapshot.replicaSets);
-      return owner?.kind === controller.kind && owner.namespace === namespace && owner.name === name;
-    });
+    const owned = byOwner.get(key) ?? [];
     if (controller.replicas === 0) continue;
     if (controller.replicas === 1) {
       findings.push(warning("WRK001", key, `${key} has a single replica: a drain takes it down until its replacement is Ready`, "run at least 2 replicas"));

@@ -1,0 +1,647 @@
+// npm run bench:scale: the operator's cost on a large cluster. Seeds a private sandbox with N kwok
+// nodes in managed and self-managed groups and M pods already bound to them, runs the operator
+// from the build (node dist/src/main.js) and measures, while sampling its RSS, V8 heap and CPU:
+//   - idle: before any ClusterUpgrade exists
+//   - plan: a dry-run ClusterUpgrade over every group (apply -> first status, apply -> plan)
+//   - roll: a ClusterUpgrade that rolls one 20-node self-managed group
+// and counts the operator's API requests by verb and resource from the apiserver's audit log.
+// Prints a Markdown summary and writes the samples as JSON beside the sandbox's logs.
+//
+//   npm run bench:scale                                # 2,000 nodes, 60,000 pods
+//   npm run bench:scale -- --nodes 500 --pods 15000
+//   npm run bench:scale -- --nodes 100 --pods 3000 --no-roll
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { createServer } from "node:net";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import * as k8s from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { installCrd } from "../sandbox/crd.js";
+import { startSandbox } from "../sandbox/runtime/supervisor.js";
+import { layoutOf } from "../sandbox/runtime/components.js";
+import { readProcessRecords, spawnDetached, stopProcesses, type ProcessRecord } from "../sandbox/runtime/processes.js";
+import { installOperatorIdentity, OPERATOR_NAMESPACE, OPERATOR_USER } from "../sandbox/runtime/operator-identity.js";
+import { parseScenarioText } from "../sandbox/scenario/schema.js";
+import { seedWorld } from "../sandbox/scenario/seed.js";
+import type { SandboxEnv } from "../sandbox/runtime/env.js";
+import type { ClusterUpgrade } from "../src/api/v1alpha1/types.js";
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const CLUSTER = "scale";
+const FROM = "1.31";
+const TO = "1.32";
+const NAMESPACE = "bench";
+/** The self-managed group the roll replaces; its size is fixed by the issue's scenario. */
+const ROLL_GROUP = "roll";
+const ROLL_NODES = 20;
+/** Replicas per Deployment: a PodDisruptionBudget each, as the issue asks, and 2,000 of them at 60,000 pods. */
+const REPLICAS = 30;
+/** Pod creations in flight while seeding. */
+const SEED_CONCURRENCY = 64;
+/**
+ * Nodes backed by moto instances besides the roll group: one managed group and one more
+ * self-managed group of this size. moto creates an Auto Scaling group's instances one by one in
+ * one request; on this machine a 450-instance group took minutes (docs/benchmarks.md), so the
+ * other nodes are kwok Nodes created directly, half of them labelled into the managed group.
+ */
+const BACKED_GROUP = 10;
+const LABEL_CLUSTER = "sandbox.eks-upgrade-operator.io/cluster";
+const LABEL_AUTO_SCALING_GROUP = "sandbox.eks-upgrade-operator.io/auto-scaling-group";
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: "string", default: "2000" },
+    pods: { type: "string", default: "60000" },
+    roll: { type: "boolean", default: true },
+    "no-roll": { type: "boolean", default: false },
+    build: { type: "boolean", default: true },
+    "no-build": { type: "boolean", default: false },
+    out: { type: "string" },
+    // What config/manager gives the container (NODE_OPTIONS); "" for Node's defaults.
+    "node-options": { type: "string", default: "--max-semi-space-size=2" },
+  },
+});
+
+function count(name: string, text: string | undefined, minimum: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < minimum) {
+    process.stderr.write(`--${name} must be a whole number of at least ${minimum} (got ${text})\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const NODES = count("nodes", values.nodes, ROLL_NODES + 2);
+const PODS = count("pods", values.pods, REPLICAS);
+const ROLL = values.roll && !values["no-roll"];
+const BUILD = values.build && !values["no-build"];
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Runs `work` on every item with at most `limit` in flight. */
+async function pool_<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world
+
+interface GroupPlan {
+  name: string;
+  kind: "managed" | "self-managed";
+  size: number;
+}
+
+/** The groups backed by instances; the rest of the nodes are added as kwok Nodes (see BACKED_GROUP). */
+function groupsFor(): GroupPlan[] {
+  return [
+    { name: ROLL_GROUP, kind: "self-managed", size: ROLL_NODES },
+    { name: "managed-1", kind: "managed", size: BACKED_GROUP },
+    { name: "pool-1", kind: "self-managed", size: BACKED_GROUP },
+  ];
+}
+
+/**
+ * Nodes without instances, cloned from a mirrored node of the managed group (they keep its node
+ * group label, so EKS's group and the nodes match) and of the self-managed pool (they lose its
+ * group: self-managed membership is by instance, so they stand for nodes no ClusterUpgrade names).
+ * The sandbox's cluster label is dropped, or the node mirror would delete them as orphans.
+ */
+async function addKwokNodes(kubeConfig: k8s.KubeConfig, count: number): Promise<void> {
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const nodes = await listAll((page) => core.listNode(page));
+  const managed = nodes.find((node) => node.metadata?.labels?.["eks.amazonaws.com/nodegroup"] === "managed-1");
+  const pool = nodes.find((node) => node.metadata?.labels?.[LABEL_AUTO_SCALING_GROUP] === `${CLUSTER}-pool-1`);
+  if (!managed || !pool) throw new Error("no mirrored node of managed-1 or pool-1 to clone");
+  const create = rawCreator(kubeConfig);
+  const zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+  const indexes = Array.from({ length: count }, (_, index) => index);
+  await pool_(indexes, SEED_CONCURRENCY, async (index) => {
+    const template = index % 2 === 0 ? managed : pool;
+    const name = `kwok-${String(index).padStart(5, "0")}.ec2.internal`;
+    const zone = zones[index % zones.length];
+    const labels: Record<string, string> = { ...template.metadata!.labels, "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": zone };
+    delete labels[LABEL_CLUSTER];
+    delete labels[LABEL_AUTO_SCALING_GROUP];
+    const status = { ...template.status, addresses: [{ type: "Hostname", address: name }], conditions: undefined, daemonEndpoints: undefined };
+    await create("/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name, labels, annotations: template.metadata!.annotations }, spec: { providerID: `aws:///${zone}/i-kwok${String(index).padStart(12, "0")}` }, status });
+  });
+}
+
+function scenarioYaml(groups: GroupPlan[]): string {
+  return stringify({
+    name: `scale-${NODES}-nodes`,
+    description: `bench:scale: ${NODES} nodes; pods are seeded by the bench itself`,
+    waitForPods: false,
+    clusters: [
+      {
+        name: CLUSTER,
+        version: FROM,
+        controlPlaneUpdateSeconds: 5,
+        vpc: {
+          cidr: "10.0.0.0/16",
+          subnets: [
+            { name: "private-a", zone: "a", cidr: "10.0.0.0/18" },
+            { name: "private-b", zone: "b", cidr: "10.0.64.0/18" },
+            { name: "private-c", zone: "c", cidr: "10.0.128.0/18" },
+          ],
+        },
+        nodeGroups: groups.map((group) => ({
+          name: group.name,
+          kind: group.kind,
+          instanceType: "m5.xlarge",
+          size: { min: group.size, max: group.size * 2, desired: group.size },
+        })),
+      },
+    ],
+  });
+}
+
+interface Seeding {
+  nodeSeconds: number;
+  podSeconds: number;
+  readySeconds: number;
+  workloads: number;
+}
+
+/** kube-controller-manager is stopped while pods are created, so no ReplicaSet makes pods of its own. */
+function controllerManagerRecord(env: SandboxEnv): ProcessRecord {
+  const record = readProcessRecords(layoutOf(env.dir).pidDir).find((candidate) => candidate.name === "kube-controller-manager");
+  if (!record) throw new Error(`no kube-controller-manager record in ${layoutOf(env.dir).pidDir}`);
+  return record;
+}
+
+/**
+ * POSTs over kept-alive connections, without the API client's (de)serialisation: seeding is bound
+ * by the bench's own CPU otherwise, on a machine whose two cores also run the whole sandbox.
+ */
+function rawCreator(kubeConfig: k8s.KubeConfig): (path: string, body: object) => Promise<void> {
+  const cluster = kubeConfig.getCurrentCluster();
+  const user = kubeConfig.getCurrentUser();
+  if (!cluster || !user?.token) throw new Error("the sandbox's admin kubeconfig has no cluster or token");
+  const ca = cluster.caData ? Buffer.from(cluster.caData, "base64") : cluster.caFile ? readFileSync(cluster.caFile) : undefined;
+  const agent = new Agent({ keepAlive: true, maxSockets: SEED_CONCURRENCY, ca });
+  return (path, body) =>
+    new Promise((resolve, reject) => {
+      const sent = request(new URL(path, cluster.server), { method: "POST", agent, headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" } }, (answer) => {
+        let text = "";
+        answer.setEncoding("utf8");
+        answer.on("data", (chunk: string) => (text += chunk));
+        answer.on("end", () => ((answer.statusCode ?? 500) < 300 ? resolve() : reject(new Error(`POST ${path}: ${answer.statusCode} ${text.slice(0, 300)}`))));
+      });
+      sent.on("error", reject);
+      sent.end(JSON.stringify(body));
+    });
+}
+
+/**
+ * Stops kube-controller-manager before the kwok nodes and the pods are created, after the bench's
+ * namespace has its default ServiceAccount (which pods need, and a controller makes).
+ */
+async function stopControllerManager(env: SandboxEnv, kubeConfig: k8s.KubeConfig): Promise<ProcessRecord> {
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+  await until("the namespace's default ServiceAccount", () => core.readNamespacedServiceAccount({ namespace: NAMESPACE, name: "default" }).then(() => true).catch(() => undefined), 60_000);
+  const manager = controllerManagerRecord(env);
+  await stopProcesses([manager]);
+  return manager;
+}
+
+/**
+ * Back without its node lifecycle controller: kwok keeps 2,000 node leases fresh only slowly on
+ * two loaded cores, and the controller would mark nodes NotReady, their pods unready and then
+ * evict them, which is kwok's lag and not something the operator should be measured against.
+ */
+function restartControllerManager(env: SandboxEnv, manager: ProcessRecord): void {
+  const layout = layoutOf(env.dir);
+  const args = manager.args.map((arg) => (arg === "--controllers=*" ? "--controllers=*,-nodelifecycle" : arg));
+  spawnDetached({ name: manager.name, command: manager.command, args, cwd: env.dir, env: process.env, logDir: layout.logDir, pidDir: layout.pidDir, port: manager.port });
+}
+
+async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: string[], manager: ProcessRecord): Promise<Omit<Seeding, "nodeSeconds">> {
+  const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const policy = kubeConfig.makeApiClient(k8s.PolicyV1Api);
+  const workloads = Math.ceil(PODS / REPLICAS);
+  const create = rawCreator(kubeConfig);
+  const started = Date.now();
+  let created = 0;
+  let nodeCursor = 0;
+  const indexes = Array.from({ length: workloads }, (_, index) => index);
+  // The Deployments, ReplicaSets and budgets first (a few thousand objects), then every pod at once.
+  const pods: { body: object }[] = [];
+  await pool_(indexes, 16, async (index) => {
+    const name = `svc-${String(index).padStart(5, "0")}`;
+    const replicas = Math.min(REPLICAS, PODS - index * REPLICAS);
+    const labels = { app: name };
+    const template = {
+      metadata: { labels: { ...labels, "pod-template-hash": "bench" } },
+      spec: {
+        containers: [{ name: "app", image: "registry.k8s.io/pause:3.10", resources: { requests: { cpu: "1m", memory: "4Mi" } }, readinessProbe: { exec: { command: ["true"] } } }],
+        terminationGracePeriodSeconds: 1,
+      },
+    };
+    const deployment = await apps.createNamespacedDeployment({
+      namespace: NAMESPACE,
+      body: { metadata: { name, labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: template.spec } } },
+    });
+    const replicaSet = await apps.createNamespacedReplicaSet({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: `${name}-bench`, labels: template.metadata.labels, annotations: { "deployment.kubernetes.io/revision": "1" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name, uid: deployment.metadata!.uid!, controller: true, blockOwnerDeletion: true }] },
+        spec: { replicas, selector: { matchLabels: template.metadata.labels }, template },
+      },
+    });
+    await policy.createNamespacedPodDisruptionBudget({ namespace: NAMESPACE, body: { metadata: { name }, spec: { maxUnavailable: "10%", selector: { matchLabels: labels } } } });
+    const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: replicaSet.metadata!.name!, uid: replicaSet.metadata!.uid!, controller: true, blockOwnerDeletion: true };
+    for (let replica = 0; replica < replicas; replica++) {
+      pods.push({ body: { apiVersion: "v1", kind: "Pod", metadata: { name: `${name}-${replica}`, namespace: NAMESPACE, labels: template.metadata.labels, ownerReferences: [owner] }, spec: { ...template.spec, nodeName: nodeNames[nodeCursor++ % nodeNames.length] } } });
+    }
+  });
+  const workloadSeconds = (Date.now() - started) / 1000;
+  log(`seeding: ${workloads} Deployments, ReplicaSets and budgets in ${workloadSeconds.toFixed(0)} s`);
+  const podsStarted = Date.now();
+  await pool_(pods, SEED_CONCURRENCY, async ({ body }) => {
+    await create(`/api/v1/namespaces/${NAMESPACE}/pods`, body);
+    created++;
+    if (created % 5000 === 0) log(`seeding: ${created} of ${PODS} pods created (${(created / ((Date.now() - podsStarted) / 1000)).toFixed(0)}/s)`);
+  });
+  const podSeconds = (Date.now() - podsStarted) / 1000;
+  log(`seeding: ${created} pods, ${workloads} Deployments, ReplicaSets and budgets in ${podSeconds.toFixed(0)} s; restarting kube-controller-manager`);
+  restartControllerManager(env, manager);
+  // Every budget healthy and allowing disruptions means every pod is Running and Ready (kwok)
+  // and the disruption controller has caught up: the world the preflight expects.
+  await until(
+    "every budget to count its pods healthy",
+    async () => {
+      const budgets = await listAll((page) => policy.listNamespacedPodDisruptionBudget({ namespace: NAMESPACE, ...page }));
+      const healthy = budgets.filter((budget) => (budget.status?.currentHealthy ?? 0) >= (budget.status?.expectedPods ?? 1) && (budget.status?.expectedPods ?? 0) > 0).length;
+      log(`seeding: ${healthy} of ${workloads} budgets see all their pods healthy`);
+      return healthy === workloads ? true : undefined;
+    },
+    60 * 60_000,
+    10_000,
+  );
+  const readySeconds = (Date.now() - started) / 1000;
+  return { podSeconds, readySeconds, workloads };
+}
+
+async function listAll<T>(read: (page: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await read(token ? { limit: 500, _continue: token } : { limit: 500 });
+    items.push(...page.items);
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return items;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operator and its samples
+
+interface Sample {
+  t: number;
+  phase: string;
+  rssMiB: number;
+  heapUsedMiB?: number;
+  heapTotalMiB?: number;
+  cpuSeconds: number;
+}
+
+const TICKS = 100;
+const PAGE = 4096;
+
+function procSample(pid: number): { rssMiB: number; cpuSeconds: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12, rss (24) at 21.
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS;
+    const rssMiB = (Number(fields[21]) * PAGE) / 2 ** 20;
+    return { rssMiB, cpuSeconds };
+  } catch {
+    return undefined;
+  }
+}
+
+async function heapSample(port: number): Promise<{ used: number; total: number } | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    const read = (name: string): number | undefined => {
+      const match = new RegExp(`^${name} ([0-9.e+]+)`, "m").exec(text);
+      return match ? Number(match[1]) / 2 ** 20 : undefined;
+    };
+    const used = read("nodejs_heap_size_used_bytes");
+    const total = read("nodejs_heap_size_total_bytes");
+    return used === undefined || total === undefined ? undefined : { used, total };
+  } catch {
+    return undefined;
+  }
+}
+
+class Sampler {
+  readonly samples: Sample[] = [];
+  phase = "start";
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(pid: number, port: number) {
+    const begun = Date.now();
+    this.done = (async () => {
+      while (this.running) {
+        const proc = procSample(pid);
+        const heap = await heapSample(port);
+        if (proc) this.samples.push({ t: (Date.now() - begun) / 1000, phase: this.phase, ...proc, ...(heap ? { heapUsedMiB: heap.used, heapTotalMiB: heap.total } : {}) });
+        await sleep(1000);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+
+  /** Peak and mean RSS, peak heap and the average CPU (cores) over one phase. */
+  summary(phase: string): { rssPeak: number; rssMean: number; heapPeak: number; cpuCores: number; seconds: number } | undefined {
+    const samples = this.samples.filter((sample) => sample.phase === phase);
+    if (samples.length < 2) return undefined;
+    const first = samples[0];
+    const last = samples[samples.length - 1];
+    const seconds = last.t - first.t;
+    return {
+      rssPeak: Math.max(...samples.map((sample) => sample.rssMiB)),
+      rssMean: samples.reduce((sum, sample) => sum + sample.rssMiB, 0) / samples.length,
+      heapPeak: Math.max(...samples.map((sample) => sample.heapUsedMiB ?? 0)),
+      cpuCores: seconds > 0 ? (last.cpuSeconds - first.cpuSeconds) / seconds : 0,
+      seconds,
+    };
+  }
+}
+
+function startOperator(env: SandboxEnv, kubeconfig: string, port: number): ChildProcess {
+  const logFile = join(env.dir, "logs", "operator-bench.log");
+  const child = spawn(process.execPath, [join(repoRoot, "dist", "src", "main.js")], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      ...env.variables,
+      KUBECONFIG: kubeconfig,
+      NODE_OPTIONS: values["node-options"],
+      LEADER_ELECTION: "false",
+      POD_NAMESPACE: OPERATOR_NAMESPACE,
+      HTTP_PORT: String(port),
+      LOG_LEVEL: "info",
+      CONTROL_PLANE_POLL_SECONDS: "1",
+      UPDATE_POLL_SECONDS: "1",
+      IDLE_RECHECK_SECONDS: "2",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const sink = createWriteStream(logFile);
+  child.stdout.pipe(sink);
+  child.stderr.pipe(sink);
+  return child;
+}
+
+// ---------------------------------------------------------------------------------------------
+// API requests from the audit log
+
+interface AuditLine {
+  auditID: string;
+  verb: string;
+  user?: { username?: string };
+  objectRef?: { resource?: string; subresource?: string };
+  stageTimestamp?: string;
+}
+
+function requestsBetween(env: SandboxEnv, fromMs: number, toMs: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  const seen = new Set<string>();
+  const text = readFileSync(join(layoutOf(env.dir).logDir, "audit.log"), "utf8");
+  for (const line of text.split("\n")) {
+    if (!line.includes(OPERATOR_USER)) continue;
+    const event = JSON.parse(line) as AuditLine;
+    if (event.user?.username !== OPERATOR_USER || seen.has(event.auditID)) continue;
+    const at = Date.parse(event.stageTimestamp ?? "");
+    if (at < fromMs || at > toMs) continue;
+    seen.add(event.auditID);
+    const resource = [event.objectRef?.resource ?? "?", event.objectRef?.subresource].filter(Boolean).join("/");
+    const key = `${event.verb} ${resource}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function total(counts: Map<string, number>): number {
+  return [...counts.values()].reduce((sum, value) => sum + value, 0);
+}
+
+function describeCounts(counts: Map<string, number>): string {
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([key, value]) => `${key} ${value}`).join(", ");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ref = { group: "eksupgrade.io", version: "v1alpha1", plural: "clusterupgrades", namespace: NAMESPACE };
+
+async function main(): Promise<void> {
+  if (BUILD) {
+    log("npm run build");
+    const built = spawnSync("npm", ["run", "build"], { cwd: repoRoot, stdio: "inherit" });
+    if (built.status !== 0) throw new Error("npm run build failed");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "eksup-bench-scale-"));
+  const loadStart = loadavg()[0];
+  log(`sandbox in ${dir}: ${NODES} nodes, ${PODS} pods; ${cpus().length} cores, load ${loadavg().map((value) => value.toFixed(1)).join(" ")}`);
+  const handle = await startSandbox({ dir, ports: "auto", ownerPid: process.pid, build: false, scenario: null });
+  const env = handle.env;
+  let operator: ChildProcess | undefined;
+  let sampler: Sampler | undefined;
+  const report: string[] = [];
+  try {
+    const kubeConfig = new k8s.KubeConfig();
+    kubeConfig.loadFromFile(env.kubeconfigPath);
+    const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const groups = groupsFor();
+    const scenarioFile = join(dir, "bench-scale.yaml");
+    writeFileSync(scenarioFile, scenarioYaml(groups));
+    const nodeStart = Date.now();
+    await seedWorld(parseScenarioText(readFileSync(scenarioFile, "utf8"), scenarioFile), env);
+    const backedSeconds = (Date.now() - nodeStart) / 1000;
+    const backed = groups.reduce((sum, group) => sum + group.size, 0);
+    log(`seeding: ${backed} nodes backed by instances in ${backedSeconds.toFixed(0)} s; adding ${NODES - backed} kwok nodes`);
+    const manager = await stopControllerManager(env, kubeConfig);
+    const kwokStart = Date.now();
+    await addKwokNodes(kubeConfig, NODES - backed);
+    const kwokSeconds = (Date.now() - kwokStart) / 1000;
+    const nodeNames = (await listAll((page) => core.listNode(page))).map((node) => node.metadata!.name!).sort();
+    // Pods are bound to every node at once; kwok runs them whether or not it has made their node Ready yet.
+    const ready = (await listAll((page) => core.listNode(page))).filter((node) => node.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True")).length;
+    log(`seeding: ${nodeNames.length} nodes created (${ready} Ready so far) ${kwokSeconds.toFixed(0)} s after the first kwok node`);
+    const nodeSeconds = (Date.now() - nodeStart) / 1000;
+    log(`seeding: ${nodeNames.length} Ready nodes in ${groups.length} groups in ${nodeSeconds.toFixed(0)} s`);
+    const seeding = { nodeSeconds, backedSeconds, kwokSeconds, ...(await seedPods(env, kubeConfig, nodeNames, manager)) };
+    log(`seeding: every pod Running and every budget healthy ${seeding.readySeconds.toFixed(0)} s after the first pod`);
+
+    await installCrd(kubeConfig);
+    const operatorKubeconfig = await installOperatorIdentity(env, { secretNamespaces: [NAMESPACE] });
+    const port = await freePort();
+    const operatorStart = Date.now();
+    operator = startOperator(env, operatorKubeconfig, port);
+    sampler = new Sampler(operator.pid!, port);
+    sampler.phase = "startup";
+    await until("the operator to be ready", async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined), 120_000);
+    sampler.phase = "idle";
+    const idleStart = Date.now();
+    log(`operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
+    await sleep(30_000);
+    const idleEnd = Date.now();
+
+    const objects = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const read = async (name: string): Promise<ClusterUpgrade> => (await objects.getNamespacedCustomObject({ ...ref, name })) as ClusterUpgrade;
+    const managed = groups.filter((group) => group.kind === "managed").map((group) => group.name);
+    const selfManaged = groups.filter((group) => group.kind === "self-managed").map((group) => `${CLUSTER}-${group.name}`);
+
+    // A dry run over every group: the full preflight and plan, nothing changed.
+    sampler.phase = "plan";
+    const planStart = Date.now();
+    await objects.createNamespacedCustomObject({
+      ...ref,
+      body: {
+        apiVersion: "eksupgrade.io/v1alpha1",
+        kind: "ClusterUpgrade",
+        metadata: { name: "plan" },
+        spec: { cluster: { name: CLUSTER }, targetVersion: TO, dryRun: true, nodeGroups: { selfManaged: selfManaged.map((autoScalingGroupName) => ({ autoScalingGroupName })) } },
+      },
+    });
+    const firstStatus = await until("the first status", async () => ((await read("plan")).status ? Date.now() : undefined), 60_000, 50);
+    const planned = await until("the plan", async () => {
+      const status = (await read("plan")).status;
+      return status?.phase === "Planned" || status?.phase === "Blocked" ? { at: Date.now(), status } : undefined;
+    }, 30 * 60_000, 100);
+    const planEnd = Date.now();
+    const findings = planned.status.preflight?.findings ?? [];
+    log(`plan: first status after ${firstStatus - planStart} ms, phase ${planned.status.phase} after ${planned.at - planStart} ms, ${findings.length} findings, ${planned.status.plan?.hops.length ?? 0} hop(s) planned`);
+    await objects.deleteNamespacedCustomObject({ ...ref, name: "plan" });
+    await until("the dry run to be gone", async () => ((await objects.getNamespacedCustomObject({ ...ref, name: "plan" }).then(() => false).catch(() => true)) ? true : undefined), 60_000);
+
+    let roll: { seconds: number; start: number; end: number; phase: string } | undefined;
+    if (ROLL) {
+      sampler.phase = "roll";
+      const rollStart = Date.now();
+      const rollGroup = `${CLUSTER}-${ROLL_GROUP}`;
+      await objects.createNamespacedCustomObject({
+        ...ref,
+        body: {
+          apiVersion: "eksupgrade.io/v1alpha1",
+          kind: "ClusterUpgrade",
+          metadata: { name: "roll" },
+          spec: {
+            cluster: { name: CLUSTER },
+            targetVersion: TO,
+            nodeGroups: {
+              order: [rollGroup],
+              exclude: [...managed, ...selfManaged.filter((name) => name !== rollGroup)],
+              selfManaged: [{ autoScalingGroupName: rollGroup }],
+              maxSurge: 10,
+              maxUnavailable: 0,
+            },
+            drain: { maxParallelNodes: 10, evictionRetryInterval: "1s" },
+          },
+        },
+      });
+      const last = await until(
+        "the roll to finish",
+        async () => {
+          const status = (await read("roll")).status;
+          if (status?.phase === "Succeeded" || status?.phase === "Failed" || status?.phase === "Blocked") return status;
+          return undefined;
+        },
+        60 * 60_000,
+        1000,
+      );
+      const rollEnd = Date.now();
+      roll = { seconds: (rollEnd - rollStart) / 1000, start: rollStart, end: rollEnd, phase: last.phase ?? "?" };
+      log(`roll: ${last.phase} after ${roll.seconds.toFixed(0)} s`);
+      if (last.phase !== "Succeeded") log(`roll status: ${JSON.stringify(last.conditions?.filter((condition) => condition.status !== "True"))}`);
+    }
+    sampler.phase = "end";
+    await sleep(2000);
+    await sampler.stop();
+
+    const idle = sampler.summary("idle");
+    const plan = sampler.summary("plan");
+    const rolling = roll ? sampler.summary("roll") : undefined;
+    const idleRequests = requestsBetween(env, idleStart, idleEnd);
+    const planRequests = requestsBetween(env, planStart, planEnd);
+    const rollRequests = roll ? requestsBetween(env, roll.start, roll.end) : new Map<string, number>();
+    const mib = (value: number | undefined): string => (value === undefined ? "-" : value.toFixed(0));
+    report.push(
+      `### ${NODES} nodes, ${PODS} pods (${seeding.workloads} Deployments, each with a PodDisruptionBudget)`,
+      "",
+      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node dist/src/main.js, NODE_OPTIONS "${values["node-options"]}".`,
+      "",
+      `Seeding: ${backed} nodes backed by instances (groups ${groups.map((group) => `${group.name} ${group.size}`).join(", ")}) in ${seeding.backedSeconds.toFixed(0)} s, then ${NODES - backed} kwok Nodes created in ${seeding.kwokSeconds.toFixed(0)} s (${((NODES - backed) / seeding.kwokSeconds).toFixed(0)} nodes/s); ${PODS} pods created in ${seeding.podSeconds.toFixed(0)} s (${(PODS / seeding.podSeconds).toFixed(0)} pods/s); all Running and every budget healthy after ${seeding.readySeconds.toFixed(0)} s.`,
+      "",
+      "| Phase | Seconds | RSS peak (MiB) | RSS mean (MiB) | Heap used peak (MiB) | CPU (cores, mean) | API requests |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+      `| idle, no ClusterUpgrade | ${idle?.seconds.toFixed(0) ?? "-"} | ${mib(idle?.rssPeak)} | ${mib(idle?.rssMean)} | ${mib(idle?.heapPeak)} | ${idle?.cpuCores.toFixed(3) ?? "-"} | ${total(idleRequests)} |`,
+      `| preflight and plan (dry run, every group) | ${((planEnd - planStart) / 1000).toFixed(1)} | ${mib(plan?.rssPeak)} | ${mib(plan?.rssMean)} | ${mib(plan?.heapPeak)} | ${plan?.cpuCores.toFixed(3) ?? "-"} | ${total(planRequests)} |`,
+      ...(roll ? [`| roll of ${ROLL_NODES} self-managed nodes (${roll.phase}) | ${roll.seconds.toFixed(0)} | ${mib(rolling?.rssPeak)} | ${mib(rolling?.rssMean)} | ${mib(rolling?.heapPeak)} | ${rolling?.cpuCores.toFixed(3) ?? "-"} | ${total(rollRequests)} |`] : []),
+      "",
+      `Apply to first status: ${firstStatus - planStart} ms. Apply to plan: ${planned.at - planStart} ms (phase ${planned.status.phase}, ${findings.length} findings: ${[...new Set(findings.map((finding) => finding.code))].join(", ") || "none"}).`,
+      "",
+      `Requests, idle: ${describeCounts(idleRequests) || "none"}.`,
+      `Requests, plan: ${describeCounts(planRequests)}.`,
+      ...(roll ? [`Requests, roll: ${describeCounts(rollRequests)}.`] : []),
+    );
+    const out = values.out ?? join(dir, "bench-scale.json");
+    writeFileSync(out, JSON.stringify({ nodes: NODES, pods: PODS, seeding, samples: sampler.samples }, null, 1));
+    report.push("", `Samples: ${out}`);
+  } finally {
+    if (sampler) await sampler.stop();
+    operator?.kill("SIGTERM");
+    if (process.env.BENCH_KEEP_SANDBOX !== "true") await handle.stop();
+  }
+  process.stdout.write(`${report.join("\n")}\n`);
+}
+
+main().catch((error: unknown) => {
+  log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,65 @@
+// npm run footprint: what the operator's process holds before it does any work, and which
+// dependencies it comes from. Each row is a fresh `node --expose-gc` that imports the modules of
+// the rows above it and its own, collects garbage and reports its RSS and V8 heap; the difference
+// to the row before is what that module adds. The last row imports the built operator
+// (dist/src/main.js) without starting it; a last line imports it alone, as the operator starts.
+// Run `npm run build` first.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const main = join(repoRoot, "dist", "src", "main.js");
+
+const MODULES = [
+  "winston",
+  "prom-client",
+  "yaml",
+  "@kubernetes/client-node",
+  "@aws-sdk/credential-provider-node",
+  "@aws-sdk/client-eks",
+  "@aws-sdk/client-ec2",
+  "@aws-sdk/client-auto-scaling",
+  "@aws-sdk/client-route-53",
+  "@aws-sdk/client-cloudwatch",
+  pathToFileURL(main).href,
+];
+
+interface Footprint {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+function measure(modules: string[]): Footprint {
+  const script = `
+    for (const name of ${JSON.stringify(modules)}) await import(name);
+    for (let i = 0; i < 3; i++) globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    globalThis.gc();
+    const usage = process.memoryUsage();
+    process.stdout.write(JSON.stringify({ rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external }));
+    process.exit(0);`;
+  const run = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { cwd: repoRoot, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`importing ${modules.at(-1)} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as Footprint;
+}
+
+if (!existsSync(main)) {
+  process.stderr.write(`${main} does not exist: run npm run build first\n`);
+  process.exit(2);
+}
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+const rows: string[] = ["| Imported (cumulative) | RSS (MiB) | + RSS | V8 heap used (MiB) | + heap |", "| --- | ---: | ---: | ---: | ---: |"];
+let previous = measure([]);
+rows.push(`| node itself | ${mib(previous.rss)} | | ${mib(previous.heapUsed)} | |`);
+for (let index = 0; index < MODULES.length; index++) {
+  const current = measure(MODULES.slice(0, index + 1));
+  const name = MODULES[index].startsWith("file:") ? "dist/src/main.js (the rest of the operator)" : MODULES[index];
+  rows.push(`| ${name} | ${mib(current.rss)} | ${mib(current.rss - previous.rss)} | ${mib(current.heapUsed)} | ${mib(current.heapUsed - previous.heapUsed)} |`);
+  previous = current;
+}
+const alone = measure([pathToFileURL(main).href]);
+rows.push("", `dist/src/main.js imported alone (what the operator loads before its first ClusterUpgrade): RSS ${mib(alone.rss)} MiB, V8 heap used ${mib(alone.heapUsed)} MiB.`);
+process.stdout.write(`${rows.join("\n")}\n`);

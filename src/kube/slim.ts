@@ -1,0 +1,170 @@
+// What the operator keeps of each object it lists from a cluster: the fields the preflight checks,
+// the plan, the green checks and the drain read, and nothing else. A pod as the API server sends
+// it is 5-20 KiB (managedFields, container specs, statuses); kept whole, 60,000 of them are
+// hundreds of megabytes. Each function builds a new object rather than deleting from the one it is
+// given, so that a field nobody listed here cannot slip through unnoticed.
+//
+// A check that starts reading a new field must add it here; test/unit/kube/slim.test.ts runs the
+// checks on slimmed objects and on whole ones and expects the same findings.
+import type {
+  V1Container,
+  V1DaemonSet,
+  V1Deployment,
+  V1Node,
+  V1ObjectMeta,
+  V1OwnerReference,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1PodTemplateSpec,
+  V1ReplicaSet,
+  V1StatefulSet,
+} from "@kubernetes/client-node";
+import { DO_NOT_DISRUPT } from "./workload-snapshot.js";
+
+/** Annotations read from pods: the do-not-disrupt opt-out and the mark of a mirror (static) pod. */
+const POD_ANNOTATIONS = [DO_NOT_DISRUPT, "kubernetes.io/config.mirror"];
+/** The one container variable the preflight reads (aws-node's prefix delegation, on the VPC CNI DaemonSet). */
+const CONTAINER_ENV = new Set(["ENABLE_PREFIX_DELEGATION"]);
+
+function defined<T extends object>(object: T): T {
+  for (const key of Object.keys(object) as (keyof T)[]) if (object[key] === undefined) delete object[key];
+  return object;
+}
+
+function owners(references: V1OwnerReference[] | undefined): V1OwnerReference[] | undefined {
+  return references?.map((reference) => defined({ apiVersion: reference.apiVersion, kind: reference.kind, name: reference.name, uid: reference.uid, controller: reference.controller }));
+}
+
+/** kubectl apply's copy of the whole object: often the largest annotation, and never read. */
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/** Identity, labels and owners, and the annotations named (all but LAST_APPLIED when none are); no managedFields. */
+function meta(metadata: V1ObjectMeta | undefined, annotations?: readonly string[]): V1ObjectMeta | undefined {
+  if (!metadata) return undefined;
+  let kept: Record<string, string> | undefined;
+  if (annotations === undefined) {
+    if (metadata.annotations) {
+      const { [LAST_APPLIED]: _applied, ...rest } = metadata.annotations;
+      kept = rest;
+    }
+  } else
+    for (const key of annotations) {
+      const value = metadata.annotations?.[key];
+      if (value !== undefined) (kept ??= {})[key] = value;
+    }
+  return defined({
+    name: metadata.name,
+    namespace: metadata.namespace,
+    uid: metadata.uid,
+    resourceVersion: metadata.resourceVersion,
+    labels: metadata.labels,
+    annotations: kept,
+    ownerReferences: owners(metadata.ownerReferences),
+    deletionTimestamp: metadata.deletionTimestamp,
+    deletionGracePeriodSeconds: metadata.deletionGracePeriodSeconds,
+  });
+}
+
+export function slimPod(pod: V1Pod): V1Pod {
+  const spec = pod.spec;
+  const emptyDirs = (spec?.volumes ?? []).filter((volume) => volume.emptyDir).map((volume) => ({ name: volume.name, emptyDir: {} }));
+  const ready = pod.status?.conditions?.filter((condition) => condition.type === "Ready").map((condition) => ({ type: condition.type, status: condition.status }));
+  return defined({
+    metadata: meta(pod.metadata, POD_ANNOTATIONS),
+    spec: spec
+      ? defined({
+          // Containers are not read from pods (the checks read them from the workloads' templates).
+          containers: [],
+          nodeName: spec.nodeName,
+          priorityClassName: spec.priorityClassName,
+          terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
+          volumes: emptyDirs.length ? emptyDirs : undefined,
+        })
+      : undefined,
+    status: pod.status ? defined({ phase: pod.status.phase, qosClass: pod.status.qosClass, conditions: ready?.length ? ready : undefined }) : undefined,
+  });
+}
+
+/** Everything but managedFields and the image list (which runs to kilobytes on a real node). */
+export function slimNode(node: V1Node): V1Node {
+  const status = node.status;
+  return defined({
+    metadata: meta(node.metadata),
+    spec: node.spec ? defined({ providerID: node.spec.providerID, unschedulable: node.spec.unschedulable, taints: node.spec.taints }) : undefined,
+    status: status
+      ? defined({
+          conditions: status.conditions?.map((condition) => defined({ type: condition.type, status: condition.status, reason: condition.reason })),
+          nodeInfo: status.nodeInfo,
+          allocatable: status.allocatable,
+        })
+      : undefined,
+  });
+}
+
+function container(spec: V1Container): V1Container {
+  const env = spec.env?.filter((variable) => CONTAINER_ENV.has(variable.name)).map((variable) => defined({ name: variable.name, value: variable.value }));
+  // Only whether a probe exists is read: an empty object keeps that answer without the probe.
+  return defined({ name: spec.name, readinessProbe: spec.readinessProbe ? {} : undefined, env: env?.length ? env : undefined });
+}
+
+function template(spec: V1PodTemplateSpec | undefined): V1PodTemplateSpec | undefined {
+  if (!spec) return undefined;
+  return defined({ spec: spec.spec ? { containers: spec.spec.containers.map(container) } : undefined });
+}
+
+export function slimDeployment(deployment: V1Deployment): V1Deployment {
+  const { spec, status } = deployment;
+  return defined({
+    metadata: meta(deployment.metadata, []),
+    spec: spec ? defined({ replicas: spec.replicas, selector: spec.selector, template: template(spec.template)! }) : undefined,
+    status: status ? defined({ availableReplicas: status.availableReplicas, readyReplicas: status.readyReplicas }) : undefined,
+  });
+}
+
+export function slimStatefulSet(statefulSet: V1StatefulSet): V1StatefulSet {
+  const { spec, status } = statefulSet;
+  return defined({
+    metadata: meta(statefulSet.metadata, []),
+    spec: spec ? defined({ replicas: spec.replicas, selector: spec.selector, serviceName: spec.serviceName, template: template(spec.template)! }) : undefined,
+    status: status ? defined({ replicas: status.replicas, availableReplicas: status.availableReplicas, readyReplicas: status.readyReplicas }) : undefined,
+  });
+}
+
+export function slimDaemonSet(daemonSet: V1DaemonSet): V1DaemonSet {
+  const { spec, status } = daemonSet;
+  return defined({
+    metadata: meta(daemonSet.metadata, []),
+    spec: spec ? defined({ selector: spec.selector, template: template(spec.template)! }) : undefined,
+    status: status
+      ? defined({
+          currentNumberScheduled: status.currentNumberScheduled,
+          desiredNumberScheduled: status.desiredNumberScheduled,
+          numberMisscheduled: status.numberMisscheduled,
+          numberReady: status.numberReady,
+          numberAvailable: status.numberAvailable,
+        })
+      : undefined,
+  });
+}
+
+/** A ReplicaSet is read only to find the Deployment that owns it. */
+export function slimReplicaSet(replicaSet: V1ReplicaSet): V1ReplicaSet {
+  return defined({ metadata: meta(replicaSet.metadata, []) });
+}
+
+export function slimBudget(pdb: V1PodDisruptionBudget): V1PodDisruptionBudget {
+  const { spec, status } = pdb;
+  return defined({
+    metadata: meta(pdb.metadata, []),
+    spec: spec ? defined({ selector: spec.selector, minAvailable: spec.minAvailable, maxUnavailable: spec.maxUnavailable, unhealthyPodEvictionPolicy: spec.unhealthyPodEvictionPolicy }) : undefined,
+    status: status
+      ? defined({
+          currentHealthy: status.currentHealthy,
+          desiredHealthy: status.desiredHealthy,
+          disruptionsAllowed: status.disruptionsAllowed,
+          expectedPods: status.expectedPods,
+          observedGeneration: status.observedGeneration,
+        })
+      : undefined,
+  });
+}
