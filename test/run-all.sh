@@ -35,7 +35,7 @@ npx mocha --config .mocharc.unit.json 2>&1 | tee "$logs/unit.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 count "$logs/unit.log"
 
-# Split across lanes, each with its own sandbox (test/sandbox-lanes.ts; EKSUP_TEST_LANES, default 2).
+# Split across lanes, each with its own sandbox (test/sandbox-lanes.ts; EKSUP_TEST_LANES, default 3).
 # `npm run test:sandbox` runs the same files in one process against one sandbox.
 stage "sandbox tests (integration and end-to-end)"
 node --import tsx test/sandbox-lanes.ts --logs "$logs/lanes" 2>&1 | tee "$logs/sandbox.log"

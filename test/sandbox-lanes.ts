@@ -1,14 +1,14 @@
 // The sandbox suite split across lanes: each lane is a mocha process with a sandbox of its own
 // (its own etcd, kube-apiserver, kwok, moto and EKS emulator on free ports) and a share of the spec
 // files of .mocharc.sandbox.json. Most of a sandbox test is waiting on controllers, kwok and the
-// emulator's clock, so two lanes on two cores take little more than half the time of one.
+// emulator's clock, so on two cores three lanes take well under half the time of one.
 //
 // The least-privilege check needs the whole suite: each lane reports what the operator's
 // ServiceAccount did in its sandbox (test/support/global-sandbox.ts, EKSUP_LANE_REPORT), and the
 // merge below judges the union, exactly as a single run judges its own audit log.
 //
 //   node --import tsx test/sandbox-lanes.ts [--lanes N] [--logs DIR]
-//   EKSUP_TEST_LANES=N     lanes when --lanes is not given (default 2)
+//   EKSUP_TEST_LANES=N     lanes when --lanes is not given (default 3)
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,19 +26,19 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
  * machine), so that the lanes end close together. A file missing here counts as a minute.
  */
 const EXPECTED_SECONDS: Readonly<Record<string, number>> = {
-  "test/e2e/inplace-upgrade.test.ts": 300,
-  "test/e2e/node-roll.test.ts": 250,
-  "test/e2e/blue-green.test.ts": 150,
-  "test/e2e/chaos.test.ts": 120,
-  "test/e2e/rollback.test.ts": 150,
-  "test/e2e/helm-install.test.ts": 60,
-  "test/integration/helm/chart.test.ts": 40,
-  "test/e2e/preflight.test.ts": 70,
-  "test/e2e/lost-leadership.test.ts": 50,
-  "test/e2e/kubectl-plugin.test.ts": 50,
-  "test/e2e/faults.test.ts": 45,
-  "test/integration/eks-emulator/nodegroup-update.test.ts": 60,
-  "test/e2e/claims.test.ts": 25,
+  "test/e2e/inplace-upgrade.test.ts": 364,
+  "test/e2e/blue-green.test.ts": 236,
+  "test/e2e/node-roll.test.ts": 157,
+  "test/e2e/rollback.test.ts": 102,
+  "test/e2e/chaos.test.ts": 97,
+  "test/e2e/preflight.test.ts": 67,
+  "test/e2e/lost-leadership.test.ts": 60,
+  "test/e2e/faults.test.ts": 56,
+  "test/integration/eks-emulator/nodegroup-update.test.ts": 54,
+  "test/e2e/kubectl-plugin.test.ts": 44,
+  "test/e2e/claims.test.ts": 36,
+  "test/e2e/helm-install.test.ts": 20,
+  "test/integration/helm/chart.test.ts": 20,
   "test/integration/sandbox/eviction.test.ts": 25,
   "test/integration/runtime/leader-election.test.ts": 20,
 };
@@ -124,7 +124,7 @@ export function judgeLanes(reports: readonly LaneReport[], allFiles: readonly st
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { lanes: { type: "string" }, logs: { type: "string" } } });
-  const lanes = Number(values.lanes ?? process.env.EKSUP_TEST_LANES ?? "2");
+  const lanes = Number(values.lanes ?? process.env.EKSUP_TEST_LANES ?? "3");
   if (!Number.isInteger(lanes) || lanes < 1 || lanes > 8) {
     process.stderr.write(`--lanes (or EKSUP_TEST_LANES) must be a whole number from 1 to 8, got "${values.lanes ?? process.env.EKSUP_TEST_LANES}"\n`);
     return 2;

@@ -188,6 +188,13 @@ describe("blue/green cutover end to end (sandbox)", function () {
     await world.apply("killed", spec({ trafficSteps: [25, 50, 100], stepInterval: "8s" }));
     const baking = await world.waitFor("killed", "step 2 baking", (upgrade) => upgrade.status?.cutover?.step === 2 && Boolean(upgrade.status.cutover.changeInSyncAt), 90_000);
     const stepTwo = baking.status!.cutover!.changes!.find((change) => change.step === 2)!;
+    // Events are sent after the status write that records the change: the kill waits for step 2's,
+    // so that the count below tells a step sent twice from an Event a kill cut short.
+    const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    await waitUntil("the TrafficStep Event of step 2", async () => {
+      const events = await core.listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=killed,reason=TrafficStep" });
+      return events.items.some((event) => event.message?.startsWith("step 2/3"));
+    }, 30_000);
     await first.kill();
     operator();
     const done: ClusterUpgrade = await world.waitForPhase("killed", "Succeeded", 120_000);
@@ -195,7 +202,7 @@ describe("blue/green cutover end to end (sandbox)", function () {
     assert.deepEqual(changes.map((change) => change.step), [1, 2, 3], "every step once, in order");
     assert.ok(changes.every((change) => change.changeId && change.inSyncAt), "every step was sent by a recorded change, none adopted after a lost write");
     // moto answers every change with the same id, so the Events say how often each step was sent.
-    const events = await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=killed,reason=TrafficStep" });
+    const events = await core.listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=killed,reason=TrafficStep" });
     const sendsPerStep = new Map<string, number>();
     for (const event of events.items) {
       const step = /^step (\d)\/3/.exec(event.message ?? "")?.[1] ?? "?";
