@@ -25,6 +25,7 @@ import { installCrd } from "../sandbox/crd.js";
 import { startSandbox } from "../sandbox/runtime/supervisor.js";
 import type { SandboxEnv } from "../sandbox/runtime/env.js";
 import type { ClusterUpgrade } from "../src/api/v1alpha1/types.js";
+import { log, sleep, until as pollUntil } from "./bench-support.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const scenario = join(repoRoot, "sandbox", "scenarios", "large-100-nodes.yaml");
@@ -59,20 +60,9 @@ const groups = Array.from({ length: groupCount }, (_, index) => `${CLUSTER}-pool
 /** What a node takes from launch to Ready in the sandbox, in real seconds. */
 const bootSeconds = DEFAULT_NODE_BOOT_SECONDS * timeFactor;
 
-function log(line: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 1000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** Polls every 1000 ms unless told otherwise. */
+function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 1000): Promise<T> {
+  return pollUntil(what, probe, timeoutMs, everyMs);
 }
 
 interface World {

@@ -29,6 +29,7 @@ import { parseScenarioText } from "../sandbox/scenario/schema.js";
 import { seedWorld } from "../sandbox/scenario/seed.js";
 import type { SandboxEnv } from "../sandbox/runtime/env.js";
 import type { ClusterUpgrade } from "../src/api/v1alpha1/types.js";
+import { log, sleep, until as pollUntil } from "./bench-support.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const CLUSTER = "scale";
@@ -80,20 +81,9 @@ const PODS = count("pods", values.pods, REPLICAS);
 const ROLL = values.roll && !values["no-roll"];
 const BUILD = values.build && !values["no-build"];
 
-function log(line: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** Polls every 250 ms unless told otherwise. */
+function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  return pollUntil(what, probe, timeoutMs, everyMs);
 }
 
 /** Runs `work` on every item with at most `limit` in flight. */
