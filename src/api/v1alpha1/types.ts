@@ -244,11 +244,8 @@ export interface HopStatus {
 
 export type HopStage = "ControlPlane" | "Addons" | "NodeGroups" | "LateAddons" | "Done";
 
-export interface AddonStatus {
-  name: string;
-  hop: string;
-  fromVersion: string;
-  toVersion: string;
+/** An EKS update the operator started and follows (steps/tracked-update.ts): its token, id and retries. */
+export interface UpdateRecord {
   state: StepState;
   clientRequestToken?: string;
   updateId?: string;
@@ -256,6 +253,13 @@ export interface AddonStatus {
   errors?: UpdateError[];
   nextAttemptAt?: string;
   message?: string;
+}
+
+export interface AddonStatus extends UpdateRecord {
+  name: string;
+  hop: string;
+  fromVersion: string;
+  toVersion: string;
   /** spec.bake: chosen among the versions that support both minors of the hop, while the control plane bakes. */
   bake?: boolean;
 }
@@ -514,7 +518,7 @@ export interface VerificationStatus {
 export type RollbackState = "NodeGroups" | "Addons" | "ControlPlane" | "LateAddons" | "RolledBack" | "Refused";
 
 /** One managed node group or add-on taken back to the old version by a rollback. */
-export interface RollbackItem {
+export interface RollbackItem extends UpdateRecord {
   name: string;
   /** Managed node group or add-on. */
   kind: "NodeGroup" | "Addon";
@@ -526,13 +530,6 @@ export interface RollbackItem {
   releaseVersion?: string;
   /** Node groups with a launch template: the template version it had before the upgrade. */
   launchTemplateVersion?: string;
-  state: StepState;
-  clientRequestToken?: string;
-  updateId?: string;
-  attempts?: number;
-  errors?: UpdateError[];
-  nextAttemptAt?: string;
-  message?: string;
 }
 
 /** A rollback of the last control-plane hop (spec.rollback): nodes, add-ons that run on both minors, the control plane, then the other add-ons. */
