@@ -2,6 +2,7 @@
 // whole upgrades hop by hop, and the scenarios the operator must refuse or wait on.
 import assert from "node:assert/strict";
 import { ALL_CONDITION_TYPES, API_VERSION, KIND, type ClusterUpgrade, type ClusterUpgradeSpec } from "../../../src/api/v1alpha1/types.js";
+import { drivePasses } from "../../support/drive.js";
 import { ClusterUpgradeController, type ReconcileOutcome } from "../../../src/controllers/clusterupgrade/controller.js";
 import { isDeepStrictEqual } from "node:util";
 import { CLAIM_TAG } from "../../../src/claims/holder.js";
@@ -87,13 +88,7 @@ function harness(spec: Partial<ClusterUpgradeSpec> = {}, version = "1.29", globa
     object,
     condition: (type) => object().status?.conditions?.find((condition) => condition.type === type),
     async drive(limit = 200, until) {
-      let outcome: ReconcileOutcome = {};
-      for (let pass = 0; pass < limit; pass++) {
-        outcome = await controller.reconcile("default", "upgrade");
-        if (outcome.requeueAfterMs === undefined || until?.(object())) return outcome;
-        await clock.advance(outcome.requeueAfterMs);
-      }
-      return outcome;
+      return drivePasses(() => controller.reconcile("default", "upgrade"), (ms) => clock.advance(ms), object, limit, until);
     },
   };
 }

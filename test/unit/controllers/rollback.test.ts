@@ -6,6 +6,7 @@ import { ClusterUpgradeController, type ReconcileOutcome } from "../../../src/co
 import { FakeClock } from "../../../src/util/clock.js";
 import { createSilentLogger } from "../../../src/util/logger.js";
 import { ValidationError } from "../../../src/util/errors.js";
+import { drivePasses } from "../../support/drive.js";
 import { healthyWorld } from "../../support/fakes/cloud.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";
 import { MemoryStore, RecordingEvents } from "../../support/fakes/store.js";
@@ -41,13 +42,7 @@ function world(spec: Partial<ClusterUpgradeSpec>, target = "1.31") {
     edit: (change: (upgrade: ClusterUpgrade) => void) => store.editSpec("default", "upgrade", change),
     /** Runs passes, moving the clock by each requeue, until none is asked, `until` holds, or `limit` passes. */
     async drive(limit = 300, until?: (upgrade: ClusterUpgrade) => boolean): Promise<ReconcileOutcome> {
-      let outcome: ReconcileOutcome = {};
-      for (let pass = 0; pass < limit; pass++) {
-        outcome = await controller.reconcile("default", "upgrade");
-        if (outcome.requeueAfterMs === undefined || until?.(object())) return outcome;
-        await clock.advance(outcome.requeueAfterMs);
-      }
-      return outcome;
+      return drivePasses(() => controller.reconcile("default", "upgrade"), (ms) => clock.advance(ms), object, limit, until);
     },
     /** The start calls in order: cp-<version>, node group or add-on name with its version. */
     starts(): string[] {
