@@ -15,6 +15,7 @@ import type { HttpProbe } from "../../bluegreen/gates.js";
 import type { OutboundPolicy } from "../../net/outbound.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type { Logger } from "winston";
+import type { Ending } from "./status.js";
 
 export interface ControllerTimings {
   /** How often a running control-plane update is polled (DescribeUpdate). */
@@ -88,6 +89,11 @@ export interface StepContext {
   /** When the current maintenance window closes, if windows are declared and one is open. */
   windowClosesAt?: Date;
   setCondition(type: ConditionTypeName, status: ConditionStatus, reason: ReasonName, message: string): void;
+  /**
+   * Ends the upgrade (or the dry run): Ready and Progressing together, from status.ts, with
+   * `message` on Ready and `detail` added to Progressing's. Nothing after an ending changes them.
+   */
+  end(ending: Ending, message: string, detail?: string): void;
   event(type: EventType, reason: string, message: string): void;
 }
 

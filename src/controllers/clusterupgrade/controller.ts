@@ -27,7 +27,7 @@ import { deliverPending, NOTIFICATION_RETRY_MIN_MS, recordPhaseChange } from "..
 import { DEFAULT_TIMINGS, type ClaimEnvironment, type ControllerTimings, type EventType, type Step, type StepContext } from "./context.js";
 import { claimsNoLongerNeeded, holdsClaims } from "../../claims/decide.js";
 import { claimStep, releaseClaims, releaseClaimsAtEnd } from "./steps/claim.js";
-import { derivePhase, describeProgress, errorReason } from "./status.js";
+import { derivePhase, describeProgress, endingConditions, errorReason, readyWhileRunning } from "./status.js";
 import { guardedProbe } from "../../bluegreen/http-probe.js";
 import { DEFAULT_OUTBOUND_POLICY, type OutboundPolicy } from "../../net/outbound.js";
 import type { HttpProbe } from "../../bluegreen/gates.js";
@@ -192,6 +192,9 @@ export class ClusterUpgradeController {
       setCondition: (type, conditionStatus: ConditionStatus, reason, message) => {
         status.conditions = setCondition(status.conditions ?? [], { type, status: conditionStatus, reason, message, observedGeneration: generation }, now);
       },
+      end: (ending, message, detail) => {
+        for (const condition of endingConditions(ending, message, detail)) context.setCondition(condition.type, condition.status, condition.reason, condition.message);
+      },
       event: (type, reason, message) => pendingEvents.push({ type, reason, message }),
     };
 
@@ -297,20 +300,11 @@ export class ClusterUpgradeController {
     return retryAfterMs;
   }
 
-  /** The summary condition and the derived fields, from whatever the steps recorded. */
-  /** failedWith: the reason of the error that ended the pass, if one did. */
+  /** The summary condition and the derived fields (status.ts), from whatever the steps recorded. */
   private summarize(context: StepContext, failedWith: ReasonName | undefined): void {
     const { status } = context;
-    const ready = status.conditions?.find((condition) => condition.type === ConditionType.Ready);
-    if (ready?.status !== "True" && ready?.reason !== Reason.DryRun && ready?.reason !== Reason.Aborted && ready?.reason !== Reason.RolledBack) {
-      const blocking = status.conditions?.find((condition) => condition.status === "False" && condition.type !== ConditionType.Ready && condition.type !== ConditionType.Paused && condition.reason !== Reason.NotApplicable && condition.reason !== Reason.Resumed && condition.reason !== Reason.NotRequested);
-      context.setCondition(
-        ConditionType.Ready,
-        "False",
-        failedWith ?? Reason.Reconciling,
-        blocking ? `${blocking.type}: ${blocking.message}` : `upgrading to ${context.spec.targetVersion}`,
-      );
-    }
+    const ready = readyWhileRunning(status, context.spec.targetVersion, failedWith);
+    if (ready) context.setCondition(ready.type, ready.status, ready.reason, ready.message);
     status.phase = derivePhase(status);
     status.progress = describeProgress(status);
   }

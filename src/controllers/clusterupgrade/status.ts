@@ -1,6 +1,12 @@
-// Pure functions from the conditions and progress of a ClusterUpgrade to its phase and the short
-// progress text shown by `kubectl get cu`.
-import type { ClusterUpgradeStatus, Condition, Phase, ReasonName } from "../../api/v1alpha1/types.js";
+// Where the summary of a ClusterUpgrade is computed, from what the steps recorded: the two summary
+// conditions (Ready and, at the end, Progressing), the phase, and the short progress text shown by
+// `kubectl get cu`.
+//
+// The other conditions (ControlPlaneUpgraded, AddonsUpgraded, NodeGroupsUpgraded, Verified, ...)
+// are set by the step that owns that part of the upgrade. Their messages carry what only that
+// step knows at that moment (an EKS update id, the pod a drain waits for, the gate that failed);
+// deriving them here would mean storing every such detail in status first, for no gain.
+import type { ClusterUpgradeStatus, Condition, ConditionStatus, Phase, ReasonName } from "../../api/v1alpha1/types.js";
 import { ConditionType, Reason } from "../../api/v1alpha1/types.js";
 import { AccessDeniedError, findInCauseChain, NotFoundError, ThrottlingError, TimedOutError, TransientError, ValidationError } from "../../util/errors.js";
 import { trafficInFlight } from "../../bluegreen/cutover.js";
@@ -31,6 +37,66 @@ function hasUpdateInFlight(status: ClusterUpgradeStatus): boolean {
     status.green?.state === "Creating" ||
     status.green?.state === "NodeGroups"
   );
+}
+
+/** How an upgrade (or a dry run) ends. Each ending is also the reason on Ready and Progressing. */
+export type Ending = typeof Reason.Succeeded | typeof Reason.Aborted | typeof Reason.RolledBack | typeof Reason.RollbackRefused | typeof Reason.DryRun;
+
+const ENDINGS: Record<Ending, { ready: ConditionStatus; progressing: string }> = {
+  [Reason.Succeeded]: { ready: "True", progressing: "the upgrade is complete; nothing more is changed" },
+  [Reason.Aborted]: { ready: "False", progressing: "aborted by spec.abort; nothing more is changed" },
+  [Reason.RolledBack]: { ready: "False", progressing: "rolled back; nothing more is changed" },
+  [Reason.RollbackRefused]: { ready: "False", progressing: "the rollback was refused; nothing more is changed" },
+  [Reason.DryRun]: { ready: "False", progressing: "dry run; nothing is changed" },
+};
+
+export interface SummaryCondition {
+  type: typeof ConditionType.Ready | typeof ConditionType.Progressing;
+  status: ConditionStatus;
+  reason: ReasonName;
+  message: string;
+}
+
+/**
+ * The two summary conditions of an ending: Ready (True only for Succeeded) with `message`, and
+ * Progressing False, whose message says that nothing more is changed, plus `detail` if given.
+ */
+export function endingConditions(ending: Ending, message: string, detail?: string): [SummaryCondition, SummaryCondition] {
+  const { ready, progressing } = ENDINGS[ending];
+  return [
+    { type: ConditionType.Ready, status: ready, reason: ending, message },
+    { type: ConditionType.Progressing, status: "False", reason: ending, message: detail ? `${progressing}. ${detail}` : progressing },
+  ];
+}
+
+function isEnding(reason: string | undefined): boolean {
+  return reason !== undefined && Object.hasOwn(ENDINGS, reason);
+}
+
+/**
+ * Ready while the upgrade has not ended: False, with the first other condition that is False as
+ * the message (what holds the upgrade), or "upgrading to <target>". The reason is the error's kind
+ * when the pass failed (`failedWith`), Reconciling otherwise. Undefined once an ending was set:
+ * an ending's Ready stays as the step that ended the upgrade wrote it.
+ */
+export function readyWhileRunning(status: ClusterUpgradeStatus, targetVersion: string, failedWith: ReasonName | undefined): SummaryCondition | undefined {
+  const ready = find(status.conditions, ConditionType.Ready);
+  if (ready && isEnding(ready.reason)) return undefined;
+  const blocking = status.conditions?.find(
+    (condition) =>
+      condition.status === "False" &&
+      condition.type !== ConditionType.Ready &&
+      condition.type !== ConditionType.Paused &&
+      condition.reason !== Reason.NotApplicable &&
+      condition.reason !== Reason.Resumed &&
+      condition.reason !== Reason.NotRequested,
+  );
+  return {
+    type: ConditionType.Ready,
+    status: "False",
+    reason: failedWith ?? Reason.Reconciling,
+    message: blocking ? `${blocking.type}: ${blocking.message}` : `upgrading to ${targetVersion}`,
+  };
 }
 
 /** Derives the phase from the conditions, most decisive first. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { chooseAddonVersion, compareAddonVersions, orderAddons } from "../../../src/controllers/clusterupgrade/steps/addons.js";
 import { orderNodeGroups } from "../../../src/controllers/clusterupgrade/steps/nodegroups.js";
 import { failureBackoffMs, remediationFor } from "../../../src/controllers/clusterupgrade/steps/tracked-update.js";
-import { derivePhase, describeProgress, errorReason } from "../../../src/controllers/clusterupgrade/status.js";
+import { derivePhase, describeProgress, endingConditions, errorReason, readyWhileRunning } from "../../../src/controllers/clusterupgrade/status.js";
 import { classifyAwsError, classifyKubeError } from "../../../src/util/classify.js";
 import { TimedOutError } from "../../../src/util/errors.js";
 import type { Condition } from "../../../src/api/v1alpha1/types.js";
@@ -83,6 +83,38 @@ describe("phase and progress", () => {
       "cp 2/2",
     );
     assert.equal(describeProgress({ hops: [{ from: "1.31", version: "1.31", state: "InProgress", stage: "Addons" }] }), "");
+  });
+});
+
+describe("the summary conditions", () => {
+  const condition = (type: string, status: "True" | "False" | "Unknown", reason: string, message = ""): Condition => ({ type, status, reason, message, lastTransitionTime: "2026-11-22T00:00:00Z" });
+
+  it("ends with Ready and Progressing together, Ready True only on success", () => {
+    const [ready, progressing] = endingConditions("Succeeded", "cluster c runs 1.31");
+    assert.deepEqual(ready, { type: "Ready", status: "True", reason: "Succeeded", message: "cluster c runs 1.31" });
+    assert.equal(progressing.status, "False");
+    assert.equal(progressing.reason, "Succeeded");
+    for (const ending of ["Aborted", "RolledBack", "RollbackRefused", "DryRun"] as const) {
+      const [endReady, endProgressing] = endingConditions(ending, "why");
+      assert.equal(endReady.status, "False", ending);
+      assert.equal(endReady.reason, ending);
+      assert.equal(endProgressing.reason, ending);
+    }
+    assert.match(endingConditions("Aborted", "aborted at 1.30", "Released: group a.")[1].message, /nothing more is changed\. Released: group a\.$/);
+  });
+
+  it("keeps Ready as every ending wrote it, a refused rollback included", () => {
+    for (const reason of ["Succeeded", "Aborted", "RolledBack", "RollbackRefused", "DryRun"]) {
+      const status = reason === "Succeeded" ? "True" : "False";
+      assert.equal(readyWhileRunning({ conditions: [condition("Ready", status, reason), condition("RolledBack", "False", "RollbackRefused", "too late")] }, "1.31", undefined), undefined, reason);
+    }
+  });
+
+  it("names what holds a running upgrade, and the kind of error that ended the pass", () => {
+    const conditions = [condition("Ready", "False", "Reconciling"), condition("Paused", "False", "Resumed"), condition("PreflightPassed", "False", "BlockingFindings", "2 blocking findings")];
+    assert.deepEqual(readyWhileRunning({ conditions }, "1.31", undefined), { type: "Ready", status: "False", reason: "Reconciling", message: "PreflightPassed: 2 blocking findings" });
+    assert.equal(readyWhileRunning({ conditions }, "1.31", "Throttled")?.reason, "Throttled");
+    assert.equal(readyWhileRunning({ conditions: [] }, "1.31", undefined)?.message, "upgrading to 1.31");
   });
 });
 

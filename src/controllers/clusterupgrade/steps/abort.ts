@@ -53,8 +53,7 @@ export const abortStep: Step = {
     const tail = running.length ? ` EKS updates already started cannot be cancelled and are still running: ${running.join("; ")}.` : "";
     const released = context.status.released?.length ? ` Released: ${context.status.released.join("; ")}.` : "";
     if (!context.status.finishedAt) context.status.finishedAt = context.now.toISOString();
-    context.setCondition(ConditionType.Progressing, "False", Reason.Aborted, `aborted by spec.abort; no further change will be made.${released}${tail}`);
-    context.setCondition(ConditionType.Ready, "False", Reason.Aborted, `the upgrade was aborted at ${context.status.currentVersion ?? "an unknown version"}`);
+    context.end(Reason.Aborted, `the upgrade was aborted at ${context.status.currentVersion ?? "an unknown version"}`, `${released}${tail}`.trim() || undefined);
     return STOP;
   },
 };

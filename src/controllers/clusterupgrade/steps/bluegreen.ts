@@ -110,8 +110,7 @@ function finishRollback(context: StepContext, cutover: CutoverStatus): StepResul
   const how = change?.changeId ? `Route53 change ${change.changeId} INSYNC at ${cutover.changeInSyncAt}` : "the weights were already on blue";
   const message = `all traffic is back on blue (split ${cutover.split}; ${how}) because at step ${cutover.step}/${cutover.steps ?? "?"} ${cutover.failedGate ?? "a gate failed"}. Green cluster ${greenName(context)} was left as it is: fix it, then delete and re-create this ClusterUpgrade to try again.`;
   context.setCondition(ConditionType.TrafficShifted, "False", Reason.RolledBack, message);
-  context.setCondition(ConditionType.Progressing, "False", Reason.RolledBack, "rolled back to blue");
-  context.setCondition(ConditionType.Ready, "False", Reason.RolledBack, message);
+  context.end(Reason.RolledBack, message, "All traffic is on blue");
   return STOP;
 }
 
@@ -128,8 +127,7 @@ async function promote(context: StepContext, cutover: CutoverStatus): Promise<St
   const message = `green cluster ${greenName(context)} (${context.spec.targetVersion}) carries all traffic (split ${cutover.split}) since ${cutover.promotedAt}; blue cluster ${context.spec.cluster.name} receives no traffic and is kept as the fallback until ${keepUntil} (blueRetention.keepFor ${keepFor}); ${afterwards}.`;
   cutover.message = message;
   context.setCondition(ConditionType.TrafficShifted, "True", Reason.Promoted, message);
-  context.setCondition(ConditionType.Ready, "True", Reason.Succeeded, message);
-  context.setCondition(ConditionType.Progressing, "False", Reason.Succeeded, "cutover complete");
+  context.end(Reason.Succeeded, message, "The cutover is complete");
   if (firstTime) context.event("Normal", "UpgradeSucceeded", message);
   return retainBlue(context, cutover);
 }

@@ -13,8 +13,7 @@ export const finalizeStep: Step = {
     const selfManaged = groups.filter((group) => group.kind === "SelfManaged").length;
     const skipped = groups.flatMap((group) => group.skippedNodes ?? []);
     const message = `cluster ${context.spec.cluster.name} runs ${context.spec.targetVersion}: ${hops.filter((hop) => hop.from !== hop.version).length} control-plane hop(s), ${addons} add-on update(s), ${groups.length - selfManaged} managed and ${selfManaged} self-managed node group(s)${skipped.length ? `; nodes left on their old version after a drain timeout (spec.drain.onTimeout SkipNode): ${skipped.join(", ")}` : ""}`;
-    context.setCondition(ConditionType.Ready, "True", Reason.Succeeded, message);
-    context.setCondition(ConditionType.Progressing, "False", Reason.Succeeded, "upgrade complete");
+    context.end(Reason.Succeeded, message);
     if (!alreadyDone) context.event("Normal", "UpgradeSucceeded", message);
     return Promise.resolve(STOP);
   },

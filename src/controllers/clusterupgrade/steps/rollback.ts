@@ -39,8 +39,7 @@ function refuse(context: StepContext, rollback: RollbackStatus, why: string): St
   rollback.message = why;
   rollback.finishedAt ??= context.now.toISOString();
   context.setCondition(ConditionType.RolledBack, "False", Reason.RollbackRefused, `rollback ${rollback.from} -> ${rollback.to} refused: ${why}`);
-  context.setCondition(ConditionType.Progressing, "False", Reason.RollbackRefused, `the rollback was refused and nothing more is changed: ${why}`);
-  context.setCondition(ConditionType.Ready, "False", Reason.RollbackRefused, `rollback refused: ${why}`);
+  context.end(Reason.RollbackRefused, `rollback refused: ${why}`);
   context.event("Warning", "RollbackRefused", why);
   return STOP;
 }
@@ -252,8 +251,7 @@ function rolledBack(context: StepContext, rollback: RollbackStatus): StepResult 
   const message = `rolled back ${rollback.from} -> ${rollback.to} (${rollback.trigger === "Automatic" ? "automatic" : "requested"}: ${rollback.reason})${moved.length ? `; ${moved.join(", ")}` : ""}`;
   rollback.message = message;
   context.setCondition(ConditionType.RolledBack, "True", Reason.RolledBack, message);
-  context.setCondition(ConditionType.Progressing, "False", Reason.RolledBack, "rolled back; nothing more is changed");
-  context.setCondition(ConditionType.Ready, "False", Reason.RolledBack, `the cluster was rolled back to ${rollback.to}`);
+  context.end(Reason.RolledBack, `the cluster was rolled back to ${rollback.to}`);
   if (first) context.event("Normal", "RolledBack", message);
   return STOP;
 }

@@ -63,8 +63,7 @@ export const dryRunStep: Step = {
     // The preflight step has just computed the findings (and the plan); a dry run stops there.
     const blockingCount = context.status.preflight?.blocking ?? 0;
     const verdict = blockingCount ? `${blockingCount} blocking finding(s) would stop it (see status.preflight)` : "preflight passed";
-    context.setCondition(ConditionType.Ready, "False", Reason.DryRun, dryRunMessage(context, verdict));
-    context.setCondition(ConditionType.Progressing, "False", Reason.DryRun, "dry run");
+    context.end(Reason.DryRun, dryRunMessage(context, verdict));
     return Promise.resolve(STOP);
   },
 };
