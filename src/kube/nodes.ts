@@ -4,6 +4,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { classifyKubeError, readKubeError } from "../util/classify.js";
 import { listAll } from "./paged-list.js";
+import { LIST_PATHS, rawPages } from "./raw-list.js";
 import { slimBudget, slimNode, slimPod, slimReplicaSet } from "./slim.js";
 
 export interface NodePatch {
@@ -39,18 +40,16 @@ const MERGE_PATCH = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.Merge
 
 export class KubeNodeOperations implements NodeOperations {
   private readonly core: k8s.CoreV1Api;
-  private readonly apps: k8s.AppsV1Api;
   private readonly policy: k8s.PolicyV1Api;
 
-  constructor(kubeConfig: k8s.KubeConfig) {
+  constructor(protected readonly kubeConfig: k8s.KubeConfig) {
     this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-    this.apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
     this.policy = kubeConfig.makeApiClient(k8s.PolicyV1Api);
   }
 
   async listNodes(): Promise<k8s.V1Node[]> {
     try {
-      return await listAll((page) => this.core.listNode(page), slimNode);
+      return await listAll(rawPages<k8s.V1Node>(this.kubeConfig, LIST_PATHS.nodes), slimNode);
     } catch (error) {
       throw classifyKubeError(error, "listing nodes");
     }
@@ -59,7 +58,7 @@ export class KubeNodeOperations implements NodeOperations {
   async podsOnNode(nodeName: string): Promise<k8s.V1Pod[]> {
     try {
       // The API server filters by node: a drain pass reads the pods of its node, not of the cluster.
-      return await listAll((page) => this.core.listPodForAllNamespaces({ ...page, fieldSelector: `spec.nodeName=${nodeName}` }), slimPod);
+      return await listAll(rawPages<k8s.V1Pod>(this.kubeConfig, LIST_PATHS.pods, { fieldSelector: `spec.nodeName=${nodeName}` }), slimPod);
     } catch (error) {
       throw classifyKubeError(error, `listing the pods on node ${nodeName}`);
     }
@@ -67,7 +66,7 @@ export class KubeNodeOperations implements NodeOperations {
 
   async listBudgets(): Promise<k8s.V1PodDisruptionBudget[]> {
     try {
-      return await listAll((page) => this.policy.listPodDisruptionBudgetForAllNamespaces(page), slimBudget);
+      return await listAll(rawPages<k8s.V1PodDisruptionBudget>(this.kubeConfig, LIST_PATHS.budgets), slimBudget);
     } catch (error) {
       throw classifyKubeError(error, "listing PodDisruptionBudgets");
     }
@@ -75,7 +74,7 @@ export class KubeNodeOperations implements NodeOperations {
 
   async listReplicaSets(): Promise<k8s.V1ReplicaSet[]> {
     try {
-      return await listAll((page) => this.apps.listReplicaSetForAllNamespaces(page), slimReplicaSet);
+      return await listAll(rawPages<k8s.V1ReplicaSet>(this.kubeConfig, LIST_PATHS.replicaSets), slimReplicaSet);
     } catch (error) {
       throw classifyKubeError(error, "listing ReplicaSets");
     }

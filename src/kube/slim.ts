@@ -60,7 +60,8 @@ function meta(metadata: V1ObjectMeta | undefined, annotations?: readonly string[
     labels: metadata.labels,
     annotations: kept,
     ownerReferences: owners(metadata.ownerReferences),
-    deletionTimestamp: metadata.deletionTimestamp,
+    // A Date from the model classes, a string from a raw page (raw-list.ts): always a Date here.
+    deletionTimestamp: metadata.deletionTimestamp ? new Date(metadata.deletionTimestamp) : undefined,
     deletionGracePeriodSeconds: metadata.deletionGracePeriodSeconds,
   });
 }

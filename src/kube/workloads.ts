@@ -5,6 +5,7 @@ import type { WorkloadSnapshot } from "./workload-snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
 import { listAll } from "./paged-list.js";
+import { LIST_PATHS, rawPages } from "./raw-list.js";
 import { slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
 export interface WorkloadReader {
@@ -16,29 +17,20 @@ export type ClusterAccess = WorkloadReader & NodeOperations;
 
 /** snapshot() lists everything once per call; callers run it before changes, not on every poll. */
 export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAccess {
-  private readonly coreApi: k8s.CoreV1Api;
-  private readonly appsApi: k8s.AppsV1Api;
-  private readonly policyApi: k8s.PolicyV1Api;
-
-  constructor(kubeConfig: k8s.KubeConfig) {
-    super(kubeConfig);
-    this.coreApi = kubeConfig.makeApiClient(k8s.CoreV1Api);
-    this.appsApi = kubeConfig.makeApiClient(k8s.AppsV1Api);
-    this.policyApi = kubeConfig.makeApiClient(k8s.PolicyV1Api);
-  }
 
   async snapshot(): Promise<WorkloadSnapshot> {
     try {
-      // Page by page and slimmed as they come (see slim.ts): at 60,000 pods one unpaginated list
-      // would be hundreds of megabytes of JSON held at once.
+      // Page by page, parsed as plain JSON (raw-list.ts) and slimmed as they come (slim.ts): at
+      // 60,000 pods one unpaginated list would be hundreds of megabytes of JSON held at once.
+      const pages = <T>(path: string) => rawPages<T>(this.kubeConfig, path);
       const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets] = await Promise.all([
-        listAll((page) => this.coreApi.listNode(page), slimNode),
-        listAll((page) => this.coreApi.listPodForAllNamespaces(page), slimPod),
-        listAll((page) => this.policyApi.listPodDisruptionBudgetForAllNamespaces(page), slimBudget),
-        listAll((page) => this.appsApi.listDeploymentForAllNamespaces(page), slimDeployment),
-        listAll((page) => this.appsApi.listStatefulSetForAllNamespaces(page), slimStatefulSet),
-        listAll((page) => this.appsApi.listReplicaSetForAllNamespaces(page), slimReplicaSet),
-        listAll((page) => this.appsApi.listDaemonSetForAllNamespaces(page), slimDaemonSet),
+        listAll(pages<k8s.V1Node>(LIST_PATHS.nodes), slimNode),
+        listAll(pages<k8s.V1Pod>(LIST_PATHS.pods), slimPod),
+        listAll(pages<k8s.V1PodDisruptionBudget>(LIST_PATHS.budgets), slimBudget),
+        listAll(pages<k8s.V1Deployment>(LIST_PATHS.deployments), slimDeployment),
+        listAll(pages<k8s.V1StatefulSet>(LIST_PATHS.statefulSets), slimStatefulSet),
+        listAll(pages<k8s.V1ReplicaSet>(LIST_PATHS.replicaSets), slimReplicaSet),
+        listAll(pages<k8s.V1DaemonSet>(LIST_PATHS.daemonSets), slimDaemonSet),
       ]);
       return { nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets };
     } catch (error) {

@@ -154,7 +154,38 @@ export class ClusterUpgradeController {
     if (!upgrade.metadata.finalizers?.includes(FINALIZER)) {
       upgrade = await this.options.store.setFinalizers(upgrade, [...(upgrade.metadata.finalizers ?? []), FINALIZER]);
     }
+    if (!upgrade.status?.phase) {
+      upgrade = await this.acknowledge(upgrade);
+      if (!upgrade) return {};
+    }
     return this.runSteps(upgrade, log);
+  }
+
+  /**
+   * The first status, written before the first pass does anything slow: on a large cluster that
+   * pass reads every pod and budget for the preflight, and `kubectl get` should not show an empty
+   * row meanwhile. Returns the object as stored afterwards.
+   */
+  private async acknowledge(upgrade: ClusterUpgrade): Promise<ClusterUpgrade | undefined> {
+    const now = this.options.clock.date();
+    const generation = upgrade.metadata.generation;
+    const status: ClusterUpgradeStatus = { conditions: ensureConditions([], ALL_CONDITION_TYPES, now, generation) };
+    status.conditions = setCondition(status.conditions ?? [], {
+      type: ConditionType.Ready,
+      status: "Unknown",
+      reason: Reason.Reconciling,
+      message: `accepted: reading cluster ${upgrade.spec.cluster.name} and running the preflight checks`,
+      observedGeneration: generation,
+    }, now);
+    status.phase = derivePhase(status);
+    status.progress = "";
+    try {
+      await this.options.store.updateStatus(upgrade, status);
+    } catch (error) {
+      // Someone else wrote first (another pass, a user edit): the pass below reads it again anyway.
+      if (!isConflict(error)) throw error;
+    }
+    return this.options.store.get(upgrade.metadata.namespace, upgrade.metadata.name);
   }
 
   private async runSteps(written: ClusterUpgrade, log: Logger): Promise<ReconcileOutcome> {

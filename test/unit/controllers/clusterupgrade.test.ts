@@ -227,12 +227,30 @@ describe("ClusterUpgrade reconcile", () => {
     assert.ok(world.events.reasons().includes("NodeGroupConfigUpdateStarted"));
   });
 
+  it("writes a first status, phase Preflight, before the first pass reads the cluster or AWS", async () => {
+    const world = harness();
+    const writes: { phase: string | undefined; ready: string | undefined; awsCalls: number; readerOpens: number }[] = [];
+    const write = world.store.updateStatus.bind(world.store);
+    world.store.updateStatus = async (upgrade, status) => {
+      writes.push({ phase: status.phase, ready: status.conditions?.find((condition) => condition.type === "Ready")?.message, awsCalls: world.eks.calls.length, readerOpens: world.readerOpens() });
+      await write(upgrade, status);
+    };
+    await world.controller.reconcile("default", "upgrade");
+    assert.ok(writes.length >= 2, "the first status, then the pass's own");
+    assert.deepEqual(writes[0], { phase: "Preflight", ready: "accepted: reading cluster prod and running the preflight checks", awsCalls: 0, readerOpens: 0 });
+    assert.ok(writes[1].awsCalls > 0);
+    writes.length = 0;
+    await world.controller.reconcile("default", "upgrade");
+    assert.notEqual(writes[0]?.ready, "accepted: reading cluster prod and running the preflight checks", "written once, not on every pass");
+  });
+
   it("notifies each phase change once, ending with Succeeded", async () => {
     const notifications: PhaseChange[] = [];
     const world = harness({}, "1.29", undefined, notifications);
     await world.drive();
     const phases = notifications.map((change) => `${change.previousPhase}>${change.phase}`);
-    assert.equal(phases[0], "Pending>UpgradingControlPlane");
+    // The first status (phase Preflight) is written before the first pass reads anything.
+    assert.equal(phases[0], "Preflight>UpgradingControlPlane");
     assert.equal(notifications.at(-1)?.phase, "Succeeded");
     assert.match(notifications.at(-1)!.message, /runs 1.31/);
     for (let index = 1; index < notifications.length; index++) {

@@ -1,0 +1,118 @@
+// Pages read as plain JSON: signed like every other request, a refusal typed and classified from
+// the API server's Status, an expired continue token restarting the list, and a terminating pod
+// still seen as terminating after slimming.
+import assert from "node:assert/strict";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as k8s from "@kubernetes/client-node";
+import { listAll } from "../../../src/kube/paged-list.js";
+import { LIST_PATHS, rawPages } from "../../../src/kube/raw-list.js";
+import { slimPod } from "../../../src/kube/slim.js";
+import { KubeWorkloadReader } from "../../../src/kube/workloads.js";
+import { CancellableKubeConfig } from "../../../src/kube/cancellable-kubeconfig.js";
+import { runWithSignal } from "../../../src/runtime/cancellation.js";
+import { classifyKubeError } from "../../../src/util/classify.js";
+import { AccessDeniedError, CancelledError } from "../../../src/util/errors.js";
+
+describe("raw list pages", () => {
+  let server: Server;
+  let url = "";
+  const headers: IncomingHttpHeaders[] = [];
+  const paths: string[] = [];
+  let expireOnce = false;
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const requested = new URL(req.url ?? "/", "http://localhost");
+      headers.push(req.headers);
+      paths.push(`${requested.pathname}?${requested.searchParams.toString()}`);
+      const token = requested.searchParams.get("continue");
+      const json = (status: number, body: object): void => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      if (requested.pathname === LIST_PATHS.budgets) {
+        json(403, { kind: "Status", status: "Failure", reason: "Forbidden", code: 403, message: 'poddisruptionbudgets.policy is forbidden: User "op" cannot list resource' });
+        return;
+      }
+      if (requested.pathname === LIST_PATHS.pods) {
+        if (token && expireOnce) {
+          expireOnce = false;
+          json(410, { kind: "Status", status: "Failure", reason: "Expired", code: 410, message: "The provided continue parameter is too old" });
+          return;
+        }
+        const terminating = { metadata: { name: "p-2", namespace: "shop", deletionTimestamp: "2026-11-29T10:00:00Z", deletionGracePeriodSeconds: 30 }, spec: { nodeName: "n", containers: [] } };
+        const page = token ? { items: [terminating], metadata: { resourceVersion: "9" } } : { items: [{ metadata: { name: "p-1", namespace: "shop" }, spec: { nodeName: "n", containers: [] } }], metadata: { continue: "next" } };
+        json(200, { apiVersion: "v1", kind: "PodList", ...page });
+        return;
+      }
+      // An empty list as the API server writes it: items null.
+      json(200, { apiVersion: "v1", kind: "List", items: null, metadata: {} });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  function config(kubeConfig: k8s.KubeConfig = new k8s.KubeConfig()): k8s.KubeConfig {
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: "c", server: url, skipTLSVerify: true }],
+      users: [{ name: "u", token: "secret-token" }],
+      contexts: [{ name: "c", cluster: "c", user: "u" }],
+      currentContext: "c",
+    });
+    return kubeConfig;
+  }
+
+  it("signs each page with the kubeconfig's credentials and asks for JSON", async () => {
+    headers.length = 0;
+    await listAll(rawPages<k8s.V1Node>(config(), LIST_PATHS.nodes), (node) => node);
+    assert.equal(headers[0].authorization, "Bearer secret-token");
+    assert.equal(headers[0].accept, "application/json");
+  });
+
+  it("reads items and continue tokens, keeps a pod's deletion mark as a Date, and takes items null as empty", async () => {
+    paths.length = 0;
+    const pods = await listAll(rawPages<k8s.V1Pod>(config(), LIST_PATHS.pods, { fieldSelector: "spec.nodeName=n" }), slimPod);
+    assert.deepEqual(pods.map((pod) => pod.metadata?.name), ["p-1", "p-2"]);
+    assert.ok(pods[1].metadata?.deletionTimestamp instanceof Date);
+    assert.equal(pods[1].metadata?.deletionTimestamp?.toISOString(), "2026-11-29T10:00:00.000Z");
+    assert.equal(pods[0].metadata?.deletionTimestamp, undefined);
+    assert.deepEqual(paths, ["/api/v1/pods?fieldSelector=spec.nodeName%3Dn&limit=500", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn&limit=500&continue=next"]);
+    assert.deepEqual(await listAll(rawPages(config(), LIST_PATHS.daemonSets), (item) => item), []);
+  });
+
+  it("starts the list over when the API server says the continue token expired", async () => {
+    expireOnce = true;
+    paths.length = 0;
+    const pods = await listAll(rawPages<k8s.V1Pod>(config(), LIST_PATHS.pods), slimPod);
+    assert.deepEqual(pods.map((pod) => pod.metadata?.name), ["p-1", "p-2"]);
+    assert.equal(paths.length, 4, paths.join(", "));
+  });
+
+  it("turns a refusal into an error classified from the API server's Status", async () => {
+    const error = await rawPages(config(), LIST_PATHS.budgets)({ limit: 500 }).then(
+      () => assert.fail("a 403 must throw"),
+      (caught: unknown) => caught,
+    );
+    const classified = classifyKubeError(error, "listing PodDisruptionBudgets");
+    assert.ok(classified instanceof AccessDeniedError, String(classified));
+    assert.match(classified.message, /cannot list resource/);
+    await assert.rejects(new KubeWorkloadReader(config()).snapshot(), /Forbidden|forbidden/);
+  });
+
+  it("refuses to send once the reconcile's signal has fired, like the generated clients", async () => {
+    headers.length = 0;
+    const controller = new AbortController();
+    controller.abort(new CancelledError("lost the Lease"));
+    await assert.rejects(
+      runWithSignal(controller.signal, () => listAll(rawPages(config(new CancellableKubeConfig(5_000)), LIST_PATHS.nodes), (item) => item)),
+      CancelledError,
+    );
+    assert.equal(headers.length, 0);
+  });
+});
