@@ -113,6 +113,7 @@ export function fullStatus(): ClusterUpgradeStatus {
       blocking: 0,
       warnings: 1,
       findings: [{ code: "PDB001", severity: "Warning", resource: "PodDisruptionBudget/payments/api", message: "allows 0 disruptions", remediation: "scale the deployment up" }],
+      omitted: { count: 3, codes: [{ code: "PDB001", count: 3 }] },
       overrides: [{ code: "EKS002", reason: "accepted by the platform team", resource: "Insight/abc" }],
     },
     cutover: {

@@ -347,11 +347,26 @@ export interface Plan {
   unorderedNodeGroups?: string[];
 }
 
+export interface OmittedFindings {
+  /** How many findings are not listed. */
+  count: number;
+  /** How many of each code are not listed. */
+  codes: {
+    /** A finding code, e.g. `PDB001`. */
+    code: string;
+    /** How many findings of that code are not listed. */
+    count: number;
+  }[];
+}
+
 export interface PreflightStatus {
   lastRunAt?: string;
   blocking: number;
   warnings: number;
+  /** The findings of the last run, Blocking first, at most 100 of them (status.preflight.omitted counts the rest). */
   findings: Finding[];
+  /** Findings left out of status.preflight.findings to keep the object well under etcd's size limit; blocking and warnings still count them. */
+  omitted?: OmittedFindings;
   /** Findings ignored and insights overridden by the spec, with the reason it gives. */
   overrides?: { code: string; reason: string; resource?: string }[];
 }

@@ -135,7 +135,8 @@ export function explainHold(upgrade: ClusterUpgrade): Hold {
   const preflight = conditionIs(upgrade, ConditionType.PreflightPassed, "False");
   const finding = preflight ? firstBlocking(status.preflight?.findings ?? []) : undefined;
   if (preflight && finding) {
-    const others = (status.preflight?.findings.length ?? 1) - 1;
+    // blocking + warnings count every finding, also those status.preflight.omitted leaves out.
+    const others = (status.preflight ? status.preflight.blocking + status.preflight.warnings : 1) - 1;
     return {
       kind: "Finding",
       phase,
