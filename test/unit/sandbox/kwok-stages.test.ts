@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { buildKwokConfig, DEFAULT_POD_STAGE_MS, parsePodStageMs } from "../../../sandbox/runtime/kwok-stages.js";
+import { buildKwokConfig, DEFAULT_POD_STAGE_MS, parsePodStageMs, STAGE_PARALLELISM } from "../../../sandbox/runtime/kwok-stages.js";
 
 /** A stage the way kwok's own files write one: a fixed delay plus a random jitter. */
 function stage(name: string, kind: string): string {
@@ -44,8 +44,8 @@ function built(podStageMs?: number): Map<string, StageDocument> {
   const dir = stagesDir();
   const output = join(dir, "kwok.yaml");
   buildKwokConfig(dir, output, podStageMs);
-  const stages = parseAllDocuments(readFileSync(output, "utf8")).map((document) => document.toJS() as StageDocument);
-  return new Map(stages.map((entry) => [entry.metadata.name, entry]));
+  const stages = parseAllDocuments(readFileSync(output, "utf8")).map((document) => document.toJS() as StageDocument & { kind: string });
+  return new Map(stages.filter((entry) => entry.kind === "Stage").map((entry) => [entry.metadata.name, entry]));
 }
 
 describe("kwok stages of the sandbox", () => {
@@ -68,6 +68,20 @@ describe("kwok stages of the sandbox", () => {
     });
     // The sandbox's pod-delete waits exactly the grace period (its delay comes from deletionTimestamp).
     assert.equal(stages.get("pod-delete")?.spec.delay?.durationMilliseconds, 0);
+  });
+
+  it("raises kwok's stage parallelism above its default of 4, in the same file", () => {
+    const dir = stagesDir();
+    const output = join(dir, "kwok.yaml");
+    buildKwokConfig(dir, output, 250);
+    const configurations = parseAllDocuments(readFileSync(output, "utf8")).map((document) => document.toJS() as { kind: string; apiVersion: string; options?: Record<string, number> }).filter((entry) => entry.kind === "KwokConfiguration");
+    assert.equal(configurations.length, 1);
+    assert.equal(configurations[0].apiVersion, "config.kwok.x-k8s.io/v1alpha1");
+    assert.equal(configurations[0].options?.podPlayStageParallelism, STAGE_PARALLELISM);
+    assert.equal(configurations[0].options?.nodePlayStageParallelism, STAGE_PARALLELISM);
+    // kwok does not default a configuration read from a file: a missing lease parallelism stops it.
+    assert.equal(configurations[0].options?.nodeLeaseParallelism, 4);
+    assert.ok(STAGE_PARALLELISM > 4);
   });
 
   it("reads SANDBOX_POD_STAGE_MS, defaulting to one second and refusing what is not a whole number of ms", () => {
