@@ -1,9 +1,10 @@
 // npm run bench:decode [-- --pods 60000 --rounds 3]
 //
-// How long, and how much memory, the operator spends reading a cluster's pods page by page, with
-// the two ways it has had: the generated client (listPodForAllNamespaces, which builds model class
-// instances of every pod) and the raw pages of src/kube/raw-list.ts (JSON.parse). Both read the
-// same pages, served from memory by a local HTTP server in this process, and keep what slimPod
+// How long, and how much memory, the operator spends reading a cluster's pods page by page, and
+// how much the slimmed pods keep once read, in the three ways it has had: the generated client
+// (listPodForAllNamespaces, which builds model class instances of every pod), the raw pages of
+// src/kube/raw-list.ts (JSON.parse), and raw pages whose pods share their repeated parts (one
+// Interner per read, as KubeWorkloadReader.snapshot does now). All read the same pages, served from memory by a local HTTP server in this process, and keep what slimPod
 // keeps, so the difference is the client side alone: no API server, no sandbox. Each reading runs
 // in a fresh child process (node --expose-gc), so that one row's memory does not carry into the next.
 import { execFile } from "node:child_process";
@@ -13,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import * as k8s from "@kubernetes/client-node";
 import { listAll, PAGE_SIZE } from "../src/kube/paged-list.js";
 import { LIST_PATHS, rawPages } from "../src/kube/raw-list.js";
-import { slimPod } from "../src/kube/slim.js";
+import { Interner, slimPod } from "../src/kube/slim.js";
 
 const { values } = parseArgs({ options: { pods: { type: "string", default: "60000" }, rounds: { type: "string", default: "3" }, child: { type: "string" }, server: { type: "string" } } });
 const runChild = promisify(execFile);
@@ -85,11 +86,14 @@ interface Row {
   cpuSeconds: number;
   peakRssMiB: number;
   peakHeapMiB: number;
+  /** Heap still used by the slimmed pods after a full collection. */
+  retainedMiB: number;
   pods: number;
 }
 
 async function measure(way: string, read: () => Promise<unknown[]>): Promise<Row> {
   global.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
   let peakRss = process.memoryUsage().rss;
   let peakHeap = process.memoryUsage().heapUsed;
   const sampler = setInterval(() => {
@@ -106,7 +110,9 @@ async function measure(way: string, read: () => Promise<unknown[]>): Promise<Row
   const usage = process.memoryUsage();
   peakRss = Math.max(peakRss, usage.rss);
   peakHeap = Math.max(peakHeap, usage.heapUsed);
-  return { way, seconds, cpuSeconds: (used.user + used.system) / 1e6, peakRssMiB: peakRss / 2 ** 20, peakHeapMiB: peakHeap / 2 ** 20, pods: items.length };
+  global.gc?.();
+  const retained = process.memoryUsage().heapUsed - heapBefore;
+  return { way, seconds, cpuSeconds: (used.user + used.system) / 1e6, peakRssMiB: peakRss / 2 ** 20, peakHeapMiB: peakHeap / 2 ** 20, retainedMiB: retained / 2 ** 20, pods: items.length };
 }
 
 /** In a child: read every page from --server one way, print the row as JSON. */
@@ -119,8 +125,16 @@ async function child(way: string, server: string): Promise<void> {
     currentContext: "bench",
   });
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const read = way === "raw" ? () => listAll(rawPages<k8s.V1Pod>(config, LIST_PATHS.pods), slimPod) : () => listAll((page) => core.listPodForAllNamespaces(page), slimPod);
-  console.log(JSON.stringify(await measure(way, read)));
+  const reads: Record<string, () => Promise<k8s.V1Pod[]>> = {
+    client: () => listAll((page) => core.listPodForAllNamespaces(page), (pod) => slimPod(pod)),
+    raw: () => listAll(rawPages<k8s.V1Pod>(config, LIST_PATHS.pods), (pod) => slimPod(pod)),
+    shared: () => {
+      const intern = new Interner();
+      return listAll(rawPages<k8s.V1Pod>(config, LIST_PATHS.pods), (pod) => slimPod(pod, intern));
+    },
+  };
+  // measure() still holds the pods when it collects garbage, so "kept" is what they take.
+  console.log(JSON.stringify(await measure(way, reads[way])));
 }
 
 async function main(): Promise<void> {
@@ -141,15 +155,15 @@ async function main(): Promise<void> {
     return JSON.parse(stdout.trim().split("\n").at(-1)!) as Row;
   };
   for (let round = 1; round <= rounds; round++) {
-    for (const way of ["client", "raw"]) {
+    for (const [way, label] of [["client", "generated client (model classes)"], ["raw", "raw pages (JSON.parse)"], ["shared", "raw pages, repeated parts shared"]]) {
       const row = await run(way);
-      rows.push({ ...row, way: `${way === "raw" ? "raw pages (JSON.parse)" : "generated client (model classes)"}, round ${round}` });
+      rows.push({ ...row, way: `${label}, round ${round}` });
     }
   }
   server.closeAllConnections();
   server.close();
-  console.log("\n| Way | Pods | Wall (s) | CPU (s) | Peak RSS (MiB) | Peak heap used (MiB) |\n| --- | ---: | ---: | ---: | ---: | ---: |");
-  for (const row of rows) console.log(`| ${row.way} | ${row.pods} | ${row.seconds.toFixed(2)} | ${row.cpuSeconds.toFixed(2)} | ${row.peakRssMiB.toFixed(0)} | ${row.peakHeapMiB.toFixed(0)} |`);
+  console.log("\n| Way | Pods | Wall (s) | CPU (s) | Peak RSS (MiB) | Peak heap used (MiB) | Heap kept by the pods (MiB) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const row of rows) console.log(`| ${row.way} | ${row.pods} | ${row.seconds.toFixed(2)} | ${row.cpuSeconds.toFixed(2)} | ${row.peakRssMiB.toFixed(0)} | ${row.peakHeapMiB.toFixed(0)} | ${row.retainedMiB.toFixed(1)} |`);
 }
 
 if (values.child) await child(values.child, values.server!);

@@ -6,7 +6,7 @@ import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
 import { listAll } from "./paged-list.js";
 import { LIST_PATHS, rawPages } from "./raw-list.js";
-import { slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
+import { Interner, slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
 export interface WorkloadReader {
   snapshot(): Promise<WorkloadSnapshot>;
@@ -23,9 +23,10 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
       // Page by page, parsed as plain JSON (raw-list.ts) and slimmed as they come (slim.ts): at
       // 60,000 pods one unpaginated list would be hundreds of megabytes of JSON held at once.
       const pages = <T>(path: string) => rawPages<T>(this.kubeConfig, path);
+      const podParts = new Interner();
       const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets] = await Promise.all([
         listAll(pages<k8s.V1Node>(LIST_PATHS.nodes), slimNode),
-        listAll(pages<k8s.V1Pod>(LIST_PATHS.pods), slimPod),
+        listAll(pages<k8s.V1Pod>(LIST_PATHS.pods), (pod) => slimPod(pod, podParts)),
         listAll(pages<k8s.V1PodDisruptionBudget>(LIST_PATHS.budgets), slimBudget),
         listAll(pages<k8s.V1Deployment>(LIST_PATHS.deployments), slimDeployment),
         listAll(pages<k8s.V1StatefulSet>(LIST_PATHS.statefulSets), slimStatefulSet),

@@ -9,7 +9,7 @@ import { checkGreenWorkloads } from "../../../src/bluegreen/green-checks.js";
 import { planNodeDrain } from "../../../src/drain/pod-filters.js";
 import { describeBudget } from "../../../src/drain/engine.js";
 import { budgetsFor, type WorkloadSnapshot } from "../../../src/kube/workload-snapshot.js";
-import { slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "../../../src/kube/slim.js";
+import { Interner, slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "../../../src/kube/slim.js";
 
 // What the API server adds to every object and no check reads.
 const managedFields = [{ manager: "kube-controller-manager", operation: "Update", apiVersion: "v1", time: new Date(0), fieldsType: "FieldsV1", fieldsV1: { "f:status": { "f:phase": {} } } }];
@@ -143,9 +143,11 @@ function whole(): WorkloadSnapshot {
 }
 
 function slim(snapshot: WorkloadSnapshot): WorkloadSnapshot {
+  // As KubeWorkloadReader does: one Interner for all the pods of the snapshot.
+  const podParts = new Interner();
   return {
     nodes: snapshot.nodes.map(slimNode),
-    pods: snapshot.pods.map(slimPod),
+    pods: snapshot.pods.map((pod) => slimPod(pod, podParts)),
     pdbs: snapshot.pdbs.map(slimBudget),
     deployments: snapshot.deployments.map(slimDeployment),
     statefulSets: snapshot.statefulSets.map(slimStatefulSet),
@@ -211,5 +213,25 @@ describe("slimmed objects", () => {
     assert.equal(n2.spec?.providerID, "aws:///us-east-1a/i-n2");
     assert.equal(n2.metadata?.annotations?.["eksupgrade.io/cordoned-by"], "x");
     assert.equal(kept.daemonSets[0].spec?.template.spec?.containers[0].env?.[0].value, "true");
+  });
+
+  it("share the repeated parts of pods read together, and nothing between pods that differ", () => {
+    const intern = new Interner();
+    const pod = (name: string, app: string, node: string): V1Pod => JSON.parse(JSON.stringify({
+      metadata: { name, namespace: "shop", uid: `uid-${name}`, resourceVersion: "7", labels: { app }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `${app}-rs`, uid: `rs-${app}`, controller: true }] },
+      spec: { nodeName: node, containers: [{ name: "c", image: "i" }], volumes: [{ name: "tmp", emptyDir: {} }] },
+      status: { phase: "Running", conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-11-29T10:00:00Z" }] },
+    })) as V1Pod;
+    const [a, b, c] = [pod("web-1", "web", "n1"), pod("web-2", "web", "n1"), pod("db-1", "db", "n2")].map((candidate) => slimPod(candidate, intern));
+    assert.equal(a.metadata?.labels, b.metadata?.labels);
+    assert.equal(a.metadata?.ownerReferences, b.metadata?.ownerReferences);
+    assert.equal(a.spec?.volumes, b.spec?.volumes);
+    assert.equal(a.status?.conditions, c.status?.conditions, "the same Ready condition, whatever the owner");
+    assert.notEqual(a.metadata?.labels, c.metadata?.labels);
+    assert.deepEqual(c.metadata?.labels, { app: "db" });
+    assert.deepEqual(c.metadata?.ownerReferences?.[0].name, "db-rs");
+    assert.equal(a.metadata?.name, "web-1");
+    assert.equal(b.metadata?.uid, "uid-web-2");
+    assert.equal(a.metadata?.resourceVersion, undefined, "a pod's resourceVersion is not read");
   });
 });
