@@ -16,6 +16,7 @@ import { isNotFound } from "../../../util/errors.js";
 import { checkInsights, checkKubeletSkew } from "../../../preflight/version-checks.js";
 import { checkPods, checkWorkloadResilience } from "../../../preflight/workload-checks.js";
 import { checkWindowFit } from "../../../preflight/window-checks.js";
+import { planOtherNodes } from "../../../preflight/other-nodes.js";
 import { expectedHop } from "./controlplane.js";
 import { CONTINUE, waitFor, type Step, type StepContext } from "../context.js";
 import { chooseAddonVersion, compareAddonVersions, LATE_ADDONS, orderAddons } from "./addons.js";
@@ -195,9 +196,10 @@ async function gather(context: StepContext): Promise<Gathered> {
       : {}),
   }));
   const unordered = orderNodeGroups(nodeGroups.map((group) => group.name), context.spec.nodeGroups.order, []).unordered;
+  const otherNodes = planOtherNodes(snapshot);
   return {
     findings,
-    plan: { computedAt: context.now.toISOString(), hops: planHopsList, ...(unordered.length ? { unorderedNodeGroups: unordered } : {}) },
+    plan: { computedAt: context.now.toISOString(), hops: planHopsList, ...(unordered.length ? { unorderedNodeGroups: unordered } : {}), ...(otherNodes.length ? { otherNodes } : {}) },
     overridden: insightResult.overridden.map(({ insight, reason }) => ({ code: "INS001", reason, resource: `UpgradeInsight/${insight.id}` })),
   };
 }
