@@ -5,6 +5,7 @@ import type { WorkloadSnapshot } from "./workload-snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
 import { listAll } from "./paged-list.js";
+import { listNodePools } from "./karpenter-objects.js";
 import { slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
 export interface WorkloadReader {
@@ -19,9 +20,11 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
   private readonly coreApi: k8s.CoreV1Api;
   private readonly appsApi: k8s.AppsV1Api;
   private readonly policyApi: k8s.PolicyV1Api;
+  private readonly customObjectsApi: k8s.CustomObjectsApi;
 
   constructor(kubeConfig: k8s.KubeConfig) {
     super(kubeConfig);
+    this.customObjectsApi = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     this.coreApi = kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.appsApi = kubeConfig.makeApiClient(k8s.AppsV1Api);
     this.policyApi = kubeConfig.makeApiClient(k8s.PolicyV1Api);
@@ -31,7 +34,7 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
     try {
       // Page by page and slimmed as they come (see slim.ts): at 60,000 pods one unpaginated list
       // would be hundreds of megabytes of JSON held at once.
-      const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets] = await Promise.all([
+      const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets, nodePools] = await Promise.all([
         listAll((page) => this.coreApi.listNode(page), slimNode),
         listAll((page) => this.coreApi.listPodForAllNamespaces(page), slimPod),
         listAll((page) => this.policyApi.listPodDisruptionBudgetForAllNamespaces(page), slimBudget),
@@ -39,10 +42,11 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
         listAll((page) => this.appsApi.listStatefulSetForAllNamespaces(page), slimStatefulSet),
         listAll((page) => this.appsApi.listReplicaSetForAllNamespaces(page), slimReplicaSet),
         listAll((page) => this.appsApi.listDaemonSetForAllNamespaces(page), slimDaemonSet),
+        listNodePools(this.customObjectsApi),
       ]);
-      return { nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets };
+      return { nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets, ...(nodePools ? { nodePools } : {}) };
     } catch (error) {
-      throw classifyKubeError(error, "reading nodes, pods and budgets of the cluster");
+      throw classifyKubeError(error, "reading nodes, pods, budgets and Karpenter NodePools of the cluster");
     }
   }
 }

@@ -17,6 +17,7 @@ import { checkInsights, checkKubeletSkew } from "../../../preflight/version-chec
 import { checkPods, checkWorkloadResilience } from "../../../preflight/workload-checks.js";
 import { checkWindowFit } from "../../../preflight/window-checks.js";
 import { planOtherNodes } from "../../../preflight/other-nodes.js";
+import { checkKarpenter } from "../../../preflight/karpenter.js";
 import { expectedHop } from "./controlplane.js";
 import { CONTINUE, waitFor, type Step, type StepContext } from "../context.js";
 import { chooseAddonVersion, compareAddonVersions, LATE_ADDONS, orderAddons } from "./addons.js";
@@ -177,6 +178,7 @@ async function gather(context: StepContext): Promise<Gathered> {
     ...insightResult.findings,
     ...addonPlan.findings,
     ...selfManaged.findings,
+    ...checkKarpenter({ snapshot, hops: checkedHops, windows: context.spec.maintenanceWindows, now: context.now, drainTimeout: context.spec.drain.timeout }),
     ...checkWindowFit({
       windows: context.spec.maintenanceWindows,
       pendingHops: hops.map((version, index) => `${index === 0 ? live : hops[index - 1]} -> ${version}`),
