@@ -16,7 +16,7 @@ import { blocking, warning, type Finding } from "./findings.js";
  * The oldest Karpenter release that supports each Kubernetes minor. Source: Karpenter's
  * "Compatibility" page (karpenter.sh/docs/upgrading/compatibility/, matrix as of v1.6) for 1.27 to
  * 1.33; 1.34 and 1.35 from the first Karpenter minors whose release notes add them (1.6 and 1.9).
- * docs/karpenter.md carries the same table: change both together.
+ * docs/preflight.md carries the same table: change both together.
  */
 export const KARPENTER_COMPATIBILITY: readonly { kubernetes: string; minimum: string }[] = [
   { kubernetes: "1.27", minimum: "0.28.0" },
@@ -140,7 +140,7 @@ export function checkKarpenterVersion(input: Pick<KarpenterCheckInput, "snapshot
         "KAR001",
         `Deployment/${oldest.name}`,
         `Karpenter ${oldest.version} (Deployment ${oldest.name}) does not support Kubernetes ${tooOld.map(({ hop, entry }) => `${hop} (needs ${entry!.minimum} or later)`).join(", ")}`,
-        `upgrade Karpenter to ${needed} or later, and its CRDs with it (see Karpenter's upgrade guide), before the control plane moves; docs/karpenter.md has the compatibility table`,
+        `upgrade Karpenter to ${needed} or later, and its CRDs with it (see Karpenter's upgrade guide), before the control plane moves (Karpenter's compatibility page lists the release each Kubernetes version needs)`,
       ),
     );
   }
