@@ -197,7 +197,9 @@ export function checkDriftBudgets(input: Pick<KarpenterCheckInput, "snapshot" | 
   const findings: Finding[] = [];
   const spans = upgradeSpans(input.windows, input.now);
   if (!spans.length) return [];
-  for (const pool of ownNodePools(input.snapshot.nodePools)) {
+  const byPool = karpenterNodesByPool(input.snapshot.nodes);
+  // A NodePool without nodes has nothing to replace: its budgets hold nothing up.
+  for (const pool of ownNodePools(input.snapshot.nodePools).filter((candidate) => byPool.has(candidate.name))) {
     const closing: { budget: PreflightDisruptionBudget; index: number }[] = [];
     for (const [index, budget] of (pool.budgets ?? []).entries()) {
       if (!closesDrift(budget)) continue;

@@ -5,7 +5,7 @@ import type * as k8s from "@kubernetes/client-node";
 import type { V1Deployment, V1Node, V1Pod } from "@kubernetes/client-node";
 import { listNodePools, slimNodePool, type PreflightNodePool } from "../../../src/kube/karpenter-objects.js";
 import { slimDeployment } from "../../../src/kube/slim.js";
-import { checkDoNotDisrupt, checkDriftBudgets, checkForcedTermination, checkKarpenter, checkKarpenterVersion, KARPENTER_COMPATIBILITY, versionFromImage, type KarpenterCheckInput } from "../../../src/preflight/karpenter.js";
+import { checkDoNotDisrupt, checkDriftBudgets as checkBudgets, checkForcedTermination, checkKarpenter, checkKarpenterVersion, KARPENTER_COMPATIBILITY, versionFromImage, type KarpenterCheckInput } from "../../../src/preflight/karpenter.js";
 import { emptySnapshot } from "../../support/fakes/cloud.js";
 
 /** A Monday, in winter (New York is UTC-5). */
@@ -137,6 +137,16 @@ describe("Karpenter preflight", () => {
 
   describe("drift budgets against the maintenance windows (KAR010-KAR012)", () => {
     const pool = (name: string, budgets: PreflightNodePool["budgets"]): PreflightNodePool => ({ name, budgets });
+    /** Every NodePool given gets a node, as the check looks only at NodePools with nodes. */
+    const checkDriftBudgets = (given: KarpenterCheckInput): ReturnType<typeof checkBudgets> => {
+      given.snapshot.nodes = (given.snapshot.nodePools ?? []).map((candidate) => karpenterNode(`${candidate.name}-1`, candidate.name));
+      return checkBudgets(given);
+    };
+
+    it("looks only at NodePools that have nodes", () => {
+      const empty = input({ nodePools: [pool("empty", [{ nodes: "0" }])], nodes: [karpenterNode("other-1", "other")] });
+      assert.deepEqual(checkBudgets(empty), []);
+    });
 
     it("blocks a NodePool whose budget closes drift at all times, naming the budget", () => {
       const findings = checkDriftBudgets(input({ nodePools: [pool("steady", [{ nodes: "0", reasons: ["Drifted"] }])], windows: [{ schedule: "0 22 * * *", duration: "4h", timeZone: "UTC" }] }));
