@@ -8,8 +8,13 @@ import { listAll } from "./paged-list.js";
 import { listNodePools } from "./karpenter-objects.js";
 import { slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
+export interface SnapshotOptions {
+  /** Read Karpenter's NodePools too (the preflight does; verification and the green cluster do not need them). */
+  nodePools?: boolean;
+}
+
 export interface WorkloadReader {
-  snapshot(): Promise<WorkloadSnapshot>;
+  snapshot(options?: SnapshotOptions): Promise<WorkloadSnapshot>;
 }
 
 /** Everything the controller does with the upgraded cluster's API server. */
@@ -30,7 +35,7 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
     this.policyApi = kubeConfig.makeApiClient(k8s.PolicyV1Api);
   }
 
-  async snapshot(): Promise<WorkloadSnapshot> {
+  async snapshot(options: SnapshotOptions = {}): Promise<WorkloadSnapshot> {
     try {
       // Page by page and slimmed as they come (see slim.ts): at 60,000 pods one unpaginated list
       // would be hundreds of megabytes of JSON held at once.
@@ -42,7 +47,7 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
         listAll((page) => this.appsApi.listStatefulSetForAllNamespaces(page), slimStatefulSet),
         listAll((page) => this.appsApi.listReplicaSetForAllNamespaces(page), slimReplicaSet),
         listAll((page) => this.appsApi.listDaemonSetForAllNamespaces(page), slimDaemonSet),
-        listNodePools(this.customObjectsApi),
+        options.nodePools ? listNodePools(this.customObjectsApi) : Promise.resolve(undefined),
       ]);
       return { nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets, ...(nodePools ? { nodePools } : {}) };
     } catch (error) {

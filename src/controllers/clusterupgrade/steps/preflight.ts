@@ -140,7 +140,7 @@ async function gather(context: StepContext): Promise<Gathered> {
   const checkedHops = hops.length ? hops : [live];
   const reader = await context.workloads();
   const [snapshot, groups, insights, addonPlan] = await Promise.all([
-    reader.snapshot(),
+    reader.snapshot({ nodePools: true }),
     describeRolledGroups(context),
     // Rollback readiness speaks of the way back, not of this upgrade: the rollback step reads it.
     context.cloud.eks.listInsights(cluster.name).then((all) => all.filter((insight) => insight.category !== "ROLLBACK_READINESS")),
