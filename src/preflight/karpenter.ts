@@ -285,6 +285,12 @@ export function checkDoNotDisrupt(input: Pick<KarpenterCheckInput, "snapshot">):
   return findings;
 }
 
+/** The client hands creationTimestamp over as a Date; a copy made from JSON has the string. */
+function createdAt(node: V1Node): number {
+  const created: unknown = node.metadata?.creationTimestamp;
+  return created instanceof Date ? created.getTime() : typeof created === "string" ? Date.parse(created) : Number.NaN;
+}
+
 function tryDuration(text: string | undefined): number | undefined {
   if (!text) return undefined;
   try {
@@ -329,7 +335,7 @@ export function checkForcedTermination(input: KarpenterCheckInput): Finding[] {
     const expireMs = expireText === "Never" ? undefined : tryDuration(expireText);
     if (expireMs === undefined) continue;
     const expiring = nodes
-      .map((node) => ({ name: node.metadata?.name ?? "", at: Date.parse(String(node.metadata?.creationTimestamp ?? "")) + expireMs }))
+      .map((node) => ({ name: node.metadata?.name ?? "", at: createdAt(node) + expireMs }))
       .filter(({ at }) => Number.isFinite(at) && spans.some(({ span }) => at >= span.start.getTime() && at < span.end.getTime()));
     if (!expiring.length) continue;
     findings.push(

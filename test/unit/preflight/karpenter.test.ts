@@ -252,11 +252,13 @@ describe("Karpenter preflight", () => {
     it("warns when nodes expire inside a window, with Karpenter's default of 720h when unset, and not with Never", () => {
       // Created 29 days 22 hours before NOW: expires at 22:00 UTC on Monday 5 January.
       const created = new Date(NOW.getTime() - (720 - 22) * 3_600_000).toISOString();
-      const nodes = [karpenterNode("old", "default", { created }), karpenterNode("young", "default", { created: "2026-01-04T00:00:00Z" }), karpenterNode("kept", "forever", { created })];
+      const fromJson = karpenterNode("old-json", "default");
+      (fromJson.metadata as { creationTimestamp?: unknown }).creationTimestamp = created;
+      const nodes = [karpenterNode("old", "default", { created }), fromJson, karpenterNode("young", "default", { created: "2026-01-04T00:00:00Z" }), karpenterNode("kept", "forever", { created })];
       const nodePools = [{ name: "default" }, { name: "forever", expireAfter: "Never" }];
       const inWindow = checkForcedTermination(input({ nodePools, nodes, windows: [{ schedule: "0 21 * * *", duration: "3h", timeZone: "UTC" }] }));
       assert.deepEqual(codes(inWindow), ["KAR031"]);
-      assert.match(inWindow[0].message, /NodePool default expires nodes after 720h \(Karpenter's default\), and old at 2026-01-05T22:00:00\.000Z expire inside the upgrade's windows/);
+      assert.match(inWindow[0].message, /NodePool default expires nodes after 720h \(Karpenter's default\), and old at 2026-01-05T22:00:00\.000Z, old-json at 2026-01-05T22:00:00\.000Z expire inside the upgrade's windows/);
       assert.deepEqual(checkForcedTermination(input({ nodePools, nodes, windows: [{ schedule: "0 2 * * *", duration: "3h", timeZone: "UTC" }] })), []);
     });
   });
