@@ -58,7 +58,9 @@ export function guardNodeOperations(ops: NodeOperations): NodeOperations {
     async podsOnNode(nodeName: string): Promise<V1Pod[]> {
       const pods = await ops.podsOnNode(nodeName);
       const kind = await kindOf(nodeName);
-      if (kind !== undefined && isRolledByOperator(kind)) for (const pod of pods) drainable.add(`${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`);
+      // Pods still bound to a node already gone from the list (its instance terminated) may be
+      // moved: no label is left to say the node was someone else's, and the roll chose it.
+      if (kind === undefined || isRolledByOperator(kind)) for (const pod of pods) drainable.add(`${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`);
       return pods;
     },
     async evictPod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<EvictionAnswer> {
