@@ -20,6 +20,7 @@ import type {
   V1StatefulSet,
 } from "@kubernetes/client-node";
 import { DO_NOT_DISRUPT } from "./workload-snapshot.js";
+import { isKarpenterController } from "./karpenter-objects.js";
 
 /** Annotations read from pods: the do-not-disrupt opt-out and the mark of a mirror (static) pod. */
 const POD_ANNOTATIONS = [DO_NOT_DISRUPT, "kubernetes.io/config.mirror"];
@@ -97,11 +98,13 @@ function meta(metadata: V1ObjectMeta | undefined, annotations?: readonly string[
     name: metadata.name,
     namespace: pod ? pod.string(metadata.namespace) : metadata.namespace,
     uid: metadata.uid,
+    // Dates come as Date objects from the model classes and as strings from a raw page
+    // (raw-list.ts); they are Dates here either way. No check reads a pod's creation time.
+    creationTimestamp: pod || !metadata.creationTimestamp ? undefined : new Date(metadata.creationTimestamp),
     resourceVersion: pod ? undefined : metadata.resourceVersion,
     labels: pod ? pod.shared(metadata.labels) : metadata.labels,
     annotations: pod ? pod.shared(kept) : kept,
     ownerReferences: pod ? pod.shared(references) : references,
-    // A Date from the model classes, a string from a raw page (raw-list.ts): always a Date here.
     deletionTimestamp: metadata.deletionTimestamp ? new Date(metadata.deletionTimestamp) : undefined,
     deletionGracePeriodSeconds: metadata.deletionGracePeriodSeconds,
   });
@@ -146,22 +149,23 @@ export function slimNode(node: V1Node): V1Node {
   });
 }
 
-function container(spec: V1Container): V1Container {
+function container(spec: V1Container, keepImage = false): V1Container {
   const env = spec.env?.filter((variable) => CONTAINER_ENV.has(variable.name)).map((variable) => defined({ name: variable.name, value: variable.value }));
   // Only whether a probe exists is read: an empty object keeps that answer without the probe.
-  return defined({ name: spec.name, readinessProbe: spec.readinessProbe ? {} : undefined, env: env?.length ? env : undefined });
+  return defined({ name: spec.name, image: keepImage ? spec.image : undefined, readinessProbe: spec.readinessProbe ? {} : undefined, env: env?.length ? env : undefined });
 }
 
-function template(spec: V1PodTemplateSpec | undefined): V1PodTemplateSpec | undefined {
+function template(spec: V1PodTemplateSpec | undefined, keepImages = false): V1PodTemplateSpec | undefined {
   if (!spec) return undefined;
-  return defined({ spec: spec.spec ? { containers: spec.spec.containers.map(container) } : undefined });
+  return defined({ spec: spec.spec ? { containers: spec.spec.containers.map((entry) => container(entry, keepImages)) } : undefined });
 }
 
 export function slimDeployment(deployment: V1Deployment): V1Deployment {
   const { spec, status } = deployment;
   return defined({
     metadata: meta(deployment.metadata, []),
-    spec: spec ? defined({ replicas: spec.replicas, selector: spec.selector, template: template(spec.template)! }) : undefined,
+    // Images are kept only for Karpenter's controller, whose tag tells its version.
+    spec: spec ? defined({ replicas: spec.replicas, selector: spec.selector, template: template(spec.template, isKarpenterController(deployment))! }) : undefined,
     status: status ? defined({ availableReplicas: status.availableReplicas, readyReplicas: status.readyReplicas }) : undefined,
   });
 }

@@ -12,6 +12,7 @@ import type {
   V1ReplicaSet,
   V1StatefulSet,
 } from "@kubernetes/client-node";
+import type { PreflightNodePool } from "./karpenter-objects.js";
 
 export interface WorkloadSnapshot {
   nodes: V1Node[];
@@ -21,6 +22,8 @@ export interface WorkloadSnapshot {
   statefulSets: V1StatefulSet[];
   replicaSets: V1ReplicaSet[];
   daemonSets: V1DaemonSet[];
+  /** Karpenter's NodePools; absent when the cluster has no NodePool resource. */
+  nodePools?: PreflightNodePool[];
 }
 
 export const LABEL_NODEGROUP = "eks.amazonaws.com/nodegroup";

@@ -5,11 +5,17 @@ import type { WorkloadSnapshot } from "./workload-snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
 import { listAll } from "./paged-list.js";
+import { listNodePools } from "./karpenter-objects.js";
 import { LIST_PATHS, rawPages } from "./raw-list.js";
 import { Interner, slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
+export interface SnapshotOptions {
+  /** Read Karpenter's NodePools too (the preflight does; verification and the green cluster do not need them). */
+  nodePools?: boolean;
+}
+
 export interface WorkloadReader {
-  snapshot(): Promise<WorkloadSnapshot>;
+  snapshot(options?: SnapshotOptions): Promise<WorkloadSnapshot>;
 }
 
 /** Everything the controller does with the upgraded cluster's API server. */
@@ -17,14 +23,20 @@ export type ClusterAccess = WorkloadReader & NodeOperations;
 
 /** snapshot() lists everything once per call; callers run it before changes, not on every poll. */
 export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAccess {
+  private readonly customObjectsApi: k8s.CustomObjectsApi;
 
-  async snapshot(): Promise<WorkloadSnapshot> {
+  constructor(kubeConfig: k8s.KubeConfig) {
+    super(kubeConfig);
+    this.customObjectsApi = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  async snapshot(options: SnapshotOptions = {}): Promise<WorkloadSnapshot> {
     try {
       // Page by page, parsed as plain JSON (raw-list.ts) and slimmed as they come (slim.ts): at
       // 60,000 pods one unpaginated list would be hundreds of megabytes of JSON held at once.
       const pages = <T>(path: string) => rawPages<T>(this.kubeConfig, path);
       const podParts = new Interner();
-      const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets] = await Promise.all([
+      const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets, nodePools] = await Promise.all([
         listAll(pages<k8s.V1Node>(LIST_PATHS.nodes), slimNode),
         listAll(pages<k8s.V1Pod>(LIST_PATHS.pods), (pod) => slimPod(pod, podParts)),
         listAll(pages<k8s.V1PodDisruptionBudget>(LIST_PATHS.budgets), slimBudget),
@@ -32,10 +44,11 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
         listAll(pages<k8s.V1StatefulSet>(LIST_PATHS.statefulSets), slimStatefulSet),
         listAll(pages<k8s.V1ReplicaSet>(LIST_PATHS.replicaSets), slimReplicaSet),
         listAll(pages<k8s.V1DaemonSet>(LIST_PATHS.daemonSets), slimDaemonSet),
+        options.nodePools ? listNodePools(this.customObjectsApi) : Promise.resolve(undefined),
       ]);
-      return { nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets };
+      return { nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets, ...(nodePools ? { nodePools } : {}) };
     } catch (error) {
-      throw classifyKubeError(error, "reading nodes, pods and budgets of the cluster");
+      throw classifyKubeError(error, "reading nodes, pods, budgets and Karpenter NodePools of the cluster");
     }
   }
 }

@@ -4,6 +4,28 @@ import { minorsBehind, compareMinor } from "../api/v1alpha1/version.js";
 import type { InsightInfo } from "../cloud/ports.js";
 import { blocking, warning, type Finding } from "./findings.js";
 import { nodeGroupOf } from "../kube/workload-snapshot.js";
+import { fateOf, isRolledByOperator, nodeKindOf, nodePoolOf, type NodeKind } from "../kube/node-kinds.js";
+
+const KIND_NAMES: Record<Exclude<NodeKind, "Managed" | "SelfManaged">, string> = {
+  AutoMode: "EKS Auto Mode",
+  Fargate: "Fargate",
+  Hybrid: "hybrid",
+  Karpenter: "Karpenter",
+  Unknown: "unrecognised",
+};
+
+/** Who the nodes belong to, for findings: a node group, or for nodes the operator never rolls, their kind (and NodePool). */
+function ownerOfNode(node: V1Node): { key: string; resource: string; label: string; kind?: Exclude<NodeKind, "Managed" | "SelfManaged"> } {
+  const kind = nodeKindOf(node);
+  if (isRolledByOperator(kind)) {
+    const group = nodeGroupOf(node);
+    return { key: group, resource: `NodeGroup/${group}`, label: `node group ${group}` };
+  }
+  const other = kind as Exclude<NodeKind, "Managed" | "SelfManaged">;
+  const pool = nodePoolOf(node);
+  if (other === "Karpenter" || (other === "AutoMode" && pool)) return { key: `${other}/${pool}`, resource: `NodePool/${pool}`, label: `${KIND_NAMES[other]} NodePool ${pool}`, kind: other };
+  return { key: other, resource: `Nodes/${other}`, label: `${KIND_NAMES[other]} nodes`, kind: other };
+}
 
 /** kubelet 1.25 and later may trail the API server by 3 minors (Kubernetes version skew policy). */
 export const MAX_KUBELET_SKEW = 3;
@@ -14,35 +36,41 @@ export const MAX_KUBELET_SKEW = 3;
  */
 export function checkKubeletSkew(nodes: V1Node[], hops: string[], currentVersion: string, rolledNodeGroups: Set<string>): Finding[] {
   const findings: Finding[] = [];
-  const byProblem = new Map<string, { code: string; nodes: string[]; message: (names: string) => string; remediation: string }>();
+  const byProblem = new Map<string, { code: string; resource: string; nodes: string[]; message: (names: string) => string; remediation: string }>();
   for (const node of nodes) {
     const kubelet = node.status?.nodeInfo?.kubeletVersion;
     if (!kubelet) continue;
     const name = node.metadata?.name ?? "";
-    const group = nodeGroupOf(node);
+    const owner = ownerOfNode(node);
     if (compareMinor(kubelet, currentVersion) > 0) {
-      const key = `newer|${group}`;
-      const entry = byProblem.get(key) ?? { code: "VER003", nodes: [], message: (names: string) => `kubelet newer than the control plane ${currentVersion} on ${names} (node group ${group})`, remediation: "a kubelet must never be newer than its API server: replace these nodes with the cluster's version" };
+      const key = `newer|${owner.key}`;
+      const entry = byProblem.get(key) ?? { code: "VER003", resource: owner.resource, nodes: [], message: (names: string) => `kubelet newer than the control plane ${currentVersion} on ${names} (${owner.label})`, remediation: "a kubelet must never be newer than its API server: replace these nodes with the cluster's version" };
       entry.nodes.push(`${name} (${kubelet})`);
       byProblem.set(key, entry);
       continue;
     }
-    if (rolledNodeGroups.has(group)) continue;
+    if (!owner.kind && rolledNodeGroups.has(owner.key)) continue;
     const worstHop = hops.find((hop) => minorsBehind(kubelet, hop) > MAX_KUBELET_SKEW);
     if (!worstHop) continue;
-    const key = `skew|${group}|${worstHop}`;
+    const key = `skew|${owner.key}|${worstHop}`;
     const entry = byProblem.get(key) ?? {
       code: "VER001",
+      resource: owner.resource,
       nodes: [],
-      message: (names: string) => `at ${worstHop} the control plane would be more than ${MAX_KUBELET_SKEW} minors ahead of the kubelets of ${names} (node group ${group}, not rolled by this upgrade)`,
-      remediation: `roll node group ${group} too (remove it from spec.nodeGroups.exclude, or list it under spec.nodeGroups.selfManaged), or choose a target within ${MAX_KUBELET_SKEW} minors of its kubelets`,
+      message: (names: string) =>
+        owner.kind
+          ? `at ${worstHop} the control plane would be more than ${MAX_KUBELET_SKEW} minors ahead of the kubelets of ${names} (${owner.label}; ${fateOf(owner.kind).action})`
+          : `at ${worstHop} the control plane would be more than ${MAX_KUBELET_SKEW} minors ahead of the kubelets of ${names} (${owner.label}, not rolled by this upgrade)`,
+      remediation: owner.kind
+        ? `${fateOf(owner.kind).remediation}; or choose a target within ${MAX_KUBELET_SKEW} minors of their kubelets`
+        : `roll node group ${owner.key} too (remove it from spec.nodeGroups.exclude, or list it under spec.nodeGroups.selfManaged), or choose a target within ${MAX_KUBELET_SKEW} minors of its kubelets`,
     };
     entry.nodes.push(`${name} (${kubelet})`);
     byProblem.set(key, entry);
   }
-  for (const [key, entry] of byProblem) {
+  for (const entry of byProblem.values()) {
     const names = entry.nodes.length > 5 ? `${entry.nodes.slice(0, 5).join(", ")} and ${entry.nodes.length - 5} more` : entry.nodes.join(", ");
-    findings.push(blocking(entry.code, `NodeGroup/${key.split("|")[1]}`, entry.message(names), entry.remediation));
+    findings.push(blocking(entry.code, entry.resource, entry.message(names), entry.remediation));
   }
   return findings;
 }

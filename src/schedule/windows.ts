@@ -83,3 +83,24 @@ export function windowState(windows: Window[], blackouts: Blackout[], now: Date)
     ...(blackout ? { blackout } : {}),
   };
 }
+
+export interface Occurrence {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * Every occurrence of a window that overlaps [from, to), in order, at most `limit` of them: the one
+ * already open at `from` (if any) first. Used wherever a schedule must be compared with another.
+ */
+export function occurrencesBetween(window: Window, from: Date, to: Date, limit = 200): Occurrence[] {
+  const durationMs = parseDuration(window.duration);
+  const cron = cronOf(window);
+  const found: Occurrence[] = [];
+  let start = cron.nextRun(new Date(from.getTime() - durationMs));
+  while (start && start.getTime() < to.getTime() && found.length < limit) {
+    found.push({ start, end: new Date(start.getTime() + durationMs) });
+    start = cron.nextRun(start);
+  }
+  return found;
+}

@@ -98,6 +98,47 @@ describe("preflight checks end to end (sandbox)", function () {
     const mutating = (await emulatorCalls("demo")).filter((call) => MUTATING.test(call.operation));
     assert.deepEqual(mutating, []);
   });
+
+  it("plans Auto Mode, Fargate, hybrid and Karpenter nodes as left alone, checks their kubelets, and reads NodePools on a cluster without Karpenter", async () => {
+    world = await UpgradeWorld.prepare("default");
+    const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    // Nodes as EKS labels them; none is an instance of the scenario's groups, so the node mirror leaves them be.
+    const extra: [string, Record<string, string>, string][] = [
+      ["auto-node-1", { "eks.amazonaws.com/compute-type": "auto", "karpenter.sh/nodepool": "general-purpose" }, "v1.29.8"],
+      ["fargate-ip-10-0-9-9.ec2.internal", { "eks.amazonaws.com/compute-type": "fargate" }, "v1.27.16"],
+      ["mi-0123456789abcdef0", { "eks.amazonaws.com/compute-type": "hybrid" }, "v1.29.8"],
+      ["karpenter-node-1", { "karpenter.sh/nodepool": "default" }, "v1.29.8"],
+    ];
+    for (const [name, labels, kubelet] of extra) {
+      await core.createNode({ body: { metadata: { name, labels } } });
+      await core.patchNodeStatus({ name, body: { status: { nodeInfo: { kubeletVersion: kubelet } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+    }
+    await core.createNamespacedPod({ namespace: "e2e", body: { metadata: { name: "report-job" }, spec: { nodeName: "fargate-ip-10-0-9-9.ec2.internal", containers: [{ name: "main", image: "busybox" }] } } });
+    try {
+      operator = startOperatorProcess();
+      await world.apply("kinds", { cluster: { name: "demo" }, targetVersion: "1.31", dryRun: true });
+      const planned = await world.waitForPhase("kinds", "Planned", 2 * 60_000);
+      const others = planned.status!.plan!.otherNodes ?? [];
+      assert.deepEqual(others.map((entry) => [entry.kind, entry.nodePool, entry.nodes]), [
+        ["AutoMode", "general-purpose", ["auto-node-1"]],
+        ["Fargate", undefined, ["fargate-ip-10-0-9-9.ec2.internal"]],
+        ["Hybrid", undefined, ["mi-0123456789abcdef0"]],
+        ["Karpenter", "default", ["karpenter-node-1"]],
+      ]);
+      assert.deepEqual(others.find((entry) => entry.kind === "Fargate")?.restart, ["Pod e2e/report-job"]);
+      const findings = planned.status?.preflight?.findings ?? [];
+      const skew = findings.filter((finding) => finding.code === "VER001");
+      assert.deepEqual(skew.map((finding) => finding.resource), ["Nodes/Fargate"]);
+      assert.match(skew[0].remediation, /rollout restart/);
+      // No NodePool resource in this API server (404), but a Karpenter node: its version is unknown, and said so.
+      const karpenter = findings.filter((finding) => finding.code.startsWith("KAR"));
+      assert.deepEqual(karpenter.map((finding) => [finding.code, finding.severity]), [["KAR002", "Warning"]]);
+      assert.match(karpenter[0].message, /nodes labelled karpenter.sh\/nodepool/);
+    } finally {
+      await core.deleteNamespacedPod({ namespace: "e2e", name: "report-job", gracePeriodSeconds: 0 });
+      for (const [name] of extra) await core.deleteNode({ name });
+    }
+  });
 });
 
 /** What an upgrade could change, in a form that compares equal when nothing changed. */

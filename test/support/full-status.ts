@@ -31,6 +31,10 @@ export function fullStatus(): ClusterUpgradeStatus {
         },
       ],
       unorderedNodeGroups: ["batch"],
+      otherNodes: [
+        { kind: "Karpenter", nodePool: "default", nodeCount: 2, nodes: ["karp-a", "karp-b"], action: "Karpenter replaces these nodes by drift" },
+        { kind: "Fargate", nodeCount: 1, nodes: ["fargate-ip-10-0-1-1"], action: "restart the pods named", restart: ["Deployment shop/web"] },
+      ],
     },
     hops: [
       {

@@ -340,11 +340,29 @@ export interface PlanHop {
   bake?: string;
 }
 
+/** Nodes the operator leaves to whoever manages them, and what becomes of them in the upgrade. */
+export interface PlanOtherNodes {
+  /** Who manages these nodes. */
+  kind: "AutoMode" | "Fargate" | "Hybrid" | "Karpenter" | "Unknown";
+  /** The NodePool of Karpenter and Auto Mode nodes (label karpenter.sh/nodepool). */
+  nodePool?: string;
+  /** How many nodes of this kind (and NodePool) the cluster has. */
+  nodeCount: number;
+  /** Their names, the first 20. */
+  nodes: string[];
+  /** What happens to them during the upgrade and what, if anything, to do. */
+  action: string;
+  /** Fargate: the owners of the pods to restart after each hop (for example Deployment shop/web), the first 50. */
+  restart?: string[];
+}
+
 export interface Plan {
   computedAt: string;
   hops: PlanHop[];
   /** Node groups present in the cluster but not named in spec.nodeGroups.order, rolled after it. */
   unorderedNodeGroups?: string[];
+  /** Nodes this operator does not roll (EKS Auto Mode, Fargate, hybrid, Karpenter, unrecognised), by kind and NodePool, with what happens to them during the upgrade. */
+  otherNodes?: PlanOtherNodes[];
 }
 
 export interface OmittedFindings {

@@ -30,6 +30,12 @@ export function renderPlan(plan: Plan | undefined): string {
     addonRows.length ? table(["HOP", "ADD-ON", "FROM", "TO"], addonRows) : undefined,
     groupRows.length ? table(["HOP", "NODE GROUP", "KIND", "BATCH", "NODES"], groupRows) : undefined,
     plan.unorderedNodeGroups?.length ? `Node groups not in spec.nodeGroups.order, rolled after it: ${plan.unorderedNodeGroups.join(", ")}` : undefined,
+    plan.otherNodes?.length
+      ? table(
+          ["NOT ROLLED", "NODEPOOL", "NODES", "WHAT HAPPENS"],
+          plan.otherNodes.map((group) => [group.kind, group.nodePool, group.nodeCount, group.restart?.length ? `${group.action}; restart: ${group.restart.join(", ")}` : group.action]),
+        )
+      : undefined,
   ]);
 }
 

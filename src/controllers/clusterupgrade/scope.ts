@@ -17,6 +17,7 @@ import type {
   ManagedNodeGroupInfo,
 } from "../../cloud/ports.js";
 import type { NodeOperations } from "../../kube/nodes.js";
+import { guardNodeOperations } from "../../drain/guard.js";
 import type { ClusterAccess, WorkloadReader } from "../../kube/workloads.js";
 import type * as k8s from "@kubernetes/client-node";
 
@@ -142,7 +143,8 @@ function scopedPorts(ports: CloudPorts): CloudPorts {
  */
 function scopedAccess(access: ClusterAccess): ClusterAccess {
   const nodes = new Memo<k8s.V1Node[]>();
-  const operations: NodeOperations = {
+  // Every node operation of the pass goes through the guard: nodes of other kinds are never touched.
+  const operations: NodeOperations = guardNodeOperations({
     listNodes: () => nodes.read("", () => access.listNodes()),
     patchNode: (nodeName, patch) => changing(() => nodes.forgetAll(), () => access.patchNode(nodeName, patch)),
     podsOnNode: (nodeName) => access.podsOnNode(nodeName),
@@ -150,8 +152,8 @@ function scopedAccess(access: ClusterAccess): ClusterAccess {
     listReplicaSets: () => access.listReplicaSets(),
     evictPod: (namespace, name, gracePeriodSeconds) => access.evictPod(namespace, name, gracePeriodSeconds),
     deletePod: (namespace, name, gracePeriodSeconds) => access.deletePod(namespace, name, gracePeriodSeconds),
-  };
-  return { ...operations, snapshot: () => access.snapshot() };
+  });
+  return { ...operations, snapshot: (options) => access.snapshot(options) };
 }
 
 /** One pass's ports and readers; a new scope per pass, so nothing is kept from one pass to the next. */

@@ -25,6 +25,10 @@ describe("kubectl eksupgrade output", () => {
         },
       ],
       unorderedNodeGroups: ["spare"],
+      otherNodes: [
+        { kind: "Fargate", nodeCount: 1, nodes: ["fargate-ip-1"], action: "restart them", restart: ["Deployment shop/web"] },
+        { kind: "Karpenter", nodePool: "default", nodeCount: 2, nodes: ["k-1", "k-2"], action: "drift" },
+      ],
     });
     assert.equal(
       text,
@@ -40,6 +44,10 @@ describe("kubectl eksupgrade output", () => {
         "1.30   general      Managed   2/2     n-3",
         "",
         "Node groups not in spec.nodeGroups.order, rolled after it: spare",
+        "",
+        "NOT ROLLED   NODEPOOL   NODES   WHAT HAPPENS",
+        "Fargate      <none>     1       restart them; restart: Deployment shop/web",
+        "Karpenter    default    2       drift",
       ].join("\n"),
     );
   });

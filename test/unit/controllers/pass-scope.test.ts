@@ -125,6 +125,15 @@ describe("PassScope", () => {
     assert.equal(cluster.count("snapshot"), 2);
   });
 
+  it("puts the drain guard in front of the cluster: a Karpenter node is never cordoned, a managed one is", async () => {
+    const { scope, cluster } = world();
+    cluster.state.nodes.push({ metadata: { name: "karpenter-0", labels: { "karpenter.sh/nodepool": "default" } } });
+    const nodes = await scope.workloads();
+    await assert.rejects(nodes.patchNode("karpenter-0", { unschedulable: true }), /refusing to cordon on node karpenter-0: it is a Karpenter node/);
+    await nodes.patchNode("workers-0", { unschedulable: true });
+    assert.deepEqual(cluster.patches.map((patch) => patch.node), ["workers-0"]);
+  });
+
   it("opens green's reader once, and builds each region's ports once", async () => {
     const { scope, opened } = world();
     await scope.greenWorkloads();

@@ -35,6 +35,8 @@ export const CLUSTER_PERMISSIONS: Permissions = {
   "apps/statefulsets": ["list"],
   "apps/daemonsets": ["list"],
   "apps/replicasets": ["list"],
+  // Preflight for Karpenter: NodePools (404 without Karpenter).
+  "karpenter.sh/nodepools": ["list"],
 };
 
 /** Granted only in the operator's own namespace, on the named objects. */

@@ -155,6 +155,31 @@ describe("version and capacity preflight checks", () => {
     assert.deepEqual(checkKubeletSkew(nodes, ["1.29", "1.30", "1.31"], "1.28", new Set(["general"])), []);
   });
 
+  it("VER001: Auto Mode, Fargate, hybrid and Karpenter nodes are checked like any node, and the finding says what to do for their kind", () => {
+    const labelled = (name: string, labels: Record<string, string>) => {
+      const node = fakeNode(name, "unused", "a", "v1.28.3");
+      node.metadata!.labels = labels;
+      return node;
+    };
+    const nodes = [
+      labelled("auto-1", { "eks.amazonaws.com/compute-type": "auto", "karpenter.sh/nodepool": "general-purpose" }),
+      labelled("fargate-ip-10-0-1-1", { "eks.amazonaws.com/compute-type": "fargate" }),
+      labelled("mi-0abc", { "eks.amazonaws.com/compute-type": "hybrid" }),
+      labelled("karp-1", { "karpenter.sh/nodepool": "default" }),
+      labelled("karp-2", { "karpenter.sh/nodepool": "default" }),
+    ];
+    // A rolled group named like a kind does not hide the nodes of that kind.
+    const findings = checkKubeletSkew(nodes, ["1.29", "1.30", "1.31", "1.32"], "1.28", new Set(["general", "self-managed", "Karpenter/default"]));
+    assert.deepEqual(codes(findings), ["VER001", "VER001", "VER001", "VER001"]);
+    const byResource = new Map(findings.map((finding) => [finding.resource, finding]));
+    assert.deepEqual([...byResource.keys()].sort(), ["NodePool/default", "NodePool/general-purpose", "Nodes/Fargate", "Nodes/Hybrid"]);
+    assert.match(byResource.get("NodePool/default")!.message, /karp-1 \(v1.28.3\), karp-2 \(v1.28.3\) \(Karpenter NodePool default; Karpenter replaces these nodes by drift/);
+    assert.match(byResource.get("NodePool/general-purpose")!.remediation, /let Auto Mode replace them/);
+    assert.match(byResource.get("Nodes/Fargate")!.remediation, /rollout restart/);
+    assert.match(byResource.get("Nodes/Hybrid")!.remediation, /nodeadm upgrade/);
+    assert.deepEqual(checkKubeletSkew(nodes, ["1.29", "1.30", "1.31"], "1.28", new Set()), []);
+  });
+
   it("VER003: a kubelet newer than the control plane", () => {
     assert.deepEqual(codes(checkKubeletSkew([fakeNode("x", "general", "a", "v1.31.0")], ["1.31"], "1.30", new Set(["general"]))), ["VER003"]);
   });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { windowState } from "../../../src/schedule/windows.js";
+import { occurrencesBetween, windowState } from "../../../src/schedule/windows.js";
 
 const at = (iso: string): Date => new Date(iso);
 
@@ -59,5 +59,20 @@ describe("maintenance windows", () => {
     const blackouts = [{ start: "2026-11-23T00:00:00Z", end: "2026-11-23T06:00:00Z" }];
     const state = windowState(windows, blackouts, at("2026-11-22T23:00:00Z"));
     assert.equal(state.open && state.reason === "InsideWindow" && state.closesAt.toISOString(), "2026-11-23T00:00:00.000Z");
+  });
+
+  it("lists the occurrences overlapping a span, the one already open first, in the window's time zone", () => {
+    const nightly = { schedule: "0 22 * * *", duration: "4h", timeZone: "Europe/Berlin" };
+    const found = occurrencesBetween(nightly, at("2026-11-22T23:30:00Z"), at("2026-11-24T21:00:00Z"));
+    assert.deepEqual(
+      found.map((occurrence) => [occurrence.start.toISOString(), occurrence.end.toISOString()]),
+      [
+        ["2026-11-22T21:00:00.000Z", "2026-11-23T01:00:00.000Z"],
+        ["2026-11-23T21:00:00.000Z", "2026-11-24T01:00:00.000Z"],
+      ],
+    );
+    assert.equal(occurrencesBetween(nightly, at("2026-11-22T23:30:00Z"), at("2026-12-22T23:30:00Z"), 3).length, 3);
+    // An occurrence that ends exactly where the span starts does not overlap it.
+    assert.deepEqual(occurrencesBetween({ schedule: "0 8 * * *", duration: "1h", timeZone: "UTC" }, at("2026-11-22T09:00:00Z"), at("2026-11-22T12:00:00Z")), []);
   });
 });

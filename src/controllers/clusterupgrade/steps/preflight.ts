@@ -16,6 +16,8 @@ import { isNotFound } from "../../../util/errors.js";
 import { checkInsights, checkKubeletSkew } from "../../../preflight/version-checks.js";
 import { checkPods, checkWorkloadResilience } from "../../../preflight/workload-checks.js";
 import { checkWindowFit } from "../../../preflight/window-checks.js";
+import { planOtherNodes } from "../../../preflight/other-nodes.js";
+import { checkKarpenter } from "../../../preflight/karpenter.js";
 import { expectedHop } from "./controlplane.js";
 import { CONTINUE, waitFor, type Step, type StepContext } from "../context.js";
 import { chooseAddonVersion, compareAddonVersions, LATE_ADDONS, orderAddons } from "./addons.js";
@@ -138,7 +140,7 @@ async function gather(context: StepContext): Promise<Gathered> {
   const checkedHops = hops.length ? hops : [live];
   const reader = await context.workloads();
   const [snapshot, groups, insights, addonPlan] = await Promise.all([
-    reader.snapshot(),
+    reader.snapshot({ nodePools: true }),
     describeRolledGroups(context),
     // Rollback readiness speaks of the way back, not of this upgrade: the rollback step reads it.
     context.cloud.eks.listInsights(cluster.name).then((all) => all.filter((insight) => insight.category !== "ROLLBACK_READINESS")),
@@ -176,6 +178,7 @@ async function gather(context: StepContext): Promise<Gathered> {
     ...insightResult.findings,
     ...addonPlan.findings,
     ...selfManaged.findings,
+    ...checkKarpenter({ snapshot, hops: checkedHops, windows: context.spec.maintenanceWindows, now: context.now, drainTimeout: context.spec.drain.timeout }),
     ...checkWindowFit({
       windows: context.spec.maintenanceWindows,
       pendingHops: hops.map((version, index) => `${index === 0 ? live : hops[index - 1]} -> ${version}`),
@@ -195,9 +198,10 @@ async function gather(context: StepContext): Promise<Gathered> {
       : {}),
   }));
   const unordered = orderNodeGroups(nodeGroups.map((group) => group.name), context.spec.nodeGroups.order, []).unordered;
+  const otherNodes = planOtherNodes(snapshot);
   return {
     findings,
-    plan: { computedAt: context.now.toISOString(), hops: planHopsList, ...(unordered.length ? { unorderedNodeGroups: unordered } : {}) },
+    plan: { computedAt: context.now.toISOString(), hops: planHopsList, ...(unordered.length ? { unorderedNodeGroups: unordered } : {}), ...(otherNodes.length ? { otherNodes } : {}) },
     overridden: insightResult.overridden.map(({ insight, reason }) => ({ code: "INS001", reason, resource: `UpgradeInsight/${insight.id}` })),
   };
 }
