@@ -232,13 +232,15 @@ async function stopControllerManager(env: SandboxEnv, kubeConfig: k8s.KubeConfig
 }
 
 /**
- * Back without its node lifecycle controller: kwok keeps 2,000 node leases fresh only slowly on
- * two loaded cores, and the controller would mark nodes NotReady, their pods unready and then
- * evict them, which is kwok's lag and not something the operator should be measured against.
+ * Back with an hour of grace for node heartbeats: kwok keeps 2,000 node leases fresh only slowly
+ * on two loaded cores, and the node lifecycle controller would mark nodes NotReady, their pods
+ * unready and then evict them, which is kwok's lag and not something the operator should be
+ * measured against. The controller itself stays: it is what lifts the not-ready taint from the
+ * nodes a roll adds, and without it their replacement pods never schedule.
  */
 function restartControllerManager(env: SandboxEnv, manager: ProcessRecord): void {
   const layout = layoutOf(env.dir);
-  const args = manager.args.map((arg) => (arg === "--controllers=*" ? "--controllers=*,-nodelifecycle" : arg));
+  const args = [...manager.args.filter((arg) => !arg.startsWith("--node-monitor-grace-period=")), "--node-monitor-grace-period=3600s"];
   spawnDetached({ name: manager.name, command: manager.command, args, cwd: env.dir, env: process.env, logDir: layout.logDir, pidDir: layout.pidDir, port: manager.port });
 }
 
