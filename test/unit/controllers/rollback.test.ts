@@ -478,6 +478,20 @@ describe("rollback of self-managed groups", () => {
   });
 });
 
+describe("rollback of self-managed groups: what cannot be taken back", () => {
+  it("refuses a group that launched from $Latest before the hop: that name points at the forward roll's version now", async () => {
+    const w = selfManagedWorld();
+    w.autoscaling.groups.get("legacy")!.launchTemplate.version = "$Latest";
+    w.ec2.templates.get("lt-legacy")!.set("$Latest", "ami-129");
+    await w.roll();
+    assert.deepEqual(w.object().status?.nodeGroups?.find((group) => group.name === "legacy")?.previousLaunchTemplate, { id: "lt-legacy", version: "$Latest" });
+    w.edit((upgrade) => (upgrade.spec.rollback = { requested: true }));
+    await w.roll();
+    assert.equal(w.object().status?.rollback?.refusal, "LAUNCH_TEMPLATE_VERSION_ALIAS");
+    assert.match(w.object().status?.rollback?.message ?? "", /launch template lt-legacy version \$Latest before 1\.30/);
+  });
+});
+
 describe("asking again after a refused rollback", () => {
   const readinessError = [{ id: "rb-1", name: "Node group version", status: "ERROR" as const, reason: "a node group runs 1.30", kubernetesVersion: "1.29", category: "ROLLBACK_READINESS" }];
 

@@ -48,6 +48,7 @@ export const Refusal = {
   SelfManagedNotRecorded: "SELF_MANAGED_NOT_RECORDED",
   LaunchTemplateChanged: "LAUNCH_TEMPLATE_CHANGED",
   LaunchTemplateVersionGone: "LAUNCH_TEMPLATE_VERSION_GONE",
+  LaunchTemplateVersionAlias: "LAUNCH_TEMPLATE_VERSION_ALIAS",
   AddonNoVersion: "ADDON_NO_VERSION",
   Readiness: ROLLBACK_READINESS,
   EksRefused: "EKS_REFUSED",
@@ -262,6 +263,13 @@ async function planSelfManaged(context: StepContext, rollback: RollbackStatus, s
       return {
         code: Refusal.LaunchTemplateChanged,
         why: `self-managed group ${name} now launches from launch template ${group.launchTemplate.id}, not ${previous.id} that it used before ${from}; point it back at ${previous.id} (or roll it back yourself), then ask again`,
+      };
+    }
+    // $Latest and $Default name whichever version is latest or default now: the forward roll's own, by then.
+    if (previous.version.startsWith("$")) {
+      return {
+        code: Refusal.LaunchTemplateVersionAlias,
+        why: `self-managed group ${name} launched from launch template ${previous.id} version ${previous.version} before ${from}, which now names another version than it did then; point ${name} at the numbered version with its ${to} AMI and roll it yourself, then ask again`,
       };
     }
     const version = await context.cloud.ec2.describeLaunchTemplateVersion(previous.id, previous.version);
