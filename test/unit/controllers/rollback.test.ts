@@ -272,6 +272,7 @@ function selfManagedWorld(spec: Partial<ClusterUpgradeSpec> = {}) {
   autoscaling.addGroup("legacy", { min: 2, max: 4, desired: 3 }, { id: "lt-legacy", version: "1" });
   const kubeletOfAmi: Record<string, string> = { "ami-129": "v1.29.5", "ami-130": "v1.30.5" };
   const launched = new Set<string>();
+  const state = { budgetsRecover: true };
   const legacyNodes = () => w.snapshot.nodes.filter((node) => node.metadata?.name?.startsWith("node-"));
   /** What the cloud controller manager and kubelets do between passes: a Ready node per instance, at its AMI's version. */
   const mirror = (): void => {
@@ -290,7 +291,7 @@ function selfManagedWorld(spec: Partial<ClusterUpgradeSpec> = {}) {
       node.spec = { providerID: `aws:///${instance.zone}/${instance.id}` };
       w.snapshot.nodes.push(node);
     }
-    for (const pdb of w.snapshot.pdbs) pdb.status = { ...pdb.status!, disruptionsAllowed: 1 };
+    if (state.budgetsRecover) for (const pdb of w.snapshot.pdbs) pdb.status = { ...pdb.status!, disruptionsAllowed: 1 };
   };
   /** Two pods of "api" on every legacy node, under a budget that lets one go at a time. */
   const placePods = (): void => {
@@ -316,6 +317,8 @@ function selfManagedWorld(spec: Partial<ClusterUpgradeSpec> = {}) {
     legacyNodes,
     launched,
     fewestServing: () => fewestServing,
+    /** Budgets allow one more disruption after each pass unless this is false. */
+    holdBudgets: (held: boolean) => (state.budgetsRecover = !held),
     /** Passes with the mirror between them; `restartEachPass` gives every pass a new controller, as after a SIGKILL. */
     async roll(limit = 400, until?: (upgrade: ClusterUpgrade) => boolean, restartEachPass = false): Promise<void> {
       for (let pass = 0; pass < limit; pass++) {
@@ -475,6 +478,30 @@ describe("rollback of self-managed groups", () => {
     await w.roll();
     assert.equal(w.object().status?.rollback?.refusal, "SELF_MANAGED_NOT_RECORDED");
     assert.match(w.object().status?.rollback?.message ?? "", /self-managed group legacy has 3 node\(s\) newer than 1\.29/);
+  });
+});
+
+describe("rollback of a self-managed group whose forward roll is cut short", () => {
+  it("puts the node the forward roll was draining back into service and replaces only the nodes it had already moved", async () => {
+    const w = selfManagedWorld();
+    w.holdBudgets(true);
+    const draining = (upgrade: ClusterUpgrade) => upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes?.some((node) => node.phase === "Draining" && (node.podsLeft?.length ?? 0) > 0) ?? false;
+    await w.roll(300, draining);
+    assert.ok(draining(w.object()), "the forward roll holds a node in its drain");
+    const held = w.object().status!.nodeGroups!.find((group) => group.name === "legacy")!.nodes!.find((node) => node.phase === "Draining")!.name;
+    assert.ok(w.legacyNodes().find((node) => node.metadata?.name === held)?.spec?.unschedulable);
+    w.edit((upgrade) => (upgrade.spec.rollback = { requested: true }));
+    w.holdBudgets(false);
+    await w.roll();
+    assert.equal(w.object().status?.phase, "RolledBack");
+    const node = w.legacyNodes().find((candidate) => candidate.metadata?.name === held);
+    assert.ok(node, "the node held in its drain stays: it already runs 1.29");
+    assert.equal(node.spec?.unschedulable, false);
+    assert.match(w.events.messages("RollbackStepStarted").find((message) => message.includes("legacy")) ?? "", new RegExp(`uncordoned ${held}, which the cut-short forward roll had cordoned`));
+    assert.deepEqual(w.amis(), ["ami-129", "ami-129", "ami-129"]);
+    assert.deepEqual(w.autoscaling.groups.get("legacy")!.size, { min: 2, max: 4, desired: 3 });
+    assert.deepEqual(w.autoscaling.groups.get("legacy")!.launchTemplate, { id: "lt-legacy", version: "1" });
+    assert.ok(!w.starts().includes("workers 1.30"), "the managed group had not moved and is not touched");
   });
 });
 
