@@ -432,6 +432,52 @@ describe("rollback of self-managed groups", () => {
     assert.deepEqual(w.amis(), ["ami-129", "ami-129", "ami-129"]);
   });
 
+  it("outside the maintenance window finishes the node in flight and starts none; goes on when the window opens", async () => {
+    const w = await upgraded();
+    w.edit((upgrade) => (upgrade.spec.rollback = { requested: true }));
+    const inFlight = (upgrade: ClusterUpgrade) => (upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes?.length ?? 0) > 0;
+    await w.roll(200, inFlight);
+    assert.ok(inFlight(w.object()));
+    // A one-hour window that opens at the top of the hour twelve hours from now.
+    const later = new Date(w.clock.now() + 12 * 3600_000);
+    const opens = Date.UTC(later.getUTCFullYear(), later.getUTCMonth(), later.getUTCDate(), later.getUTCHours());
+    w.edit((upgrade) => (upgrade.spec.maintenanceWindows = [{ schedule: `0 ${later.getUTCHours()} * * *`, duration: "1h", timeZone: "UTC" }]));
+    await w.roll(200, (upgrade) => !inFlight(upgrade) && upgrade.status?.window?.open === false);
+    assert.ok(!inFlight(w.object()), "the node in flight finished");
+    assert.equal(w.condition("MaintenanceWindowOpen")?.status, "False");
+    assert.ok(w.clock.now() < opens);
+    assert.ok(w.amis().includes("ami-130"), "old nodes are left for the window");
+    const cordons = w.events.messages("NodesCordoned").length;
+    await w.roll(400, () => w.events.messages("NodesCordoned").length > cordons);
+    assert.ok(w.events.messages("NodesCordoned").length > cordons, "the roll went on");
+    assert.ok(w.clock.now() >= opens, `the next node was cordoned at ${new Date(w.clock.now()).toISOString()}, in the window that opens ${new Date(opens).toISOString()}`);
+    await w.roll();
+    assert.equal(w.object().status?.phase, "RolledBack");
+    assert.deepEqual(w.amis(), ["ami-129", "ami-129", "ami-129"]);
+  });
+
+  it("an abort mid roll back uncordons the nodes in flight and gives the group the size and template version it had when the roll back started", async () => {
+    const w = await upgraded();
+    w.holdBudgets(true);
+    w.edit((upgrade) => (upgrade.spec.rollback = { requested: true }));
+    const draining = (upgrade: ClusterUpgrade) => upgrade.status?.nodeGroups?.find((group) => group.name === "legacy")?.nodes?.some((node) => node.phase === "Draining" && (node.podsLeft?.length ?? 0) > 0) ?? false;
+    w.placePods();
+    for (const pdb of w.snapshot.pdbs) pdb.status = { ...pdb.status!, disruptionsAllowed: 0 };
+    await w.roll(300, draining);
+    assert.ok(draining(w.object()));
+    const held = w.object().status!.nodeGroups!.find((group) => group.name === "legacy")!.nodes![0].name;
+    w.edit((upgrade) => (upgrade.spec.abort = true));
+    await w.roll(50);
+    const status = w.object().status!;
+    assert.equal(status.phase, "Aborted");
+    assert.equal(w.legacyNodes().find((node) => node.metadata?.name === held)?.spec?.unschedulable, false, "the node in its drain is back in service");
+    const group = w.autoscaling.groups.get("legacy")!;
+    assert.deepEqual(group.launchTemplate, { id: "lt-legacy", version: "2" }, "the template version it had when the roll back started");
+    assert.equal(group.size.desired, 3);
+    assert.match(status.released!.join("; "), /restored Auto Scaling group legacy to min 2, max 4, desired 3 and launch template version 2/);
+    assert.ok(!w.starts().includes("cp-1.29"), "the control plane never went back");
+  });
+
   it("refuses, naming group, template and version, when the earlier launch template version is gone; a new spec.rollback.attempt asks again", async () => {
     const w = await upgraded();
     const forwardStarts = w.starts().length;
