@@ -28,8 +28,8 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const EXPECTED_SECONDS: Readonly<Record<string, number>> = {
   "test/e2e/inplace-upgrade.test.ts": 364,
   "test/e2e/blue-green.test.ts": 236,
+  "test/e2e/rollback.test.ts": 176,
   "test/e2e/node-roll.test.ts": 157,
-  "test/e2e/rollback.test.ts": 102,
   "test/e2e/chaos.test.ts": 97,
   "test/e2e/preflight.test.ts": 67,
   "test/e2e/lost-leadership.test.ts": 60,

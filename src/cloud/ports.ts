@@ -174,6 +174,8 @@ export interface Ec2Port {
   createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string; clientToken: string }): Promise<string>;
   /** The number of the template's version whose description contains `marker`, if there is one. */
   findLaunchTemplateVersion(templateId: string, marker: string): Promise<string | undefined>;
+  /** One version of a launch template, with the AMI it launches; undefined when the template or the version no longer exists. */
+  describeLaunchTemplateVersion(templateId: string, version: string): Promise<{ imageId?: string } | undefined>;
   /** The AMI each instance runs, by instance id; instances that no longer exist are absent. */
   instanceImages(instanceIds: string[]): Promise<Record<string, string>>;
   /** The newest EKS-optimized AMI (Amazon Linux 2023, x86_64) for a Kubernetes minor, if one is published. */

@@ -5,6 +5,9 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import * as k8s from "@kubernetes/client-node";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DescribeClusterCommand, DescribeUpdateCommand, EKSClient } from "@aws-sdk/client-eks";
 import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
@@ -22,6 +25,30 @@ async function changes(): Promise<string[]> {
       if (call.operation === "UpdateAddon") return `${call.addonName} ${request.addonVersion}`;
       return `${call.nodegroupName} ${request.version}`;
     });
+}
+
+/** The self-managed group of the default scenario: its template version, sizes and the AMI of each instance. */
+async function legacyGroup(): Promise<{ templateId: string; templateVersion: string; size: [number, number, number]; images: string[] }> {
+  const autoscaling = new AutoScalingClient(sandboxAwsClientConfig());
+  const group = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ["demo-legacy"] }))).AutoScalingGroups![0];
+  const ids = (group.Instances ?? []).filter((instance) => !instance.LifecycleState?.startsWith("Terminat")).map((instance) => instance.InstanceId!);
+  const reservations = ids.length ? (await new EC2Client(sandboxAwsClientConfig()).send(new DescribeInstancesCommand({ InstanceIds: ids }))).Reservations ?? [] : [];
+  return {
+    templateId: group.LaunchTemplate!.LaunchTemplateId!,
+    templateVersion: group.LaunchTemplate!.Version!,
+    size: [group.MinSize!, group.MaxSize!, group.DesiredCapacity!],
+    images: reservations.flatMap((reservation) => (reservation.Instances ?? []).map((instance) => instance.ImageId!)).sort(),
+  };
+}
+
+/** Every instance EC2 ever launched from one launch template version, terminated ones included (by the tags EC2 puts on them). */
+async function launchedFrom(templateId: string, version: string): Promise<number> {
+  const filters = [
+    { Name: "tag:aws:ec2launchtemplate:id", Values: [templateId] },
+    { Name: "tag:aws:ec2launchtemplate:version", Values: [version] },
+  ];
+  const reservations = (await new EC2Client(sandboxAwsClientConfig()).send(new DescribeInstancesCommand({ Filters: filters }))).Reservations ?? [];
+  return reservations.reduce((count, reservation) => count + (reservation.Instances ?? []).length, 0);
 }
 
 async function setControlPlaneSeconds(seconds: number): Promise<void> {
@@ -92,28 +119,77 @@ describe("rollback end to end (sandbox)", function () {
     assert.equal(condition(done, "Claimed")?.reason, "ClaimsReleased");
   });
 
-  it("a requested rollback after the nodes moved goes nodes, control plane, then the add-on built for 1.30, and survives SIGKILL with one VersionRollback call", async () => {
+  it("a requested rollback after the nodes moved goes managed nodes, self-managed nodes back to their launch template version, control plane, then the add-on built for 1.30, through two SIGKILLs with one VersionRollback call", async function () {
+    this.timeout(15 * 60_000);
+    const before = await legacyGroup();
     const first = operator();
-    await world.apply("manual", { cluster: { name: "demo" }, targetVersion: "1.30", nodeGroups: { order: ["general"] } });
-    await world.waitForPhase("manual", "Succeeded");
+    await world.apply("manual", {
+      cluster: { name: "demo" },
+      targetVersion: "1.30",
+      nodeGroups: { order: ["general", "demo-legacy"], selfManaged: [{ autoScalingGroupName: "demo-legacy" }], maxSurge: 1, maxUnavailable: 0 },
+      // The shop's cache keeps only a scratch copy in its emptyDir (see sandbox/demo/clusterupgrade.yaml).
+      drain: { deleteEmptyDirData: true, evictionRetryInterval: "2s" },
+    });
+    const upgraded = await world.waitForPhase("manual", "Succeeded", 10 * 60_000);
     const forward = (await changes()).length;
+    const moved = await legacyGroup();
+    assert.notEqual(moved.templateVersion, before.templateVersion, "the forward roll moved demo-legacy to a new template version");
+    assert.deepEqual(upgraded.status?.nodeGroups?.find((group) => group.name === "demo-legacy")?.previousLaunchTemplate, { id: before.templateId, version: before.templateVersion });
+    const [oldImage] = before.images;
+    const versionBefore = (await new EC2Client(sandboxAwsClientConfig()).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: before.templateId, Versions: [before.templateVersion] }))).LaunchTemplateVersions![0];
+    assert.equal(versionBefore.LaunchTemplateData?.ImageId, oldImage);
+    const launchedBefore = await launchedFrom(before.templateId, before.templateVersion);
     // A slow control-plane rollback leaves time to kill the operator while it runs.
     await setControlPlaneSeconds(1500);
     await world.patchSpec("manual", { rollback: { requested: true } });
-    await world.waitFor("manual", "the control-plane rollback recorded", (upgrade) => Boolean(upgrade.status?.rollback?.controlPlane?.updateId));
+    // Killed once the self-managed group is turned around (or already back): its roll resumes from status.
+    await world.waitFor("manual", "the self-managed group's rollback recorded", (upgrade) =>
+      ["InProgress", "Succeeded"].includes(upgrade.status?.rollback?.items?.find((item) => item.name === "demo-legacy")?.state ?? ""),
+    );
     await first.kill();
+    const second = operator();
+    await world.waitFor("manual", "the control-plane rollback recorded", (upgrade) => Boolean(upgrade.status?.rollback?.controlPlane?.updateId));
+    await second.kill();
     operator();
-    const done = await world.waitForPhase("manual", "RolledBack");
+    const done = await world.waitForPhase("manual", "RolledBack", 10 * 60_000);
     const back = (await changes()).slice(forward);
     // kube-proxy is the one add-on whose 1.30 version does not run on 1.29 (the emulator's catalog);
-    // built per minor, it can only go back once the control plane is on 1.29.
+    // built per minor, it can only go back once the control plane is on 1.29. The self-managed
+    // group makes no EKS call: it is rolled by the operator.
     assert.deepEqual(back, ["general 1.29", "cp 1.29", "kube-proxy v1.29.3-eksbuild.2"]);
     assert.equal((await eks.send(new DescribeClusterCommand({ name: "demo" }))).cluster?.version, "1.29");
     assert.equal(done.status?.rollback?.trigger, "Manual");
     assert.deepEqual(done.status?.rollback?.items?.map((item) => [item.kind, item.name, item.state]), [
       ["NodeGroup", "general", "Succeeded"],
+      ["SelfManagedGroup", "demo-legacy", "Succeeded"],
       ["Addon", "kube-proxy", "Succeeded"],
     ]);
+    // demo-legacy is back on the template version and AMI it had, at its sizes, with 1.29 kubelets;
+    // one new instance per node, so the restarted roll surged nothing twice.
+    const after = await legacyGroup();
+    assert.deepEqual(after, { ...before, images: after.images });
+    assert.deepEqual(after.images, before.images.map(() => oldImage));
+    assert.equal((await launchedFrom(before.templateId, before.templateVersion)) - launchedBefore, before.images.length);
+    const nodes = (await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNode({ labelSelector: "workload-class=legacy" })).items;
+    assert.deepEqual(
+      nodes.filter((node) => !node.metadata?.deletionTimestamp).map((node) => [node.status?.nodeInfo?.kubeletVersion?.startsWith("v1.29."), Boolean(node.spec?.unschedulable)]),
+      before.images.map(() => [true, false]),
+    );
+    // The order, as the Events tell it (in the order the API server stored them).
+    const events = (await world.kubeConfig.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=manual" })).items.sort(
+      (a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion),
+    );
+    const at = (reason: string, text: string): number => events.findIndex((event) => event.reason === reason && (event.message ?? "").includes(text));
+    const order = [
+      at("RollbackStepDone", "node group general back at 1.29"),
+      at("RollbackStepStarted", "self-managed group demo-legacy 1.30 -> 1.29"),
+      at("RollbackStepDone", "self-managed group demo-legacy back at 1.29"),
+      at("ControlPlaneRollbackStarted", "1.30 -> 1.29"),
+      at("RollbackStepDone", "add-on kube-proxy back at"),
+      at("RolledBack", "rolled back 1.30 -> 1.29"),
+    ];
+    assert.ok(order.every((index) => index >= 0), `every step has its Event: ${JSON.stringify(order)}`);
+    assert.deepEqual([...order].sort((a, b) => a - b), order, "managed nodes, self-managed nodes, control plane, add-on");
   });
 
   it("respects pause and maintenance windows during a rollback", async () => {

@@ -161,6 +161,8 @@ export interface RollbackSpec {
   requested?: boolean;
   /** Roll back despite ROLLBACK_READINESS findings in ERROR (UpdateClusterVersion force=true); the reason is recorded. */
   overrideReadiness?: { reason: string };
+  /** Change it (to any new value) to ask again after a refused rollback; each value is one attempt. */
+  attempt?: number;
 }
 
 /** Keeps the way back open after each control-plane hop: the nodes stay on the old minor for the duration. */
@@ -307,7 +309,9 @@ export interface NodeGroupStatus {
   originalSize?: { min: number; max: number; desired: number };
   /** Self-managed groups: the launch template and version the group used before the roll. */
   originalLaunchTemplate?: { id: string; version: string };
-  /** Self-managed groups: the launch template version created for this hop, and its AMI. */
+  /** Self-managed groups: the launch template version the group launched from before this hop's roll. Unlike originalLaunchTemplate it stays after the roll: a rollback of the hop goes back to it. */
+  previousLaunchTemplate?: { id: string; version: string };
+  /** Self-managed groups: the launch template version the roll moves the group to (the one created for this hop; on a rollback, the earlier one). */
   launchTemplateVersion?: string;
   /** Self-managed groups: the idempotency token of that version, stored before it is created. */
   launchTemplateToken?: string;
@@ -547,14 +551,14 @@ export interface VerificationStatus {
   failing?: string;
 }
 
-/** Where a rollback stands; RolledBack and Refused are final. */
+/** Where a rollback stands; RolledBack is final, Refused until spec.rollback asks again (rollback.ts retryAsked). */
 export type RollbackState = "NodeGroups" | "Addons" | "ControlPlane" | "LateAddons" | "RolledBack" | "Refused";
 
-/** One managed node group or add-on taken back to the old version by a rollback. */
+/** One node group or add-on taken back to the old version by a rollback. */
 export interface RollbackItem extends UpdateRecord {
   name: string;
-  /** Managed node group or add-on. */
-  kind: "NodeGroup" | "Addon";
+  /** Managed node group (through EKS), self-managed Auto Scaling group (rolled by the operator) or add-on. */
+  kind: "NodeGroup" | "SelfManagedGroup" | "Addon";
   /** The version found before the rollback moved it. */
   fromVersion: string;
   /** The version it goes back to. */
@@ -563,6 +567,14 @@ export interface RollbackItem extends UpdateRecord {
   releaseVersion?: string;
   /** Node groups with a launch template: the template version it had before the upgrade. */
   launchTemplateVersion?: string;
+  /** Self-managed groups: the launch template of that version. */
+  launchTemplateId?: string;
+  /** Self-managed groups: the AMI that version launches, which tells the nodes already back from the others. */
+  imageId?: string;
+  /** Self-managed groups: the group's desired size when the roll back started. */
+  total?: number;
+  /** Self-managed groups: how many of its nodes run that AMI again. */
+  replaced?: number;
 }
 
 /** A rollback of the last control-plane hop (spec.rollback): nodes, add-ons that run on both minors, the control plane, then the other add-ons. */
@@ -589,6 +601,14 @@ export interface RollbackStatus {
   /** What is happening or why it was refused. */
   message?: string;
   finishedAt?: string;
+  /** 1 for the first decision; a refused rollback asked for again (spec.rollback) counts up. */
+  attempt?: number;
+  /** spec.rollback as this attempt saw it when decided: a refused attempt is asked again only when it changes. */
+  decidedWith?: { requested: boolean; attempt?: number; overrideReason?: string };
+  /** Why this attempt was refused, as a code (e.g. ROLLBACK_READINESS, ROLLBACK_WINDOW_EXPIRED). */
+  refusal?: string;
+  /** The refusal of the attempt before this one. */
+  previousRefusal?: string;
 }
 
 export interface WindowStatus {

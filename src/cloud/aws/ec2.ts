@@ -2,6 +2,7 @@
 // template versions and EKS-optimized AMIs.
 import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { Ec2Port, SubnetInfo } from "../ports.js";
+import { isNotFound } from "../../util/errors.js";
 import { awsCall } from "./call.js";
 import { awsClientConfig } from "./client-config.js";
 
@@ -30,6 +31,21 @@ export class AwsEc2 implements Ec2Port {
       nextToken = page.NextToken;
     } while (nextToken);
     return undefined;
+  }
+
+  async describeLaunchTemplateVersion(templateId: string, version: string): Promise<{ imageId?: string } | undefined> {
+    try {
+      const page = await awsCall(`describing version ${version} of launch template ${templateId}`, (options) =>
+        this.client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }), options),
+      );
+      const found = (page.LaunchTemplateVersions ?? []).find((entry) => String(entry.VersionNumber) === version);
+      if (!found) return undefined;
+      return found.LaunchTemplateData?.ImageId ? { imageId: found.LaunchTemplateData.ImageId } : {};
+    } catch (error) {
+      // InvalidLaunchTemplateId.VersionNotFound (or .NotFound for the template): it is gone.
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   async createLaunchTemplateVersion(request: { templateId: string; sourceVersion: string; imageId: string; description: string; clientToken: string }): Promise<string> {

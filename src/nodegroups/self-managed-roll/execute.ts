@@ -42,6 +42,8 @@ function recordOriginals(entry: NodeGroupStatus, action: { size: { min: number; 
   entry.state = "InProgress";
   entry.originalSize ??= { ...action.size };
   entry.originalLaunchTemplate ??= { ...action.template };
+  // Kept past the roll's end: the way back if this hop is rolled back.
+  entry.previousLaunchTemplate ??= { ...entry.originalLaunchTemplate };
 }
 
 async function createTemplateVersion(entry: NodeGroupStatus, imageId: string, env: RollEnvironment): Promise<RollOutcome> {

@@ -159,6 +159,7 @@ export function rollsInHop(hops: HopStatus[], index: number, oldestKubelet: stri
 export function startHop(entry: NodeGroupStatus, version: string): void {
   if (entry.targetVersion === version) return;
   entry.targetVersion = version;
+  delete entry.previousLaunchTemplate;
   entry.state = "Pending";
   entry.upgraded = 0;
   entry.inFlight = 0;
@@ -170,16 +171,48 @@ export function startHop(entry: NodeGroupStatus, version: string): void {
   delete entry.message;
 }
 
+/** Where a rollback takes a group: the version of the hop undone's start, and the template version and AMI it launched with then. */
+export interface RollbackTarget {
+  version: string;
+  launchTemplate: { id: string; version: string };
+  imageId: string;
+}
+
+/**
+ * Turns a group around for a rollback: the same roll, aimed at a launch template version that
+ * already exists, so it starts where a forward roll stands once its version is created. The
+ * template the group points at now and its size are what an abort gives back; a forward roll cut
+ * short keeps the ones it recorded (its template is the rollback's target then). Nodes in flight
+ * must have been released by the caller: their status entries go here.
+ */
+export function startRollback(entry: NodeGroupStatus, target: RollbackTarget, current: { size: GroupSize; launchTemplate: { id: string; version: string } }): void {
+  entry.targetVersion = target.version;
+  entry.state = "InProgress";
+  entry.upgraded = 0;
+  entry.inFlight = 0;
+  entry.originalSize ??= { ...current.size };
+  entry.originalLaunchTemplate ??= { ...current.launchTemplate };
+  entry.launchTemplateVersion = target.launchTemplate.version;
+  entry.imageId = target.imageId;
+  delete entry.launchTemplateToken;
+  delete entry.skippedNodes;
+  delete entry.nodes;
+  delete entry.waitingForNodesSince;
+  delete entry.previousLaunchTemplate;
+  delete entry.message;
+}
+
 /**
  * An instance still from before the roll. Once the roll has its AMI, any other AMI is old. Before
- * that: a kubelet below the hop's version, or an AMI other than the one the spec names for it.
+ * that: a kubelet on another minor than the roll's, or an AMI other than the one the spec names for it.
  */
 function isOld(entry: Readonly<NodeGroupStatus>, seen: RollObservation, settings: RollSettings, instanceId: string, node: V1Node): boolean {
   const image = seen.images[instanceId];
   const target = entry.imageId ?? settings.specImage;
   if (target && image) return image !== target;
+  // Another minor than the roll's: older on the way forward, newer on the way back.
   const kubelet = node.status?.nodeInfo?.kubeletVersion;
-  return kubelet !== undefined && compareMinor(kubelet, settings.version) < 0;
+  return kubelet !== undefined && compareMinor(kubelet, settings.version) !== 0;
 }
 
 /** The group's old nodes, as [instance id, node]. */

@@ -500,6 +500,11 @@ export class FakeEc2 implements Ec2Port {
     return Promise.resolve(undefined);
   }
 
+  describeLaunchTemplateVersion(templateId: string, version: string): Promise<{ imageId?: string } | undefined> {
+    const image = this.templates.get(templateId)?.get(version);
+    return Promise.resolve(image === undefined ? undefined : { imageId: image });
+  }
+
   /** instance id -> AMI, for instances the test (or FakeAutoScaling's launches) registered. */
   instances = new Map<string, string>();
 

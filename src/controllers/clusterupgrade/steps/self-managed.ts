@@ -60,13 +60,18 @@ function delayOf(context: StepContext, after: Extract<RollOutcome, { kind: "Wait
   }
 }
 
-/** Moves one self-managed group to `hop.version`. Undefined once the group is done. */
-export async function advanceSelfManagedGroup(context: StepContext, entry: NodeGroupStatus, hop: HopStatus): Promise<StepResult | undefined> {
-  startHop(entry, hop.version);
-  if (entry.state === "Succeeded") return undefined;
+/** What one pass of a group's roll came to: done, failed (with what to do), or a wait with its delay. */
+export type RollPassResult = { kind: "Done" } | { kind: "Fail"; message: string; remediation: string } | { kind: "Wait"; delayMs: number; reason: string; progress?: string };
+
+/**
+ * One pass of the roll of `entry` to `version`: observe once, then plan and execute until the pass
+ * must end. Shared by the forward roll and the rollback (steps/rollback.ts), which differ only in
+ * the launch template version the entry aims at and in how they report.
+ */
+export async function rollPass(context: StepContext, entry: NodeGroupStatus, version: string): Promise<RollPassResult> {
   const nodes = await context.workloads();
   const seen = await observeRoll(context.cloud, nodes, entry.name);
-  const settings = rollSettings(context, entry, hop.version);
+  const settings = rollSettings(context, entry, version);
   if (entry.launchTemplateVersion) Object.assign(entry, rollCounts(entry, seen, settings));
   const environment: RollEnvironment = {
     cloud: context.cloud,
@@ -84,13 +89,27 @@ export async function advanceSelfManagedGroup(context: StepContext, entry: NodeG
       case "Continue":
         continue;
       case "Done":
-        return undefined;
       case "Fail":
-        return fail(context, entry, outcome.message, outcome.remediation);
+        return outcome;
       case "Wait":
-        if (outcome.progress !== undefined) progress(context, entry, outcome.progress);
-        return waitFor(delayOf(context, outcome.after), outcome.reason);
+        return { kind: "Wait", delayMs: delayOf(context, outcome.after), reason: outcome.reason, ...(outcome.progress !== undefined ? { progress: outcome.progress } : {}) };
     }
   }
   throw new Error(`self-managed group ${entry.name}: the roll planned ${MAX_ROUNDS_PER_PASS} actions in one pass without ending it; last status ${JSON.stringify({ state: entry.state, nodes: entry.nodes })}`);
+}
+
+/** Moves one self-managed group to `hop.version`. Undefined once the group is done. */
+export async function advanceSelfManagedGroup(context: StepContext, entry: NodeGroupStatus, hop: HopStatus): Promise<StepResult | undefined> {
+  startHop(entry, hop.version);
+  if (entry.state === "Succeeded") return undefined;
+  const outcome = await rollPass(context, entry, hop.version);
+  switch (outcome.kind) {
+    case "Done":
+      return undefined;
+    case "Fail":
+      return fail(context, entry, outcome.message, outcome.remediation);
+    case "Wait":
+      if (outcome.progress !== undefined) progress(context, entry, outcome.progress);
+      return waitFor(outcome.delayMs, outcome.reason);
+  }
 }

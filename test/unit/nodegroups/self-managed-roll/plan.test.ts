@@ -17,6 +17,7 @@ import {
   rollsInHop,
   settleWave,
   startHop,
+  startRollback,
   TERMINATION_TIMEOUT_MS,
   type NodeAction,
   type NodeOutcome,
@@ -482,12 +483,48 @@ describe("self-managed roll planner: one node in flight", () => {
 
 describe("self-managed roll planner: hops and the spec", () => {
   it("starts a new hop afresh but keeps what the group must be given back", () => {
-    const entry = rolling({ nodes: [], skippedNodes: ["node-i-1"], message: "m", upgraded: 3, targetVersion: "1.29", state: "Succeeded" });
+    const entry = rolling({ nodes: [], skippedNodes: ["node-i-1"], message: "m", upgraded: 3, targetVersion: "1.29", state: "Succeeded", previousLaunchTemplate: { id: "lt-1", version: "0" } });
     startHop(entry, "1.30");
     assert.deepEqual(entry, { name: "legacy", kind: "SelfManaged", total: 3, upgraded: 0, inFlight: 0, state: "Pending", targetVersion: "1.30", originalSize: ORIGINAL, originalLaunchTemplate: { id: "lt-1", version: "1" } });
     const same = rolling();
     startHop(same, "1.30");
     assert.deepEqual(same, rolling(), "the same hop changes nothing");
+  });
+
+  it("turns a rolled group around for a rollback: the earlier template version is the target, the nodes on the newer AMI or minor are the old ones", () => {
+    const done = rolling({ state: "Succeeded", upgraded: 3, previousLaunchTemplate: { id: "lt-1", version: "1" } });
+    delete done.originalSize;
+    delete done.originalLaunchTemplate;
+    startRollback(done, { version: "1.29", launchTemplate: { id: "lt-1", version: "1" }, imageId: "ami-old" }, { size: ORIGINAL, launchTemplate: POINTED });
+    assert.deepEqual(done, {
+      name: "legacy",
+      kind: "SelfManaged",
+      total: 3,
+      upgraded: 0,
+      inFlight: 0,
+      state: "InProgress",
+      targetVersion: "1.29",
+      originalSize: ORIGINAL,
+      originalLaunchTemplate: POINTED,
+      launchTemplateVersion: "1",
+      imageId: "ami-old",
+    });
+    const back = settings({ version: "1.29" });
+    // Pointed at version 2 still: point it back at version 1, nothing created.
+    assertChosen(planRoll(done, observed(rolledWorld(), ORIGINAL, POINTED), back), { kind: "PointGroupAtTemplate", templateId: "lt-1", templateVersion: "1" }, "turned around");
+    // Pointed back: every node on ami-new is old, and the pipeline surges first, as forward.
+    assertChosen(planRoll(done, observed(rolledWorld(), ORIGINAL, { id: "lt-1", version: "1" }), back), { kind: "Surge" }, "pointed back");
+    assert.deepEqual(rollCounts(done, observed(rolledWorld(), ORIGINAL), back), { total: 3, upgraded: 0 });
+    // Without the AMIs (instances not described yet), the kubelet's minor tells: 1.30 is newer than 1.29.
+    const unknown = { ...rolledWorld(), images: {} };
+    assert.deepEqual(rollCounts(done, observed(unknown, ORIGINAL), back), { total: 3, upgraded: 0 });
+    // All back on ami-old at the original size and Ready: complete.
+    assertChosen(planRoll(done, observed(oldWorld(), ORIGINAL, { id: "lt-1", version: "1" }), back), { kind: "Complete" }, "all back");
+
+    // A forward roll cut short keeps what it recorded: its original template is the rollback's target.
+    const cut = rolling({ originalSize: { min: 2, max: 3, desired: 3 }, nodes: [{ name: "node-i-1", phase: "Draining", since: T0.toISOString() }] });
+    startRollback(cut, { version: "1.29", launchTemplate: { id: "lt-1", version: "1" }, imageId: "ami-old" }, { size: SURGED, launchTemplate: POINTED });
+    assert.deepEqual([cut.originalSize, cut.originalLaunchTemplate, cut.nodes], [ORIGINAL, { id: "lt-1", version: "1" }, undefined]);
   });
 
   it("takes the AMI from amiIdsByVersion, amiId only for the target version, else none", () => {
