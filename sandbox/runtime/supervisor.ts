@@ -167,7 +167,7 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
     const caPem = readFileSync(apiServerCertificate(layout), "utf8");
     const server = `https://127.0.0.1:${ports.apiServer}`;
     writeKubeconfig(layout.adminKubeconfig, server, caPem, credentials.identities.admin);
-    for (const identity of [credentials.identities.controllerManager, credentials.identities.scheduler, credentials.identities.kwok]) {
+    for (const identity of [credentials.identities.controllerManager, credentials.identities.scheduler, credentials.identities.kwok, credentials.identities.karpenter]) {
       writeKubeconfig(componentKubeconfig(layout, identity.name), server, caPem, identity);
     }
 
@@ -343,7 +343,7 @@ export async function stopSandbox(dir: string = process.env.EKSUP_SANDBOX_DIR ??
   // then the API server, then etcd.
   const waves: ReadonlySet<string>[] = [
     new Set([watchdogName, "eks-emulator"]),
-    new Set(["kwok", "kube-scheduler", "kube-controller-manager", "moto"]),
+    new Set(["karpenter", "kwok", "kube-scheduler", "kube-controller-manager", "moto"]),
     new Set(["kube-apiserver"]),
   ];
   const killed: string[] = [];
