@@ -4,6 +4,7 @@ import { loadUntrustedKubeconfig } from "./untrusted-kubeconfig.js";
 import type { WorkloadSnapshot } from "./workload-snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
+import { KubeKarpenterApi, type KarpenterAccess, type KarpenterApi } from "../karpenter/reader.js";
 import { listAll } from "./paged-list.js";
 import { slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
@@ -12,19 +13,25 @@ export interface WorkloadReader {
 }
 
 /** Everything the controller does with the upgraded cluster's API server. */
-export type ClusterAccess = WorkloadReader & NodeOperations;
+export type ClusterAccess = WorkloadReader & NodeOperations & KarpenterAccess;
 
 /** snapshot() lists everything once per call; callers run it before changes, not on every poll. */
 export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAccess {
   private readonly coreApi: k8s.CoreV1Api;
   private readonly appsApi: k8s.AppsV1Api;
   private readonly policyApi: k8s.PolicyV1Api;
+  private readonly karpenterApi: KarpenterApi;
 
   constructor(kubeConfig: k8s.KubeConfig) {
     super(kubeConfig);
+    this.karpenterApi = new KubeKarpenterApi(kubeConfig);
     this.coreApi = kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.appsApi = kubeConfig.makeApiClient(k8s.AppsV1Api);
     this.policyApi = kubeConfig.makeApiClient(k8s.PolicyV1Api);
+  }
+
+  karpenter(): KarpenterApi {
+    return this.karpenterApi;
   }
 
   async snapshot(): Promise<WorkloadSnapshot> {

@@ -35,6 +35,11 @@ export const CLUSTER_PERMISSIONS: Permissions = {
   "apps/statefulsets": ["list"],
   "apps/daemonsets": ["list"],
   "apps/replicasets": ["list"],
+  // The Karpenter drift roll: NodePools and NodeClaims followed, one template annotation set and
+  // put back; on AWS, the EC2NodeClass's AMI alias pinned and put back.
+  "karpenter.sh/nodepools": ["list", "patch"],
+  "karpenter.sh/nodeclaims": ["list"],
+  "karpenter.k8s.aws/ec2nodeclasses": ["get", "patch"],
 };
 
 /** Granted only in the operator's own namespace, on the named objects. */
