@@ -8,6 +8,7 @@ import type { NodePool } from "../../../src/karpenter/types.js";
 import { budgetsFor } from "../../../src/kube/workload-snapshot.js";
 import { FakeCluster } from "../../support/fakes/cluster.js";
 import { FakeEc2 } from "../../support/fakes/cloud.js";
+import { nodesOfGroup } from "../../../src/nodegroups/self-managed-roll/plan.js";
 
 function pool(name: string, kind = "KWOKNodeClass", extra: Partial<NodePool["spec"]> = {}): NodePool {
   return {
@@ -94,6 +95,29 @@ describe("Karpenter drift roll", () => {
     assert.equal(status.karpenter.nodePools[0].state, "Succeeded");
     assert.equal(status.karpenter.changes[0].state, "Kept", "the finished upgrade keeps the pin");
     assert.equal(holdsKarpenterChanges(status.karpenter), false);
+  });
+
+  it("after a restart that lost the pass which wrote the template, marks the recorded change applied without writing again", async () => {
+    const cluster = world([node("a", "web", "v1.30.4")]);
+    cluster.karpenterObjects.nodePools = [pool("web")];
+    const status: ClusterUpgradeStatus = {};
+    await advanceKarpenter(contextFor(cluster, status), hop, false);
+    assert.equal(status.karpenter?.changes[0].state, "Pending");
+    // The write happened, then the operator died before writing status: the record says Pending.
+    await cluster.karpenter().setNodePoolTemplateAnnotation("web", "eksupgrade.io/kubernetes-version", "1.31", undefined);
+    const writes = cluster.karpenterObjects.writes.length;
+    const restarted: ClusterUpgradeStatus = structuredClone(status);
+    await advanceKarpenter(contextFor(cluster, restarted), hop, false);
+    assert.equal(cluster.karpenterObjects.writes.length, writes, "no second write");
+    assert.equal(restarted.karpenter?.changes[0].state, "Applied");
+    assert.equal(restarted.karpenter?.changes[0].original, '"1.30"', "the original survives the restart");
+  });
+
+  it("the self-managed roll never takes a node labelled karpenter.sh/nodepool as one of its group's", () => {
+    const karpenterNode: V1Node = { metadata: { name: "k", labels: { "karpenter.sh/nodepool": "web" } }, spec: { providerID: "aws:///us-east-1a/i-1" } };
+    const groupNode: V1Node = { metadata: { name: "g" }, spec: { providerID: "aws:///us-east-1a/i-2" } };
+    const group = { instances: [{ id: "i-1" }, { id: "i-2" }] } as unknown as Parameters<typeof nodesOfGroup>[0];
+    assert.deepEqual([...nodesOfGroup(group, [karpenterNode, groupNode]).keys()], ["i-2"]);
   });
 
   it("names a do-not-disrupt pod, a budget allowing no drift and a PodDisruptionBudget holding a draining node", () => {
