@@ -171,3 +171,19 @@ describe("Karpenter drift roll", () => {
     assert.equal(status.karpenter?.changes[0].state, "LeftAlone");
   });
 });
+
+describe("Karpenter drift roll on a node class the operator cannot pin", () => {
+  it("holds the hop and says in the condition what to do", async () => {
+    const cluster = world([node("a", "web", "v1.30.4")]);
+    cluster.karpenterObjects.nodePools = [pool("web", "EC2NodeClass")];
+    cluster.karpenterObjects.ec2NodeClasses = [{ metadata: { name: "default" }, spec: { amiSelectorTerms: [{ tags: { team: "web" } }] } }];
+    const ec2 = new FakeEc2();
+    ec2.amiReleases.set("1.31", "v20250115");
+    const status: ClusterUpgradeStatus = {};
+    const result = await advanceKarpenter(contextFor(cluster, status, ec2), { from: "1.30", version: "1.31", state: "InProgress", stage: "NodeGroups" }, true);
+    assert.equal(result?.outcome, "wait");
+    assert.equal(status.karpenter?.nodePools[0].state, "Failed");
+    assert.match(status.conditions![0].message, /NodePool web: EC2NodeClass default selects its AMIs by tags, not by one alias/);
+    assert.deepEqual(cluster.karpenterObjects.writes, [], "nothing changed");
+  });
+});

@@ -98,6 +98,7 @@ async function applyLever(context: StepContext, api: KarpenterApi, karpenter: Ka
 }
 
 function describePool(entry: NodePoolStatus): string {
+  if (entry.state === "Failed" || (entry.state === "Pending" && entry.message)) return `NodePool ${entry.name}: ${entry.message}`;
   const blocked = entry.blockers?.length ? `; held by ${entry.blockers.join("; ")}` : "";
   return `NodePool ${entry.name}: ${entry.atVersion}/${entry.total} nodes at ${entry.targetVersion}, ${entry.drifted} drifted, ${entry.replaced} replaced${blocked}`;
 }
