@@ -97,6 +97,16 @@ describe("Karpenter drift roll", () => {
     assert.equal(holdsKarpenterChanges(status.karpenter), false);
   });
 
+  it("leaves a pool whose nodes all run the hop's version alone: no template change, no drift", async () => {
+    const cluster = world([node("a", "web", "v1.31.4"), node("b", "web", "v1.31.4")]);
+    cluster.karpenterObjects.nodePools = [pool("web")];
+    const status: ClusterUpgradeStatus = {};
+    assert.equal(await advanceKarpenter(contextFor(cluster, status), hop, true), undefined);
+    assert.deepEqual(cluster.karpenterObjects.writes, []);
+    assert.deepEqual(status.karpenter?.changes, []);
+    assert.equal(status.karpenter?.nodePools[0].state, "Succeeded");
+  });
+
   it("after a restart that lost the pass which wrote the template, marks the recorded change applied without writing again", async () => {
     const cluster = world([node("a", "web", "v1.30.4")]);
     cluster.karpenterObjects.nodePools = [pool("web")];

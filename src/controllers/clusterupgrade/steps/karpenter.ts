@@ -118,6 +118,14 @@ export async function advanceKarpenter(context: StepContext, hop: HopStatus, isL
   for (const observation of observations) {
     const entry = entryFor(karpenter, observation, hop.version);
     if (entry.state === "Succeeded") continue;
+    // Nodes that all run the version already need no drift: changing the template would replace
+    // every one of them for nothing (a hop already at its version, a pool someone moved by hand).
+    // An empty pool still gets the lever, so the nodes it makes later run the version.
+    if (observation.nodes.length > 0 && outdatedNodes(observation, hop.version).length === 0) {
+      Object.assign(entry, poolCounts(observation, hop.version, entry), { state: "Succeeded", message: `all ${observation.nodes.length} node(s) run ${hop.version}` });
+      delete entry.blockers;
+      continue;
+    }
     const lever = await leverFor(context, api, observation, hop.version);
     if ("refused" in lever || "waiting" in lever) {
       entry.state = "refused" in lever ? "Failed" : "Pending";
