@@ -31,8 +31,7 @@ function world(nodes: V1Node[], pods: V1Pod[] = [], pdbs: V1PodDisruptionBudget[
   return cluster;
 }
 
-function contextFor(cluster: FakeCluster, status: ClusterUpgradeStatus, ec2 = new FakeEc2()): StepContext {
-  const events: string[] = [];
+function contextFor(cluster: FakeCluster, status: ClusterUpgradeStatus, ec2 = new FakeEc2(), events: string[] = []): StepContext {
   return {
     status,
     now: new Date("2026-11-29T12:00:00Z"),
@@ -71,7 +70,8 @@ describe("Karpenter drift roll", () => {
     const cluster = world([node("a", "web", "v1.30.4"), node("b", "web", "v1.30.4")]);
     cluster.karpenterObjects.nodePools = [pool("web")];
     const status: ClusterUpgradeStatus = {};
-    const context = contextFor(cluster, status);
+    const events: string[] = [];
+    const context = contextFor(cluster, status, new FakeEc2(), events);
 
     const first = await advanceKarpenter(context, hop, false);
     assert.deepEqual(first, { outcome: "wait", requeueAfterMs: 0, reason: 'record the change of NodePool/web spec.template.metadata.annotations["eksupgrade.io/kubernetes-version"] before making it' });
@@ -94,6 +94,7 @@ describe("Karpenter drift roll", () => {
     assert.equal(await advanceKarpenter(context, hop, true), undefined);
     assert.equal(status.karpenter.nodePools[0].state, "Succeeded");
     assert.equal(status.karpenter.changes[0].state, "Kept", "the finished upgrade keeps the pin");
+    assert.deepEqual(events.filter((event) => event.startsWith("NodePoolUpgraded")), ["NodePoolUpgraded: NodePool web: all 2 node(s) run 1.31"]);
     assert.equal(holdsKarpenterChanges(status.karpenter), false);
   });
 

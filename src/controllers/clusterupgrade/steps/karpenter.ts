@@ -121,8 +121,11 @@ export async function advanceKarpenter(context: StepContext, hop: HopStatus, isL
     // Nodes that all run the version already need no drift: changing the template would replace
     // every one of them for nothing (a hop already at its version, a pool someone moved by hand).
     // An empty pool still gets the lever, so the nodes it makes later run the version.
-    if (observation.nodes.length > 0 && outdatedNodes(observation, hop.version).length === 0) {
-      Object.assign(entry, poolCounts(observation, hop.version, entry), { state: "Succeeded", message: `all ${observation.nodes.length} node(s) run ${hop.version}` });
+    // Judged at the pool's first sight in the hop only: later, all nodes at the version is the
+    // drift's own end, which the normal path below reports.
+    const firstSight = entry.outdatedAtStart === undefined;
+    if (firstSight && observation.nodes.length > 0 && outdatedNodes(observation, hop.version).length === 0) {
+      Object.assign(entry, poolCounts(observation, hop.version, entry), { state: "Succeeded", message: `all ${observation.nodes.length} node(s) run ${hop.version}; nothing to drift` });
       delete entry.blockers;
       continue;
     }
