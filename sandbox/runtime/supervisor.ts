@@ -202,7 +202,8 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
   } catch (error) {
     log(`start failed; stopping what was started (logs kept in ${layout.logDir})`);
     // The watchdog too: once this process exits it would stop the sandbox, and that removes the logs.
-    const watchdog = readProcessRecords(layout.pidDir).filter((record) => record.name === watchdogName);
+    // And Karpenter, which the seeding starts outside `started` when the scenario asks for it.
+    const watchdog = readProcessRecords(layout.pidDir).filter((record) => record.name === watchdogName || record.name === "karpenter");
     await stopProcesses([...watchdog, ...[...started.values()].map((child) => child.record)]);
     throw error;
   }
