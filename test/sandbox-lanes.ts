@@ -31,6 +31,7 @@ const EXPECTED_SECONDS: Readonly<Record<string, number>> = {
   "test/e2e/rollback.test.ts": 176,
   "test/e2e/node-roll.test.ts": 157,
   "test/e2e/chaos.test.ts": 97,
+  "test/e2e/karpenter.test.ts": 165,
   "test/e2e/preflight.test.ts": 67,
   "test/e2e/lost-leadership.test.ts": 60,
   "test/e2e/faults.test.ts": 56,

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the sandbox's Kubernetes binaries from the Go module proxy into a cache keyed by version:
 # kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok, and the tools the tests
-# check the Helm chart and the alerting rules with: helm and promtool. Nothing is downloaded as a
+# check the Helm chart and the alerting rules with: helm and promtool; and Karpenter's kwok provider
+# with the CRDs it ships, for the scenarios that ask for Karpenter. Nothing is downloaded as a
 # prebuilt release; a second run with the same versions only checks that the files exist.
 #
 # Usage: build-binaries.sh [COMPONENT...]   (cache dir: $EKSUP_SANDBOX_CACHE or ~/.cache/eks-upgrade-operator)
-#   COMPONENT is etcd, kwok, kubernetes, helm or promtool; none builds them all.
+#   COMPONENT is etcd, kwok, kubernetes, helm, promtool or karpenter; none builds them all.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -26,6 +27,7 @@ etcd_dir="$bin/etcd-$ETCD_VERSION"
 kwok_dir="$bin/kwok-$KWOK_VERSION"
 helm_dir="$bin/helm-$HELM_VERSION"
 promtool_dir="$bin/promtool-$PROMETHEUS_VERSION"
+karpenter_dir="$bin/karpenter-$KARPENTER_VERSION"
 
 build_kubernetes() {
   local want=(kube-apiserver kube-controller-manager kube-scheduler) missing=0 c
@@ -129,12 +131,30 @@ build_promtool() {
   log "promtool $PROMETHEUS_VERSION: done"
 }
 
+build_karpenter() {
+  if [ -x "$karpenter_dir/karpenter-kwok" ] && [ -d "$karpenter_dir/crds" ]; then log "karpenter $KARPENTER_VERSION: cached in $karpenter_dir"; return; fi
+  log "karpenter $KARPENTER_VERSION (kwok provider): building (cold: about 10 min on 2 cores)"
+  rm -rf "$karpenter_dir.tmp"; mkdir -p "$karpenter_dir.tmp/crds"
+  # The module has no replace directives, so go install builds its kwok main package directly.
+  GOBIN="$karpenter_dir.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/karpenter/kwok@$KARPENTER_VERSION"
+  mv "$karpenter_dir.tmp/kwok" "$karpenter_dir.tmp/karpenter-kwok"
+  # The CRDs come from the same module version as the binary, so they always match it:
+  # NodePool and NodeClaim from the provider's chart, KWOKNodeClass from its API package.
+  local src
+  src=$(go mod download -json "sigs.k8s.io/karpenter@$KARPENTER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  cp "$src/kwok/charts/crds/karpenter.sh_nodepools.yaml" "$src/kwok/charts/crds/karpenter.sh_nodeclaims.yaml" \
+    "$src/kwok/apis/crds/karpenter.kwok.sh_kwoknodeclasses.yaml" "$karpenter_dir.tmp/crds/"
+  chmod -R u+w "$karpenter_dir.tmp/crds"
+  rm -rf "$karpenter_dir"; mv "$karpenter_dir.tmp" "$karpenter_dir"
+  log "karpenter $KARPENTER_VERSION: done"
+}
+
 components=("$@")
-[ "${#components[@]}" -gt 0 ] || components=(etcd kwok kubernetes helm promtool)
+[ "${#components[@]}" -gt 0 ] || components=(etcd kwok kubernetes helm promtool karpenter)
 for component in "${components[@]}"; do
   case "$component" in
-    etcd | kwok | kubernetes | helm | promtool) "build_$component" ;;
-    *) echo "build-binaries.sh: unknown component '$component'; expected etcd, kwok, kubernetes, helm or promtool" >&2; exit 2 ;;
+    etcd | kwok | kubernetes | helm | promtool | karpenter) "build_$component" ;;
+    *) echo "build-binaries.sh: unknown component '$component'; expected etcd, kwok, kubernetes, helm, promtool or karpenter" >&2; exit 2 ;;
   esac
 done
 log "ready under $bin: ${components[*]}"

@@ -12,7 +12,8 @@ export type ComponentName =
   | "kube-scheduler"
   | "kwok"
   | "moto"
-  | "eks-emulator";
+  | "eks-emulator"
+  | "karpenter";
 
 /** Start order; `down` stops in the reverse order. */
 export const componentOrder: readonly ComponentName[] = [
@@ -23,6 +24,8 @@ export const componentOrder: readonly ComponentName[] = [
   "kube-scheduler",
   "kwok",
   "eks-emulator",
+  // Started after the others, and only by a scenario that declares NodePools (runtime/karpenter.ts).
+  "karpenter",
 ];
 
 export interface Layout {
@@ -205,6 +208,26 @@ export function kwokArgs(layout: Layout, ports: SandboxPorts, credentials: Crede
   ];
 }
 
+/**
+ * Karpenter reads its settings from the environment. Leader election is off (one replica); its
+ * health and metrics ports are the sandbox's (Karpenter binds them on every interface: it has no
+ * host setting); the batch window is short so that pending pods get a node within seconds.
+ */
+export function karpenterEnvironment(layout: Layout, ports: SandboxPorts, identityName: string): Record<string, string> {
+  return {
+    KUBECONFIG: componentKubeconfig(layout, identityName),
+    DISABLE_LEADER_ELECTION: "true",
+    HEALTH_PROBE_PORT: String(ports.karpenterHealth),
+    METRICS_PORT: String(ports.karpenterMetrics),
+    BATCH_IDLE_DURATION: "1s",
+    BATCH_MAX_DURATION: "3s",
+    LOG_LEVEL: "info",
+    // Karpenter sizes its Go runtime from these; the sandbox shares two cores with everything else.
+    CPU_REQUESTS: "500",
+    MEMORY_LIMIT: String(1024 * 1024 * 1024),
+  };
+}
+
 export function motoArgs(ports: SandboxPorts): string[] {
   return ["-H", "127.0.0.1", "-p", String(ports.moto)];
 }
@@ -256,6 +279,9 @@ export function healthProbe(name: ComponentName, context: HealthContext): () => 
       return () => ok(`http://127.0.0.1:${ports.moto}/moto-api/`);
     case "eks-emulator":
       return () => ok(`http://127.0.0.1:${ports.emulator}/sandbox/health`);
+    case "karpenter":
+      // readyz includes the check that the NodePool and NodeClaim CRDs are served.
+      return () => ok(`http://127.0.0.1:${ports.karpenterHealth}/readyz`);
   }
 }
 
@@ -268,6 +294,7 @@ export function componentPort(name: ComponentName, ports: SandboxPorts): number 
     kwok: ports.kwok,
     moto: ports.moto,
     "eks-emulator": ports.emulator,
+    karpenter: ports.karpenterHealth,
   };
   return byName[name];
 }

@@ -24,6 +24,7 @@ export interface Versions {
   moto: string;
   helm: string;
   prometheus: string;
+  karpenter: string;
 }
 
 export function readVersions(): Versions {
@@ -40,6 +41,7 @@ export function readVersions(): Versions {
     moto: value("MOTO_VERSION"),
     helm: value("HELM_VERSION"),
     prometheus: value("PROMETHEUS_VERSION"),
+    karpenter: value("KARPENTER_VERSION"),
   };
 }
 
@@ -75,6 +77,15 @@ export function binaryPaths(versions: Versions = readVersions()): BinaryPaths {
   };
 }
 
+/**
+ * Karpenter's kwok provider and the CRDs of the same module version. Not in binaryPaths: only a
+ * scenario that declares NodePools builds and starts it (sandbox/runtime/karpenter.ts).
+ */
+export function karpenterPaths(versions: Versions = readVersions()): { binary: string; crdsDir: string } {
+  const dir = join(cacheDir(), "bin", `karpenter-${versions.karpenter}`);
+  return { binary: join(dir, "karpenter-kwok"), crdsDir: join(dir, "crds") };
+}
+
 /** Tools the tests check the Helm chart and the alerting rules with; built on first use like the rest. */
 export type ToolName = "helm" | "promtool";
 
@@ -92,6 +103,9 @@ export interface SandboxPorts {
   kwok: number;
   moto: number;
   emulator: number;
+  /** Karpenter's health probe (/healthz, /readyz) and metrics, used only while it runs. */
+  karpenterHealth: number;
+  karpenterMetrics: number;
 }
 
 /** Fixed defaults away from the usual ports of a real cluster, each overridable by environment. */
@@ -104,6 +118,8 @@ export const defaultPorts: SandboxPorts = {
   kwok: 20247,
   moto: 15000,
   emulator: 15100,
+  karpenterHealth: 20281,
+  karpenterMetrics: 20280,
 };
 
 const portVariables: Record<keyof SandboxPorts, string> = {
@@ -115,6 +131,8 @@ const portVariables: Record<keyof SandboxPorts, string> = {
   kwok: "EKSUP_SANDBOX_KWOK_PORT",
   moto: "EKSUP_SANDBOX_MOTO_PORT",
   emulator: "EKSUP_SANDBOX_EMULATOR_PORT",
+  karpenterHealth: "EKSUP_SANDBOX_KARPENTER_HEALTH_PORT",
+  karpenterMetrics: "EKSUP_SANDBOX_KARPENTER_METRICS_PORT",
 };
 
 export function portsFromEnvironment(env: NodeJS.ProcessEnv = process.env): SandboxPorts {

@@ -17,7 +17,7 @@ export interface Credentials {
   serviceAccountKeyFile: string;
   serviceAccountPublicKeyFile: string;
   tokenFile: string;
-  identities: Record<"admin" | "controllerManager" | "scheduler" | "kwok", Identity>;
+  identities: Record<"admin" | "controllerManager" | "scheduler" | "kwok" | "karpenter", Identity>;
 }
 
 function newToken(): string {
@@ -48,6 +48,9 @@ export function createCredentials(pkiDir: string): Credentials {
     },
     scheduler: { name: "kube-scheduler", user: "system:kube-scheduler", groups: [], token: newToken() },
     kwok: { name: "kwok", user: "sandbox-kwok", groups: ["system:masters"], token: newToken() },
+    // Karpenter's chart grants it a long list of cluster-wide rights; the sandbox does not test
+    // Karpenter's own permissions, only the operator's.
+    karpenter: { name: "karpenter", user: "sandbox-karpenter", groups: ["system:masters"], token: newToken() },
   };
   const tokenFile = join(pkiDir, "tokens.csv");
   const lines = Object.values(identities).map(

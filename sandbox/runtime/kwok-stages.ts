@@ -44,6 +44,30 @@ export function parsePodStageMs(raw: string | undefined): number {
   return value;
 }
 
+/**
+ * The annotation by which a node says which Kubernetes minor it runs when no AMI says it: Karpenter
+ * copies a NodePool template's annotations onto its NodeClaims and the kwok provider onto the
+ * Nodes it creates, so the annotation plays the part of the image an EC2NodeClass would resolve.
+ * The operator writes the same key on NodePools whose node class selects no image (docs/karpenter.md).
+ */
+export const NODE_VERSION_ANNOTATION = "eksupgrade.io/kubernetes-version";
+/** The patch level such a node reports, as the emulator's AMIs do (eks-emulator/amis.ts). */
+const ANNOTATED_KUBELET_PATCH = 4;
+
+/**
+ * kwok's node-initialize stage leaves a node's kubelet version at "kwok-<version>" unless the node
+ * was created with one. Nodes of the EKS emulator are; the Nodes Karpenter's kwok provider creates
+ * are not: they take it from NODE_VERSION_ANNOTATION, e.g. "1.31" becomes v1.31.4.
+ */
+export function withAnnotatedKubeletVersion(statusTemplate: string): string {
+  const original = "kubeletVersion: {{ or $nodeInfo.kubeletVersion $kwokVersion }}";
+  if (!statusTemplate.includes(original)) throw new Error("kwok's node-initialize stage no longer sets kubeletVersion as the sandbox expects; update kwok-stages.ts");
+  const pinned =
+    `{{ $annotated := "" }}{{ with .metadata.annotations }}{{ with index . "${NODE_VERSION_ANNOTATION}" }}` +
+    `{{ $annotated = printf "v%s.${ANNOTATED_KUBELET_PATCH}" . }}{{ end }}{{ end }}`;
+  return statusTemplate.replace(original, `${pinned}\n  kubeletVersion: {{ or $nodeInfo.kubeletVersion $annotated $kwokVersion }}`);
+}
+
 export function buildKwokConfig(stagesDir: string, outputFile: string, podStageMs: number = DEFAULT_POD_STAGE_MS): string[] {
   const documents: string[] = [];
   const names: string[] = [];
@@ -54,6 +78,11 @@ export function buildKwokConfig(stagesDir: string, outputFile: string, podStageM
       const name = value.metadata?.name;
       if (!name) throw new Error(`a Stage without a name in ${source}`);
       if (source !== "sandbox" && replacedStages.has(name)) continue;
+      if (name === "node-initialize") {
+        const template = document.getIn(["spec", "next", "statusTemplate"]);
+        if (typeof template !== "string") throw new Error(`kwok's node-initialize stage in ${source} has no statusTemplate`);
+        document.setIn(["spec", "next", "statusTemplate"], withAnnotatedKubeletVersion(template));
+      }
       if (podStartStages.has(name) && document.hasIn(["spec", "delay"])) {
         document.setIn(["spec", "delay", "durationMilliseconds"], podStageMs);
         document.setIn(["spec", "delay", "jitterDurationMilliseconds"], podStageMs);

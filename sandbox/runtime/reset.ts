@@ -17,6 +17,7 @@ import { existsSync } from "node:fs";
 import { emulatorEntryPoint } from "./config.js";
 import type { SandboxEnv } from "./env.js";
 import { httpCall, waitUntil } from "./http.js";
+import { clearKarpenter } from "./karpenter.js";
 import { kubeConfigOf, seedIfRequested, waitForManagedNodesReady } from "./seeding.js";
 
 type Logger = (line: string) => void;
@@ -56,6 +57,9 @@ async function clearKubernetes(env: SandboxEnv, timeoutMs: number): Promise<void
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const policy = kubeConfig.makeApiClient(PolicyV1Api);
+  // Karpenter first: left running it would start nodes for the pods deleted below, and its
+  // finalizers would hold the Nodes deleted below.
+  await clearKarpenter(env, kubeConfig);
 
   const doomed = (await core.listNamespace()).items
     .map((namespace) => namespace.metadata!.name!)

@@ -167,7 +167,7 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
     const caPem = readFileSync(apiServerCertificate(layout), "utf8");
     const server = `https://127.0.0.1:${ports.apiServer}`;
     writeKubeconfig(layout.adminKubeconfig, server, caPem, credentials.identities.admin);
-    for (const identity of [credentials.identities.controllerManager, credentials.identities.scheduler, credentials.identities.kwok]) {
+    for (const identity of [credentials.identities.controllerManager, credentials.identities.scheduler, credentials.identities.kwok, credentials.identities.karpenter]) {
       writeKubeconfig(componentKubeconfig(layout, identity.name), server, caPem, identity);
     }
 
@@ -202,7 +202,8 @@ export async function startSandbox(options: StartOptions = {}): Promise<SandboxH
   } catch (error) {
     log(`start failed; stopping what was started (logs kept in ${layout.logDir})`);
     // The watchdog too: once this process exits it would stop the sandbox, and that removes the logs.
-    const watchdog = readProcessRecords(layout.pidDir).filter((record) => record.name === watchdogName);
+    // And Karpenter, which the seeding starts outside `started` when the scenario asks for it.
+    const watchdog = readProcessRecords(layout.pidDir).filter((record) => record.name === watchdogName || record.name === "karpenter");
     await stopProcesses([...watchdog, ...[...started.values()].map((child) => child.record)]);
     throw error;
   }
@@ -343,7 +344,7 @@ export async function stopSandbox(dir: string = process.env.EKSUP_SANDBOX_DIR ??
   // then the API server, then etcd.
   const waves: ReadonlySet<string>[] = [
     new Set([watchdogName, "eks-emulator"]),
-    new Set(["kwok", "kube-scheduler", "kube-controller-manager", "moto"]),
+    new Set(["karpenter", "kwok", "kube-scheduler", "kube-controller-manager", "moto"]),
     new Set(["kube-apiserver"]),
   ];
   const killed: string[] = [];

@@ -176,6 +176,30 @@ const standalonePdb = mapping(
   oneLimit,
 );
 
+const nodePoolBudget = mapping(
+  {
+    nodes: { type: ["string", "integer"], pattern: "^((100|[0-9]{1,2})%|[0-9]+)$", minimum: 0, errorMessage: "must be a node count or a percentage such as 10%" },
+    reasons: list(oneOf("Drifted", "Underutilized", "Empty")),
+    schedule: text,
+    duration: { type: "string", pattern: "^([0-9]+(s|m|h))+$", errorMessage: "must be a duration such as 8h or 30m" },
+  },
+  ["nodes"],
+  {
+    dependencies: { schedule: ["duration"], duration: ["schedule"] },
+    messages: { dependencies: "a scheduled budget needs both schedule and duration (Karpenter refuses one without the other)" },
+  },
+);
+
+const nodePool = mapping(
+  {
+    name: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", errorMessage: "must be a DNS label (lowercase letters, digits, '-')" },
+    labels: stringMap,
+    budgets: list(nodePoolBudget),
+    instanceFamilies: list(oneOf("c", "m", "s")),
+  },
+  ["name"],
+);
+
 const cluster = mapping(
   {
     name: text,
@@ -190,6 +214,7 @@ const cluster = mapping(
     nodeGroups: list(nodeGroup),
     workloads: list(workload),
     podDisruptionBudgets: list(standalonePdb),
+    karpenter: mapping({ nodePools: list(nodePool, { count: 1, message: "at least one NodePool is required (leave karpenter out for none)" }) }, ["nodePools"]),
   },
   ["name", "version", "vpc"],
 );

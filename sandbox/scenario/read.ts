@@ -8,6 +8,7 @@ import {
   type ClusterSpec,
   type HostedZoneSpec,
   type InsightSpec,
+  type KarpenterSpec,
   type NodeGroupSpec,
   type PdbSpec,
   type RecordSpec,
@@ -72,6 +73,23 @@ function readCluster(raw: Raw, first: boolean): ClusterSpec {
     nodeGroups: mappings(raw.nodeGroups).map((group) => readNodeGroup(group, subnets)),
     workloads: mappings(raw.workloads).map(readWorkload),
     podDisruptionBudgets: mappings(raw.podDisruptionBudgets).map(readStandalonePdb),
+    karpenter: raw.karpenter === undefined ? undefined : readKarpenter(mapping(raw.karpenter)),
+  };
+}
+
+function readKarpenter(raw: Raw): KarpenterSpec {
+  return {
+    nodePools: mappings(raw.nodePools).map((pool) => ({
+      name: text(pool.name) ?? "",
+      labels: stringMap(pool.labels),
+      budgets: mappings(pool.budgets).map((budget) => ({
+        nodes: text(budget.nodes) ?? "10%",
+        ...(Array.isArray(budget.reasons) ? { reasons: budget.reasons.filter((reason): reason is "Drifted" | "Underutilized" | "Empty" => typeof reason === "string") } : {}),
+        ...(text(budget.schedule) !== undefined ? { schedule: text(budget.schedule) } : {}),
+        ...(text(budget.duration) !== undefined ? { duration: text(budget.duration) } : {}),
+      })),
+      instanceFamilies: list(pool.instanceFamilies).map((family) => text(family) ?? ""),
+    })),
   };
 }
 

@@ -37,6 +37,7 @@ function checkCluster(report: Report, cluster: ClusterSpec, path: string): void 
   if (!cluster.mirrorNodes && (cluster.workloads.length > 0 || cluster.podDisruptionBudgets.length > 0)) {
     report(`${path}.workloads`, "workloads need mirrorNodes: true (they run on the sandbox apiserver)");
   }
+  if (cluster.karpenter) checkKarpenter(report, cluster, path);
   checkNetwork(report, cluster, `${path}.vpc`);
   cluster.nodeGroups.forEach((group, index) => checkNodeGroup(report, group, cluster, `${path}.nodeGroups[${index}]`));
   duplicates(report, cluster.nodeGroups.map((group) => group.name), `${path}.nodeGroups`, "node group name");
@@ -127,4 +128,17 @@ function duplicates(report: Report, names: readonly string[], path: string, what
     if (seen.has(name)) report(path, `duplicate ${what} ${name}`);
     seen.add(name);
   }
+}
+
+/** NodePools run on the sandbox apiserver like workloads; a pod may only select a NodePool that exists. */
+function checkKarpenter(report: Report, cluster: ClusterSpec, path: string): void {
+  if (!cluster.mirrorNodes) report(`${path}.karpenter`, "Karpenter's nodes join the sandbox apiserver: the cluster needs mirrorNodes: true");
+  const pools = cluster.karpenter?.nodePools ?? [];
+  duplicates(report, pools.map((pool) => pool.name), `${path}.karpenter.nodePools`, "NodePool name");
+  cluster.workloads.forEach((workload, index) => {
+    const wanted = workload.nodeSelector["karpenter.sh/nodepool"];
+    if (wanted !== undefined && !pools.some((pool) => pool.name === wanted)) {
+      report(`${path}.workloads[${index}].nodeSelector`, `selects NodePool ${wanted}, which karpenter.nodePools does not declare (declared: ${pools.map((pool) => pool.name).join(", ") || "none"})`);
+    }
+  });
 }

@@ -8,7 +8,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
 import {
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
@@ -26,6 +26,8 @@ import { LABEL_CLUSTER, TAG_CLUSTER_OWNED_PREFIX, TAG_NODE_TEMPLATE_LABEL_PREFIX
 import type { SandboxEnv } from "../runtime/env.js";
 import { parseScenarioText, type ClusterSpec, type HostedZoneSpec, type NodeGroupSpec, type Scenario } from "./schema.js";
 import { buildWorkloads, SCENARIO_LABEL } from "./workloads.js";
+import { karpenterObjects, KWOK_NODE_CLASS } from "./karpenter.js";
+import { ensureKarpenter } from "../runtime/karpenter.js";
 
 export type { SandboxEnv };
 
@@ -111,6 +113,7 @@ class Seeder {
       // Nodes first, then DaemonSets, then the rest: pods created before their nodes pile onto the
       // first nodes to join, up to their pod limit, and leave no room for the DaemonSet pods.
       await this.waitForNodes(cluster);
+      await this.seedKarpenter(cluster);
       await this.seedWorkloads(cluster);
       if (this.scenario.waitForPods) await this.waitForWorkloads(cluster);
     }
@@ -311,6 +314,35 @@ class Seeder {
       );
     }
     return id;
+  }
+
+  /** Karpenter only for a cluster with NodePools: started here, it then gives nodes to the pods seeded next. */
+  private async seedKarpenter(cluster: ClusterSpec): Promise<void> {
+    const objects = karpenterObjects(this.scenario.name, cluster);
+    if (objects.length === 0) return;
+    await ensureKarpenter(this.env, (line) => process.stderr.write(`[seed] ${line}\n`));
+    const client = KubernetesObjectApi.makeApiClient(this.kubeConfig);
+    for (const object of objects) {
+      try {
+        await client.create(object);
+      } catch (error) {
+        throw new Error(`creating ${object.kind} ${object.metadata?.name}`, { cause: error });
+      }
+    }
+    // Karpenter provisions only for NodePools whose node class is Ready. The KWOKNodeClass CRD
+    // declares a Ready status as its default, but the API server drops status on create and the
+    // kwok provider runs no node-class controller: the sandbox sets it, as EC2NodeClass's does on AWS.
+    const custom = this.kubeConfig.makeApiClient(CustomObjectsApi);
+    await custom.patchClusterCustomObjectStatus(
+      {
+        group: "karpenter.kwok.sh",
+        version: "v1alpha1",
+        plural: "kwoknodeclasses",
+        name: KWOK_NODE_CLASS,
+        body: { status: { conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "", lastTransitionTime: new Date().toISOString(), observedGeneration: 1 }] } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
   }
 
   private async seedWorkloads(cluster: ClusterSpec): Promise<void> {

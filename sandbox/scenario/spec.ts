@@ -27,6 +27,29 @@ export interface ClusterSpec {
   workloads: WorkloadSpec[];
   /** Budgets that stand on their own, selecting pods by label (e.g. a second PDB over a workload). */
   podDisruptionBudgets: StandalonePdbSpec[];
+  /** NodePools for Karpenter's kwok provider; the sandbox starts Karpenter only when there are any. */
+  karpenter: KarpenterSpec | undefined;
+}
+
+export interface KarpenterSpec {
+  nodePools: NodePoolSpec[];
+}
+
+/** A NodePool disruption budget as Karpenter takes it (schedule and duration go together). */
+export interface NodePoolBudgetSpec {
+  nodes: string;
+  reasons?: Array<"Drifted" | "Underutilized" | "Empty">;
+  schedule?: string;
+  duration?: string;
+}
+
+export interface NodePoolSpec {
+  name: string;
+  /** Labels of the NodePool's nodes, beside karpenter.sh/nodepool and the sandbox's cluster label. */
+  labels: Record<string, string>;
+  budgets: NodePoolBudgetSpec[];
+  /** The kwok provider's fake instance types this pool may use (karpenter.kwok.sh/instance-family). */
+  instanceFamilies: string[];
 }
 
 export interface StandalonePdbSpec extends PdbSpec {

@@ -180,6 +180,8 @@ export interface Ec2Port {
   instanceImages(instanceIds: string[]): Promise<Record<string, string>>;
   /** The newest EKS-optimized AMI (Amazon Linux 2023, x86_64) for a Kubernetes minor, if one is published. */
   eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined>;
+  /** The release of that AMI as Karpenter's alias versions name it ("v20250115"), if one is published. */
+  eksOptimizedAmiRelease(kubernetesVersion: string): Promise<string | undefined>;
 }
 
 export interface GroupSize {

@@ -4,6 +4,7 @@ import { loadUntrustedKubeconfig } from "./untrusted-kubeconfig.js";
 import type { WorkloadSnapshot } from "./workload-snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
+import { KubeKarpenterApi, type KarpenterAccess, type KarpenterApi } from "../karpenter/reader.js";
 import { listAll } from "./paged-list.js";
 import { listNodePools } from "./karpenter-objects.js";
 import { LIST_PATHS, rawPages } from "./raw-list.js";
@@ -19,15 +20,21 @@ export interface WorkloadReader {
 }
 
 /** Everything the controller does with the upgraded cluster's API server. */
-export type ClusterAccess = WorkloadReader & NodeOperations;
+export type ClusterAccess = WorkloadReader & NodeOperations & KarpenterAccess;
 
 /** snapshot() lists everything once per call; callers run it before changes, not on every poll. */
 export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAccess {
   private readonly customObjectsApi: k8s.CustomObjectsApi;
+  private readonly karpenterApi: KarpenterApi;
 
   constructor(kubeConfig: k8s.KubeConfig) {
     super(kubeConfig);
     this.customObjectsApi = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    this.karpenterApi = new KubeKarpenterApi(kubeConfig);
+  }
+
+  karpenter(): KarpenterApi {
+    return this.karpenterApi;
   }
 
   async snapshot(options: SnapshotOptions = {}): Promise<WorkloadSnapshot> {

@@ -73,6 +73,34 @@ export function fullStatus(): ClusterUpgradeStatus {
         bake: true,
       },
     ],
+    karpenter: {
+      nodePools: [
+        {
+          name: "batch",
+          nodeClass: "EC2NodeClass/default",
+          targetVersion: "1.31",
+          state: "InProgress",
+          total: 3,
+          atVersion: 2,
+          drifted: 1,
+          replaced: 2,
+          outdatedAtStart: 3,
+          blockers: ["pod jobs/report on node ip-10-0-1-9 is annotated karpenter.sh/do-not-disrupt=true"],
+          message: "Karpenter is replacing the old nodes by drift: 1 to go",
+        },
+      ],
+      changes: [
+        {
+          kind: "EC2NodeClass",
+          name: "default",
+          field: "spec.amiSelectorTerms",
+          original: '[{"alias":"al2023@latest"}]',
+          applied: '[{"alias":"al2023@v20250115"}]',
+          state: "Restored",
+          message: 'restored to [{"alias":"al2023@latest"}]',
+        },
+      ],
+    },
     nodeGroups: [
       {
         name: "self-managed-asg",

@@ -327,6 +327,58 @@ export interface NodeGroupStatus {
   message?: string;
 }
 
+/**
+ * One field of a NodePool or node class that the upgrade changed to make Karpenter drift its nodes,
+ * recorded before the write so that an abort or a deletion can put back exactly what was there.
+ */
+export interface KarpenterChange {
+  /** The kind of the changed object. */
+  kind: "NodePool" | "EC2NodeClass";
+  /** The changed object's name. */
+  name: string;
+  /** The changed field, e.g. spec.amiSelectorTerms. */
+  field: string;
+  /** JSON of the value before the upgrade's first write; absent when the field was not set. */
+  original?: string;
+  /** JSON of the value the upgrade writes (or wrote last). */
+  applied: string;
+  /** Pending: recorded, not yet written. Applied: written. Kept: the upgrade finished and it stays. Restored or LeftAlone after an abort or deletion. */
+  state: "Pending" | "Applied" | "Kept" | "Restored" | "LeftAlone";
+  message?: string;
+}
+
+/** Progress of one NodePool in the current hop: Karpenter replaces its drifted nodes; the operator only watches. */
+export interface NodePoolStatus {
+  /** NodePool name. */
+  name: string;
+  /** Kind/name of the NodePool's node class. */
+  nodeClass: string;
+  /** The version the NodePool's nodes are moved to in this hop. */
+  targetVersion: string;
+  /** Progress of this NodePool in the current hop. */
+  state: StepState;
+  /** Nodes of the NodePool, not counting those being deleted. */
+  total: number;
+  /** Nodes whose kubelet runs the target version. */
+  atVersion: number;
+  /** NodeClaims Karpenter marks Drifted. */
+  drifted: number;
+  /** Old-version nodes gone since the drift began in this hop. */
+  replaced: number;
+  /** Old-version nodes when the drift began in this hop. */
+  outdatedAtStart?: number;
+  /** What keeps the remaining old nodes, by name: do-not-disrupt pods and nodes, NodePool budgets, PodDisruptionBudgets. */
+  blockers?: string[];
+  message?: string;
+}
+
+export interface KarpenterStatus {
+  /** Progress of each NodePool in the current hop: Karpenter replaces its drifted nodes; the operator only watches. */
+  nodePools: NodePoolStatus[];
+  /** Fields of NodePools and node classes the upgrade changed to make Karpenter drift its nodes, recorded before each write so that an abort or a deletion puts back exactly what was there. */
+  changes: KarpenterChange[];
+}
+
 export interface PlanNodeGroup {
   name: string;
   kind: "Managed" | "SelfManaged";
@@ -672,6 +724,8 @@ export interface ClusterUpgradeStatus {
   hops?: HopStatus[];
   addons?: AddonStatus[];
   nodeGroups?: NodeGroupStatus[];
+  /** Karpenter's NodePools, moved by drift at each hop, and what the operator changed to drift them. */
+  karpenter?: KarpenterStatus;
   preflight?: PreflightStatus;
   cutover?: CutoverStatus;
   /** BlueGreen with createGreen: the green cluster the operator creates. */

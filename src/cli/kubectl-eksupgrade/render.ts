@@ -82,6 +82,7 @@ export function renderStatus(upgrade: ClusterUpgrade): string {
   const hops = status.hops ?? [];
   const addons = status.addons ?? [];
   const groups = status.nodeGroups ?? [];
+  const pools = status.karpenter?.nodePools ?? [];
   const nodes = groups.flatMap((group) => (group.nodes ?? []).map((node) => ({ group, node })));
   const waitingClaims = (status.claims ?? []).filter((claim) => claim.state === "Waiting");
   const blocking = (status.preflight?.findings ?? []).filter((finding) => finding.severity === "Blocking");
@@ -90,6 +91,12 @@ export function renderStatus(upgrade: ClusterUpgrade): string {
     hops.length ? table(["HOP", "STATE", "STAGE", "STARTED", "FINISHED", "MESSAGE"], hops.map((hop) => [`${hop.from} -> ${hop.version}`, hop.state, hop.stage, hop.startedAt, hop.finishedAt, hop.errors?.length ? `${hop.errors.map((error) => error.errorCode).join(",")}: ${hop.message ?? ""}` : hop.message])) : undefined,
     addons.length ? table(["ADD-ON", "HOP", "FROM", "TO", "STATE", "MESSAGE"], addons.map((addon) => [addon.name, addon.hop, addon.fromVersion, addon.toVersion, addon.state, addon.message])) : undefined,
     groups.length ? table(["NODE GROUP", "KIND", "VERSION", "TARGET", "UPGRADED", "IN FLIGHT", "STATE", "MESSAGE"], groups.map((group) => [group.name, group.kind, group.version, group.targetVersion, `${group.upgraded}/${group.total}`, group.inFlight, group.state, group.message])) : undefined,
+    pools.length
+      ? table(
+          ["NODEPOOL", "NODE CLASS", "TARGET", "AT VERSION", "DRIFTED", "REPLACED", "STATE", "HELD BY"],
+          pools.map((pool) => [pool.name, pool.nodeClass, pool.targetVersion, `${pool.atVersion}/${pool.total}`, pool.drifted, pool.replaced, pool.state, pool.blockers?.length ? `${pool.blockers[0]}${pool.blockers.length > 1 ? ` (+${pool.blockers.length - 1} more)` : ""}` : pool.message]),
+        )
+      : undefined,
     nodes.length
       ? table(
           ["NODE", "NODE GROUP", "PHASE", "SINCE", "EVICTIONS", "PODS LEFT", "HELD BY"],

@@ -83,12 +83,20 @@ export class AwsEc2 implements Ec2Port {
   }
 
   async eksOptimizedAmi(kubernetesVersion: string): Promise<string | undefined> {
+    return (await this.newestEksOptimizedImage(kubernetesVersion))?.ImageId;
+  }
+
+  async eksOptimizedAmiRelease(kubernetesVersion: string): Promise<string | undefined> {
+    const name = (await this.newestEksOptimizedImage(kubernetesVersion))?.Name;
+    return name ? /-(v\d{8})$/.exec(name)?.[1] : undefined;
+  }
+
+  private async newestEksOptimizedImage(kubernetesVersion: string): Promise<{ ImageId?: string; Name?: string } | undefined> {
     const { Images } = await awsCall(`looking up the EKS-optimized AMI for Kubernetes ${kubernetesVersion}`, (options) =>
       this.client.send(new DescribeImagesCommand({ Owners: [this.amiOwner], Filters: [{ Name: "name", Values: [`${EKS_AMI_NAME_PREFIX}${kubernetesVersion}-v*`] }] }), options),
     );
     // Names end with the release date (vYYYYMMDD): the greatest name is the newest release.
-    const newest = (Images ?? []).filter((image) => image.ImageId && image.Name).sort((a, b) => b.Name!.localeCompare(a.Name!))[0];
-    return newest?.ImageId;
+    return (Images ?? []).filter((image) => image.ImageId && image.Name).sort((a, b) => b.Name!.localeCompare(a.Name!))[0];
   }
 
   async describeSubnets(subnetIds: string[]): Promise<SubnetInfo[]> {

@@ -153,7 +153,7 @@ function scopedAccess(access: ClusterAccess): ClusterAccess {
     evictPod: (namespace, name, gracePeriodSeconds) => access.evictPod(namespace, name, gracePeriodSeconds),
     deletePod: (namespace, name, gracePeriodSeconds) => access.deletePod(namespace, name, gracePeriodSeconds),
   });
-  return { ...operations, snapshot: (options) => access.snapshot(options) };
+  return { ...operations, snapshot: (options) => access.snapshot(options), karpenter: () => access.karpenter() };
 }
 
 /** One pass's ports and readers; a new scope per pass, so nothing is kept from one pass to the next. */

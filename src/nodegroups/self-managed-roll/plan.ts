@@ -2,6 +2,7 @@
 // what status recorded give the one next action. No I/O, no clock, no randomness: the same inputs
 // always give the same action, so a restarted operator that reads the same status and the same
 // world picks the same nodes, in the same order, and the same step within each node.
+import { nodePoolOf } from "../../karpenter/types.js";
 import type { V1Node } from "@kubernetes/client-node";
 import type { DrainTimeoutPolicy, HopStatus, NodeGroupStatus, NodeInFlight, SelfManagedGroupSpec } from "../../api/v1alpha1/types.js";
 import { compareMinor, parseMinor } from "../../api/v1alpha1/version.js";
@@ -129,6 +130,9 @@ export function nodesOfGroup(group: AutoScalingGroupInfo, nodes: V1Node[]): Map<
   const members = new Set(group.instances.map((instance) => instance.id));
   const byInstance = new Map<string, V1Node>();
   for (const node of nodes) {
+    // Karpenter's nodes are Karpenter's to replace, by drift (steps/karpenter.ts): never this roll's
+    // to cordon or drain, even if an instance of the group were registered under a NodePool.
+    if (nodePoolOf(node.metadata?.labels) !== undefined) continue;
     const id = instanceIdOf(node);
     if (id && members.has(id)) byInstance.set(id, node);
   }

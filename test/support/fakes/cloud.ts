@@ -516,6 +516,13 @@ export class FakeEc2 implements Ec2Port {
     return Promise.resolve(this.amis.get(kubernetesVersion));
   }
 
+  /** Kubernetes minor -> release ("v20250115") of the newest EKS AMI. */
+  amiReleases = new Map<string, string>();
+
+  eksOptimizedAmiRelease(kubernetesVersion: string): Promise<string | undefined> {
+    return Promise.resolve(this.amiReleases.get(kubernetesVersion));
+  }
+
   describeSubnets(subnetIds: string[]): Promise<SubnetInfo[]> {
     return Promise.resolve(this.subnets.filter((subnet) => subnetIds.includes(subnet.id)).map((subnet) => ({ ...subnet })));
   }

@@ -7,11 +7,14 @@ import type { ClusterAccess } from "../../../src/kube/workloads.js";
 import { budgetsFor } from "../../../src/kube/workload-snapshot.js";
 import type { WorkloadSnapshot } from "../../../src/kube/workload-snapshot.js";
 import { NotFoundError } from "../../../src/util/errors.js";
+import { FakeKarpenter } from "./karpenter.js";
 
 export class FakeCluster implements ClusterAccess {
   readonly evictions: { pod: string; status: number }[] = [];
   readonly deletions: string[] = [];
   readonly patches: { node: string; patch: NodePatch }[] = [];
+  /** No NodePool CRD unless a test installs one. */
+  karpenterObjects = Object.assign(new FakeKarpenter(), { installed: false });
 
   /**
    * scripted: answers that override the Eviction API's own, by "namespace/name": what RBAC, an
@@ -23,6 +26,10 @@ export class FakeCluster implements ClusterAccess {
     readonly scripted = new Map<string, EvictionAnswer>(),
     readonly calls: { method: string; args: unknown[] }[] = [],
   ) {}
+
+  karpenter(): FakeKarpenter {
+    return this.karpenterObjects;
+  }
 
   count(method: string): number {
     return this.calls.filter((call) => call.method === method).length;

@@ -101,6 +101,28 @@ describe("kubectl eksupgrade output", () => {
     assert.match(text, /^Paused\s+True\s+UserPaused\s+paused by spec\.paused$/m);
   });
 
+  it("shows each Karpenter NodePool with its counts and the first thing holding it", () => {
+    const upgrade: ClusterUpgrade = {
+      apiVersion: "eksupgrade.io/v1alpha1",
+      kind: "ClusterUpgrade",
+      metadata: { name: "prod", namespace: "ops" },
+      spec: { cluster: { name: "prod" }, targetVersion: "1.31" },
+      status: {
+        karpenter: {
+          nodePools: [
+            { name: "batch", nodeClass: "EC2NodeClass/default", targetVersion: "1.31", state: "InProgress", total: 3, atVersion: 2, drifted: 1, replaced: 2, blockers: ["pod jobs/report on node n-1 is annotated karpenter.sh/do-not-disrupt=true", "NodePool batch disruption budget 0 (nodes: 0) allows no drift"] },
+            { name: "web", nodeClass: "EC2NodeClass/default", targetVersion: "1.31", state: "Succeeded", total: 3, atVersion: 3, drifted: 0, replaced: 3, message: "all 3 node(s) run 1.31" },
+          ],
+          changes: [],
+        },
+      },
+    };
+    const text = renderStatus(upgrade);
+    assert.match(text, /^NODEPOOL\s+NODE CLASS\s+TARGET\s+AT VERSION\s+DRIFTED\s+REPLACED\s+STATE\s+HELD BY$/m);
+    assert.match(text, /^batch\s+EC2NodeClass\/default\s+1\.31\s+2\/3\s+1\s+2\s+InProgress\s+pod jobs\/report on node n-1 is annotated karpenter\.sh\/do-not-disrupt=true \(\+1 more\)$/m);
+    assert.match(text, /^web\s+EC2NodeClass\/default\s+1\.31\s+3\/3\s+0\s+3\s+Succeeded\s+all 3 node\(s\) run 1\.31$/m);
+  });
+
   it("serializes as JSON or YAML that read back to the same value", () => {
     const value = { metadata: { name: "prod" }, spec: { targetVersion: "1.31" } };
     assert.deepEqual(JSON.parse(serialize(value, "json")), value);

@@ -35,8 +35,12 @@ export const CLUSTER_PERMISSIONS: Permissions = {
   "apps/statefulsets": ["list"],
   "apps/daemonsets": ["list"],
   "apps/replicasets": ["list"],
-  // Preflight for Karpenter: NodePools (404 without Karpenter).
-  "karpenter.sh/nodepools": ["list"],
+  // Karpenter: NodePools read by the preflight (404 without Karpenter) and by the drift roll, with
+  // their NodeClaims; one template annotation set and put back; on AWS, the EC2NodeClass's AMI alias
+  // pinned and put back.
+  "karpenter.sh/nodepools": ["list", "patch"],
+  "karpenter.sh/nodeclaims": ["list"],
+  "karpenter.k8s.aws/ec2nodeclasses": ["get", "patch"],
 };
 
 /** Granted only in the operator's own namespace, on the named objects. */

@@ -30,9 +30,9 @@ clusters:
 `;
 
 describe("scenario files", () => {
-  it("ships the default, PDB trap, IP-starved, 100-node, mixed-roll, blue/green and chaos scenarios, all valid", () => {
+  it("ships the default, PDB trap, IP-starved, 100-node, mixed-roll, blue/green, chaos and Karpenter scenarios, all valid", () => {
     const files = readdirSync(scenariosDir).filter((file) => file.endsWith(".yaml")).sort();
-    assert.deepEqual(files, ["blue-green.yaml", "chaos.yaml", "default.yaml", "ip-starved.yaml", "large-100-nodes.yaml", "mixed-roll.yaml", "pdb-trap.yaml"]);
+    assert.deepEqual(files, ["blue-green.yaml", "chaos.yaml", "default.yaml", "ip-starved.yaml", "karpenter.yaml", "large-100-nodes.yaml", "mixed-roll.yaml", "pdb-trap.yaml"]);
     for (const file of files) parseScenarioText(readFileSync(join(scenariosDir, file), "utf8"), file);
   });
 

@@ -1,11 +1,12 @@
 // The in-place upgrade as a sequence of hops, one minor each. Per hop: control plane, add-ons
-// that go before the nodes, managed node groups (lock-step), then kube-proxy. Each stage is
+// that go before the nodes, managed node groups (lock-step) and Karpenter's NodePools, then kube-proxy. Each stage is
 // recorded in status so a restarted operator resumes exactly where the last one stopped.
 import { planHops } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type HopStage, type HopStatus, type ReasonName } from "../../../api/v1alpha1/types.js";
 import { CONTINUE, type Step, type StepContext, type StepResult } from "../context.js";
 import { advanceAddons } from "./addons.js";
 import { advanceControlPlane } from "./controlplane.js";
+import { advanceKarpenter } from "./karpenter.js";
 import { advanceNodeGroups } from "./nodegroups.js";
 import { rollbackPossibleUntil } from "./rollback.js";
 import { bakeHop, verifyHopPart } from "./verify.js";
@@ -53,7 +54,8 @@ async function runStage(context: StepContext, hop: HopStatus, stage: Exclude<Hop
         const held = (await bakeHop(context, hop)) ?? (await advanceAddons(context, hop, false, isLastHop, "AfterBake"));
         if (held) return held;
       }
-      return advanceNodeGroups(context, hop, isLastHop);
+      // Karpenter's pools after the groups: the groups often run Karpenter itself.
+      return (await advanceNodeGroups(context, hop, isLastHop)) ?? (await advanceKarpenter(context, hop, isLastHop));
     case "LateAddons":
       return (await verifyHopPart(context, hop, "NodeGroups")) ?? advanceAddons(context, hop, true, isLastHop);
   }

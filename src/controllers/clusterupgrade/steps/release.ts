@@ -1,11 +1,14 @@
 // What an abort, or the deletion of a ClusterUpgrade, gives back: nodes this upgrade cordoned and
 // had not yet drained are uncordoned, its cluster-autoscaler opt-outs removed, and each
 // self-managed Auto Scaling group it was rolling returns to its original min, max, desired and
-// launch template version, with AZRebalance resumed. Idempotent: running it again changes nothing.
+// launch template version, with AZRebalance resumed; Karpenter NodePools and EC2NodeClasses get
+// back what the drift roll changed. Idempotent: running it again changes nothing.
 import type { ClusterUpgrade, ClusterUpgradeStatus } from "../../../api/v1alpha1/types.js";
 import type { CloudPorts } from "../../../cloud/ports.js";
 import { CORDONED_BY, ROLL_PROTECTED_BY, nodeName, releaseNode } from "../../../drain/cordon.js";
 import type { NodeOperations } from "../../../kube/nodes.js";
+import type { KarpenterAccess } from "../../../karpenter/reader.js";
+import { holdsKarpenterChanges, restoreKarpenter } from "./karpenter.js";
 import { isNotFound } from "../../../util/errors.js";
 import { restoreGroupSize, ROLLING_TAG, SUSPENDED_PROCESSES } from "../../../nodegroups/self-managed-roll/autoscaling.js";
 
@@ -13,12 +16,15 @@ export interface ReleaseDependencies {
   upgrade: ClusterUpgrade;
   status: ClusterUpgradeStatus;
   cloud: CloudPorts;
-  nodes: NodeOperations;
+  nodes: NodeOperations & KarpenterAccess;
 }
 
 /** Whether this upgrade holds anything that a release would give back. */
 export function holdsAnything(status: ClusterUpgradeStatus): boolean {
-  return (status.nodeGroups ?? []).some((group) => group.kind === "SelfManaged" && (group.originalSize !== undefined || (group.nodes?.length ?? 0) > 0));
+  return (
+    (status.nodeGroups ?? []).some((group) => group.kind === "SelfManaged" && (group.originalSize !== undefined || (group.nodes?.length ?? 0) > 0)) ||
+    holdsKarpenterChanges(status.karpenter)
+  );
 }
 
 /** Releases everything; returns what it did, one line per change, for the condition and events. */
@@ -63,5 +69,6 @@ export async function releaseHeld(dependencies: ReleaseDependencies): Promise<st
     delete group.originalLaunchTemplate;
     group.message = `released: ${released.filter((line) => line.includes(group.name)).join("; ")}`;
   }
+  if (holdsKarpenterChanges(status.karpenter)) released.push(...(await restoreKarpenter(status.karpenter, nodes.karpenter())));
   return released;
 }
