@@ -4,6 +4,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { readKubeError } from "../util/classify.js";
 import { listAll } from "./paged-list.js";
+import { KARPENTER_GROUP, KARPENTER_VERSION } from "../karpenter/types.js";
 
 /** One entry of spec.disruption.budgets: nodes is a count or a percentage ("0", "10%"). */
 export interface PreflightDisruptionBudget {
@@ -26,14 +27,12 @@ export interface PreflightNodePool {
   nodeClassGroup?: string;
 }
 
-export const KARPENTER_GROUP = "karpenter.sh";
 /** The label Karpenter's Helm chart puts on its controller Deployment. */
 export const KARPENTER_APP_LABEL = "app.kubernetes.io/name";
 
 export function isKarpenterController(deployment: k8s.V1Deployment): boolean {
   return deployment.metadata?.labels?.[KARPENTER_APP_LABEL] === "karpenter";
 }
-export const KARPENTER_VERSION = "v1";
 
 interface RawNodePool {
   metadata?: { name?: string };
