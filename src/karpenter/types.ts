@@ -10,7 +10,7 @@ export const EC2_NODE_CLASS_VERSION = "v1";
 /** Karpenter labels every NodeClaim and Node it creates with its NodePool's name. */
 export const NODEPOOL_LABEL = "karpenter.sh/nodepool";
 /** On a pod or a node: Karpenter does not disrupt the node voluntarily (drift included). */
-export { DO_NOT_DISRUPT as DO_NOT_DISRUPT_ANNOTATION } from "../kube/workload-snapshot.js";
+export const DO_NOT_DISRUPT_ANNOTATION = "karpenter.sh/do-not-disrupt";
 /**
  * Written by this operator on the template of a NodePool whose node class selects no image by
  * Kubernetes version: changing it changes the template's hash, so Karpenter drifts the pool's

@@ -13,6 +13,7 @@ import type {
   V1StatefulSet,
 } from "@kubernetes/client-node";
 import type { PreflightNodePool } from "./karpenter-objects.js";
+import { DO_NOT_DISRUPT_ANNOTATION } from "../karpenter/types.js";
 
 export interface WorkloadSnapshot {
   nodes: V1Node[];
@@ -30,7 +31,7 @@ export const LABEL_NODEGROUP = "eks.amazonaws.com/nodegroup";
 export const LABEL_ZONE = "topology.kubernetes.io/zone";
 export const LABEL_INSTANCE_TYPE = "node.kubernetes.io/instance-type";
 /** Karpenter's opt-out: a pod carrying it blocks voluntary disruption of its node. */
-export const DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt";
+export const DO_NOT_DISRUPT = DO_NOT_DISRUPT_ANNOTATION;
 const MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror";
 
 export function podName(pod: V1Pod): string {
