@@ -27,15 +27,23 @@ stage() {
 stage "type check and build"
 node --import tsx test/support/build.ts || status=1
 
-stage "lint"
-npx eslint . || status=1
-
-stage "unit tests"
+# Lint and the unit tests side by side: each is one single-threaded process, and the machine has
+# two cores. Lint's output is printed after the unit tests', whole.
+stage "lint and unit tests"
+npx eslint . >"$logs/lint.log" 2>&1 &
+lint_pid=$!
 npx mocha --config .mocharc.unit.json 2>&1 | tee "$logs/unit.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 count "$logs/unit.log"
+if wait "$lint_pid"; then
+  printf 'lint: no problems\n'
+else
+  status=1
+  printf 'lint failed:\n'
+  cat "$logs/lint.log"
+fi
 
-# Split across lanes, each with its own sandbox (test/sandbox-lanes.ts; EKSUP_TEST_LANES, default 3).
+# Split across lanes, each with its own sandbox (test/sandbox-lanes.ts; EKSUP_TEST_LANES, default 4).
 # `npm run test:sandbox` runs the same files in one process against one sandbox.
 stage "sandbox tests (integration and end-to-end)"
 node --import tsx test/sandbox-lanes.ts --logs "$logs/lanes" 2>&1 | tee "$logs/sandbox.log"

@@ -1,14 +1,14 @@
 // The sandbox suite split across lanes: each lane is a mocha process with a sandbox of its own
 // (its own etcd, kube-apiserver, kwok, moto and EKS emulator on free ports) and a share of the spec
 // files of .mocharc.sandbox.json. Most of a sandbox test is waiting on controllers, kwok and the
-// emulator's clock, so on two cores three lanes take well under half the time of one.
+// emulator's clock, so on two cores four lanes take well under half the time of one.
 //
 // The least-privilege check needs the whole suite: each lane reports what the operator's
 // ServiceAccount did in its sandbox (test/support/global-sandbox.ts, EKSUP_LANE_REPORT), and the
 // merge below judges the union, exactly as a single run judges its own audit log.
 //
 //   node --import tsx test/sandbox-lanes.ts [--lanes N] [--logs DIR]
-//   EKSUP_TEST_LANES=N     lanes when --lanes is not given (default 3)
+//   EKSUP_TEST_LANES=N     lanes when --lanes is not given (default 4)
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -125,7 +125,7 @@ export function judgeLanes(reports: readonly LaneReport[], allFiles: readonly st
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { lanes: { type: "string" }, logs: { type: "string" } } });
-  const lanes = Number(values.lanes ?? process.env.EKSUP_TEST_LANES ?? "3");
+  const lanes = Number(values.lanes ?? process.env.EKSUP_TEST_LANES ?? "4");
   if (!Number.isInteger(lanes) || lanes < 1 || lanes > 8) {
     process.stderr.write(`--lanes (or EKSUP_TEST_LANES) must be a whole number from 1 to 8, got "${values.lanes ?? process.env.EKSUP_TEST_LANES}"\n`);
     return 2;

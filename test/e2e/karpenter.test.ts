@@ -47,11 +47,12 @@ describe("Karpenter NodePools through an upgrade (sandbox)", function () {
   it("two hops: every Karpenter node reaches each hop's version, a do-not-disrupt pod is named as the blocker, no budget is broken", async () => {
     const world = await UpgradeWorld.prepare("karpenter");
     const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(await karpenterKubelets(core)).map(([pool, kubelets]) => [pool, kubelets.sort()])),
-      { batch: ["v1.30.4", "v1.30.4"], web: ["v1.30.4", "v1.30.4", "v1.30.4"] },
-      "Karpenter gave the scenario's pods their nodes, at the cluster's version",
-    );
+    // How many nodes Karpenter launches for the same pods depends on how its batching window
+    // meets the pods' arrival (two or three for batch were both seen), so only the pools and the
+    // version are asserted.
+    const first = await karpenterKubelets(core);
+    assert.deepEqual(Object.keys(first).sort(), ["batch", "web"], "Karpenter gave the scenario's pods nodes in both NodePools");
+    for (const [pool, versions] of Object.entries(first)) assert.ok(versions.every((version) => version === "v1.30.4"), `${pool} starts at the cluster's version: ${versions.join(", ")}`);
     const watcher = await BudgetWatcher.start(world.kubeConfig);
     assert.deepEqual(watcher.demands.map((demand) => `${demand.namespace}/${demand.name}`).sort(), ["jobs/worker", "shop/storefront"]);
     operators.push(startOperatorProcess());
