@@ -89,7 +89,7 @@ function runLane(index: number, files: string[], logDir: string): Promise<LaneOu
   const config = JSON.parse(readFileSync(join(repoRoot, ".mocharc.sandbox.json"), "utf8")) as { timeout: number; require: string[]; reporter: string };
   // tsx given to this node directly: mocha then runs in it, rather than in a child it would spawn for a --node-option.
   const args = ["--import", "tsx", mocha, "--no-config", ...config.require.flatMap((file) => ["--require", file]), "--timeout", String(config.timeout), "--reporter", config.reporter, "--exit", ...files];
-  const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, EKSUP_LANE_REPORT: reportPath }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, EKSUP_LANE_REPORT: reportPath, EKSUP_SANDBOX_PORT_BLOCK: String(index) }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   child.once("close", () => children.delete(child));
   child.stdout.pipe(log);

@@ -266,28 +266,49 @@ function emulatorEnvironment(env: SandboxEnv, ports: SandboxPorts, timeFactor: s
   });
 }
 
+/**
+ * Where "auto" ports come from: 20000-31999, below Linux's ephemeral range (32768-60999), because
+ * a port the kernel hands to listen(0) is also one it hands to outgoing connections, and in a busy
+ * sandbox one of those took a port between its choice and the component's listen (EADDRINUSE).
+ * The range is cut into blocks of 1000; each lane of the test suite takes its own
+ * (EKSUP_SANDBOX_PORT_BLOCK, set by test/sandbox-lanes.ts), so lanes cannot choose the same port at
+ * the same moment. Without it a block is drawn from the upper ones. Within a process, a port is
+ * never handed out twice.
+ */
+const PORT_RANGE_START = 20_000;
+const PORT_BLOCK_SIZE = 1_000;
+const PORT_BLOCKS = 12;
+const LANE_BLOCKS = 8;
+const handedOut = new Set<number>();
+
+export function portBlock(raw: string | undefined, random: () => number = Math.random): number {
+  if (raw === undefined || raw.trim() === "") return LANE_BLOCKS + Math.floor(random() * (PORT_BLOCKS - LANE_BLOCKS));
+  const block = Number(raw);
+  if (!Number.isInteger(block) || block < 0 || block >= PORT_BLOCKS) throw new Error(`EKSUP_SANDBOX_PORT_BLOCK must be a whole number from 0 to ${PORT_BLOCKS - 1}, got "${raw}"`);
+  return block;
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const server = createServer();
+    server.once("error", () => resolvePromise(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolvePromise(true)));
+  });
+}
+
 async function choosePorts(requested: StartOptions["ports"]): Promise<SandboxPorts> {
   if (requested !== "auto") return { ...portsFromEnvironment(), ...requested };
   const keys = Object.keys(portsFromEnvironment()) as (keyof SandboxPorts)[];
-  const servers = await Promise.all(
-    keys.map(
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolvePromise, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolvePromise(server));
-        }),
-    ),
-  );
-  const ports = Object.fromEntries(
-    keys.map((key, index) => {
-      const address = servers[index].address();
-      if (address === null || typeof address === "string") throw new Error("could not pick a free port");
-      return [key, address.port];
-    }),
-  ) as unknown as SandboxPorts;
-  await Promise.all(servers.map((server) => new Promise<void>((resolvePromise) => server.close(() => resolvePromise()))));
-  return ports;
+  const base = PORT_RANGE_START + portBlock(process.env.EKSUP_SANDBOX_PORT_BLOCK) * PORT_BLOCK_SIZE;
+  const chosen: number[] = [];
+  for (let tries = 0; chosen.length < keys.length; tries++) {
+    if (tries > PORT_BLOCK_SIZE) throw new Error(`no ${keys.length} free ports left in 127.0.0.1:${base}-${base + PORT_BLOCK_SIZE - 1}`);
+    const port = base + Math.floor(Math.random() * PORT_BLOCK_SIZE);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await bindable(port)) chosen.push(port);
+  }
+  return Object.fromEntries(keys.map((key, index) => [key, chosen[index]])) as unknown as SandboxPorts;
 }
 
 async function ensurePortsFree(ports: SandboxPorts): Promise<void> {
