@@ -25,7 +25,7 @@ import { installCrd } from "../sandbox/crd.js";
 import { startSandbox } from "../sandbox/runtime/supervisor.js";
 import type { SandboxEnv } from "../sandbox/runtime/env.js";
 import type { ClusterUpgrade } from "../src/api/v1alpha1/types.js";
-import { log, sleep, until as pollUntil } from "./bench-support.js";
+import { clusterUpgrades, log, sleep, until as pollUntil } from "./bench-support.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const scenario = join(repoRoot, "sandbox", "scenarios", "large-100-nodes.yaml");
@@ -137,24 +137,15 @@ async function operatorRoll(world: World): Promise<number> {
   operator.stdout.pipe(sink);
   operator.stderr.pipe(sink);
   try {
-    const objects = world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-    const ref = { group: "eksupgrade.io", version: "v1alpha1", plural: "clusterupgrades", namespace: "bench" };
-    await objects.createNamespacedCustomObject({
-      ...ref,
-      body: {
-        apiVersion: "eksupgrade.io/v1alpha1",
-        kind: "ClusterUpgrade",
-        metadata: { name: "roll" },
-        spec: {
-          cluster: { name: CLUSTER },
-          targetVersion: TO,
-          nodeGroups: { order: groups, exclude: [], selfManaged: groups.map((autoScalingGroupName) => ({ autoScalingGroupName })), maxSurge: parallel, maxUnavailable: 0 },
-          drain: { maxParallelNodes: parallel, evictionRetryInterval: "1s" },
-          preflight: { ignore: [{ code: "WRK003", reason: "benchmark workloads have no readiness probes" }] },
-        },
-      },
+    const upgrades = clusterUpgrades(world.kubeConfig, "bench");
+    await upgrades.create("roll", {
+      cluster: { name: CLUSTER },
+      targetVersion: TO,
+      nodeGroups: { order: groups, exclude: [], selfManaged: groups.map((autoScalingGroupName) => ({ autoScalingGroupName })), maxSurge: parallel, maxUnavailable: 0 },
+      drain: { maxParallelNodes: parallel, evictionRetryInterval: "1s" },
+      preflight: { ignore: [{ code: "WRK003", reason: "benchmark workloads have no readiness probes" }] },
     });
-    const read = async (): Promise<ClusterUpgrade> => (await objects.getNamespacedCustomObject({ ...ref, name: "roll" })) as ClusterUpgrade;
+    const read = (): Promise<ClusterUpgrade> => upgrades.read("roll");
     await until("the node group stage", async () => ((await read()).status?.hops?.[0]?.stage === "NodeGroups" ? true : undefined), 15 * 60_000);
     const started = Date.now();
     log(`operator: node groups started (${groups.length} groups, pipelined, up to ${parallel} nodes at a time)`);

@@ -29,7 +29,7 @@ import { parseScenarioText } from "../sandbox/scenario/schema.js";
 import { seedWorld } from "../sandbox/scenario/seed.js";
 import type { SandboxEnv } from "../sandbox/runtime/env.js";
 import type { ClusterUpgrade } from "../src/api/v1alpha1/types.js";
-import { log, sleep, until as pollUntil } from "./bench-support.js";
+import { clusterUpgrades, log, sleep, until as pollUntil } from "./bench-support.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const CLUSTER = "scale";
@@ -469,8 +469,6 @@ function describeCounts(counts: Map<string, number>): string {
 
 // ---------------------------------------------------------------------------------------------
 
-const ref = { group: "eksupgrade.io", version: "v1alpha1", plural: "clusterupgrades", namespace: NAMESPACE };
-
 async function main(): Promise<void> {
   if (BUILD) {
     log("npm run build");
@@ -524,23 +522,15 @@ async function main(): Promise<void> {
     await sleep(30_000);
     const idleEnd = Date.now();
 
-    const objects = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-    const read = async (name: string): Promise<ClusterUpgrade> => (await objects.getNamespacedCustomObject({ ...ref, name })) as ClusterUpgrade;
+    const upgrades = clusterUpgrades(kubeConfig, NAMESPACE);
+    const read = (name: string): Promise<ClusterUpgrade> => upgrades.read(name);
     const managed = groups.filter((group) => group.kind === "managed").map((group) => group.name);
     const selfManaged = groups.filter((group) => group.kind === "self-managed").map((group) => `${CLUSTER}-${group.name}`);
 
     // A dry run over every group: the full preflight and plan, nothing changed.
     sampler.phase = "plan";
     const planStart = Date.now();
-    await objects.createNamespacedCustomObject({
-      ...ref,
-      body: {
-        apiVersion: "eksupgrade.io/v1alpha1",
-        kind: "ClusterUpgrade",
-        metadata: { name: "plan" },
-        spec: { cluster: { name: CLUSTER }, targetVersion: TO, dryRun: true, nodeGroups: { selfManaged: selfManaged.map((autoScalingGroupName) => ({ autoScalingGroupName })) } },
-      },
-    });
+    await upgrades.create("plan", { cluster: { name: CLUSTER }, targetVersion: TO, dryRun: true, nodeGroups: { selfManaged: selfManaged.map((autoScalingGroupName) => ({ autoScalingGroupName })) } });
     const firstStatus = await until("the first status", async () => ((await read("plan")).status ? Date.now() : undefined), 60_000, 50);
     const planned = await until("the plan", async () => {
       const status = (await read("plan")).status;
@@ -549,33 +539,25 @@ async function main(): Promise<void> {
     const planEnd = Date.now();
     const findings = planned.status.preflight?.findings ?? [];
     log(`plan: first status after ${firstStatus - planStart} ms, phase ${planned.status.phase} after ${planned.at - planStart} ms, ${findings.length} findings, ${planned.status.plan?.hops.length ?? 0} hop(s) planned`);
-    await objects.deleteNamespacedCustomObject({ ...ref, name: "plan" });
-    await until("the dry run to be gone", async () => ((await objects.getNamespacedCustomObject({ ...ref, name: "plan" }).then(() => false).catch(() => true)) ? true : undefined), 60_000);
+    await upgrades.remove("plan");
+    await until("the dry run to be gone", async () => ((await read("plan").then(() => false).catch(() => true)) ? true : undefined), 60_000);
 
     let roll: { seconds: number; start: number; end: number; phase: string } | undefined;
     if (ROLL) {
       sampler.phase = "roll";
       const rollStart = Date.now();
       const rollGroup = `${CLUSTER}-${ROLL_GROUP}`;
-      await objects.createNamespacedCustomObject({
-        ...ref,
-        body: {
-          apiVersion: "eksupgrade.io/v1alpha1",
-          kind: "ClusterUpgrade",
-          metadata: { name: "roll" },
-          spec: {
-            cluster: { name: CLUSTER },
-            targetVersion: TO,
-            nodeGroups: {
-              order: [rollGroup],
-              exclude: [...managed, ...selfManaged.filter((name) => name !== rollGroup)],
-              selfManaged: [{ autoScalingGroupName: rollGroup }],
-              maxSurge: 10,
-              maxUnavailable: 0,
-            },
-            drain: { maxParallelNodes: 10, evictionRetryInterval: "1s" },
-          },
+      await upgrades.create("roll", {
+        cluster: { name: CLUSTER },
+        targetVersion: TO,
+        nodeGroups: {
+          order: [rollGroup],
+          exclude: [...managed, ...selfManaged.filter((name) => name !== rollGroup)],
+          selfManaged: [{ autoScalingGroupName: rollGroup }],
+          maxSurge: 10,
+          maxUnavailable: 0,
         },
+        drain: { maxParallelNodes: 10, evictionRetryInterval: "1s" },
       });
       const last = await until(
         "the roll to finish",

@@ -1,4 +1,7 @@
-// What the benchmark scripts share: their log line, a sleep and a poll with a deadline.
+// What the benchmark scripts share: their log line, a sleep, a poll with a deadline, and the
+// ClusterUpgrades they apply and read.
+import * as k8s from "@kubernetes/client-node";
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type ClusterUpgrade, type ClusterUpgradeSpec } from "../src/api/v1alpha1/types.js";
 
 export function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -15,4 +18,21 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+export interface ClusterUpgrades {
+  create(name: string, spec: ClusterUpgradeSpec): Promise<unknown>;
+  read(name: string): Promise<ClusterUpgrade>;
+  remove(name: string): Promise<unknown>;
+}
+
+/** ClusterUpgrades of one namespace, as the benchmarks apply, read and delete them. */
+export function clusterUpgrades(kubeConfig: k8s.KubeConfig, namespace: string): ClusterUpgrades {
+  const objects = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const ref = { group: GROUP, version: VERSION, plural: PLURAL, namespace };
+  return {
+    create: (name, spec) => objects.createNamespacedCustomObject({ ...ref, body: { apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec } }),
+    read: async (name) => (await objects.getNamespacedCustomObject({ ...ref, name })) as ClusterUpgrade,
+    remove: (name) => objects.deleteNamespacedCustomObject({ ...ref, name }),
+  };
 }
