@@ -18,7 +18,12 @@ export function pickRecorded(findings: readonly Finding[]): { kept: Finding[]; o
   const kept: Finding[] = [];
   for (const severity of ["Blocking", "Warning"] as const) {
     const byCode = new Map<string, Finding[]>();
-    for (const finding of findings) if (finding.severity === severity) byCode.set(finding.code, [...(byCode.get(finding.code) ?? []), finding]);
+    for (const finding of findings) {
+      if (finding.severity !== severity) continue;
+      const queue = byCode.get(finding.code);
+      if (queue) queue.push(finding);
+      else byCode.set(finding.code, [finding]);
+    }
     const queues = [...byCode.values()];
     for (let index = 0; kept.length < MAX_RECORDED_FINDINGS && queues.some((queue) => index < queue.length); index++) {
       for (const queue of queues) if (index < queue.length && kept.length < MAX_RECORDED_FINDINGS) kept.push(queue[index]);
