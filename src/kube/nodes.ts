@@ -5,7 +5,7 @@ import * as k8s from "@kubernetes/client-node";
 import { classifyKubeError, readKubeError } from "../util/classify.js";
 import { listAll } from "./paged-list.js";
 import { LIST_PATHS, rawPages } from "./raw-list.js";
-import { slimBudget, slimNode, slimPod, slimReplicaSet } from "./slim.js";
+import { Interner, slimBudget, slimNode, slimPod, slimReplicaSet } from "./slim.js";
 
 export interface NodePatch {
   unschedulable?: boolean;
@@ -58,7 +58,8 @@ export class KubeNodeOperations implements NodeOperations {
   async podsOnNode(nodeName: string): Promise<k8s.V1Pod[]> {
     try {
       // The API server filters by node: a drain pass reads the pods of its node, not of the cluster.
-      return await listAll(rawPages<k8s.V1Pod>(this.kubeConfig, LIST_PATHS.pods, { fieldSelector: `spec.nodeName=${nodeName}` }), slimPod);
+      const podParts = new Interner();
+      return await listAll(rawPages<k8s.V1Pod>(this.kubeConfig, LIST_PATHS.pods, { fieldSelector: `spec.nodeName=${nodeName}` }), (pod) => slimPod(pod, podParts));
     } catch (error) {
       throw classifyKubeError(error, `listing the pods on node ${nodeName}`);
     }
