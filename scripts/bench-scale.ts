@@ -10,6 +10,8 @@
 //   npm run bench:scale                                # 2,000 nodes, 60,000 pods
 //   npm run bench:scale -- --nodes 500 --pods 15000
 //   npm run bench:scale -- --nodes 100 --pods 3000 --no-roll
+//   npm run bench:scale -- --node-options=--max-semi-space-size=2 "--node-options=--max-semi-space-size=2 --max-old-space-size=96"
+//                                                      # one operator run per value, on the same seeded world
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
@@ -36,7 +38,7 @@ const CLUSTER = "scale";
 const FROM = "1.31";
 const TO = "1.32";
 const NAMESPACE = "bench";
-/** The self-managed group the roll replaces; its size is fixed by the issue's scenario. */
+/** The self-managed group the first operator run rolls; its size is fixed by the issue's scenario. */
 const ROLL_GROUP = "roll";
 const ROLL_NODES = 20;
 /** Replicas per Deployment: a PodDisruptionBudget each, as the issue asks, and 2,000 of them at 60,000 pods. */
@@ -62,8 +64,10 @@ const { values } = parseArgs({
     build: { type: "boolean", default: true },
     "no-build": { type: "boolean", default: false },
     out: { type: "string" },
-    // What config/manager gives the container (NODE_OPTIONS); "" for Node's defaults.
-    "node-options": { type: "string", default: "--max-semi-space-size=2" },
+    // What config/manager gives the container (NODE_OPTIONS); "" for Node's defaults. Given more
+    // than once, the operator runs once per value, one after another on the same seeded world,
+    // each rolling a 20-node group of its own.
+    "node-options": { type: "string", multiple: true, default: ["--max-semi-space-size=2"] },
   },
 });
 
@@ -76,7 +80,10 @@ function count(name: string, text: string | undefined, minimum: number): number 
   return value;
 }
 
-const NODES = count("nodes", values.nodes, ROLL_NODES + 2);
+const NODE_OPTIONS = values["node-options"];
+/** The group each operator run rolls: `roll`, then `roll-2`, `roll-3`, ... */
+const rollGroups = NODE_OPTIONS.map((_, index) => (index === 0 ? ROLL_GROUP : `${ROLL_GROUP}-${index + 1}`));
+const NODES = count("nodes", values.nodes, ROLL_NODES * NODE_OPTIONS.length + 2 * BACKED_GROUP);
 const PODS = count("pods", values.pods, REPLICAS);
 const ROLL = values.roll && !values["no-roll"];
 const BUILD = values.build && !values["no-build"];
@@ -119,7 +126,7 @@ interface GroupPlan {
 /** The groups backed by instances; the rest of the nodes are added as kwok Nodes (see BACKED_GROUP). */
 function groupsFor(): GroupPlan[] {
   return [
-    { name: ROLL_GROUP, kind: "self-managed", size: ROLL_NODES },
+    ...rollGroups.map((name) => ({ name, kind: "self-managed" as const, size: ROLL_NODES })),
     { name: "managed-1", kind: "managed", size: BACKED_GROUP },
     { name: "pool-1", kind: "self-managed", size: BACKED_GROUP },
   ];
@@ -405,15 +412,15 @@ class Sampler {
   }
 }
 
-function startOperator(env: SandboxEnv, kubeconfig: string, port: number): ChildProcess {
-  const logFile = join(env.dir, "logs", "operator-bench.log");
+function startOperator(env: SandboxEnv, kubeconfig: string, port: number, nodeOptions: string, run: number): ChildProcess {
+  const logFile = join(env.dir, "logs", run === 1 ? "operator-bench.log" : `operator-bench-${run}.log`);
   const child = spawn(process.execPath, [join(repoRoot, "dist", "src", "main.js")], {
     cwd: repoRoot,
     env: {
       ...process.env,
       ...env.variables,
       KUBECONFIG: kubeconfig,
-      NODE_OPTIONS: values["node-options"],
+      NODE_OPTIONS: nodeOptions,
       LEADER_ELECTION: "false",
       POD_NAMESPACE: OPERATOR_NAMESPACE,
       HTTP_PORT: String(port),
@@ -469,6 +476,138 @@ function describeCounts(counts: Map<string, number>): string {
 
 // ---------------------------------------------------------------------------------------------
 
+interface Seeded {
+  env: SandboxEnv;
+  kubeConfig: k8s.KubeConfig;
+  groups: GroupPlan[];
+  seeding: Seeding & { backedSeconds: number; kwokSeconds: number };
+  backed: number;
+  operatorKubeconfig: string;
+}
+
+/**
+ * One operator run on the seeded world with `nodeOptions`: idle, a dry-run plan over every group,
+ * and a roll of `rollGroup`. Returns its part of the report and its samples; the operator is
+ * stopped, and its ClusterUpgrades deleted, before it returns.
+ */
+async function operatorRun(world: Seeded, run: number, nodeOptions: string, rollGroup: string): Promise<{ lines: string[]; samples: Sample[] }> {
+  const { env, kubeConfig, groups } = world;
+  const port = await freePort();
+  const operatorStart = Date.now();
+  const loadStart = loadavg()[0];
+  const operator = startOperator(env, world.operatorKubeconfig, port, nodeOptions, run);
+  const exited = new Promise<void>((resolve) => operator.once("exit", () => resolve()));
+  const sampler = new Sampler(operator.pid!, port);
+  const upgrades = clusterUpgrades(kubeConfig, NAMESPACE);
+  const read = (name: string): Promise<ClusterUpgrade> => upgrades.read(name);
+  const gone = (name: string): Promise<true> => until(`ClusterUpgrade ${name} to be gone`, async () => ((await read(name).then(() => false).catch(() => true)) ? true : undefined), 120_000);
+  try {
+    sampler.phase = "startup";
+    await until("the operator to be ready", async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined), 120_000);
+    sampler.phase = "idle";
+    const idleStart = Date.now();
+    log(`run ${run} (NODE_OPTIONS "${nodeOptions}"): operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
+    await sleep(30_000);
+    const idleEnd = Date.now();
+
+    const managed = groups.filter((group) => group.kind === "managed").map((group) => group.name);
+    const selfManaged = groups.filter((group) => group.kind === "self-managed").map((group) => `${CLUSTER}-${group.name}`);
+
+    // A dry run over every group: the full preflight and plan, nothing changed.
+    sampler.phase = "plan";
+    const planName = `plan-${run}`;
+    const planStart = Date.now();
+    await upgrades.create(planName, { cluster: { name: CLUSTER }, targetVersion: TO, dryRun: true, nodeGroups: { selfManaged: selfManaged.map((autoScalingGroupName) => ({ autoScalingGroupName })) } });
+    const firstStatus = await until("the first status", async () => ((await read(planName)).status ? Date.now() : undefined), 60_000, 50);
+    const planned = await until(
+      "the plan",
+      async () => {
+        const status = (await read(planName)).status;
+        return status?.phase === "Planned" || status?.phase === "Blocked" ? { at: Date.now(), status } : undefined;
+      },
+      30 * 60_000,
+      100,
+    );
+    const planEnd = Date.now();
+    const findings = planned.status.preflight?.findings ?? [];
+    log(`run ${run}: plan: first status after ${firstStatus - planStart} ms, phase ${planned.status.phase} after ${planned.at - planStart} ms, ${findings.length} findings, ${planned.status.plan?.hops.length ?? 0} hop(s) planned`);
+    await upgrades.remove(planName);
+    await gone(planName);
+
+    let roll: { seconds: number; start: number; end: number; phase: string } | undefined;
+    if (ROLL) {
+      sampler.phase = "roll";
+      const rollName = `roll-${run}`;
+      const rollStart = Date.now();
+      const group = `${CLUSTER}-${rollGroup}`;
+      await upgrades.create(rollName, {
+        cluster: { name: CLUSTER },
+        targetVersion: TO,
+        nodeGroups: {
+          order: [group],
+          exclude: [...managed, ...selfManaged.filter((name) => name !== group)],
+          selfManaged: [{ autoScalingGroupName: group }],
+          maxSurge: 10,
+          maxUnavailable: 0,
+        },
+        drain: { maxParallelNodes: 10, evictionRetryInterval: "1s" },
+      });
+      const last = await until(
+        "the roll to finish",
+        async () => {
+          const status = (await read(rollName)).status;
+          if (status?.phase === "Succeeded" || status?.phase === "Failed" || status?.phase === "Blocked") return status;
+          return undefined;
+        },
+        60 * 60_000,
+        1000,
+      );
+      const rollEnd = Date.now();
+      roll = { seconds: (rollEnd - rollStart) / 1000, start: rollStart, end: rollEnd, phase: last.phase ?? "?" };
+      log(`run ${run}: roll of ${group}: ${last.phase} after ${roll.seconds.toFixed(0)} s`);
+      if (last.phase !== "Succeeded") log(`roll status: ${JSON.stringify(last.conditions?.filter((condition) => condition.status !== "True"))}`);
+      sampler.phase = "end";
+      // The next run's operator must meet no upgrade of this one's on the cluster.
+      await upgrades.remove(rollName);
+      await gone(rollName);
+    }
+    sampler.phase = "end";
+    await sleep(2000);
+    await sampler.stop();
+
+    const idle = sampler.summary("idle");
+    const plan = sampler.summary("plan");
+    const rolling = roll ? sampler.summary("roll") : undefined;
+    const idleRequests = requestsBetween(env, idleStart, idleEnd);
+    const planRequests = requestsBetween(env, planStart, planEnd);
+    const rollRequests = roll ? requestsBetween(env, roll.start, roll.end) : new Map<string, number>();
+    const mib = (value: number | undefined): string => (value === undefined ? "-" : value.toFixed(0));
+    const lines = [
+      `#### Operator run ${run}: NODE_OPTIONS "${nodeOptions}"`,
+      "",
+      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node dist/src/main.js.`,
+      "",
+      "| Phase | Seconds | RSS peak (MiB) | RSS mean (MiB) | Heap used peak (MiB) | CPU (cores, mean) | API requests |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+      `| idle, no ClusterUpgrade | ${idle?.seconds.toFixed(0) ?? "-"} | ${mib(idle?.rssPeak)} | ${mib(idle?.rssMean)} | ${mib(idle?.heapPeak)} | ${idle?.cpuCores.toFixed(3) ?? "-"} | ${total(idleRequests)} |`,
+      `| preflight and plan (dry run, every group) | ${((planEnd - planStart) / 1000).toFixed(1)} | ${mib(plan?.rssPeak)} | ${mib(plan?.rssMean)} | ${mib(plan?.heapPeak)} | ${plan?.cpuCores.toFixed(3) ?? "-"} | ${total(planRequests)} |`,
+      ...(roll ? [`| roll of ${ROLL_NODES} self-managed nodes (${rollGroup}, ${roll.phase}) | ${roll.seconds.toFixed(0)} | ${mib(rolling?.rssPeak)} | ${mib(rolling?.rssMean)} | ${mib(rolling?.heapPeak)} | ${rolling?.cpuCores.toFixed(3) ?? "-"} | ${total(rollRequests)} |`] : []),
+      "",
+      `Apply to first status: ${firstStatus - planStart} ms. Apply to plan: ${planned.at - planStart} ms (phase ${planned.status.phase}, ${findings.length} findings: ${[...new Set(findings.map((finding) => finding.code))].join(", ") || "none"}).`,
+      "",
+      `Requests, idle: ${describeCounts(idleRequests) || "none"}.`,
+      `Requests, plan: ${describeCounts(planRequests)}.`,
+      ...(roll ? [`Requests, roll: ${describeCounts(rollRequests)}.`] : []),
+      "",
+    ];
+    return { lines, samples: sampler.samples };
+  } finally {
+    await sampler.stop();
+    operator.kill("SIGTERM");
+    await Promise.race([exited, sleep(15_000)]);
+  }
+}
+
 async function main(): Promise<void> {
   if (BUILD) {
     log("npm run build");
@@ -480,8 +619,6 @@ async function main(): Promise<void> {
   log(`sandbox in ${dir}: ${NODES} nodes, ${PODS} pods; ${cpus().length} cores, load ${loadavg().map((value) => value.toFixed(1)).join(" ")}`);
   const handle = await startSandbox({ dir, ports: "auto", ownerPid: process.pid, build: false, scenario: null });
   const env = handle.env;
-  let operator: ChildProcess | undefined;
-  let sampler: Sampler | undefined;
   const report: string[] = [];
   try {
     const kubeConfig = new k8s.KubeConfig();
@@ -510,106 +647,25 @@ async function main(): Promise<void> {
 
     await installCrd(kubeConfig);
     const operatorKubeconfig = await installOperatorIdentity(env, { secretNamespaces: [NAMESPACE] });
-    const port = await freePort();
-    const operatorStart = Date.now();
-    operator = startOperator(env, operatorKubeconfig, port);
-    sampler = new Sampler(operator.pid!, port);
-    sampler.phase = "startup";
-    await until("the operator to be ready", async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined), 120_000);
-    sampler.phase = "idle";
-    const idleStart = Date.now();
-    log(`operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
-    await sleep(30_000);
-    const idleEnd = Date.now();
-
-    const upgrades = clusterUpgrades(kubeConfig, NAMESPACE);
-    const read = (name: string): Promise<ClusterUpgrade> => upgrades.read(name);
-    const managed = groups.filter((group) => group.kind === "managed").map((group) => group.name);
-    const selfManaged = groups.filter((group) => group.kind === "self-managed").map((group) => `${CLUSTER}-${group.name}`);
-
-    // A dry run over every group: the full preflight and plan, nothing changed.
-    sampler.phase = "plan";
-    const planStart = Date.now();
-    await upgrades.create("plan", { cluster: { name: CLUSTER }, targetVersion: TO, dryRun: true, nodeGroups: { selfManaged: selfManaged.map((autoScalingGroupName) => ({ autoScalingGroupName })) } });
-    const firstStatus = await until("the first status", async () => ((await read("plan")).status ? Date.now() : undefined), 60_000, 50);
-    const planned = await until("the plan", async () => {
-      const status = (await read("plan")).status;
-      return status?.phase === "Planned" || status?.phase === "Blocked" ? { at: Date.now(), status } : undefined;
-    }, 30 * 60_000, 100);
-    const planEnd = Date.now();
-    const findings = planned.status.preflight?.findings ?? [];
-    log(`plan: first status after ${firstStatus - planStart} ms, phase ${planned.status.phase} after ${planned.at - planStart} ms, ${findings.length} findings, ${planned.status.plan?.hops.length ?? 0} hop(s) planned`);
-    await upgrades.remove("plan");
-    await until("the dry run to be gone", async () => ((await read("plan").then(() => false).catch(() => true)) ? true : undefined), 60_000);
-
-    let roll: { seconds: number; start: number; end: number; phase: string } | undefined;
-    if (ROLL) {
-      sampler.phase = "roll";
-      const rollStart = Date.now();
-      const rollGroup = `${CLUSTER}-${ROLL_GROUP}`;
-      await upgrades.create("roll", {
-        cluster: { name: CLUSTER },
-        targetVersion: TO,
-        nodeGroups: {
-          order: [rollGroup],
-          exclude: [...managed, ...selfManaged.filter((name) => name !== rollGroup)],
-          selfManaged: [{ autoScalingGroupName: rollGroup }],
-          maxSurge: 10,
-          maxUnavailable: 0,
-        },
-        drain: { maxParallelNodes: 10, evictionRetryInterval: "1s" },
-      });
-      const last = await until(
-        "the roll to finish",
-        async () => {
-          const status = (await read("roll")).status;
-          if (status?.phase === "Succeeded" || status?.phase === "Failed" || status?.phase === "Blocked") return status;
-          return undefined;
-        },
-        60 * 60_000,
-        1000,
-      );
-      const rollEnd = Date.now();
-      roll = { seconds: (rollEnd - rollStart) / 1000, start: rollStart, end: rollEnd, phase: last.phase ?? "?" };
-      log(`roll: ${last.phase} after ${roll.seconds.toFixed(0)} s`);
-      if (last.phase !== "Succeeded") log(`roll status: ${JSON.stringify(last.conditions?.filter((condition) => condition.status !== "True"))}`);
-    }
-    sampler.phase = "end";
-    await sleep(2000);
-    await sampler.stop();
-
-    const idle = sampler.summary("idle");
-    const plan = sampler.summary("plan");
-    const rolling = roll ? sampler.summary("roll") : undefined;
-    const idleRequests = requestsBetween(env, idleStart, idleEnd);
-    const planRequests = requestsBetween(env, planStart, planEnd);
-    const rollRequests = roll ? requestsBetween(env, roll.start, roll.end) : new Map<string, number>();
-    const mib = (value: number | undefined): string => (value === undefined ? "-" : value.toFixed(0));
+    const world: Seeded = { env, kubeConfig, groups, seeding, backed, operatorKubeconfig };
     report.push(
       `### ${NODES} nodes, ${PODS} pods (${seeding.workloads} Deployments, each with a PodDisruptionBudget)`,
       "",
-      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node dist/src/main.js, NODE_OPTIONS "${values["node-options"]}".`,
+      `Load average (1 min) ${loadStart.toFixed(1)} when the command started. Seeding: ${backed} nodes backed by instances (groups ${groups.map((group) => `${group.name} ${group.size}`).join(", ")}) in ${seeding.backedSeconds.toFixed(0)} s, then ${NODES - backed} kwok Nodes created in ${seeding.kwokSeconds.toFixed(0)} s (${((NODES - backed) / seeding.kwokSeconds).toFixed(0)} nodes/s); ${PODS} pods created in ${seeding.podSeconds.toFixed(0)} s (${(PODS / seeding.podSeconds).toFixed(0)} pods/s); all Running and every budget healthy after ${seeding.readySeconds.toFixed(0)} s.`,
       "",
-      `Seeding: ${backed} nodes backed by instances (groups ${groups.map((group) => `${group.name} ${group.size}`).join(", ")}) in ${seeding.backedSeconds.toFixed(0)} s, then ${NODES - backed} kwok Nodes created in ${seeding.kwokSeconds.toFixed(0)} s (${((NODES - backed) / seeding.kwokSeconds).toFixed(0)} nodes/s); ${PODS} pods created in ${seeding.podSeconds.toFixed(0)} s (${(PODS / seeding.podSeconds).toFixed(0)} pods/s); all Running and every budget healthy after ${seeding.readySeconds.toFixed(0)} s.`,
-      "",
-      "| Phase | Seconds | RSS peak (MiB) | RSS mean (MiB) | Heap used peak (MiB) | CPU (cores, mean) | API requests |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-      `| idle, no ClusterUpgrade | ${idle?.seconds.toFixed(0) ?? "-"} | ${mib(idle?.rssPeak)} | ${mib(idle?.rssMean)} | ${mib(idle?.heapPeak)} | ${idle?.cpuCores.toFixed(3) ?? "-"} | ${total(idleRequests)} |`,
-      `| preflight and plan (dry run, every group) | ${((planEnd - planStart) / 1000).toFixed(1)} | ${mib(plan?.rssPeak)} | ${mib(plan?.rssMean)} | ${mib(plan?.heapPeak)} | ${plan?.cpuCores.toFixed(3) ?? "-"} | ${total(planRequests)} |`,
-      ...(roll ? [`| roll of ${ROLL_NODES} self-managed nodes (${roll.phase}) | ${roll.seconds.toFixed(0)} | ${mib(rolling?.rssPeak)} | ${mib(rolling?.rssMean)} | ${mib(rolling?.heapPeak)} | ${rolling?.cpuCores.toFixed(3) ?? "-"} | ${total(rollRequests)} |`] : []),
-      "",
-      `Apply to first status: ${firstStatus - planStart} ms. Apply to plan: ${planned.at - planStart} ms (phase ${planned.status.phase}, ${findings.length} findings: ${[...new Set(findings.map((finding) => finding.code))].join(", ") || "none"}).`,
-      "",
-      `Requests, idle: ${describeCounts(idleRequests) || "none"}.`,
-      `Requests, plan: ${describeCounts(planRequests)}.`,
-      ...(roll ? [`Requests, roll: ${describeCounts(rollRequests)}.`] : []),
     );
+    const runs: { nodeOptions: string; samples: Sample[] }[] = [];
+    for (const [index, nodeOptions] of NODE_OPTIONS.entries()) {
+      const { lines, samples } = await operatorRun(world, index + 1, nodeOptions, rollGroups[index]);
+      report.push(...lines);
+      runs.push({ nodeOptions, samples });
+      // Printed as each run ends: a later run that fails leaves the earlier figures on record.
+      process.stdout.write(`${lines.join("\n")}\n`);
+    }
     const out = values.out ?? join(dir, "bench-scale.json");
-    writeFileSync(out, JSON.stringify({ nodes: NODES, pods: PODS, seeding, samples: sampler.samples }, null, 1));
-    report.push("", `Samples: ${out}`);
+    writeFileSync(out, JSON.stringify({ nodes: NODES, pods: PODS, seeding, runs }, null, 1));
+    report.push(`Samples: ${out}`);
   } finally {
-    if (sampler) await sampler.stop();
-    operator?.kill("SIGTERM");
     if (process.env.BENCH_KEEP_SANDBOX !== "true") await handle.stop();
   }
   process.stdout.write(`${report.join("\n")}\n`);
