@@ -67,15 +67,17 @@ export function checkPodDisruptionBudgets(snapshot: WorkloadSnapshot, rolledGrou
   for (const pdb of snapshot.pdbs) {
     const covered = coveredBy.get(pdb) ?? [];
     if (covered.length === 0) continue;
-    const described = describePods(covered, nodes, snapshot);
+    // Described only for a finding: most budgets of a large cluster have nothing to report.
+    let describedOnce: ReturnType<typeof describePods> | undefined;
+    const described = (): ReturnType<typeof describePods> => (describedOnce ??= describePods(covered, nodes, snapshot));
     const allowed = pdb.status?.disruptionsAllowed ?? 0;
     const resource = `PodDisruptionBudget/${budgetName(pdb)}`;
     if (neverAllowsEviction(pdb, covered.length)) {
-      findings.push(blocking("PDB002", resource, `PodDisruptionBudget ${budgetName(pdb)} can never allow an eviction (minAvailable ${String(pdb.spec?.minAvailable ?? "-")}, maxUnavailable ${String(pdb.spec?.maxUnavailable ?? "-")}, ${covered.length} pod(s)): draining would wait forever on ${described.pods} of ${described.workloads} in node group(s) ${described.groups}`, "lower minAvailable below the replica count (or set maxUnavailable to at least 1), or add replicas"));
+      findings.push(blocking("PDB002", resource, `PodDisruptionBudget ${budgetName(pdb)} can never allow an eviction (minAvailable ${String(pdb.spec?.minAvailable ?? "-")}, maxUnavailable ${String(pdb.spec?.maxUnavailable ?? "-")}, ${covered.length} pod(s)): draining would wait forever on ${described().pods} of ${described().workloads} in node group(s) ${described().groups}`, "lower minAvailable below the replica count (or set maxUnavailable to at least 1), or add replicas"));
       continue;
     }
     if (allowed === 0) {
-      findings.push(blocking("PDB001", resource, `PodDisruptionBudget ${budgetName(pdb)} allows 0 disruptions now (${pdb.status?.currentHealthy ?? 0} healthy, ${pdb.status?.desiredHealthy ?? 0} required): evictions of ${described.pods} of ${described.workloads} in node group(s) ${described.groups} would be refused`, "bring its pods back to healthy or add replicas so the budget allows at least one disruption; the check runs again by itself"));
+      findings.push(blocking("PDB001", resource, `PodDisruptionBudget ${budgetName(pdb)} allows 0 disruptions now (${pdb.status?.currentHealthy ?? 0} healthy, ${pdb.status?.desiredHealthy ?? 0} required): evictions of ${described().pods} of ${described().workloads} in node group(s) ${described().groups} would be refused`, "bring its pods back to healthy or add replicas so the budget allows at least one disruption; the check runs again by itself"));
     }
     const unhealthy = covered.filter((pod) => !isReady(pod));
     if (unhealthy.length && pdb.spec?.unhealthyPodEvictionPolicy !== "AlwaysAllow") {
