@@ -619,7 +619,6 @@ async function main(): Promise<void> {
   log(`sandbox in ${dir}: ${NODES} nodes, ${PODS} pods; ${cpus().length} cores, load ${loadavg().map((value) => value.toFixed(1)).join(" ")}`);
   const handle = await startSandbox({ dir, ports: "auto", ownerPid: process.pid, build: false, scenario: null });
   const env = handle.env;
-  const report: string[] = [];
   try {
     const kubeConfig = new k8s.KubeConfig();
     kubeConfig.loadFromFile(env.kubeconfigPath);
@@ -648,27 +647,26 @@ async function main(): Promise<void> {
     await installCrd(kubeConfig);
     const operatorKubeconfig = await installOperatorIdentity(env, { secretNamespaces: [NAMESPACE] });
     const world: Seeded = { env, kubeConfig, groups, seeding, backed, operatorKubeconfig };
-    report.push(
+    const header = [
       `### ${NODES} nodes, ${PODS} pods (${seeding.workloads} Deployments, each with a PodDisruptionBudget)`,
       "",
       `Load average (1 min) ${loadStart.toFixed(1)} when the command started. Seeding: ${backed} nodes backed by instances (groups ${groups.map((group) => `${group.name} ${group.size}`).join(", ")}) in ${seeding.backedSeconds.toFixed(0)} s, then ${NODES - backed} kwok Nodes created in ${seeding.kwokSeconds.toFixed(0)} s (${((NODES - backed) / seeding.kwokSeconds).toFixed(0)} nodes/s); ${PODS} pods created in ${seeding.podSeconds.toFixed(0)} s (${(PODS / seeding.podSeconds).toFixed(0)} pods/s); all Running and every budget healthy after ${seeding.readySeconds.toFixed(0)} s.`,
       "",
-    );
+    ];
+    process.stdout.write(`${header.join("\n")}\n`);
     const runs: { nodeOptions: string; samples: Sample[] }[] = [];
     for (const [index, nodeOptions] of NODE_OPTIONS.entries()) {
       const { lines, samples } = await operatorRun(world, index + 1, nodeOptions, rollGroups[index]);
-      report.push(...lines);
       runs.push({ nodeOptions, samples });
       // Printed as each run ends: a later run that fails leaves the earlier figures on record.
       process.stdout.write(`${lines.join("\n")}\n`);
     }
     const out = values.out ?? join(dir, "bench-scale.json");
     writeFileSync(out, JSON.stringify({ nodes: NODES, pods: PODS, seeding, runs }, null, 1));
-    report.push(`Samples: ${out}`);
+    process.stdout.write(`Samples: ${out}\n`);
   } finally {
     if (process.env.BENCH_KEEP_SANDBOX !== "true") await handle.stop();
   }
-  process.stdout.write(`${report.join("\n")}\n`);
 }
 
 main().catch((error: unknown) => {
