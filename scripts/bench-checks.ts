@@ -9,11 +9,12 @@
 // calls it for an upgrade that rolls every node.
 import { parseArgs } from "node:util";
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
-import { budgetsFor, selectorMatches, type WorkloadSnapshot } from "../src/kube/workload-snapshot.js";
+import { budgetsFor, type WorkloadSnapshot } from "../src/kube/workload-snapshot.js";
 import { checkPodDisruptionBudgets, checkReplicaSpread } from "../src/preflight/pdb-checks.js";
 import { checkPods, checkWorkloadResilience } from "../src/preflight/workload-checks.js";
 import { checkKubeletSkew } from "../src/preflight/version-checks.js";
 import { resolveSpec } from "../src/api/v1alpha1/defaults.js";
+import { budgetsByScan } from "../test/support/budget-scan.js";
 
 const { values } = parseArgs({ options: { pods: { type: "string", default: "60000" }, budgets: { type: "string", default: "2000" }, nodes: { type: "string", default: "2000" } } });
 const podCount = Number(values.pods);
@@ -62,16 +63,6 @@ function world(): WorkloadSnapshot {
   return snapshot;
 }
 
-/** The pod's budgets found by matching it against every budget of its namespace. */
-function scanned(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDisruptionBudget[] {
-  return pdbs.filter((pdb) => {
-    if (pdb.metadata?.namespace !== pod.metadata?.namespace) return false;
-    const selector = pdb.spec?.selector;
-    if (selector && !selector.matchLabels && !selector.matchExpressions) return true;
-    return selectorMatches(selector, pod.metadata?.labels);
-  });
-}
-
 function timed<T>(work: () => T): { seconds: number; value: T } {
   const started = process.hrtime.bigint();
   const value = work();
@@ -83,7 +74,7 @@ function main(): void {
   const snapshot = built.value;
   process.stderr.write(`world: ${snapshot.nodes.length} nodes, ${snapshot.pods.length} pods, ${snapshot.pdbs.length} budgets in one namespace (built in ${built.seconds.toFixed(1)} s)\n`);
   const rows: [string, number, string][] = [];
-  const scan = timed(() => snapshot.pods.reduce((sum, pod) => sum + scanned(pod, snapshot.pdbs).length, 0));
+  const scan = timed(() => snapshot.pods.reduce((sum, pod) => sum + budgetsByScan(pod, snapshot.pdbs).length, 0));
   rows.push(["each pod's budgets, matched against every budget of the namespace (before)", scan.seconds, `${scan.value} matches`]);
   const index = timed(() => snapshot.pods.reduce((sum, pod) => sum + budgetsFor(pod, snapshot.pdbs).length, 0));
   rows.push(["each pod's budgets through budgetsFor's label index (now)", index.seconds, `${index.value} matches`]);

@@ -2,17 +2,8 @@
 // budget of the pod's namespace gives, in the order of the list, for every shape of selector.
 import assert from "node:assert/strict";
 import type { V1LabelSelector, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
-import { budgetsFor, budgetName, selectorMatches } from "../../../src/kube/workload-snapshot.js";
-
-/** What budgetsFor answered before it had an index: every budget of the namespace, one by one. */
-function scanned(pod: V1Pod, pdbs: V1PodDisruptionBudget[]): V1PodDisruptionBudget[] {
-  return pdbs.filter((pdb) => {
-    if (pdb.metadata?.namespace !== pod.metadata?.namespace) return false;
-    const selector = pdb.spec?.selector;
-    if (selector && !selector.matchLabels && !selector.matchExpressions) return true;
-    return selectorMatches(selector, pod.metadata?.labels);
-  });
-}
+import { budgetsFor, budgetName } from "../../../src/kube/workload-snapshot.js";
+import { budgetsByScan } from "../../support/budget-scan.js";
 
 function budget(name: string, namespace: string, selector: V1LabelSelector | undefined): V1PodDisruptionBudget {
   return { metadata: { name, namespace }, spec: { maxUnavailable: 1, ...(selector ? { selector } : {}) } };
@@ -74,7 +65,7 @@ describe("budgetsFor", () => {
       const labels: Record<string, string> = {};
       for (const key of keys) if (random() < 0.6) labels[key] = pick(values);
       const candidate = pod(`p${index}`, pick(namespaces), labels);
-      const expected = scanned(candidate, pdbs);
+      const expected = budgetsByScan(candidate, pdbs);
       assert.deepEqual(budgetsFor(candidate, pdbs).map(budgetName), expected.map(budgetName), `pod ${JSON.stringify(candidate.metadata)}`);
       matched += expected.length;
     }
