@@ -23,7 +23,7 @@ const NON_DEFAULT = {
   "image.repository": "registry.example.com/platform/eks-upgrade-operator",
   "image.digest": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
   replicaCount: 3,
-  resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "2", memory: "1Gi" } },
+  resources: { requests: { cpu: "300m", memory: "384Mi" }, limits: { cpu: "2", memory: "1Gi" } },
   watchNamespace: "helm-chart-teams",
   "leaderElection.leaseDurationSeconds": 30,
   "leaderElection.renewDeadlineSeconds": 20,
