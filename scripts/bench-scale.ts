@@ -275,11 +275,10 @@ async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: 
   const setStatus = rawCreator(kubeConfig, "PATCH", "application/merge-patch+json");
   const started = Date.now();
   let created = 0;
-  let patched = 0;
   let nodeCursor = 0;
   const indexes = Array.from({ length: workloads }, (_, index) => index);
   // The Deployments, ReplicaSets and budgets first (a few thousand objects), then every pod at once.
-  const pods: { body: object }[] = [];
+  const pods: { name: string; index: number; body: object }[] = [];
   await pool_(indexes, 16, async (index) => {
     const name = `svc-${String(index).padStart(5, "0")}`;
     const replicas = Math.min(REPLICAS, PODS - index * REPLICAS);
@@ -305,19 +304,17 @@ async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: 
     await policy.createNamespacedPodDisruptionBudget({ namespace: NAMESPACE, body: { metadata: { name }, spec: { maxUnavailable: "10%", selector: { matchLabels: labels } } } });
     const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: replicaSet.metadata!.name!, uid: replicaSet.metadata!.uid!, controller: true, blockOwnerDeletion: true };
     for (let replica = 0; replica < replicas; replica++) {
-      pods.push({ body: { apiVersion: "v1", kind: "Pod", metadata: { name: `${name}-${replica}`, namespace: NAMESPACE, labels: template.metadata.labels, ownerReferences: [owner] }, spec: { ...template.spec, nodeName: nodeNames[nodeCursor++ % nodeNames.length] } } });
+      pods.push({ name: `${name}-${replica}`, index: pods.length, body: { apiVersion: "v1", kind: "Pod", metadata: { name: `${name}-${replica}`, namespace: NAMESPACE, labels: template.metadata.labels, ownerReferences: [owner] }, spec: { ...template.spec, nodeName: nodeNames[nodeCursor++ % nodeNames.length] } } });
     }
   });
   const workloadSeconds = (Date.now() - started) / 1000;
   log(`seeding: ${workloads} Deployments, ReplicaSets and budgets in ${workloadSeconds.toFixed(0)} s`);
   const podsStarted = Date.now();
-  await pool_(pods, SEED_CONCURRENCY, async ({ body }) => {
+  await pool_(pods, SEED_CONCURRENCY, async ({ name, index, body }) => {
     await create(`/api/v1/namespaces/${NAMESPACE}/pods`, body);
     // Running and Ready at once, with an IP: kwok's pod stages select pods without one, so kwok
     // leaves these alone. Left to kwok, 60,000 pods went Ready at about 14 a second here (two
     // patches and an Event each), and the world took over an hour to be ready.
-    const name = (body as { metadata: { name: string } }).metadata.name;
-    const index = patched++;
     await setStatus(`/api/v1/namespaces/${NAMESPACE}/pods/${name}/status`, runningStatus(index));
     created++;
     if (created % 5000 === 0) log(`seeding: ${created} of ${PODS} pods created (${(created / ((Date.now() - podsStarted) / 1000)).toFixed(0)}/s)`);
@@ -504,8 +501,6 @@ interface Seeded {
   env: SandboxEnv;
   kubeConfig: k8s.KubeConfig;
   groups: GroupPlan[];
-  seeding: Seeding & { backedSeconds: number; kwokSeconds: number };
-  backed: number;
   operatorKubeconfig: string;
 }
 
@@ -670,7 +665,7 @@ async function main(): Promise<void> {
 
     await installCrd(kubeConfig);
     const operatorKubeconfig = await installOperatorIdentity(env, { secretNamespaces: [NAMESPACE] });
-    const world: Seeded = { env, kubeConfig, groups, seeding, backed, operatorKubeconfig };
+    const world: Seeded = { env, kubeConfig, groups, operatorKubeconfig };
     const header = [
       `### ${NODES} nodes, ${PODS} pods (${seeding.workloads} Deployments, each with a PodDisruptionBudget)`,
       "",
