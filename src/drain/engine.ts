@@ -3,15 +3,15 @@
 // says for each pod still there what holds it. The caller runs passes until the node is empty,
 // so a restarted operator simply runs the next pass: nothing is evicted twice by design, and a
 // pod already gone answers 404, which counts as done.
-import type { V1PodDisruptionBudget, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
+import type { V1PodDisruptionBudget, V1Pod } from "@kubernetes/client-node";
 import type { PodHold } from "../api/v1alpha1/types.js";
 import type { NodeOperations } from "../kube/nodes.js";
 import { budgetName, budgetsFor, podName } from "../kube/workload-snapshot.js";
 import { classifyPod, interpretEviction, type DrainPolicy } from "./pod-filters.js";
 
+/** What a drain pass reads beside the node's own pods: the budgets, to pace its evictions. */
 export interface DrainInventory {
   budgets: V1PodDisruptionBudget[];
-  replicaSets: V1ReplicaSet[];
 }
 
 /**
@@ -95,7 +95,7 @@ export async function drainPass(nodeName: string, ops: NodeOperations, inventory
   const result: DrainPassResult = { drained: false, podsLeft: [], evicted: [], deleted: [], blockedByPolicy: false, denied: [] };
   const pending: { pod: V1Pod; rank: number }[] = [];
   for (const pod of pods) {
-    const disposition = classifyPod(pod, options.policy, inventory.replicaSets);
+    const disposition = classifyPod(pod, options.policy);
     if (disposition.action === "leave") continue;
     const name = podName(pod);
     if (pod.metadata?.deletionTimestamp) {

@@ -50,7 +50,6 @@ export function guardNodeOperations(ops: NodeOperations): NodeOperations {
   return {
     listNodes: async () => remember(await ops.listNodes()),
     listBudgets: () => ops.listBudgets(),
-    listReplicaSets: () => ops.listReplicaSets(),
     async patchNode(nodeName: string, patch: NodePatch): Promise<void> {
       if (!onlyRemoves(patch)) await mayTouch(nodeName, patch.unschedulable ? "cordon" : "annotate");
       await ops.patchNode(nodeName, patch);

@@ -1,7 +1,7 @@
 // What a drain does with each pod on a node, with kubectl drain's semantics, and in which order it
 // evicts them (Karpenter's: non-critical pods before critical ones). Pure: no API calls here.
-import type { V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
-import { DO_NOT_DISRUPT, isFinished, isMirrorPod, ownerOf, podName } from "../kube/workload-snapshot.js";
+import type { V1Pod } from "@kubernetes/client-node";
+import { controllerOf, DO_NOT_DISRUPT, isFinished, isMirrorPod, podName } from "../kube/workload-snapshot.js";
 
 export interface DrainPolicy {
   /** Evict pods with emptyDir volumes, losing that data (kubectl drain --delete-emptydir-data). */
@@ -39,12 +39,14 @@ export function isCritical(pod: V1Pod): boolean {
 
 /**
  * The one decision on a pod, shared by the drain engine and the preflight so that the two never
- * disagree: a pod the preflight lets pass is a pod the drain moves, under the same policy.
+ * disagree: a pod the preflight lets pass is a pod the drain moves, under the same policy. It reads
+ * the pod alone: whether a controller owns it and of which kind is in its ownerReferences, so the
+ * drain needs no ReplicaSets (or anything else) listed to decide.
  */
-export function classifyPod(pod: V1Pod, policy: DrainPolicy, replicaSets: V1ReplicaSet[]): PodDisposition {
+export function classifyPod(pod: V1Pod, policy: DrainPolicy): PodDisposition {
   if (isMirrorPod(pod)) return { action: "leave", reason: "MirrorPod" };
   if (isFinished(pod)) return { action: "evict", rank: 0 };
-  const owner = ownerOf(pod, replicaSets);
+  const owner = controllerOf(pod);
   if (owner?.kind === "DaemonSet") return { action: "leave", reason: "DaemonSetPod" };
   const name = podName(pod);
   const refusals: DrainRefusal[] = [];
@@ -80,11 +82,11 @@ export function timeoutOutcome(drain: { onTimeout: "Wait" | "SkipNode" | "Delete
 }
 
 /** The pods to evict from a node, in order, and what blocks the node if anything does. */
-export function planNodeDrain(pods: V1Pod[], policy: DrainPolicy, replicaSets: V1ReplicaSet[]): { evict: V1Pod[]; blocked: { pod: string; message: string }[] } {
+export function planNodeDrain(pods: V1Pod[], policy: DrainPolicy): { evict: V1Pod[]; blocked: { pod: string; message: string }[] } {
   const ranked: { pod: V1Pod; rank: number }[] = [];
   const blocked: { pod: string; message: string }[] = [];
   for (const pod of pods) {
-    const disposition = classifyPod(pod, policy, replicaSets);
+    const disposition = classifyPod(pod, policy);
     if (disposition.action === "evict") ranked.push({ pod, rank: disposition.rank });
     if (disposition.action === "block") blocked.push({ pod: podName(pod), message: disposition.message });
   }

@@ -5,7 +5,7 @@ import * as k8s from "@kubernetes/client-node";
 import { classifyKubeError, readKubeError } from "../util/classify.js";
 import { listAll } from "./paged-list.js";
 import { LIST_PATHS, rawPages } from "./raw-list.js";
-import { Interner, slimBudget, slimNode, slimPod, slimReplicaSet } from "./slim.js";
+import { Interner, slimBudget, slimNode, slimPod } from "./slim.js";
 
 export interface NodePatch {
   unschedulable?: boolean;
@@ -27,8 +27,6 @@ export interface NodeOperations {
   /** Every pod bound to the node, in all namespaces. */
   podsOnNode(nodeName: string): Promise<k8s.V1Pod[]>;
   listBudgets(): Promise<k8s.V1PodDisruptionBudget[]>;
-  /** ReplicaSets, to tell a Deployment's pods from bare ones. */
-  listReplicaSets(): Promise<k8s.V1ReplicaSet[]>;
   /** Throws NotFoundError when the node is gone. */
   patchNode(nodeName: string, patch: NodePatch): Promise<void>;
   /** Never throws for an answer of the Eviction API: its status says what happened. */
@@ -70,14 +68,6 @@ export class KubeNodeOperations implements NodeOperations {
       return await listAll(rawPages<k8s.V1PodDisruptionBudget>(this.kubeConfig, LIST_PATHS.budgets), slimBudget);
     } catch (error) {
       throw classifyKubeError(error, "listing PodDisruptionBudgets");
-    }
-  }
-
-  async listReplicaSets(): Promise<k8s.V1ReplicaSet[]> {
-    try {
-      return await listAll(rawPages<k8s.V1ReplicaSet>(this.kubeConfig, LIST_PATHS.replicaSets), slimReplicaSet);
-    } catch (error) {
-      throw classifyKubeError(error, "listing ReplicaSets");
     }
   }
 

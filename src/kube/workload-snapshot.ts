@@ -148,20 +148,22 @@ export function findNode(nodes: V1Node[], name: string | undefined): V1Node | un
   }).get(name);
 }
 
-/** The workload a pod belongs to, following ReplicaSets up to their Deployment; undefined for bare pods. */
-export function ownerOf(pod: V1Pod, replicaSets: V1ReplicaSet[]): Workload | undefined {
+/** The pod's controller as its ownerReferences name it (a ReplicaSet stays a ReplicaSet); undefined for bare pods. */
+export function controllerOf(pod: V1Pod): Workload | undefined {
   const controller = pod.metadata?.ownerReferences?.find((reference) => reference.controller);
   if (!controller) return undefined;
-  const namespace = pod.metadata?.namespace ?? "";
-  if (controller.kind === "ReplicaSet") {
-    const replicaSet = indexed(replicaSetIndexes, replicaSets, byNamespaceAndName).get(`${namespace}/${controller.name}`);
-    const deployment = replicaSet?.metadata?.ownerReferences?.find((reference) => reference.controller && reference.kind === "Deployment");
-    if (deployment) return { kind: "Deployment", namespace, name: deployment.name };
-    return { kind: "ReplicaSet", namespace, name: controller.name };
-  }
-  const known = ["StatefulSet", "DaemonSet", "Job"] as const;
+  const known = ["ReplicaSet", "StatefulSet", "DaemonSet", "Job"] as const;
   const kind = known.find((candidate) => candidate === controller.kind) ?? "Other";
-  return { kind, namespace, name: controller.name };
+  return { kind, namespace: pod.metadata?.namespace ?? "", name: controller.name };
+}
+
+/** The workload a pod belongs to, following ReplicaSets up to their Deployment; undefined for bare pods. */
+export function ownerOf(pod: V1Pod, replicaSets: V1ReplicaSet[]): Workload | undefined {
+  const controller = controllerOf(pod);
+  if (controller?.kind !== "ReplicaSet") return controller;
+  const replicaSet = indexed(replicaSetIndexes, replicaSets, byNamespaceAndName).get(`${controller.namespace}/${controller.name}`);
+  const deployment = replicaSet?.metadata?.ownerReferences?.find((reference) => reference.controller && reference.kind === "Deployment");
+  return deployment ? { kind: "Deployment", namespace: controller.namespace, name: deployment.name } : controller;
 }
 
 /** Label-selector matching as the API server does it (matchLabels and matchExpressions). */

@@ -6,6 +6,7 @@ import { blocking, warning, type Finding } from "./findings.js";
 import {
   DO_NOT_DISRUPT,
   budgetsFor,
+  controllerOf,
   evictablePods,
   findNode,
   isFinished,
@@ -73,7 +74,7 @@ export function checkPods(snapshot: WorkloadSnapshot, scope: PodCheckScope): Fin
     const drainer = scope.rolledGroups.get(group);
     if (!drainer) continue;
     const policy = drainer === "Operator" ? scope.drain : EKS_MANAGED_DRAIN_POLICY;
-    const disposition = classifyPod(pod, policy, snapshot.replicaSets);
+    const disposition = classifyPod(pod, policy);
     // Finished pods go first with no budget to ask; terminating ones are already leaving: the
     // engine waits for both without holding the node, so they say nothing here either.
     if (disposition.action === "leave" || isFinished(pod) || pod.metadata?.deletionTimestamp) continue;
@@ -81,7 +82,7 @@ export function checkPods(snapshot: WorkloadSnapshot, scope: PodCheckScope): Fin
     const refusals = disposition.action === "block" ? disposition.refusals : [];
     for (const refusal of refusals) findings.push(refusalFinding(pod, where, group, drainer, refusal, scope.drain));
     const refused = new Set(refusals.map((refusal) => refusal.reason));
-    if (!ownerOf(pod, snapshot.replicaSets) && !refused.has("Unmanaged")) {
+    if (!controllerOf(pod) && !refused.has("Unmanaged")) {
       findings.push(warning("POD001", `Pod/${podName(pod)}`, `pod ${podName(pod)} ${where} has no controller: once evicted it is gone for good`, "run it under a Deployment or StatefulSet, or recreate it after the roll"));
     }
     const emptyDirs = emptyDirVolumes(pod);

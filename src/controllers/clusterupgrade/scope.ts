@@ -149,7 +149,6 @@ function scopedAccess(access: ClusterAccess): ClusterAccess {
     patchNode: (nodeName, patch) => changing(() => nodes.forgetAll(), () => access.patchNode(nodeName, patch)),
     podsOnNode: (nodeName) => access.podsOnNode(nodeName),
     listBudgets: () => access.listBudgets(),
-    listReplicaSets: () => access.listReplicaSets(),
     evictPod: (namespace, name, gracePeriodSeconds) => access.evictPod(namespace, name, gracePeriodSeconds),
     deletePod: (namespace, name, gracePeriodSeconds) => access.deletePod(namespace, name, gracePeriodSeconds),
   });

@@ -31,13 +31,12 @@ export async function restoreGroupSize(
   let desired = group.size.desired;
   if (surplus > 0) {
     const nodes = nodesOfGroup(group, await ops.listNodes());
-    const replicaSets = await ops.listReplicaSets();
     const policy = { deleteEmptyDirData: false, evictUnmanagedPods: false };
     // Newest first: surge instances are the natural ones to give back.
     for (const instance of [...active].reverse()) {
       if (surplus === 0) break;
       const node = nodes.get(instance.id);
-      const busy = node ? (await ops.podsOnNode(nodeName(node))).filter((pod) => classifyPod(pod, policy, replicaSets).action !== "leave" && !pod.metadata?.deletionTimestamp) : [];
+      const busy = node ? (await ops.podsOnNode(nodeName(node))).filter((pod) => classifyPod(pod, policy).action !== "leave" && !pod.metadata?.deletionTimestamp) : [];
       if (busy.length) {
         keptFor.push(`${node ? nodeName(node) : instance.id} (${busy.length} pod(s))`);
         continue;

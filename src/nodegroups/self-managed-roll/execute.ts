@@ -167,7 +167,7 @@ async function advanceNodes(entry: NodeGroupStatus, seen: RollObservation, env: 
   const budgets = await env.nodes.listBudgets();
   // One allowance for all the nodes in flight: the budgets' disruptions go to whichever node has
   // their pods, and no eviction is sent that a budget has no room for.
-  const inventory: DrainInventory & { allowance: BudgetAllowance } = { budgets, replicaSets: await env.nodes.listReplicaSets(), allowance: new BudgetAllowance(budgets) };
+  const inventory: DrainInventory & { allowance: BudgetAllowance } = { budgets, allowance: new BudgetAllowance(budgets) };
   // A termination with decrement takes one from the desired capacity: the observation says so, so
   // that the planner sizes the group from what it is now.
   const terminated = (instanceId: string): void => {

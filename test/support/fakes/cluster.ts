@@ -55,11 +55,6 @@ export class FakeCluster implements ClusterAccess {
     return Promise.resolve(structuredClone(this.state.pdbs));
   }
 
-  listReplicaSets(): Promise<WorkloadSnapshot["replicaSets"]> {
-    this.calls.push({ method: "listReplicaSets", args: [] });
-    return Promise.resolve(structuredClone(this.state.replicaSets));
-  }
-
   patchNode(nodeName: string, patch: NodePatch): Promise<void> {
     this.calls.push({ method: "patchNode", args: [nodeName, patch] });
     const node = this.state.nodes.find((candidate) => candidate.metadata?.name === nodeName);

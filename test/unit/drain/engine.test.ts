@@ -46,7 +46,7 @@ function cluster(pods: V1Pod[], pdbs: V1PodDisruptionBudget[]): FakeCluster {
 describe("drain engine", () => {
   it("evicts as far as the budget allows, says which budget holds the rest, and finishes on later passes", async () => {
     const api = cluster([pod("web-a", "n1"), pod("web-b", "n1"), pod("web-c", "n2"), pod("agent", "n1", { owner: "agent", ownerKind: "DaemonSet" })], [budget("web", "web", 1)]);
-    const inventory = { budgets: await api.listBudgets(), replicaSets };
+    const inventory = { budgets: await api.listBudgets() };
     const first = await drainPass("n1", api, inventory, options);
     assert.equal(first.drained, false);
     assert.deepEqual(first.evicted, ["shop/web-a"]);
@@ -60,10 +60,10 @@ describe("drain engine", () => {
     // The evicted pod terminates, the budget recovers once its replacement is healthy elsewhere.
     api.settle();
     api.state.pdbs[0].status!.disruptionsAllowed = 1;
-    const second = await drainPass("n1", api, { budgets: await api.listBudgets(), replicaSets }, options);
+    const second = await drainPass("n1", api, { budgets: await api.listBudgets() }, options);
     assert.deepEqual(second.evicted, ["shop/web-b"]);
     api.settle();
-    const third = await drainPass("n1", api, { budgets: await api.listBudgets(), replicaSets }, options);
+    const third = await drainPass("n1", api, { budgets: await api.listBudgets() }, options);
     assert.equal(third.drained, true);
     assert.deepEqual(third.podsLeft, []);
   });
@@ -73,7 +73,7 @@ describe("drain engine", () => {
     const api = cluster(pods, [budget("web", "web", 2), budget("dns", "dns", 0, "kube-system")]);
     const budgets = await api.listBudgets();
     const allowance = new BudgetAllowance(budgets);
-    const inventory = { budgets, replicaSets };
+    const inventory = { budgets };
     const [n1, n2] = await Promise.all([drainPass("n1", api, inventory, { ...options, allowance }), drainPass("n2", api, inventory, { ...options, allowance })]);
     assert.equal(api.evictions.length, 2, `two web evictions in all, no 429 asked for: ${JSON.stringify(api.evictions)}`);
     assert.ok(api.evictions.every((eviction) => eviction.status === 201));
@@ -95,37 +95,37 @@ describe("drain engine", () => {
 
   it("never touches a node a do-not-disrupt or bare pod blocks, and names the blocker", async () => {
     const api = cluster([pod("web-a", "n1"), pod("batch", "n1", { doNotDisrupt: true })], [budget("web", "web", 1)]);
-    const result = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, options);
+    const result = await drainPass("n1", api, { budgets: api.state.pdbs }, options);
     assert.equal(result.blockedByPolicy, true);
     assert.equal(api.evictions.length, 0, "no eviction on a node that cannot be emptied");
     assert.match(result.podsLeft.find((hold) => hold.pod === "shop/batch")!.heldBy, /karpenter.sh\/do-not-disrupt=true/);
     assert.match(result.podsLeft.find((hold) => hold.pod === "shop/web-a")!.heldBy, /another pod on this node blocks/);
     const bare = cluster([pod("scratch", "n1", { owner: "" })], []);
-    const refused = await drainPass("n1", bare, { budgets: [], replicaSets }, options);
+    const refused = await drainPass("n1", bare, { budgets: [] }, options);
     assert.match(refused.podsLeft[0].heldBy, /spec.drain.evictUnmanagedPods/);
-    const forced = await drainPass("n1", bare, { budgets: [], replicaSets }, { ...options, policy: { deleteEmptyDirData: false, evictUnmanagedPods: true } });
+    const forced = await drainPass("n1", bare, { budgets: [] }, { ...options, policy: { deleteEmptyDirData: false, evictUnmanagedPods: true } });
     assert.deepEqual(forced.evicted, ["shop/scratch"]);
   });
 
   it("evicts critical pods only after the other pods of the node are gone", async () => {
     const api = cluster([pod("dns", "n1", { namespace: "kube-system", app: "dns", owner: "dns-1", critical: true }), pod("web-a", "n1")], []);
-    const first = await drainPass("n1", api, { budgets: [], replicaSets }, options);
+    const first = await drainPass("n1", api, { budgets: [] }, options);
     assert.deepEqual(first.evicted, ["shop/web-a"]);
     assert.match(first.podsLeft.find((hold) => hold.pod === "kube-system/dns")!.heldBy, /critical pod/);
-    const whileTerminating = await drainPass("n1", api, { budgets: [], replicaSets }, options);
+    const whileTerminating = await drainPass("n1", api, { budgets: [] }, options);
     assert.deepEqual(whileTerminating.evicted, [], "a terminating ordinary pod still holds the critical ones back");
     api.settle();
-    const second = await drainPass("n1", api, { budgets: [], replicaSets }, options);
+    const second = await drainPass("n1", api, { budgets: [] }, options);
     assert.deepEqual(second.evicted, ["kube-system/dns"]);
   });
 
   it("reports a pod under two budgets as a misconfiguration, and a vanished pod as done", async () => {
     const api = cluster([pod("web-a", "n1")], [budget("web", "web", 1), budget("web-too", "web", 1)]);
-    const result = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, options);
+    const result = await drainPass("n1", api, { budgets: api.state.pdbs }, options);
     assert.match(result.podsLeft[0].heldBy, /2 PodDisruptionBudgets \(shop\/web, shop\/web-too\).*keep one budget per pod/);
     const gone = cluster([pod("web-a", "n1")], []);
     gone.evictPod = () => Promise.resolve({ status: 404, message: "not found" });
-    const done = await drainPass("n1", gone, { budgets: [], replicaSets }, options);
+    const done = await drainPass("n1", gone, { budgets: [] }, options);
     assert.equal(done.drained, true);
   });
 
@@ -133,7 +133,7 @@ describe("drain engine", () => {
     const api = cluster([pod("web-a", "n1"), pod("web-b", "n1"), pod("web-c", "n1")], [budget("web", "web", 3)]);
     api.scripted.set("shop/web-a", { status: 403, message: 'pods "web-a" is forbidden: User "system:serviceaccount:ops:op" cannot create resource "pods/eviction" in API group "" in the namespace "shop"' });
     api.scripted.set("shop/web-b", { status: 400, message: 'admission webhook "guard.example.com" denied the request: web-b is pinned' });
-    const result = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, options);
+    const result = await drainPass("n1", api, { budgets: api.state.pdbs }, options);
     assert.deepEqual(result.evicted, ["shop/web-c"]);
     assert.deepEqual(
       result.denied.map((entry) => entry.pod),
@@ -151,7 +151,7 @@ describe("drain engine", () => {
     api.scripted.set("shop/web-a", { status: 500, message: "Internal error occurred: etcdserver: request timed out" });
     api.scripted.set("shop/web-b", { status: 503, message: "the server is currently unable to handle the request" });
     api.scripted.set("shop/web-c", { status: 500, message: "Internal error occurred: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support." });
-    const result = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, options);
+    const result = await drainPass("n1", api, { budgets: api.state.pdbs }, options);
     const heldBy = (name: string): string => result.podsLeft.find((hold) => hold.pod === name)!.heldBy;
     assert.match(heldBy("shop/web-a"), /^transient API server error \(HTTP 500\).*etcdserver: request timed out/);
     assert.match(heldBy("shop/web-b"), /^transient API server error \(HTTP 503\)/);
@@ -162,13 +162,13 @@ describe("drain engine", () => {
     assert.equal(result.drained, false);
     // A later pass, with the server back, evicts them.
     api.scripted.clear();
-    const next = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, options);
+    const next = await drainPass("n1", api, { budgets: api.state.pdbs }, options);
     assert.deepEqual(next.evicted, ["shop/web-a", "shop/web-b", "shop/web-c"]);
   });
 
   it("deletes what is left only when told the timeout policy allows it", async () => {
     const api = cluster([pod("web-a", "n1"), pod("batch", "n1", { doNotDisrupt: true })], [budget("web", "web", 0)]);
-    const result = await drainPass("n1", api, { budgets: api.state.pdbs, replicaSets }, { ...options, deleteRemaining: true, gracePeriodSeconds: 5 });
+    const result = await drainPass("n1", api, { budgets: api.state.pdbs }, { ...options, deleteRemaining: true, gracePeriodSeconds: 5 });
     assert.deepEqual(api.deletions.sort(), ["shop/batch", "shop/web-a"]);
     assert.equal(api.evictions.length, 0);
     assert.deepEqual(result.deleted.sort(), ["shop/batch", "shop/web-a"]);

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import type { V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import { classifyPod, interpretEviction, planNodeDrain } from "../../../src/drain/pod-filters.js";
 
 const strict = { deleteEmptyDirData: false, evictUnmanagedPods: false };
 const lenient = { deleteEmptyDirData: true, evictUnmanagedPods: true };
-const replicaSets: V1ReplicaSet[] = [{ metadata: { name: "web-1", namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d", controller: true }] } }];
 
 function pod(name: string, options: { owner?: string; ownerKind?: string; phase?: string; mirror?: boolean; emptyDir?: boolean; critical?: boolean; doNotDisrupt?: boolean } = {}): V1Pod {
   return {
@@ -26,22 +25,30 @@ function pod(name: string, options: { owner?: string; ownerKind?: string; phase?
 
 describe("drain pod filters (kubectl drain semantics)", () => {
   it("leaves mirror pods and DaemonSet pods, allows finished pods first", () => {
-    assert.deepEqual(classifyPod(pod("static", { mirror: true }), strict, replicaSets), { action: "leave", reason: "MirrorPod" });
-    assert.deepEqual(classifyPod(pod("agent", { owner: "agent", ownerKind: "DaemonSet" }), strict, replicaSets), { action: "leave", reason: "DaemonSetPod" });
-    assert.deepEqual(classifyPod(pod("done", { phase: "Succeeded" }), strict, replicaSets), { action: "evict", rank: 0 });
+    assert.deepEqual(classifyPod(pod("static", { mirror: true }), strict), { action: "leave", reason: "MirrorPod" });
+    assert.deepEqual(classifyPod(pod("agent", { owner: "agent", ownerKind: "DaemonSet" }), strict), { action: "leave", reason: "DaemonSetPod" });
+    assert.deepEqual(classifyPod(pod("done", { phase: "Succeeded" }), strict), { action: "evict", rank: 0 });
   });
 
   it("blocks unmanaged and emptyDir pods unless the policy allows them", () => {
-    assert.equal(classifyPod(pod("bare"), strict, replicaSets).action, "block");
-    assert.equal(classifyPod(pod("bare"), lenient, replicaSets).action, "evict");
+    assert.equal(classifyPod(pod("bare"), strict).action, "block");
+    assert.equal(classifyPod(pod("bare"), lenient).action, "evict");
     const scratch = pod("cache", { owner: "web-1", emptyDir: true });
-    const blocked = classifyPod(scratch, strict, replicaSets);
+    const blocked = classifyPod(scratch, strict);
     assert.equal(blocked.action === "block" && blocked.reason, "EmptyDir");
-    assert.equal(classifyPod(scratch, lenient, replicaSets).action, "evict");
+    assert.equal(classifyPod(scratch, lenient).action, "evict");
+  });
+
+  it("decides from the pod's own ownerReferences: any controller makes it managed, with nothing else listed", () => {
+    for (const kind of ["ReplicaSet", "StatefulSet", "Job", "SomeOperatorKind"]) {
+      assert.deepEqual(classifyPod(pod("owned", { owner: "gone-1", ownerKind: kind }), strict), { action: "evict", rank: 1 }, kind);
+    }
+    const notController: V1Pod = { ...pod("referenced"), metadata: { ...pod("referenced").metadata, ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "x", uid: "c" }] } };
+    assert.equal(classifyPod(notController, strict).action, "block");
   });
 
   it("always blocks on karpenter.sh/do-not-disrupt, whatever the policy", () => {
-    const blocked = classifyPod(pod("batch", { owner: "web-1", doNotDisrupt: true }), lenient, replicaSets);
+    const blocked = classifyPod(pod("batch", { owner: "web-1", doNotDisrupt: true }), lenient);
     assert.equal(blocked.action === "block" && blocked.reason, "DoNotDisrupt");
   });
 
@@ -49,7 +56,6 @@ describe("drain pod filters (kubectl drain semantics)", () => {
     const plan = planNodeDrain(
       [pod("dns", { owner: "web-1", critical: true }), pod("web-b", { owner: "web-1" }), pod("job", { phase: "Failed" }), pod("web-a", { owner: "web-1" }), pod("bare"), pod("agent", { owner: "agent", ownerKind: "DaemonSet" })],
       strict,
-      replicaSets,
     );
     assert.deepEqual(plan.evict.map((entry) => entry.metadata?.name), ["job", "web-a", "web-b", "dns"]);
     assert.deepEqual(plan.blocked.map((entry) => entry.pod), ["shop/bare"]);

@@ -187,7 +187,7 @@ describe("slimmed objects", () => {
     for (const nodeName of ["n1", "n2", "n3"]) {
       for (const policy of [drain, { ...drain, deleteEmptyDirData: true, evictUnmanagedPods: true }]) {
         const plan = (snapshot: WorkloadSnapshot): unknown => {
-          const { evict, blocked } = planNodeDrain(snapshot.pods.filter((candidate) => candidate.spec?.nodeName === nodeName), policy, snapshot.replicaSets);
+          const { evict, blocked } = planNodeDrain(snapshot.pods.filter((candidate) => candidate.spec?.nodeName === nodeName), policy);
           return { evict: evict.map((candidate) => candidate.metadata?.name), blocked };
         };
         assert.deepEqual(plan(kept), plan(full));

@@ -158,7 +158,7 @@ describe("preflight agrees with the drain", () => {
     /** Runs the drain engine on the node until it is empty or stuck, then once more past the timeout. */
     async function rollFinishes(snapshot: WorkloadSnapshot, policy: Drain): Promise<{ beforeTimeout: boolean; atAll: boolean }> {
       const api = new FakeCluster(structuredClone(snapshot));
-      const inventory = { budgets: api.state.pdbs, replicaSets };
+      const inventory = { budgets: api.state.pdbs };
       for (let pass = 0; pass < 5; pass++) {
         const result = await drainPass(NODE, api, inventory, { policy, deleteRemaining: false });
         if (result.drained) return { beforeTimeout: true, atAll: true };
