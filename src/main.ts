@@ -15,6 +15,7 @@ import { eventSink, KubeClusterUpgradeStore } from "./controllers/clusterupgrade
 import { EventRecorder, kubeEventsClient } from "./kube/events.js";
 import { eksClusterAccess } from "./kube/eks-access.js";
 import { workloadReaderFor, type ClusterAccess } from "./kube/workloads.js";
+import { slimBudget } from "./kube/slim.js";
 import { eksTokenSource } from "./cloud/aws/eks-token.js";
 import { notifierFor } from "./notify/resolve.js";
 import { outboundPolicyFromEnv, type OutboundPolicy } from "./net/outbound.js";
@@ -182,7 +183,8 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
   );
   // Budgets pace the self-managed drain: a refused eviction is tried again the moment a budget
   // allows one more disruption, not only on the drain's retry timer.
-  const budgets = new Informer<k8s.V1PodDisruptionBudget & ObjectWithMetadata>(podDisruptionBudgetSource(kubeConfig), watch, { logger, clock });
+  // The drain reads its budgets from this cache too (WatchedBudgetsReader), kept as slim.ts keeps them.
+  const budgets = new Informer<k8s.V1PodDisruptionBudget & ObjectWithMetadata>(podDisruptionBudgetSource(kubeConfig, {}, slimBudget), watch, { logger, clock });
   const draining = (): string[] => primary.keys().filter((key) => (primary.getByKey(key)?.status?.nodeGroups ?? []).some((group) => (group.nodes ?? []).length > 0));
   const globallyPaused = (): boolean => stopSwitch.get(config.namespace, config.stopSwitchName)?.data?.stop === "true";
   const phases = new Map<string, string>();
@@ -209,7 +211,7 @@ export async function startOperator(config: OperatorConfig, dependencies: Operat
     store: new KubeClusterUpgradeStore(kubeConfig),
     events: eventSink(new EventRecorder({ client: kubeEventsClient(kubeConfig), instance: config.identity, logger, clock })),
     cloud: dependencies.cloud,
-    workloads: (upgrade) => workloadReaderFor(kubeConfig, upgrade.metadata.namespace, upgrade.spec.cluster.kubeconfigSecretRef),
+    workloads: (upgrade) => workloadReaderFor(kubeConfig, upgrade.metadata.namespace, upgrade.spec.cluster.kubeconfigSecretRef, undefined, budgets),
     greenWorkloads: (upgrade) => greenReader(upgrade),
     clock,
     logger,

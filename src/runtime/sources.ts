@@ -81,22 +81,33 @@ export function configMapSource(kubeConfig: k8s.KubeConfig, selectors: SelectorO
   };
 }
 
-/** PodDisruptionBudgets: their status says when a refused eviction may be tried again. */
-export function podDisruptionBudgetSource(kubeConfig: k8s.KubeConfig, selectors: SelectorOptions = {}): ResourceSource<k8s.V1PodDisruptionBudget> {
+/**
+ * PodDisruptionBudgets: their status says when a refused eviction may be tried again. `keep`, when
+ * given, is applied to every budget, listed or watched, before the informer caches it (the
+ * operator keeps only what slim.ts keeps).
+ */
+export function podDisruptionBudgetSource(
+  kubeConfig: k8s.KubeConfig,
+  selectors: SelectorOptions = {},
+  keep: (budget: k8s.V1PodDisruptionBudget) => k8s.V1PodDisruptionBudget = (budget) => budget,
+): ResourceSource<k8s.V1PodDisruptionBudget> {
   const api = kubeConfig.makeApiClient(k8s.PolicyV1Api);
   const { namespace, labelSelector, fieldSelector } = selectors;
-  const list = async (): Promise<ListResult<k8s.V1PodDisruptionBudget>> =>
-    asListResult<k8s.V1PodDisruptionBudget>(
+  const list = async (): Promise<ListResult<k8s.V1PodDisruptionBudget>> => {
+    const listed = asListResult<k8s.V1PodDisruptionBudget>(
       namespace
         ? await api.listNamespacedPodDisruptionBudget({ namespace, labelSelector, fieldSelector })
         : await api.listPodDisruptionBudgetForAllNamespaces({ labelSelector, fieldSelector }),
     );
+    return { ...listed, items: listed.items.map(keep) };
+  };
+  const decode = decoderFor<k8s.V1PodDisruptionBudget>("V1PodDisruptionBudget");
   return {
     description: "poddisruptionbudgets",
     watchPath: collectionPath("/apis/policy/v1", "poddisruptionbudgets", namespace),
     list,
     labelSelector,
     fieldSelector,
-    decode: decoderFor<k8s.V1PodDisruptionBudget>("V1PodDisruptionBudget"),
+    decode: (raw) => keep(decode(raw)),
   };
 }
