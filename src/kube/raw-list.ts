@@ -52,8 +52,37 @@ export function rawPages<T>(kubeConfig: k8s.KubeConfig, path: string, query: Rec
       // The body is the API server's Status; readKubeError reads its reason and message from it.
       throw new k8s.ApiException<string>(response.httpStatusCode, `HTTP-Code: ${response.httpStatusCode} listing ${path}`, text, response.headers);
     }
-    const list = JSON.parse(text) as ListBody<T>;
-    const token = list.metadata?.continue;
-    return { items: list.items ?? [], metadata: token ? { _continue: token } : {} };
+    const token = leadingContinue(text);
+    if (token === undefined) {
+      const list = JSON.parse(text) as ListBody<T>;
+      const found = list.metadata?.continue;
+      return { items: list.items ?? [], metadata: found ? { _continue: found } : {} };
+    }
+    // The token is known without parsing the page: listAll asks for the next page first, and the
+    // items are parsed when it reads them.
+    let items: T[] | undefined;
+    return {
+      get items(): T[] {
+        items ??= (JSON.parse(text) as ListBody<T>).items ?? [];
+        return items;
+      },
+      metadata: token ? { _continue: token } : {},
+    };
   };
+}
+
+/**
+ * The continue token of a list body whose metadata comes before its items, as the API server
+ * writes every list (`{"kind":..,"apiVersion":..,"metadata":{..,"continue":".."},"items":[..]}`);
+ * "" when that metadata has none. Undefined when the body does not start that way: the caller then
+ * parses the whole body to find it.
+ */
+export function leadingContinue(text: string): string | undefined {
+  const items = text.indexOf('"items":');
+  if (items < 0) return undefined;
+  const head = text.slice(0, items);
+  const metadata = head.indexOf('"metadata":{');
+  if (metadata < 0) return undefined;
+  const found = /"continue":"((?:[^"\\]|\\.)*)"/.exec(head.slice(metadata));
+  return found ? (JSON.parse(`"${found[1]}"`) as string) : "";
 }

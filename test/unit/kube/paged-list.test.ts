@@ -25,6 +25,23 @@ describe("listAll", () => {
     assert.deepEqual(requests, [{ limit: 2 }, { limit: 2, _continue: "a" }, { limit: 2, _continue: "b" }]);
   });
 
+  it("asks for the next page before it reads the items of the current one", async () => {
+    const events: string[] = [];
+    const page = (name: string, next: string | undefined) => ({
+      get items() {
+        events.push(`read ${name}`);
+        return [name];
+      },
+      metadata: next ? { _continue: next } : {},
+    });
+    const items = await listAll((request) => {
+      events.push(`ask ${request._continue ?? "first"}`);
+      return Promise.resolve(request._continue === undefined ? page("first", "a") : request._continue === "a" ? page("a", "b") : page("b", undefined));
+    }, (item) => item);
+    assert.deepEqual(items, ["first", "a", "b"]);
+    assert.deepEqual(events, ["ask first", "ask a", "read first", "ask b", "read a", "read b"]);
+  });
+
   it("starts over from the first page when a continue token has expired", async () => {
     const requests: PageRequest[] = [];
     let expired = true;

@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as k8s from "@kubernetes/client-node";
 import { listAll } from "../../../src/kube/paged-list.js";
-import { LIST_PATHS, rawPages } from "../../../src/kube/raw-list.js";
+import { leadingContinue, LIST_PATHS, rawPages } from "../../../src/kube/raw-list.js";
 import { slimPod } from "../../../src/kube/slim.js";
 import { KubeWorkloadReader } from "../../../src/kube/workloads.js";
 import { CancellableKubeConfig } from "../../../src/kube/cancellable-kubeconfig.js";
@@ -114,5 +114,17 @@ describe("raw list pages", () => {
       CancelledError,
     );
     assert.equal(headers.length, 0);
+  });
+
+  it("finds the continue token ahead of the items without parsing them, and leaves other shapes to a full parse", () => {
+    const token = "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MzI0MDAzfQ==";
+    const page = (metadata: object, items: object[] = [{ metadata: { name: "p", annotations: { continue: "not this" } } }]) => JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata, items });
+    assert.equal(leadingContinue(page({ resourceVersion: "9", continue: token, remainingItemCount: 3 })), token);
+    assert.equal(leadingContinue(page({ resourceVersion: "9" })), "");
+    assert.equal(leadingContinue(page({ continue: 'a"b\\c' })), 'a"b\\c');
+    // Items first, or no metadata before them: unknown here.
+    assert.equal(leadingContinue(JSON.stringify({ items: [], metadata: { continue: token } })), undefined);
+    assert.equal(leadingContinue(JSON.stringify({ kind: "PodList", items: [] })), undefined);
+    assert.equal(leadingContinue(JSON.stringify({ kind: "Status", code: 500 })), undefined);
   });
 });
