@@ -38,7 +38,15 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const CLUSTER = "scale";
 const FROM = "1.31";
 const TO = "1.32";
+/** The namespace of the ClusterUpgrades (and the operator's kubeconfig Secrets). */
 const NAMESPACE = "bench";
+/**
+ * Deployments per workload namespace (bench-000, bench-001, ...): 100 namespaces at 60,000 pods.
+ * With every workload in one namespace, the sandbox's disruption controller matched each of 2,000
+ * budgets against all 60,000 pods of that namespace, fell minutes behind and stopped the roll
+ * (docs/benchmarks.md); a cluster of that size spreads its workloads over namespaces.
+ */
+const WORKLOADS_PER_NAMESPACE = 20;
 /** The self-managed group the first operator run rolls; its size is fixed by the issue's scenario. */
 const ROLL_GROUP = "roll";
 const ROLL_NODES = 20;
@@ -101,6 +109,10 @@ function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: 
 function rolledNodes(status: ClusterUpgradeStatus | undefined): string {
   const group = status?.nodeGroups?.find((entry) => entry.kind === "SelfManaged" && entry.state !== "Succeeded") ?? status?.nodeGroups?.[0];
   return group ? `${group.upgraded} of ${group.total} nodes of ${group.name} replaced, ${group.inFlight} in flight` : "no node group started";
+}
+
+function workloadNamespace(index: number): string {
+  return `bench-${String(Math.floor(index / WORKLOADS_PER_NAMESPACE)).padStart(3, "0")}`;
 }
 
 /** Runs `work` on every item with at most `limit` in flight. */
@@ -237,12 +249,15 @@ function rawCreator(kubeConfig: k8s.KubeConfig, method = "POST", contentType = "
 
 /**
  * Stops kube-controller-manager before the kwok nodes and the pods are created, after the bench's
- * namespace has its default ServiceAccount (which pods need, and a controller makes).
+ * namespaces have their default ServiceAccount (which pods need, and a controller makes).
  */
-async function stopControllerManager(env: SandboxEnv, kubeConfig: k8s.KubeConfig): Promise<ProcessRecord> {
+async function stopControllerManager(env: SandboxEnv, kubeConfig: k8s.KubeConfig, workloads: number): Promise<ProcessRecord> {
   const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  await until("the namespace's default ServiceAccount", () => core.readNamespacedServiceAccount({ namespace: NAMESPACE, name: "default" }).then(() => true).catch(() => undefined), 60_000);
+  const namespaces = [NAMESPACE, ...new Set(Array.from({ length: workloads }, (_, index) => workloadNamespace(index)))];
+  await pool_(namespaces, 16, async (namespace) => {
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await until(`namespace ${namespace}'s default ServiceAccount`, () => core.readNamespacedServiceAccount({ namespace, name: "default" }).then(() => true).catch(() => undefined), 120_000);
+  });
   const manager = controllerManagerRecord(env);
   await stopProcesses([manager]);
   return manager;
@@ -292,9 +307,10 @@ async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: 
   let nodeCursor = 0;
   const indexes = Array.from({ length: workloads }, (_, index) => index);
   // The Deployments, ReplicaSets and budgets first (a few thousand objects), then every pod at once.
-  const pods: { name: string; index: number; body: object }[] = [];
+  const pods: { name: string; namespace: string; index: number; body: object }[] = [];
   await pool_(indexes, 16, async (index) => {
     const name = `svc-${String(index).padStart(5, "0")}`;
+    const namespace = workloadNamespace(index);
     const replicas = Math.min(REPLICAS, PODS - index * REPLICAS);
     const labels = { app: name };
     const template = {
@@ -305,31 +321,31 @@ async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: 
       },
     };
     const deployment = await apps.createNamespacedDeployment({
-      namespace: NAMESPACE,
+      namespace,
       body: { metadata: { name, labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: template.spec } } },
     });
     const replicaSet = await apps.createNamespacedReplicaSet({
-      namespace: NAMESPACE,
+      namespace,
       body: {
         metadata: { name: `${name}-bench`, labels: template.metadata.labels, annotations: { "deployment.kubernetes.io/revision": "1" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name, uid: deployment.metadata!.uid!, controller: true, blockOwnerDeletion: true }] },
         spec: { replicas, selector: { matchLabels: template.metadata.labels }, template },
       },
     });
-    await policy.createNamespacedPodDisruptionBudget({ namespace: NAMESPACE, body: { metadata: { name }, spec: { maxUnavailable: "10%", selector: { matchLabels: labels } } } });
+    await policy.createNamespacedPodDisruptionBudget({ namespace, body: { metadata: { name }, spec: { maxUnavailable: "10%", selector: { matchLabels: labels } } } });
     const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: replicaSet.metadata!.name!, uid: replicaSet.metadata!.uid!, controller: true, blockOwnerDeletion: true };
     for (let replica = 0; replica < replicas; replica++) {
-      pods.push({ name: `${name}-${replica}`, index: pods.length, body: { apiVersion: "v1", kind: "Pod", metadata: { name: `${name}-${replica}`, namespace: NAMESPACE, labels: template.metadata.labels, ownerReferences: [owner] }, spec: { ...template.spec, nodeName: nodeNames[nodeCursor++ % nodeNames.length] } } });
+      pods.push({ name: `${name}-${replica}`, namespace, index: pods.length, body: { apiVersion: "v1", kind: "Pod", metadata: { name: `${name}-${replica}`, namespace, labels: template.metadata.labels, ownerReferences: [owner] }, spec: { ...template.spec, nodeName: nodeNames[nodeCursor++ % nodeNames.length] } } });
     }
   });
   const workloadSeconds = (Date.now() - started) / 1000;
   log(`seeding: ${workloads} Deployments, ReplicaSets and budgets in ${workloadSeconds.toFixed(0)} s`);
   const podsStarted = Date.now();
-  await pool_(pods, SEED_CONCURRENCY, async ({ name, index, body }) => {
-    await create(`/api/v1/namespaces/${NAMESPACE}/pods`, body);
+  await pool_(pods, SEED_CONCURRENCY, async ({ name, namespace, index, body }) => {
+    await create(`/api/v1/namespaces/${namespace}/pods`, body);
     // Running and Ready at once, with an IP: kwok's pod stages select pods without one, so kwok
     // leaves these alone. Left to kwok, 60,000 pods went Ready at about 14 a second here (two
     // patches and an Event each), and the world took over an hour to be ready.
-    await setStatus(`/api/v1/namespaces/${NAMESPACE}/pods/${name}/status`, runningStatus(index));
+    await setStatus(`/api/v1/namespaces/${namespace}/pods/${name}/status`, runningStatus(index));
     created++;
     if (created % 5000 === 0) log(`seeding: ${created} of ${PODS} pods created (${(created / ((Date.now() - podsStarted) / 1000)).toFixed(0)}/s)`);
   });
@@ -341,7 +357,7 @@ async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: 
   await until(
     "every budget to count its pods healthy",
     async () => {
-      const budgets = await listAll((page) => policy.listNamespacedPodDisruptionBudget({ namespace: NAMESPACE, ...page }));
+      const budgets = (await listAll((page) => policy.listPodDisruptionBudgetForAllNamespaces(page))).filter((budget) => budget.metadata?.namespace?.startsWith(`${NAMESPACE}-`));
       const healthy = budgets.filter((budget) => (budget.status?.currentHealthy ?? 0) >= (budget.status?.expectedPods ?? 1) && (budget.status?.expectedPods ?? 0) > 0).length;
       log(`seeding: ${healthy} of ${workloads} budgets see all their pods healthy`);
       return healthy === workloads ? true : undefined;
@@ -667,7 +683,7 @@ async function main(): Promise<void> {
     const backedSeconds = (Date.now() - nodeStart) / 1000;
     const backed = groups.reduce((sum, group) => sum + group.size, 0);
     log(`seeding: ${backed} nodes backed by instances in ${backedSeconds.toFixed(0)} s; adding ${NODES - backed} kwok nodes`);
-    const manager = await stopControllerManager(env, kubeConfig);
+    const manager = await stopControllerManager(env, kubeConfig, Math.ceil(PODS / REPLICAS));
     const kwokStart = Date.now();
     await addKwokNodes(kubeConfig, NODES - backed);
     const kwokSeconds = (Date.now() - kwokStart) / 1000;
@@ -684,7 +700,7 @@ async function main(): Promise<void> {
     const operatorKubeconfig = await installOperatorIdentity(env, { secretNamespaces: [NAMESPACE] });
     const world: Seeded = { env, kubeConfig, groups, operatorKubeconfig };
     const header = [
-      `### ${NODES} nodes, ${PODS} pods (${seeding.workloads} Deployments, each with a PodDisruptionBudget)`,
+      `### ${NODES} nodes, ${PODS} pods (${seeding.workloads} Deployments, each with a PodDisruptionBudget, ${WORKLOADS_PER_NAMESPACE} to a namespace)`,
       "",
       `Load average (1 min) ${loadStart.toFixed(1)} when the command started. Seeding: ${backed} nodes backed by instances (groups ${groups.map((group) => `${group.name} ${group.size}`).join(", ")}) in ${seeding.backedSeconds.toFixed(0)} s, then ${NODES - backed} kwok Nodes created in ${seeding.kwokSeconds.toFixed(0)} s (${((NODES - backed) / seeding.kwokSeconds).toFixed(0)} nodes/s); ${PODS} pods created in ${seeding.podSeconds.toFixed(0)} s (${(PODS / seeding.podSeconds).toFixed(0)} pods/s); all Running and every budget healthy after ${seeding.readySeconds.toFixed(0)} s.`,
       "",
