@@ -736,6 +736,12 @@ async function main(): Promise<void> {
     process.stdout.write(`Samples: ${out}\n`);
   } finally {
     if (process.env.BENCH_KEEP_SANDBOX !== "true") await handle.stop();
+    else {
+      // The sandbox's watchdog stops it once this process is gone; a kept sandbox must outlive it.
+      const watchdog = readProcessRecords(layoutOf(dir).pidDir).find((record) => record.name === "watchdog");
+      if (watchdog) process.kill(watchdog.pid, "SIGTERM");
+      log(`sandbox kept: . ${dir}/env; stop it with EKSUP_SANDBOX_DIR=${dir} npm run sandbox -- down`);
+    }
   }
 }
 
