@@ -65,6 +65,18 @@ describe("rollback end to end (sandbox)", function () {
   let probeUrl = "";
   const operators: OperatorProcess[] = [];
 
+  /** Waits until an Event of the "manual" upgrade with that reason and text is stored. */
+  async function eventStored(reason: string, text: string): Promise<void> {
+    const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const events = (await core.listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=manual" })).items;
+      if (events.some((event) => event.reason === reason && (event.message ?? "").includes(text))) return;
+      if (Date.now() > deadline) assert.fail(`no ${reason} Event with "${text}" within 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
   function operator(): OperatorProcess {
     // A Lease that outlasts a few seconds of a loaded machine: these tests are not about leadership,
     // and an operator that lost it stops. A killed operator's successor waits out at most 15 s.
@@ -149,6 +161,10 @@ describe("rollback end to end (sandbox)", function () {
     await first.kill();
     const second = operator();
     await world.waitFor("manual", "the control-plane rollback recorded", (upgrade) => Boolean(upgrade.status?.rollback?.controlPlane?.updateId));
+    // A pass writes its Events after its status (controller.ts), so a SIGKILL right after the
+    // status can take that pass's Event with it, as it would in a cluster. The kill waits for the
+    // Event: what is tested here is the resumption, and the Events are checked below.
+    await eventStored("ControlPlaneRollbackStarted", "1.30 -> 1.29");
     await second.kill();
     operator();
     const done = await world.waitForPhase("manual", "RolledBack", 10 * 60_000);
