@@ -12,6 +12,7 @@ import { DescribeClusterCommand, DescribeUpdateCommand, EKSClient } from "@aws-s
 import { sandboxAwsClientConfig, sandboxEnv } from "../support/global-sandbox.js";
 import { startOperatorProcess, type OperatorProcess } from "../support/operator.js";
 import { condition, emulatorCalls, UpgradeWorld } from "../support/upgrades.js";
+import { waitUntil } from "../support/wait.js";
 
 const CHANGES = new Set(["UpdateClusterVersion", "UpdateNodegroupVersion", "UpdateAddon"]);
 
@@ -68,13 +69,12 @@ describe("rollback end to end (sandbox)", function () {
   /** Waits until an Event of the "manual" upgrade with that reason and text is stored. */
   async function eventStored(reason: string, text: string): Promise<void> {
     const core = world.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const events = (await core.listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=manual" })).items;
-      if (events.some((event) => event.reason === reason && (event.message ?? "").includes(text))) return;
-      if (Date.now() > deadline) assert.fail(`no ${reason} Event with "${text}" within 60 s`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntil(
+      `a ${reason} Event with "${text}"`,
+      async () => (await core.listNamespacedEvent({ namespace: "e2e", fieldSelector: "involvedObject.name=manual" })).items.some((event) => event.reason === reason && (event.message ?? "").includes(text)),
+      60_000,
+      200,
+    );
   }
 
   function operator(): OperatorProcess {
