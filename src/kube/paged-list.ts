@@ -17,8 +17,8 @@ export interface PageRequest {
 }
 
 export interface Page<T> {
-  /** May be a getter that parses the page only when read (raw-list.ts): the token is known first. */
-  readonly items: T[];
+  /** May parse each item only when it is reached (raw-list.ts): the token is known first. Read once. */
+  readonly items: Iterable<T>;
   metadata?: { _continue?: string };
 }
 

@@ -59,16 +59,99 @@ export function rawPages<T>(kubeConfig: k8s.KubeConfig, path: string, query: Rec
       return { items: list.items ?? [], metadata: found ? { _continue: found } : {} };
     }
     // The token is known without parsing the page: listAll asks for the next page first, and the
-    // items are parsed when it reads them.
-    let items: T[] | undefined;
-    return {
-      get items(): T[] {
-        items ??= (JSON.parse(text) as ListBody<T>).items ?? [];
-        return items;
-      },
-      metadata: token ? { _continue: token } : {},
-    };
+    // items are parsed one by one as it reads them.
+    return { items: eachItem<T>(text), metadata: token ? { _continue: token } : {} };
   };
+}
+
+/**
+ * The items of a list body whose metadata leads (see leadingContinue), each parsed only when the
+ * caller gets to it, without its managedFields.
+ *
+ * Parsing a page of 500 pods at once keeps all 500 whole pods alive until the last is slimmed:
+ * a few megabytes that outlive V8's young generation and are copied into the old one, which is
+ * then collected over and over with the snapshot in it. Parsed one at a time, a pod is garbage
+ * as soon as it is slimmed. managedFields, which slim.ts never keeps, is a third of a pod's JSON
+ * and most of its objects (an empty object per field), and is cut from the text before parsing.
+ *
+ * Items are found by the text that separates two of them as the API server writes a typed list:
+ * `},{"metadata":{`. Outside a JSON string that text can stand only between two objects of an
+ * array whose objects start with metadata; should it stand somewhere inside an item (an array of
+ * such objects in a field), the piece cut there has an unclosed brace and does not parse, and the
+ * rest of the page is then parsed whole.
+ */
+export function* eachItem<T>(text: string): Generator<T> {
+  const body = itemsText(text);
+  if (body === undefined) {
+    yield* (JSON.parse(text) as ListBody<T>).items ?? [];
+    return;
+  }
+  const stripped = withoutManagedFields(body);
+  let index = 0;
+  let from = 0;
+  while (from < stripped.length) {
+    const at = stripped.indexOf(BETWEEN_ITEMS, from);
+    const end = at < 0 ? stripped.length : at + 1;
+    let item: T;
+    try {
+      item = JSON.parse(stripped.slice(from, end)) as T;
+    } catch {
+      yield* ((JSON.parse(text) as ListBody<T>).items ?? []).slice(index);
+      return;
+    }
+    yield item;
+    index++;
+    from = end + 1;
+  }
+}
+
+const BETWEEN_ITEMS = '},{"metadata":{';
+const ITEMS_KEY = '"items":[';
+
+/** The text inside `"items":[...]` when it is the body's last field; undefined otherwise. */
+function itemsText(text: string): string | undefined {
+  const start = text.indexOf(ITEMS_KEY);
+  let end = text.length;
+  while (end > 0 && /\s/.test(text[end - 1])) end--;
+  if (start < 0 || !text.startsWith("]}", end - 2)) return undefined;
+  return text.slice(start + ITEMS_KEY.length, end - 2);
+}
+
+const MANAGED_FIELDS_KEY = '"managedFields":[';
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * The JSON text with the value of every "managedFields" key replaced by null. Outside a string the
+ * key's quotes cannot be escaped, so every match is a key; the value's end is found by counting
+ * brackets outside strings. Text whose array does not close is returned as it is.
+ */
+export function withoutManagedFields(text: string): string {
+  let at = text.indexOf(MANAGED_FIELDS_KEY);
+  if (at < 0) return text;
+  const kept: string[] = [];
+  let from = 0;
+  while (at >= 0) {
+    const open = at + MANAGED_FIELDS_KEY.length - 1;
+    let depth = 0;
+    let index = open;
+    for (; index < text.length; index++) {
+      const code = text.charCodeAt(index);
+      if (code === QUOTE) index = closingQuote(text, index);
+      else if (code === OPEN_BRACKET || code === OPEN_BRACE) depth++;
+      else if ((code === CLOSE_BRACKET || code === CLOSE_BRACE) && --depth === 0) break;
+    }
+    if (index >= text.length) return text;
+    kept.push(text.slice(from, open), "null");
+    from = index + 1;
+    at = text.indexOf(MANAGED_FIELDS_KEY, from);
+  }
+  kept.push(text.slice(from));
+  return kept.join("");
 }
 
 /**
@@ -85,4 +168,17 @@ export function leadingContinue(text: string): string | undefined {
   if (metadata < 0) return undefined;
   const found = /"continue":"((?:[^"\\]|\\.)*)"/.exec(head.slice(metadata));
   return found ? (JSON.parse(`"${found[1]}"`) as string) : "";
+}
+
+/** Where the string opened at `open` ends (text.length when it never does). */
+function closingQuote(text: string, open: number): number {
+  let at = text.indexOf('"', open + 1);
+  while (at >= 0) {
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++;
+    // An odd number of backslashes escapes the quote; an even number are escaped themselves.
+    if (backslashes % 2 === 0) return at;
+    at = text.indexOf('"', at + 1);
+  }
+  return text.length;
 }

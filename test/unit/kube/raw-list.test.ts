@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as k8s from "@kubernetes/client-node";
 import { listAll } from "../../../src/kube/paged-list.js";
-import { leadingContinue, LIST_PATHS, rawPages } from "../../../src/kube/raw-list.js";
+import { eachItem, leadingContinue, LIST_PATHS, rawPages, withoutManagedFields } from "../../../src/kube/raw-list.js";
 import { slimPod } from "../../../src/kube/slim.js";
 import { KubeWorkloadReader } from "../../../src/kube/workloads.js";
 import { CancellableKubeConfig } from "../../../src/kube/cancellable-kubeconfig.js";
@@ -126,5 +126,74 @@ describe("raw list pages", () => {
     assert.equal(leadingContinue(JSON.stringify({ items: [], metadata: { continue: token } })), undefined);
     assert.equal(leadingContinue(JSON.stringify({ kind: "PodList", items: [] })), undefined);
     assert.equal(leadingContinue(JSON.stringify({ kind: "Status", code: 500 })), undefined);
+  });
+
+  describe("items parsed one at a time, without managedFields", () => {
+    // managedFields as the API server writes it: field names as keys of empty objects, some with
+    // quotes, braces and brackets of their own inside the key.
+    const managedFields = [
+      { manager: "kube-controller-manager", operation: "Update", fieldsType: "FieldsV1", fieldsV1: { "f:metadata": { "f:labels": { ".": {}, "f:app": {} }, "f:ownerReferences": { '.': {}, 'k:{"uid":"3a]}"}': {} } } } },
+      { manager: 'say "hi" \\ [x] C:\\', operation: "Update", subresource: "status", fieldsV1: { "f:status": { "f:conditions": { 'k:{"type":"Ready"}': { ".": {} } } } } },
+    ];
+    const pod = (name: string, extra: object = {}) => ({
+      metadata: { name, namespace: "shop", labels: { app: "web" }, annotations: { note: '},{"metadata":{ and "managedFields":[ inside a string' }, managedFields },
+      spec: { nodeName: "n-1", containers: [{ name: "app" }] },
+      status: { phase: "Running" },
+      ...extra,
+    });
+    const listText = (items: object[] | null, spacing?: number) => JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "9", continue: "t" }, items }, null, spacing);
+    const withoutFields = (item: object): object => {
+      const copy = structuredClone(item) as { metadata: { managedFields?: unknown } };
+      copy.metadata.managedFields = null;
+      return copy;
+    };
+
+    it("replaces every managedFields value with null, whatever its strings hold", () => {
+      const text = listText([pod("a"), pod("b")]);
+      const stripped = withoutManagedFields(text);
+      assert.ok(stripped.length < text.length / 2);
+      const parsed = JSON.parse(stripped) as { items: object[] };
+      assert.deepEqual(parsed.items, [withoutFields(pod("a")), withoutFields(pod("b"))]);
+      // Nothing to cut, or an array that never closes: the text as it came.
+      const plain = JSON.stringify({ items: [{ metadata: { name: "x" } }] });
+      assert.equal(withoutManagedFields(plain), plain);
+      const cut = text.slice(0, text.indexOf('"fieldsType"'));
+      assert.equal(withoutManagedFields(cut), cut);
+    });
+
+    it("yields the items of a page one by one, as a whole parse would", () => {
+      const items = [pod("a"), pod("b"), pod("c")];
+      assert.deepEqual([...eachItem(listText(items))], items.map(withoutFields));
+      assert.deepEqual([...eachItem(`${listText(items)}\n`)], items.map(withoutFields));
+      assert.deepEqual([...eachItem(listText([]))], []);
+      assert.deepEqual([...eachItem(listText(null))], []);
+      // Indented, items not last, or no items at all: the whole body is parsed.
+      assert.deepEqual([...eachItem(listText(items, 2))], items);
+      assert.deepEqual([...eachItem(JSON.stringify({ items, metadata: {} }))], items);
+      assert.deepEqual([...eachItem(JSON.stringify({ kind: "Status" }))], []);
+    });
+
+    it("parses each item only when it is reached", () => {
+      const items = eachItem<{ metadata: { name: string } }>(listText([pod("a"), pod("b")]).replace('"name":"b"', '"name":"b",}'));
+      // The second item is broken; the first is still read before anything fails.
+      const first = items.next();
+      assert.equal(first.done ? undefined : first.value.metadata.name, "a");
+      assert.throws(() => items.next(), SyntaxError);
+    });
+
+    it("falls back to the whole page when an item holds objects that start with metadata", () => {
+      // A StatefulSet's volumeClaimTemplates: the separator text stands inside the item.
+      const claim = (name: string) => ({ metadata: { name }, spec: { accessModes: ["ReadWriteOnce"] } });
+      const statefulSet = (name: string) => ({ metadata: { name, managedFields }, spec: { volumeClaimTemplates: [claim("data"), claim("logs"), claim("tmp")] } });
+      const items = [statefulSet("s-1"), statefulSet("s-2"), statefulSet("s-3")];
+      const text = JSON.stringify({ kind: "StatefulSetList", apiVersion: "apps/v1", metadata: {}, items });
+      assert.ok(text.includes('},{"metadata":{"name":"logs"'));
+      // The pieces before the first bad cut are kept; the rest come from the whole parse (with managedFields).
+      assert.deepEqual(
+        [...eachItem(text)].map((item) => (item as { metadata: { name: string } }).metadata.name),
+        ["s-1", "s-2", "s-3"],
+      );
+      assert.deepEqual(([...eachItem(text)] as { spec: unknown }[]).map((item) => item.spec), items.map((item) => item.spec));
+    });
   });
 });
