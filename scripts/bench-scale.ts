@@ -12,6 +12,8 @@
 //   npm run bench:scale -- --nodes 100 --pods 3000 --no-roll
 //   npm run bench:scale -- --node-options=--max-semi-space-size=2 "--node-options=--max-semi-space-size=2 --max-old-space-size=96"
 //                                                      # one operator run per value, on the same seeded world
+//   npm run bench:scale -- --env "" --env "MALLOC_TRIM_THRESHOLD_="
+//                                                      # config/manager's process settings, then without one of them
 //   npm run bench:scale -- --roll-minutes 15           # a roll not done by then is reported as far as it got
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,7 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { installCrd } from "../sandbox/crd.js";
 import { startSandbox } from "../sandbox/runtime/supervisor.js";
 import { layoutOf } from "../sandbox/runtime/components.js";
@@ -75,10 +77,14 @@ const { values } = parseArgs({
     out: { type: "string" },
     // How long a roll may take before the run gives up on it and reports how far it got.
     "roll-minutes": { type: "string", default: "60" },
-    // What config/manager gives the container (NODE_OPTIONS); "" for Node's defaults. Given more
-    // than once, the operator runs once per value, one after another on the same seeded world,
-    // each rolling a 20-node group of its own.
-    "node-options": { type: "string", multiple: true, default: ["--max-semi-space-size=2"] },
+    // The operator runs with the process settings config/manager gives the container (see
+    // managerProcessEnv). Each --node-options replaces its NODE_OPTIONS ("" for Node's defaults);
+    // each --env changes the variables it names ("NAME=VALUE ...", "NAME=" unsets one, "" changes
+    // nothing). One operator run per value, --node-options ones first, one after another on the
+    // same seeded world, each rolling a 20-node group of its own; none given: one run as the
+    // manager is set.
+    "node-options": { type: "string", multiple: true, default: [] },
+    env: { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -91,10 +97,72 @@ function count(name: string, text: string | undefined, minimum: number): number 
   return value;
 }
 
-const NODE_OPTIONS = values["node-options"];
+/**
+ * The variables config/manager/manager.yaml sets on the manager container that tune the Node
+ * process itself (NODE_OPTIONS and glibc's MALLOC_*), so that the bench measures the process as it
+ * is deployed.
+ */
+function managerProcessEnv(): Record<string, string> {
+  const documents = parseAllDocuments(readFileSync(join(repoRoot, "config", "manager", "manager.yaml"), "utf8")).map((document) => document.toJS() as unknown);
+  const deployment = documents.find((document) => (document as { kind?: string } | null)?.kind === "Deployment") as
+    | { spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } } } }
+    | undefined;
+  const container = deployment?.spec.template.spec.containers.find((candidate) => candidate.name === "manager");
+  if (!container) throw new Error("config/manager/manager.yaml has no Deployment with a manager container");
+  const tuning: Record<string, string> = {};
+  for (const variable of container.env ?? []) if (/^(NODE_OPTIONS|MALLOC_\w+)$/.test(variable.name) && variable.value !== undefined) tuning[variable.name] = variable.value;
+  return tuning;
+}
+
+/**
+ * "NAME=VALUE NAME2=VALUE2" as changes to an environment: a word that does not start a new
+ * NAME= belongs to the value before it (NODE_OPTIONS=--a --b); an empty value unsets the name.
+ */
+function parseEnvChanges(text: string): Record<string, string | undefined> {
+  const changes: Record<string, string | undefined> = {};
+  let current: string | undefined;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const assignment = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(word);
+    if (assignment) {
+      current = assignment[1];
+      changes[current] = assignment[2];
+    } else if (current !== undefined) changes[current] = `${changes[current]} ${word}`.trim();
+    else throw new Error(`--env "${text}": "${word}" is not NAME=VALUE`);
+  }
+  for (const [name, value] of Object.entries(changes)) if (value === "") changes[name] = undefined;
+  return changes;
+}
+
+/** One operator run: the process settings it starts with, and how the report names them. */
+interface RunSettings {
+  label: string;
+  env: Record<string, string>;
+}
+
+function runSettings(): RunSettings[] {
+  const manager = managerProcessEnv();
+  const describe = (env: Record<string, string>): string =>
+    Object.entries(env)
+      .map(([name, value]) => `${name}="${value}"`)
+      .join(" ") || "no process settings";
+  const runs: RunSettings[] = [];
+  for (const nodeOptions of values["node-options"]) runs.push({ label: describe({ ...manager, NODE_OPTIONS: nodeOptions }), env: { ...manager, NODE_OPTIONS: nodeOptions } });
+  for (const text of values.env) {
+    const env: Record<string, string> = { ...manager };
+    for (const [name, value] of Object.entries(parseEnvChanges(text))) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+    runs.push({ label: describe(env), env });
+  }
+  if (runs.length === 0) runs.push({ label: describe(manager), env: manager });
+  return runs;
+}
+
+const RUNS = runSettings();
 /** The group each operator run rolls: `roll`, then `roll-2`, `roll-3`, ... */
-const rollGroups = NODE_OPTIONS.map((_, index) => (index === 0 ? ROLL_GROUP : `${ROLL_GROUP}-${index + 1}`));
-const NODES = count("nodes", values.nodes, ROLL_NODES * NODE_OPTIONS.length + 2 * BACKED_GROUP);
+const rollGroups = RUNS.map((_, index) => (index === 0 ? ROLL_GROUP : `${ROLL_GROUP}-${index + 1}`));
+const NODES = count("nodes", values.nodes, ROLL_NODES * RUNS.length + 2 * BACKED_GROUP);
 const PODS = count("pods", values.pods, REPLICAS);
 const ROLL = values.roll && !values["no-roll"];
 const BUILD = values.build && !values["no-build"];
@@ -476,15 +544,16 @@ class Sampler {
   }
 }
 
-function startOperator(env: SandboxEnv, kubeconfig: string, port: number, nodeOptions: string, run: number): ChildProcess {
+function startOperator(env: SandboxEnv, kubeconfig: string, port: number, settings: RunSettings, run: number): ChildProcess {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_OPTIONS" && !name.startsWith("MALLOC_")));
   const logFile = join(env.dir, "logs", run === 1 ? "operator-bench.log" : `operator-bench-${run}.log`);
   const child = spawn(process.execPath, [join(repoRoot, "dist", "src", "main.js")], {
     cwd: repoRoot,
     env: {
-      ...process.env,
+      ...inherited,
       ...env.variables,
+      ...settings.env,
       KUBECONFIG: kubeconfig,
-      NODE_OPTIONS: nodeOptions,
       LEADER_ELECTION: "false",
       POD_NAMESPACE: OPERATOR_NAMESPACE,
       HTTP_PORT: String(port),
@@ -548,16 +617,16 @@ interface Seeded {
 }
 
 /**
- * One operator run on the seeded world with `nodeOptions`: idle, a dry-run plan over every group,
+ * One operator run on the seeded world with `settings`: idle, a dry-run plan over every group,
  * and a roll of `rollGroup`. Returns its part of the report and its samples; the operator is
  * stopped, and its ClusterUpgrades deleted, before it returns.
  */
-async function operatorRun(world: Seeded, run: number, nodeOptions: string, rollGroup: string): Promise<{ lines: string[]; samples: Sample[] }> {
+async function operatorRun(world: Seeded, run: number, settings: RunSettings, rollGroup: string): Promise<{ lines: string[]; samples: Sample[] }> {
   const { env, kubeConfig, groups } = world;
   const port = await freePort();
   const operatorStart = Date.now();
   const loadStart = loadavg()[0];
-  const operator = startOperator(env, world.operatorKubeconfig, port, nodeOptions, run);
+  const operator = startOperator(env, world.operatorKubeconfig, port, settings, run);
   const exited = new Promise<void>((resolve) => operator.once("exit", () => resolve()));
   const sampler = new Sampler(operator.pid!, port);
   const upgrades = clusterUpgrades(kubeConfig, NAMESPACE);
@@ -568,7 +637,7 @@ async function operatorRun(world: Seeded, run: number, nodeOptions: string, roll
     await until("the operator to be ready", async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined), 120_000);
     sampler.phase = "idle";
     const idleStart = Date.now();
-    log(`run ${run} (NODE_OPTIONS "${nodeOptions}"): operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
+    log(`run ${run} (${settings.label}): operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
     await sleep(30_000);
     const idleEnd = Date.now();
 
@@ -652,7 +721,7 @@ async function operatorRun(world: Seeded, run: number, nodeOptions: string, roll
     const rollRequests = roll ? requestsBetween(env, roll.start, roll.end) : new Map<string, number>();
     const mib = (value: number | undefined): string => (value === undefined ? "-" : value.toFixed(0));
     const lines = [
-      `#### Operator run ${run}: NODE_OPTIONS "${nodeOptions}"`,
+      `#### Operator run ${run}: ${settings.label}`,
       "",
       `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node dist/src/main.js.`,
       "",
@@ -724,10 +793,10 @@ async function main(): Promise<void> {
       "",
     ];
     process.stdout.write(`${header.join("\n")}\n`);
-    const runs: { nodeOptions: string; samples: Sample[] }[] = [];
-    for (const [index, nodeOptions] of NODE_OPTIONS.entries()) {
-      const { lines, samples } = await operatorRun(world, index + 1, nodeOptions, rollGroups[index]);
-      runs.push({ nodeOptions, samples });
+    const runs: { settings: RunSettings; samples: Sample[] }[] = [];
+    for (const [index, settings] of RUNS.entries()) {
+      const { lines, samples } = await operatorRun(world, index + 1, settings, rollGroups[index]);
+      runs.push({ settings, samples });
       // Printed as each run ends: a later run that fails leaves the earlier figures on record.
       process.stdout.write(`${lines.join("\n")}\n`);
     }
