@@ -1,7 +1,12 @@
 // The Kubernetes side of timeouts and the fence: API clients made from CancellableKubeConfig,
 // against a local server that can leave requests without an answer.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import * as k8s from "@kubernetes/client-node";
 import { CancellableKubeConfig } from "../../../src/kube/cancellable-kubeconfig.js";
@@ -113,5 +118,81 @@ describe("CancellableKubeConfig", () => {
     for (const error of errors) assert.ok(isCancelled(error), `cancelled: ${String(error)}`);
     assert.match(String((errors[1] as Error).message), /^PATCH \/api\/v1\/nodes\/n: cancelled: leadership lost/);
     assert.deepEqual(server.requests, [], "no write reached the API server");
+  });
+});
+
+describe("CancellableKubeConfig over TLS", () => {
+  let dir = "";
+  let server: HttpsServer;
+  let url = "";
+  let handshakes = 0;
+  let caPem = "";
+
+  before(function () {
+    this.timeout(20_000);
+    // A self-signed certificate for 127.0.0.1, made with openssl as any Debian machine has it.
+    dir = mkdtempSync(join(tmpdir(), "kubeconfig-tls-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+    caPem = readFileSync(join(dir, "cert.pem"), "utf8");
+  });
+
+  beforeEach(async () => {
+    handshakes = 0;
+    server = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert: caPem }, (req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ apiVersion: "v1", kind: "NamespaceList", metadata: {}, items: [] }));
+    });
+    server.on("secureConnection", () => handshakes++);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const tlsConfig = (caData: string, token = "t"): CancellableKubeConfig => {
+    const config = new CancellableKubeConfig(5_000);
+    config.loadFromOptions({
+      clusters: [{ name: "c", server: url, caData, skipTLSVerify: false }],
+      users: [{ name: "u", token }],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    return config;
+  };
+
+  it("sends one client's requests over one kept-alive TLS connection", async () => {
+    const core = tlsConfig(Buffer.from(caPem).toString("base64")).makeApiClient(k8s.CoreV1Api);
+    for (let index = 0; index < 5; index++) await core.listNamespace();
+    assert.equal(handshakes, 1);
+  });
+
+  it("shares an agent only between requests with the same TLS settings", async () => {
+    const caData = Buffer.from(caPem).toString("base64");
+    const agentOf = async (config: CancellableKubeConfig): Promise<unknown> => {
+      const context = new k8s.RequestContext(`${url}/api/v1/namespaces`, k8s.HttpMethod.GET);
+      await config.applySecurityAuthentication(context);
+      return context.getAgent();
+    };
+    const config = tlsConfig(caData);
+    const first = await agentOf(config);
+    assert.equal(await agentOf(config), first);
+    assert.equal((first as { keepAlive?: boolean }).keepAlive, true);
+    // Another kubeconfig object keeps agents of its own; another CA gets another agent.
+    assert.notEqual(await agentOf(tlsConfig(caData)), first);
+    const other = tlsConfig(caData);
+    const before = await agentOf(other);
+    other.loadFromOptions({
+      clusters: [{ name: "c", server: url, caData: Buffer.from(`${caPem}\n`).toString("base64"), skipTLSVerify: false }],
+      users: [{ name: "u", token: "t" }],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    assert.notEqual(await agentOf(other), before);
   });
 });
