@@ -1,6 +1,9 @@
 // npm run bench:scale: the operator's cost on a large cluster. Seeds a private sandbox with N kwok
 // nodes in managed and self-managed groups and M pods already bound to them, runs the operator
-// from the build (node dist/src/main.js) and measures, while sampling its RSS, V8 heap and CPU:
+// from the build (node dist/src/main.js) with config/manager's NODE_OPTIONS and MALLOC_* variables,
+// in a memory cgroup of config/manager's memory limit when the machine allows one (Node sizes V8's
+// heap from that limit, so without it the operator runs with a heap sized for the whole machine),
+// and measures, while sampling its RSS, V8 heap and CPU:
 //   - idle: before any ClusterUpgrade exists
 //   - plan: a dry-run ClusterUpgrade over every group (apply -> first status, apply -> plan)
 //   - roll: a ClusterUpgrade that rolls one 20-node self-managed group
@@ -14,9 +17,13 @@
 //                                                      # one operator run per value, on the same seeded world
 //   npm run bench:scale -- --env "" --env "MALLOC_TRIM_THRESHOLD_="
 //                                                      # config/manager's process settings, then without one of them
+//   npm run bench:scale -- --memory-limit 768Mi --memory-limit none
+//                                                      # every run in a cgroup of 768Mi, then with no limit
+//                                                      # (default: config/manager's limit)
+//   npm run bench:scale -- --baseline 81992c3          # each run with that revision's build, then this one's
 //   npm run bench:scale -- --roll-minutes 15           # a roll not done by then is reported as far as it got
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -85,6 +92,13 @@ const { values } = parseArgs({
     // manager is set.
     "node-options": { type: "string", multiple: true, default: [] },
     env: { type: "string", multiple: true, default: [] },
+    // The memory limit the operator runs under, as a memory cgroup: config/manager's by default
+    // (Node sizes V8's heap from it, as in the container), "none" for no limit. Given more than
+    // once, every run above is made under each limit.
+    "memory-limit": { type: "string", multiple: true, default: [] },
+    // A git revision to measure beside the working tree's build: every run is made twice, first
+    // with that revision's build (made in a temporary directory), then with this one's.
+    baseline: { type: "string" },
   },
 });
 
@@ -102,13 +116,32 @@ function count(name: string, text: string | undefined, minimum: number): number 
  * process itself (NODE_OPTIONS and glibc's MALLOC_*), so that the bench measures the process as it
  * is deployed.
  */
-function managerProcessEnv(): Record<string, string> {
+interface ManagerContainer {
+  name: string;
+  env?: { name: string; value?: string }[];
+  resources?: { limits?: { memory?: string } };
+}
+
+function managerContainer(): ManagerContainer {
   const documents = parseAllDocuments(readFileSync(join(repoRoot, "config", "manager", "manager.yaml"), "utf8")).map((document) => document.toJS() as unknown);
   const deployment = documents.find((document) => (document as { kind?: string } | null)?.kind === "Deployment") as
-    | { spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } } } }
+    | { spec: { template: { spec: { containers: ManagerContainer[] } } } }
     | undefined;
   const container = deployment?.spec.template.spec.containers.find((candidate) => candidate.name === "manager");
   if (!container) throw new Error("config/manager/manager.yaml has no Deployment with a manager container");
+  return container;
+}
+
+/** "768Mi", "1Gi", "512M" or a number of bytes, in bytes. */
+function quantityBytes(text: string): number {
+  const found = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(text.trim());
+  if (!found) throw new Error(`"${text}" is not a memory quantity such as 768Mi`);
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, K: 1e3, M: 1e6, G: 1e9 }[found[2] ?? ""] ?? 1;
+  return Math.round(Number(found[1]) * unit);
+}
+
+function managerProcessEnv(): Record<string, string> {
+  const container = managerContainer();
   const tuning: Record<string, string> = {};
   for (const variable of container.env ?? []) if (/^(NODE_OPTIONS|MALLOC_\w+)$/.test(variable.name) && variable.value !== undefined) tuning[variable.name] = variable.value;
   return tuning;
@@ -137,6 +170,10 @@ function parseEnvChanges(text: string): Record<string, string | undefined> {
 interface RunSettings {
   label: string;
   env: Record<string, string>;
+  /** The memory cgroup's limit; undefined for none. */
+  memoryLimit?: { text: string; bytes: number };
+  /** The --baseline revision this run's operator is built from; undefined for the working tree. */
+  baseline?: string;
 }
 
 function runSettings(): RunSettings[] {
@@ -156,10 +193,32 @@ function runSettings(): RunSettings[] {
     runs.push({ label: describe(env), env });
   }
   if (runs.length === 0) runs.push({ label: describe(manager), env: manager });
-  return runs;
+  const limits = values["memory-limit"].length > 0 ? values["memory-limit"] : [managerContainer().resources?.limits?.memory ?? "none"];
+  const limited = limits.flatMap((text) => runs.map((settings) => ({ ...settings, ...(text === "none" ? {} : { memoryLimit: { text, bytes: quantityBytes(text) } }) })));
+  const baseline = values.baseline;
+  return baseline ? limited.flatMap((settings) => [{ ...settings, baseline }, settings]) : limited;
+}
+
+/**
+ * Builds `revision` in a temporary directory (its files from git archive, this checkout's
+ * node_modules) and returns its dist/src/main.js. The dependencies must not differ between the two.
+ */
+function buildBaseline(revision: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "eksup-bench-baseline-"));
+  const archive = spawnSync("sh", ["-c", 'git -C "$0" archive "$1" | tar -x -C "$2"', repoRoot, revision, dir], { stdio: "inherit" });
+  if (archive.status !== 0) throw new Error(`git archive ${revision} failed`);
+  if (readFileSync(join(dir, "package-lock.json"), "utf8") !== readFileSync(join(repoRoot, "package-lock.json"), "utf8")) {
+    throw new Error(`${revision} has other dependencies (package-lock.json differs): its build would run on this checkout's node_modules`);
+  }
+  symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+  log(`building ${revision} in ${dir}`);
+  const built = spawnSync(join(repoRoot, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: dir, stdio: "inherit" });
+  if (built.status !== 0) throw new Error(`building ${revision} failed`);
+  return join(dir, "dist", "src", "main.js");
 }
 
 const RUNS = runSettings();
+
 /** The group each operator run rolls: `roll`, then `roll-2`, `roll-3`, ... */
 const rollGroups = RUNS.map((_, index) => (index === 0 ? ROLL_GROUP : `${ROLL_GROUP}-${index + 1}`));
 const NODES = count("nodes", values.nodes, ROLL_NODES * RUNS.length + 2 * BACKED_GROUP);
@@ -544,10 +603,57 @@ class Sampler {
   }
 }
 
-function startOperator(env: SandboxEnv, kubeconfig: string, port: number, settings: RunSettings, run: number): ChildProcess {
+interface MemoryCgroup {
+  dir: string;
+  /** The file a process writes its pid to, to join. */
+  procs: string;
+}
+
+/**
+ * A memory cgroup limited to `bytes` (cgroup v2, else v1), as the kubelet puts a container in one;
+ * undefined when this machine does not let the command make one (not root, no memory controller).
+ */
+function memoryCgroup(bytes: number, name: string): MemoryCgroup | undefined {
+  const candidates = [
+    { root: "/sys/fs/cgroup", marker: "cgroup.controllers", limitFile: "memory.max" },
+    { root: "/sys/fs/cgroup/memory", marker: "memory.limit_in_bytes", limitFile: "memory.limit_in_bytes" },
+  ];
+  for (const { root, marker, limitFile } of candidates) {
+    if (!existsSync(join(root, marker))) continue;
+    const dir = join(root, name);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, limitFile), String(bytes));
+      return { dir, procs: join(dir, "cgroup.procs") };
+    } catch (error) {
+      log(`no memory cgroup under ${root} (${error instanceof Error ? error.message : String(error)})`);
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Not made, or not empty: nothing to tidy.
+      }
+    }
+  }
+  return undefined;
+}
+
+function removeCgroup(cgroup: MemoryCgroup | undefined): void {
+  if (!cgroup) return;
+  try {
+    rmdirSync(cgroup.dir);
+  } catch (error) {
+    log(`could not remove ${cgroup.dir}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function startOperator(env: SandboxEnv, kubeconfig: string, port: number, settings: RunSettings, run: number, cgroup: MemoryCgroup | undefined): ChildProcess {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_OPTIONS" && !name.startsWith("MALLOC_")));
   const logFile = join(env.dir, "logs", run === 1 ? "operator-bench.log" : `operator-bench-${run}.log`);
-  const child = spawn(process.execPath, [join(repoRoot, "dist", "src", "main.js")], {
+  const main = settings.baseline ? baselineMain! : join(repoRoot, "dist", "src", "main.js");
+  // In the memory cgroup when there is one: the shell joins it and becomes node, so that Node
+  // finds the limit when it sizes its heap, and the pid sampled is node's.
+  const [command, args] = cgroup ? ["/bin/sh", ["-c", 'echo $$ > "$0" && exec "$@"', cgroup.procs, process.execPath, main]] : [process.execPath, [main]];
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: {
       ...inherited,
@@ -626,8 +732,23 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
   const port = await freePort();
   const operatorStart = Date.now();
   const loadStart = loadavg()[0];
-  const operator = startOperator(env, world.operatorKubeconfig, port, settings, run);
-  const exited = new Promise<void>((resolve) => operator.once("exit", () => resolve()));
+  const limit = settings.memoryLimit;
+  const cgroup = limit ? memoryCgroup(limit.bytes, `eksup-bench-scale-${process.pid}-${run}`) : undefined;
+  const code = settings.baseline ? `code of ${settings.baseline} (--baseline)` : "code of this checkout";
+  const limitNote = `${code}, ` + (limit ? (cgroup ? `memory limit ${limit.text} (a memory cgroup, as the container's)` : `no memory limit (no cgroup could be made for ${limit.text})`) : "no memory limit");
+  const operator = startOperator(env, world.operatorKubeconfig, port, settings, run, cgroup);
+  let exit: string | undefined;
+  const exited = new Promise<void>((resolve) =>
+    operator.once("exit", (code, signal) => {
+      exit = signal ? `signal ${signal}${signal === "SIGKILL" && cgroup ? " (the memory limit's OOM kill, unless the bench sent it)" : ""}` : `code ${code}`;
+      resolve();
+    }),
+  );
+  // A probe that fails at once when the operator is gone, rather than waiting out its timeout.
+  const alive = <T>(probe: () => Promise<T | undefined>) => async (): Promise<T | undefined> => {
+    if (exit !== undefined) throw new Error(`the operator exited (${exit})`);
+    return probe();
+  };
   const sampler = new Sampler(operator.pid!, port);
   const upgrades = clusterUpgrades(kubeConfig, NAMESPACE);
   const read = (name: string): Promise<ClusterUpgrade> => upgrades.read(name);
@@ -637,7 +758,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     await until("the operator to be ready", async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined), 120_000);
     sampler.phase = "idle";
     const idleStart = Date.now();
-    log(`run ${run} (${settings.label}): operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
+    log(`run ${run} (${settings.label}, ${limitNote}): operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
     await sleep(30_000);
     const idleEnd = Date.now();
 
@@ -649,13 +770,13 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     const planName = `plan-${run}`;
     const planStart = Date.now();
     await upgrades.create(planName, { cluster: { name: CLUSTER }, targetVersion: TO, dryRun: true, nodeGroups: { selfManaged: selfManaged.map((autoScalingGroupName) => ({ autoScalingGroupName })) } });
-    const firstStatus = await until("the first status", async () => ((await read(planName)).status ? Date.now() : undefined), 60_000, 50);
+    const firstStatus = await until("the first status", alive(async () => ((await read(planName)).status ? Date.now() : undefined)), 60_000, 50);
     const planned = await until(
       "the plan",
-      async () => {
+      alive(async () => {
         const status = (await read(planName)).status;
         return status?.phase === "Planned" || status?.phase === "Blocked" ? { at: Date.now(), status } : undefined;
-      },
+      }),
       30 * 60_000,
       100,
     );
@@ -686,7 +807,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
       const deadline = rollStart + ROLL_MINUTES * 60_000;
       const last = await until(
         "the roll to finish",
-        async () => {
+        alive(async () => {
           const status = (await read(rollName)).status;
           if (status?.phase === "Succeeded" || status?.phase === "Failed" || status?.phase === "Blocked") return status;
           // The roll's own preflight (as large as the dry run's) and the control plane hop are
@@ -695,7 +816,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
           // Out of time: what the roll reached is the result, written as such.
           if (Date.now() >= deadline) return { ...status, phase: `${status?.phase ?? "no phase"} (stopped after ${ROLL_MINUTES} min, ${rolledNodes(status)})` };
           return undefined;
-        },
+        }),
         ROLL_MINUTES * 60_000 + 60_000,
         1000,
       );
@@ -721,7 +842,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     const rollRequests = roll ? requestsBetween(env, roll.start, roll.end) : new Map<string, number>();
     const mib = (value: number | undefined): string => (value === undefined ? "-" : value.toFixed(0));
     const lines = [
-      `#### Operator run ${run}: ${settings.label}`,
+      `#### Operator run ${run}: ${settings.label}, ${limitNote}`,
       "",
       `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node dist/src/main.js.`,
       "",
@@ -744,8 +865,12 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     await sampler.stop();
     operator.kill("SIGTERM");
     await Promise.race([exited, sleep(15_000)]);
+    removeCgroup(cgroup);
   }
 }
+
+/** dist/src/main.js of the --baseline revision, once built. */
+let baselineMain: string | undefined;
 
 async function main(): Promise<void> {
   if (BUILD) {
@@ -753,6 +878,7 @@ async function main(): Promise<void> {
     const built = spawnSync("npm", ["run", "build"], { cwd: repoRoot, stdio: "inherit" });
     if (built.status !== 0) throw new Error("npm run build failed");
   }
+  if (values.baseline) baselineMain = buildBaseline(values.baseline);
   const dir = mkdtempSync(join(tmpdir(), "eksup-bench-scale-"));
   const loadStart = loadavg()[0];
   log(`sandbox in ${dir}: ${NODES} nodes, ${PODS} pods; ${cpus().length} cores, load ${loadavg().map((value) => value.toFixed(1)).join(" ")}`);
