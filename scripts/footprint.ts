@@ -71,7 +71,8 @@ const inPlace = [pathToFileURL(main).href, "@aws-sdk/client-eks", "@aws-sdk/clie
 const settings: [string, string[], Record<string, string>][] = [
   ["Node's defaults", [], {}],
   ["--max-semi-space-size=2", ["--max-semi-space-size=2"], {}],
-  ["--max-semi-space-size=2 and MALLOC_TRIM_THRESHOLD_=131072 (config/manager)", ["--max-semi-space-size=2"], { MALLOC_TRIM_THRESHOLD_: "131072" }],
+  ["--max-semi-space-size=2 and MALLOC_TRIM_THRESHOLD_=131072", ["--max-semi-space-size=2"], { MALLOC_TRIM_THRESHOLD_: "131072" }],
+  ["--max-semi-space-size=2, MALLOC_TRIM_THRESHOLD_=131072 and MALLOC_ARENA_MAX=2 (config/manager)", ["--max-semi-space-size=2"], { MALLOC_TRIM_THRESHOLD_: "131072", MALLOC_ARENA_MAX: "2" }],
 ];
 rows.push("", "dist/src/main.js with the EKS, EC2 and Auto Scaling clients (an in-place upgrade's):", "", "| Settings | RSS (MiB) | V8 heap used (MiB) |", "| --- | ---: | ---: |");
 for (const [name, flags, env] of settings) {
