@@ -18,6 +18,12 @@ import { currentSignal, kubeRequestTimeoutMs, throwIfCancelled } from "../runtim
 
 /** Distinct TLS settings kept at once: a cluster's CA and client certificate, and one rotation. */
 const MAX_AGENTS = 4;
+/**
+ * An idle kept-alive connection is closed after this long (an agent's timeout closes only free
+ * sockets), well before an API server or a load balancer in front of it drops it (kube-apiserver
+ * after 90 s idle): a request sent on a connection the other side is closing fails.
+ */
+const IDLE_SOCKET_MS = 30_000;
 
 export class CancellableKubeConfig extends k8s.KubeConfig {
   private readonly agents = new Map<string, Agent>();
@@ -57,7 +63,7 @@ export class CancellableKubeConfig extends k8s.KubeConfig {
         this.agents.get(oldest.value)?.destroy();
         this.agents.delete(oldest.value);
       }
-      agent = new Agent({ ...options, keepAlive: true });
+      agent = new Agent({ ...options, keepAlive: true, timeout: IDLE_SOCKET_MS });
       this.agents.set(key, agent);
     }
     context.setAgent(agent);
