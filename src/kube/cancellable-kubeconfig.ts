@@ -20,8 +20,8 @@ import { currentSignal, kubeRequestTimeoutMs, throwIfCancelled } from "../runtim
 const MAX_AGENTS = 4;
 /**
  * An idle kept-alive connection is closed after this long (an agent's timeout closes only free
- * sockets), well before an API server or a load balancer in front of it drops it (kube-apiserver
- * after 90 s idle): a request sent on a connection the other side is closing fails.
+ * sockets), so that the operator closes idle connections before the API server or a load balancer
+ * in front of it does: a request sent on a connection the other side is closing fails.
  */
 const IDLE_SOCKET_MS = 30_000;
 
