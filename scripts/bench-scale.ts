@@ -41,7 +41,7 @@ import { parseScenarioText } from "../sandbox/scenario/schema.js";
 import { seedWorld } from "../sandbox/scenario/seed.js";
 import type { SandboxEnv } from "../sandbox/runtime/env.js";
 import type { ClusterUpgrade, ClusterUpgradeStatus } from "../src/api/v1alpha1/types.js";
-import { clusterUpgrades, log, sleep, until as pollUntil } from "./bench-support.js";
+import { clusterUpgrades, envWithoutProcessTuning, log, sleep, until as pollUntil } from "./bench-support.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const CLUSTER = "scale";
@@ -111,11 +111,7 @@ function count(name: string, text: string | undefined, minimum: number): number 
   return value;
 }
 
-/**
- * The variables config/manager/manager.yaml sets on the manager container that tune the Node
- * process itself (NODE_OPTIONS and glibc's MALLOC_*), so that the bench measures the process as it
- * is deployed.
- */
+/** The manager container of config/manager/manager.yaml, as far as the bench reads it. */
 interface ManagerContainer {
   name: string;
   env?: { name: string; value?: string }[];
@@ -140,8 +136,11 @@ function quantityBytes(text: string): number {
   return Math.round(Number(found[1]) * unit);
 }
 
-function managerProcessEnv(): Record<string, string> {
-  const container = managerContainer();
+/**
+ * The variables the manager container sets that tune the Node process itself (NODE_OPTIONS and
+ * glibc's MALLOC_*), so that the bench measures the process as it is deployed.
+ */
+function managerProcessEnv(container: ManagerContainer): Record<string, string> {
   const tuning: Record<string, string> = {};
   for (const variable of container.env ?? []) if (/^(NODE_OPTIONS|MALLOC_\w+)$/.test(variable.name) && variable.value !== undefined) tuning[variable.name] = variable.value;
   return tuning;
@@ -177,7 +176,8 @@ interface RunSettings {
 }
 
 function runSettings(): RunSettings[] {
-  const manager = managerProcessEnv();
+  const container = managerContainer();
+  const manager = managerProcessEnv(container);
   const describe = (env: Record<string, string>): string =>
     Object.entries(env)
       .map(([name, value]) => `${name}="${value}"`)
@@ -193,7 +193,7 @@ function runSettings(): RunSettings[] {
     runs.push({ label: describe(env), env });
   }
   if (runs.length === 0) runs.push({ label: describe(manager), env: manager });
-  const limits = values["memory-limit"].length > 0 ? values["memory-limit"] : [managerContainer().resources?.limits?.memory ?? "none"];
+  const limits = values["memory-limit"].length > 0 ? values["memory-limit"] : [container.resources?.limits?.memory ?? "none"];
   const limited = limits.flatMap((text) => runs.map((settings) => ({ ...settings, ...(text === "none" ? {} : { memoryLimit: { text, bytes: quantityBytes(text) } }) })));
   const baseline = values.baseline;
   return baseline ? limited.flatMap((settings) => [{ ...settings, baseline }, settings]) : limited;
@@ -344,15 +344,11 @@ interface Seeding {
   workloads: number;
 }
 
-/** kube-controller-manager is stopped while pods are created, so no ReplicaSet makes pods of its own. */
+/** The record of one of the sandbox's processes: kube-controller-manager and kwok are stopped while pods are created. */
 function processRecord(env: SandboxEnv, name: string): ProcessRecord {
   const record = readProcessRecords(layoutOf(env.dir).pidDir).find((candidate) => candidate.name === name);
   if (!record) throw new Error(`no ${name} record in ${layoutOf(env.dir).pidDir}`);
   return record;
-}
-
-function controllerManagerRecord(env: SandboxEnv): ProcessRecord {
-  return processRecord(env, "kube-controller-manager");
 }
 
 /**
@@ -389,7 +385,7 @@ async function stopControllerManager(env: SandboxEnv, kubeConfig: k8s.KubeConfig
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await until(`namespace ${namespace}'s default ServiceAccount`, () => core.readNamespacedServiceAccount({ namespace, name: "default" }).then(() => true).catch(() => undefined), 120_000);
   });
-  const manager = controllerManagerRecord(env);
+  const manager = processRecord(env, "kube-controller-manager");
   await stopProcesses([manager]);
   return manager;
 }
@@ -647,7 +643,6 @@ function removeCgroup(cgroup: MemoryCgroup | undefined): void {
 }
 
 function startOperator(env: SandboxEnv, kubeconfig: string, port: number, settings: RunSettings, run: number, cgroup: MemoryCgroup | undefined): ChildProcess {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_OPTIONS" && !name.startsWith("MALLOC_")));
   const logFile = join(env.dir, "logs", run === 1 ? "operator-bench.log" : `operator-bench-${run}.log`);
   const main = settings.baseline ? baselineMain! : join(repoRoot, "dist", "src", "main.js");
   // In the memory cgroup when there is one: the shell joins it and becomes node, so that Node
@@ -656,7 +651,7 @@ function startOperator(env: SandboxEnv, kubeconfig: string, port: number, settin
   const child = spawn(command, args, {
     cwd: repoRoot,
     env: {
-      ...inherited,
+      ...envWithoutProcessTuning(),
       ...env.variables,
       ...settings.env,
       KUBECONFIG: kubeconfig,

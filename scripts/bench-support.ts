@@ -1,5 +1,6 @@
-// What the benchmark scripts share: their log line, a sleep, a poll with a deadline, and the
-// ClusterUpgrades they apply and read.
+// What the benchmark scripts share: their log line, a sleep, a poll with a deadline, the
+// environment of a child whose process settings they choose, and the ClusterUpgrades they apply
+// and read.
 import * as k8s from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type ClusterUpgrade, type ClusterUpgradeSpec } from "../src/api/v1alpha1/types.js";
 
@@ -8,6 +9,14 @@ export function log(line: string): void {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * This process's environment without the variables that tune a Node process (NODE_OPTIONS and
+ * glibc's MALLOC_*): the base for a child started with settings of the bench's choosing.
+ */
+export function envWithoutProcessTuning(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_OPTIONS" && !name.startsWith("MALLOC_")));
+}
 
 /** Calls `probe` every `everyMs` until it returns a value, or throws after `timeoutMs` naming `what`. */
 export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs: number): Promise<T> {

@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { envWithoutProcessTuning } from "./bench-support.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const main = join(repoRoot, "dist", "src", "main.js");
@@ -42,8 +43,7 @@ function measure(modules: string[], nodeFlags: string[] = [], env: Record<string
     const usage = process.memoryUsage();
     process.stdout.write(JSON.stringify({ rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external }));
     process.exit(0);`;
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_OPTIONS" && !name.startsWith("MALLOC_")));
-  const run = spawnSync(process.execPath, ["--expose-gc", ...nodeFlags, "--input-type=module", "-e", script], { cwd: repoRoot, encoding: "utf8", env: { ...inherited, ...env } });
+  const run = spawnSync(process.execPath, ["--expose-gc", ...nodeFlags, "--input-type=module", "-e", script], { cwd: repoRoot, encoding: "utf8", env: { ...envWithoutProcessTuning(), ...env } });
   if (run.status !== 0) throw new Error(`importing ${modules.at(-1)} failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as Footprint;
 }
