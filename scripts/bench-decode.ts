@@ -1,4 +1,4 @@
-// npm run bench:decode [-- --pods 60000 --rounds 3]
+// npm run bench:decode [-- --pods 60000 --rounds 3 --encoding gzip|identity]
 //
 // How long, and how much memory, the operator spends reading a cluster's pods page by page, and
 // how much the slimmed pods keep once read, in the three ways it has had: the generated client
@@ -7,16 +7,19 @@
 // Interner per read, as KubeWorkloadReader.snapshot does now). All read the same pages, served from memory by a local HTTP server in this process, and keep what slimPod
 // keeps, so the difference is the client side alone: no API server, no sandbox. Each reading runs
 // in a fresh child process (node --expose-gc), so that one row's memory does not carry into the next.
+// Pages are gzipped, as kube-apiserver sends any response over 128 KiB to a client that accepts
+// gzip (client-node's HTTP client does); --encoding identity sends them as they are.
 import { execFile } from "node:child_process";
 import { parseArgs, promisify } from "node:util";
 import { createServer } from "node:http";
+import { gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import * as k8s from "@kubernetes/client-node";
 import { listAll, PAGE_SIZE } from "../src/kube/paged-list.js";
 import { LIST_PATHS, rawPages } from "../src/kube/raw-list.js";
 import { Interner, slimPod } from "../src/kube/slim.js";
 
-const { values } = parseArgs({ options: { pods: { type: "string", default: "60000" }, rounds: { type: "string", default: "3" }, child: { type: "string" }, server: { type: "string" } } });
+const { values } = parseArgs({ options: { pods: { type: "string", default: "60000" }, rounds: { type: "string", default: "3" }, encoding: { type: "string", default: "gzip" }, child: { type: "string" }, server: { type: "string" } } });
 const runChild = promisify(execFile);
 const podCount = Number(values.pods);
 const rounds = Number(values.rounds);
@@ -138,16 +141,21 @@ async function child(way: string, server: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (values.encoding !== "gzip" && values.encoding !== "identity") throw new Error(`--encoding is gzip or identity, not ${values.encoding}`);
   const served = pages();
   const bytes = served.reduce((sum, page) => sum + page.length, 0);
+  const gzipped = values.encoding === "gzip" ? served.map((page) => gzipSync(page)) : undefined;
   const server = createServer((req, res) => {
     const token = new URL(req.url ?? "/", "http://localhost").searchParams.get("continue");
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(served[token ? Number(token) / PAGE_SIZE : 0]);
+    const index = token ? Number(token) / PAGE_SIZE : 0;
+    const gzip = gzipped !== undefined && /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
+    res.writeHead(200, { "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}) });
+    res.end(gzip ? gzipped[index] : served[index]);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  console.log(`${podCount} pods in ${served.length} pages of ${PAGE_SIZE}, ${(bytes / 2 ** 20).toFixed(1)} MiB of JSON; Node ${process.version}`);
+  const sent = gzipped ? `, sent gzipped as ${(gzipped.reduce((sum, page) => sum + page.length, 0) / 2 ** 20).toFixed(1)} MiB` : "";
+  console.log(`${podCount} pods in ${served.length} pages of ${PAGE_SIZE}, ${(bytes / 2 ** 20).toFixed(1)} MiB of JSON${sent}; Node ${process.version}; NODE_OPTIONS=${process.env.NODE_OPTIONS ?? ""}`);
   const rows: Row[] = [];
   const run = async (way: string): Promise<Row> => {
     // Asynchronous, so that this process keeps serving the pages meanwhile.

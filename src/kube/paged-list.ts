@@ -18,8 +18,10 @@ export interface PageRequest {
 
 export interface Page<T> {
   /** May parse each item only when it is reached (raw-list.ts): the token is known first. Read once. */
-  readonly items: Iterable<T>;
+  readonly items: Iterable<T> | AsyncIterable<T>;
   metadata?: { _continue?: string };
+  /** Drops a page whose items will not be read, and what it holds open (its response). */
+  discard?: () => void;
 }
 
 /**
@@ -49,10 +51,12 @@ export async function listAll<T, U>(readPage: (request: PageRequest) => Promise<
           // One turn of the event loop, so that the request is on its way before parsing starts.
           await nextTurn();
         }
-        for (const item of page.items) kept.push(keep(item));
+        for await (const item of page.items) kept.push(keep(item));
         if (token === undefined) return kept;
       }
     } catch (error) {
+      // The next page was asked for and will not be read.
+      if (token !== undefined) pending.then((page) => page.discard?.(), () => undefined);
       if (token === undefined || attempt >= RESTARTS || readKubeError(error).statusCode !== 410) throw error;
     }
   }

@@ -2,15 +2,17 @@
 // item of a page into instances of their model classes, walking each field of each object; at
 // 60,000 pods that walk is most of the preflight's CPU and of its short-lived memory, and the
 // result is thrown away by slim.ts a moment later. Here a page is parsed with JSON.parse and
-// handed to the slimming function as it is.
+// handed to the slimming function as it is, item by item as the body arrives.
 //
-// Everything else stays the library's: the request is built by its ServerConfiguration, signed by
-// the KubeConfig's applySecurityAuthentication (so CancellableKubeConfig's timeout and reconcile
-// signal apply), and sent by its fetch layer; a refusal becomes its ApiException, which
-// classifyKubeError and listAll's 410 restart already read.
+// The rest is the library's: the request is built by its ServerConfiguration, signed by the
+// KubeConfig's applySecurityAuthentication (so CancellableKubeConfig's timeout, shared agent and
+// reconcile signal apply), and sent with node-fetch, the HTTP client its fetch layer uses; a
+// refusal becomes its ApiException, which classifyKubeError and listAll's 410 restart already read.
 //
 // What differs from the model classes: date-time fields stay strings. slim.ts keeps only one,
 // metadata.deletionTimestamp, and turns it back into a Date.
+import { StringDecoder } from "node:string_decoder";
+import fetch from "node-fetch";
 import * as k8s from "@kubernetes/client-node";
 import type { Page, PageRequest } from "./paged-list.js";
 
@@ -33,12 +35,14 @@ interface ListBody<T> {
 /**
  * A page reader for listAll over `path` of the KubeConfig's current cluster, with optional extra
  * query parameters (a field selector). Items are the API server's JSON, typed as `T`.
+ *
+ * The request is sent with node-fetch, as client-node's IsomorphicFetchHttpLibrary sends it, but
+ * its body is read as a stream (see readListBody) rather than through that library's text().
  */
 export function rawPages<T>(kubeConfig: k8s.KubeConfig, path: string, query: Record<string, string> = {}): (request: PageRequest) => Promise<Page<T>> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
   const server = new k8s.ServerConfiguration<Record<string, string>>(cluster.server, {});
-  const http = new k8s.IsomorphicFetchHttpLibrary();
   return async (request) => {
     const context = server.makeRequestContext(path, k8s.HttpMethod.GET);
     for (const [name, value] of Object.entries(query)) context.setQueryParam(name, value);
@@ -46,76 +50,141 @@ export function rawPages<T>(kubeConfig: k8s.KubeConfig, path: string, query: Rec
     if (request._continue !== undefined) context.setQueryParam("continue", request._continue);
     context.setHeaderParam("Accept", "application/json");
     await kubeConfig.applySecurityAuthentication(context);
-    const response = await http.send(context).toPromise();
-    const text = await response.body.text();
-    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+    // A page left unread (listAll failed before reaching it) is aborted, which closes its
+    // connection instead of leaving the response half-read on it.
+    const discard = new AbortController();
+    const signal = context.getSignal();
+    const response = await fetch(context.getUrl(), {
+      method: "GET",
+      headers: context.getHeaders(),
+      signal: signal === undefined ? discard.signal : AbortSignal.any([signal, discard.signal]),
+      agent: context.getAgent(),
+    });
+    if (response.status < 200 || response.status > 299) {
+      const text = await response.text();
       // The body is the API server's Status; readKubeError reads its reason and message from it.
-      throw new k8s.ApiException<string>(response.httpStatusCode, `HTTP-Code: ${response.httpStatusCode} listing ${path}`, text, response.headers);
+      throw new k8s.ApiException<string>(response.status, `HTTP-Code: ${response.status} listing ${path}`, text, Object.fromEntries(response.headers.entries()));
     }
-    const token = leadingContinue(text);
-    if (token === undefined) {
-      const list = JSON.parse(text) as ListBody<T>;
-      const found = list.metadata?.continue;
-      return { items: list.items ?? [], metadata: found ? { _continue: found } : {} };
-    }
-    // The token is known without parsing the page: listAll asks for the next page first, and the
-    // items are parsed one by one as it reads them.
-    return { items: eachItem<T>(text), metadata: token ? { _continue: token } : {} };
+    const page = await readListBody<T>(response.body, () => discard.abort());
+    return { ...page, discard: () => discard.abort() };
   };
 }
 
 /**
- * The items of a list body whose metadata leads (see leadingContinue), each parsed only when the
- * caller gets to it, without its managedFields.
+ * A list body read as it arrives, chunk by chunk. `abandon` is called when reading stops before
+ * the end (the caller stopped, or the body is malformed), to close what the body comes from.
  *
- * Parsing a page of 500 pods at once keeps all 500 whole pods alive until the last is slimmed:
- * a few megabytes that outlive V8's young generation and are copied into the old one, which is
- * then collected over and over with the snapshot in it. Parsed one at a time, a pod is garbage
- * as soon as it is slimmed. managedFields, which slim.ts never keeps, is a third of a pod's JSON
- * and most of its objects (an empty object per field), and is cut from the text before parsing.
+ * The API server writes a list's metadata, and so its continue token, before its items
+ * (`{"kind":..,"apiVersion":..,"metadata":{..,"continue":".."},"items":[..]}`). The page is
+ * returned as soon as that head has arrived: listAll asks for the next page first, and then reads
+ * this one's items, each parsed as its text completes and without its managedFields.
  *
- * Items are found by the text that separates two of them as the API server writes a typed list:
+ * Why: a page of 500 pods is several megabytes of text. Read whole, every page was a large
+ * buffer and a large string in V8's old generation, 120 of each for 60,000 pods, and the process
+ * held tens of megabytes of them between collections. Read this way, what is held is the chunk
+ * that arrived and the item being parsed, and each item is garbage as soon as it is slimmed.
+ * managedFields, which slim.ts never keeps, is a third of a pod's JSON and most of its objects
+ * (an empty object per field); it is cut from the text before parsing.
+ *
+ * Items are found by the text that separates two of them as the API server writes a list:
  * `},{"metadata":{`. Outside a JSON string that text can stand only between two objects of an
- * array whose objects start with metadata; should it stand somewhere inside an item (an array of
- * such objects in a field), the piece cut there has an unclosed brace and does not parse, and the
- * rest of the page is then parsed whole.
+ * array whose objects start with metadata. When it stands inside an item (a StatefulSet's
+ * volumeClaimTemplates), the text cut there leaves a brace unclosed and does not parse, so the
+ * cut is not made and the item goes on to the next separator. A body of another shape (indented,
+ * items before metadata, items null) is read whole and parsed at once.
  */
-export function* eachItem<T>(text: string): Generator<T> {
-  const body = itemsText(text);
-  if (body === undefined) {
-    yield* (JSON.parse(text) as ListBody<T>).items ?? [];
-    return;
-  }
-  const stripped = withoutManagedFields(body);
-  let index = 0;
-  let from = 0;
-  while (from < stripped.length) {
-    const at = stripped.indexOf(BETWEEN_ITEMS, from);
-    const end = at < 0 ? stripped.length : at + 1;
-    let item: T;
-    try {
-      item = JSON.parse(stripped.slice(from, end)) as T;
-    } catch {
-      yield* ((JSON.parse(text) as ListBody<T>).items ?? []).slice(index);
-      return;
+export async function readListBody<T>(body: AsyncIterable<Buffer | string>, abandon: () => void = () => undefined): Promise<Page<T>> {
+  const chunks = body[Symbol.asyncIterator]();
+  const decoder = new StringDecoder("utf8");
+  let text = "";
+  let ended = false;
+  const more = async (): Promise<void> => {
+    const next = await chunks.next();
+    if (next.done) {
+      text += decoder.end();
+      ended = true;
+    } else text += decoder.write(next.value);
+  };
+  try {
+    let items = text.indexOf(ITEMS_KEY);
+    while (items < 0 && !ended) {
+      // Only the new text can hold the key's start, with a few characters before it.
+      const searched = Math.max(0, text.length - ITEMS_KEY.length + 1);
+      await more();
+      items = text.indexOf(ITEMS_KEY, searched);
     }
-    yield item;
-    index++;
-    from = end + 1;
+    const token = items < 0 ? undefined : leadingContinue(text.slice(0, items + ITEMS_KEY.length));
+    if (token === undefined) {
+      while (!ended) await more();
+      const list = JSON.parse(text) as ListBody<T>;
+      const found = list.metadata?.continue;
+      return { items: list.items ?? [], metadata: found ? { _continue: found } : {} };
+    }
+    const rest = text.slice(items + ITEMS_KEY.length);
+    text = "";
+    return { items: streamedItems<T>(chunks, decoder, rest, ended, abandon), metadata: token ? { _continue: token } : {} };
+  } catch (error) {
+    if (!ended) {
+      abandon();
+      await chunks.return?.();
+    }
+    throw error;
+  }
+}
+
+/** The items of a list's `"items":[` array, from `text` (what has arrived after it) and the chunks still to come. */
+async function* streamedItems<T>(chunks: AsyncIterator<Buffer | string>, decoder: StringDecoder, text: string, ended: boolean, abandon: () => void): AsyncGenerator<T> {
+  // `text` starts at the first item not yet yielded.
+  let searchFrom = 0;
+  try {
+    for (;;) {
+      const at = text.indexOf(BETWEEN_ITEMS, searchFrom);
+      if (at >= 0) {
+        const item = parsed<T>(text.slice(0, at + 1));
+        if (item === undefined) {
+          // The separator stands inside this item: it goes on past it.
+          searchFrom = at + 1;
+          continue;
+        }
+        text = text.slice(at + 2);
+        searchFrom = 0;
+        yield item.value;
+        continue;
+      }
+      if (ended) break;
+      searchFrom = Math.max(0, text.length - BETWEEN_ITEMS.length + 1);
+      const next = await chunks.next();
+      if (next.done) {
+        text += decoder.end();
+        ended = true;
+      } else text += decoder.write(next.value);
+    }
+  } finally {
+    // Stopped early (the caller threw): the rest of the body is not read, and its source is closed
+    // rather than left half-read on a kept-alive connection.
+    if (!ended) {
+      abandon();
+      await chunks.return?.();
+    }
+  }
+  // What is left is the last item, then the array's and the body's closing `]}`. Parsed as an
+  // array, it may also be none (an empty list) or several items the separator did not split.
+  const end = text.trimEnd();
+  if (!end.endsWith("]}")) throw new SyntaxError(`a list body ends with ${JSON.stringify(end.slice(-40))}, not with its items`);
+  yield* JSON.parse(`[${withoutManagedFields(end.slice(0, -2))}]`) as T[];
+}
+
+/** The item in `piece`, without its managedFields; undefined when the piece is not one whole JSON value. */
+function parsed<T>(piece: string): { value: T } | undefined {
+  try {
+    return { value: JSON.parse(withoutManagedFields(piece)) as T };
+  } catch {
+    return undefined;
   }
 }
 
 const BETWEEN_ITEMS = '},{"metadata":{';
 const ITEMS_KEY = '"items":[';
-
-/** The text inside `"items":[...]` when it is the body's last field; undefined otherwise. */
-function itemsText(text: string): string | undefined {
-  const start = text.indexOf(ITEMS_KEY);
-  let end = text.length;
-  while (end > 0 && /\s/.test(text[end - 1])) end--;
-  if (start < 0 || !text.startsWith("]}", end - 2)) return undefined;
-  return text.slice(start + ITEMS_KEY.length, end - 2);
-}
 
 const MANAGED_FIELDS_KEY = '"managedFields":[';
 const QUOTE = 0x22;

@@ -2,14 +2,18 @@
 // against a local server that can leave requests without an answer.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { type Agent as HttpsAgent, createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import * as k8s from "@kubernetes/client-node";
 import { CancellableKubeConfig } from "../../../src/kube/cancellable-kubeconfig.js";
+import { listAll } from "../../../src/kube/paged-list.js";
+import { LIST_PATHS, rawPages } from "../../../src/kube/raw-list.js";
 import { kubeLeaseClient } from "../../../src/runtime/leader-election.js";
 import { CANCEL_REASONS, runWithSignal } from "../../../src/runtime/cancellation.js";
 import { CancelledError, isCancelled, TimedOutError } from "../../../src/util/errors.js";
@@ -140,6 +144,19 @@ describe("CancellableKubeConfig over TLS", () => {
     handshakes = 0;
     server = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert: caPem }, (req, res) => {
       req.resume();
+      const requested = new URL(req.url ?? "/", "http://localhost");
+      if (requested.pathname === LIST_PATHS.pods) {
+        // Three pages of 200 pods, gzipped as the API server sends a large response, each page
+        // larger than what the sockets and streams on the way buffer.
+        const page = Number(requested.searchParams.get("continue") ?? "0");
+        const items = Array.from({ length: 200 }, (_, index) => ({
+          metadata: { name: `p-${page * 200 + index}`, namespace: "shop", annotations: { noise: randomBytes(4096).toString("hex") }, managedFields: [{ manager: "m", fieldsV1: { "f:spec": {} } }] },
+          spec: { nodeName: "n" },
+        }));
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+        res.end(gzipSync(JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: page < 2 ? { continue: String(page + 1) } : {}, items })));
+        return;
+      }
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ apiVersion: "v1", kind: "NamespaceList", metadata: {}, items: [] }));
     });
@@ -170,6 +187,35 @@ describe("CancellableKubeConfig over TLS", () => {
     const core = tlsConfig(Buffer.from(caPem).toString("base64")).makeApiClient(k8s.CoreV1Api);
     for (let index = 0; index < 5; index++) await core.listNamespace();
     assert.equal(handshakes, 1);
+  });
+
+  it("reads gzipped list pages as they stream, over the same kept-alive connection", async () => {
+    const config = tlsConfig(Buffer.from(caPem).toString("base64"));
+    for (let round = 0; round < 2; round++) {
+      const pods = await listAll(rawPages<k8s.V1Pod>(config, LIST_PATHS.pods), (pod) => pod);
+      assert.equal(pods.length, 600);
+      assert.equal(pods[599].metadata?.name, "p-599");
+      assert.equal(pods[0].metadata?.managedFields, null);
+    }
+    // listAll asks for a page while it reads the one before: at most two connections.
+    assert.ok(handshakes <= 2, `${handshakes} TLS handshakes`);
+  });
+
+  it("leaves no connection half-read when a list fails while pages are in flight", async () => {
+    const config = tlsConfig(Buffer.from(caPem).toString("base64"));
+    const context = new k8s.RequestContext(`${url}${LIST_PATHS.pods}`, k8s.HttpMethod.GET);
+    await config.applySecurityAuthentication(context);
+    const agent = context.getAgent() as HttpsAgent;
+    await assert.rejects(
+      listAll(rawPages<k8s.V1Pod>(config, LIST_PATHS.pods), () => {
+        throw new Error("slimming failed");
+      }),
+      /slimming failed/,
+    );
+    // The page being read and the next one asked for are read to their end or closed: no socket
+    // stays taken by a response nobody reads.
+    for (let waited = 0; Object.keys(agent.sockets).length > 0 && waited < 50; waited++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(Object.keys(agent.sockets), []);
   });
 
   it("shares an agent only between requests with the same TLS settings", async () => {

@@ -4,9 +4,10 @@
 import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import * as k8s from "@kubernetes/client-node";
 import { listAll } from "../../../src/kube/paged-list.js";
-import { eachItem, leadingContinue, LIST_PATHS, rawPages, withoutManagedFields } from "../../../src/kube/raw-list.js";
+import { leadingContinue, LIST_PATHS, rawPages, readListBody, withoutManagedFields } from "../../../src/kube/raw-list.js";
 import { slimPod } from "../../../src/kube/slim.js";
 import { KubeWorkloadReader } from "../../../src/kube/workloads.js";
 import { CancellableKubeConfig } from "../../../src/kube/cancellable-kubeconfig.js";
@@ -161,39 +162,76 @@ describe("raw list pages", () => {
       assert.equal(withoutManagedFields(cut), cut);
     });
 
-    it("yields the items of a page one by one, as a whole parse would", () => {
-      const items = [pod("a"), pod("b"), pod("c")];
-      assert.deepEqual([...eachItem(listText(items))], items.map(withoutFields));
-      assert.deepEqual([...eachItem(`${listText(items)}\n`)], items.map(withoutFields));
-      assert.deepEqual([...eachItem(listText([]))], []);
-      assert.deepEqual([...eachItem(listText(null))], []);
-      // Indented, items not last, or no items at all: the whole body is parsed.
-      assert.deepEqual([...eachItem(listText(items, 2))], items);
-      assert.deepEqual([...eachItem(JSON.stringify({ items, metadata: {} }))], items);
-      assert.deepEqual([...eachItem(JSON.stringify({ kind: "Status" }))], []);
+    /** A body as it arrives: buffers of `size` bytes, cut anywhere, even inside a character. */
+    const arriving = (text: string, size: number): Readable => {
+      const bytes = Buffer.from(text);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+      return Readable.from(chunks);
+    };
+    const readAll = async <T>(text: string, size: number): Promise<{ items: T[]; token?: string }> => {
+      const page = await readListBody<T>(arriving(text, size));
+      const items: T[] = [];
+      for await (const item of page.items) items.push(item);
+      return { items, token: page.metadata?._continue };
+    };
+    const sizes = [1, 7, 64, 1000, 1 << 20];
+
+    it("yields the items of a page one by one, as a whole parse would, however the body is cut", async () => {
+      const items = [pod("a"), pod("b", { status: { message: "caf\u00e9 \u2713 \ud83d\ude80" } }), pod("c")];
+      for (const size of sizes) {
+        assert.deepEqual(await readAll(listText(items), size), { items: items.map(withoutFields), token: "t" }, `chunks of ${size}`);
+        assert.deepEqual((await readAll(`${listText(items)}\n`, size)).items, items.map(withoutFields));
+        assert.deepEqual((await readAll(listText(items.slice(0, 1)), size)).items, [withoutFields(items[0])]);
+        assert.deepEqual((await readAll(listText([]), size)).items, []);
+        assert.deepEqual((await readAll(listText(null), size)).items, []);
+        // Indented, items not last, or no items at all: the whole body is parsed.
+        assert.deepEqual(await readAll(listText(items, 2), size), { items, token: "t" });
+        assert.deepEqual(await readAll(JSON.stringify({ items, metadata: { continue: "u" } }), size), { items, token: "u" });
+        assert.deepEqual(await readAll(JSON.stringify({ kind: "Status" }), size), { items: [], token: undefined });
+      }
     });
 
-    it("parses each item only when it is reached", () => {
-      const items = eachItem<{ metadata: { name: string } }>(listText([pod("a"), pod("b")]).replace('"name":"b"', '"name":"b",}'));
+    it("returns the page once its head has arrived, and parses each item only when it is reached", async () => {
+      const text = listText([pod("a"), pod("b")]).replace('"name":"b"', '"name":"b",}');
+      const head = text.slice(0, text.indexOf('"items":[') + 9);
+      let sent = 0;
+      const body = Readable.from((function* () {
+        for (const chunk of [head, text.slice(head.length, head.length + 100), text.slice(head.length + 100)]) {
+          sent++;
+          yield Buffer.from(chunk);
+        }
+      })());
+      const page = await readListBody<{ metadata: { name: string } }>(body);
+      assert.equal(page.metadata?._continue, "t");
+      assert.ok(sent <= 2, `${sent} chunks read before the items were asked for`);
       // The second item is broken; the first is still read before anything fails.
-      const first = items.next();
+      const items = (page.items as AsyncIterable<{ metadata: { name: string } }>)[Symbol.asyncIterator]();
+      const first = await items.next();
       assert.equal(first.done ? undefined : first.value.metadata.name, "a");
-      assert.throws(() => items.next(), SyntaxError);
+      await assert.rejects(items.next(), SyntaxError);
+      // A body cut short is an error, not a shorter list.
+      await assert.rejects(readAll(listText([pod("a"), pod("b")]).slice(0, -30), 64), SyntaxError);
     });
 
-    it("falls back to the whole page when an item holds objects that start with metadata", () => {
+    it("closes the body when the reader stops early", async () => {
+      const body = arriving(listText([pod("a"), pod("b"), pod("c")]), 64);
+      const page = await readListBody<object>(body);
+      for await (const item of page.items) {
+        assert.ok(item);
+        break;
+      }
+      assert.ok(body.destroyed);
+    });
+
+    it("keeps an item whole when it holds objects that start with metadata", async () => {
       // A StatefulSet's volumeClaimTemplates: the separator text stands inside the item.
       const claim = (name: string) => ({ metadata: { name }, spec: { accessModes: ["ReadWriteOnce"] } });
       const statefulSet = (name: string) => ({ metadata: { name, managedFields }, spec: { volumeClaimTemplates: [claim("data"), claim("logs"), claim("tmp")] } });
       const items = [statefulSet("s-1"), statefulSet("s-2"), statefulSet("s-3")];
       const text = JSON.stringify({ kind: "StatefulSetList", apiVersion: "apps/v1", metadata: {}, items });
       assert.ok(text.includes('},{"metadata":{"name":"logs"'));
-      // The pieces before the first bad cut are kept; the rest come from the whole parse (with managedFields).
-      assert.deepEqual(
-        [...eachItem(text)].map((item) => (item as { metadata: { name: string } }).metadata.name),
-        ["s-1", "s-2", "s-3"],
-      );
-      assert.deepEqual(([...eachItem(text)] as { spec: unknown }[]).map((item) => item.spec), items.map((item) => item.spec));
+      for (const size of sizes) assert.deepEqual((await readAll(text, size)).items, items.map(withoutFields), `chunks of ${size}`);
     });
   });
 });
