@@ -24,9 +24,57 @@ const runChild = promisify(execFile);
 const podCount = Number(values.pods);
 const rounds = Number(values.rounds);
 
-/** A pod as kube-apiserver sends it for a Deployment's replica: about 3 KiB of JSON. */
+const at = "2026-11-29T10:00:00Z";
+const leaves = (...names: string[]): Record<string, object> => Object.fromEntries([".", ...names].map((name) => [name === "." ? name : `f:${name}`, {}]));
+const condition = leaves("lastProbeTime", "lastTransitionTime", "status", "type");
+/**
+ * The managed fields of such a pod as the API server keeps them: kube-controller-manager's for
+ * what it created from the ReplicaSet's template, the kubelet's for the status. Every field set is
+ * a key, and most of a pod's JSON.
+ */
+const managedFields = [
+  {
+    manager: "kube-controller-manager",
+    operation: "Update",
+    apiVersion: "v1",
+    time: at,
+    fieldsType: "FieldsV1",
+    fieldsV1: {
+      "f:metadata": { "f:generateName": {}, "f:labels": leaves("app", "pod-template-hash"), "f:ownerReferences": { ".": {}, 'k:{"uid":"rs-uid"}': {} } },
+      "f:spec": {
+        "f:containers": {
+          'k:{"name":"web"}': {
+            ...leaves("image", "imagePullPolicy", "name", "terminationMessagePath", "terminationMessagePolicy"),
+            "f:ports": { ".": {}, 'k:{"containerPort":8080,"protocol":"TCP"}': leaves("containerPort", "protocol") },
+            "f:readinessProbe": { ...leaves("failureThreshold", "periodSeconds", "successThreshold", "timeoutSeconds"), "f:httpGet": leaves("path", "port", "scheme") },
+            "f:resources": { ".": {}, "f:limits": leaves("memory"), "f:requests": leaves("cpu", "memory") },
+            "f:volumeMounts": { ".": {}, 'k:{"mountPath":"/var/run/secrets/kubernetes.io/serviceaccount"}': leaves("mountPath", "name", "readOnly") },
+          },
+        },
+        ...leaves("dnsPolicy", "enableServiceLinks", "restartPolicy", "schedulerName", "securityContext", "serviceAccountName", "terminationGracePeriodSeconds"),
+      },
+    },
+  },
+  {
+    manager: "kubelet",
+    operation: "Update",
+    apiVersion: "v1",
+    time: at,
+    subresource: "status",
+    fieldsType: "FieldsV1",
+    fieldsV1: {
+      "f:status": {
+        "f:conditions": Object.fromEntries(["ContainersReady", "Initialized", "PodReadyToStartContainers", "PodScheduled", "Ready"].map((type) => [`k:{"type":"${type}"}`, condition])),
+        ...leaves("containerStatuses", "hostIP", "phase", "podIP", "startTime"),
+        "f:hostIPs": { ".": {}, 'k:{"ip":"10.0.1.10"}': leaves("ip") },
+        "f:podIPs": { ".": {}, 'k:{"ip":"10.1.0.1"}': leaves("ip") },
+      },
+    },
+  },
+];
+
+/** A pod as kube-apiserver sends it for a Deployment's replica: about 5 KiB of JSON. */
 function pod(index: number): object {
-  const at = "2026-11-29T10:00:00Z";
   return {
     metadata: {
       name: `web-${index}`,
@@ -36,10 +84,7 @@ function pod(index: number): object {
       creationTimestamp: at,
       labels: { app: "web", "pod-template-hash": "5d8f7c9b6" },
       ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d8f7c9b6", uid: "rs-uid", controller: true, blockOwnerDeletion: true }],
-      managedFields: [
-        { manager: "kube-controller-manager", operation: "Update", apiVersion: "v1", time: at, fieldsType: "FieldsV1", fieldsV1: { "f:metadata": { "f:labels": { ".": {}, "f:app": {} }, "f:ownerReferences": {} }, "f:spec": { "f:containers": {} } } },
-        { manager: "kubelet", operation: "Update", apiVersion: "v1", time: at, subresource: "status", fieldsType: "FieldsV1", fieldsV1: { "f:status": { "f:conditions": {}, "f:containerStatuses": {}, "f:phase": {} } } },
-      ],
+      managedFields,
     },
     spec: {
       nodeName: `node-${index % 2000}`,

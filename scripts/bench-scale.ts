@@ -201,20 +201,31 @@ function runSettings(): RunSettings[] {
 
 /**
  * Builds `revision` in a temporary directory (its files from git archive, this checkout's
- * node_modules) and returns its dist/src/main.js. The dependencies must not differ between the two.
+ * node_modules) and returns its dist/src/main.js. Every package the revision locks must be in this
+ * checkout's lock at the same version; this checkout may have more.
  */
 function buildBaseline(revision: string): string {
   const dir = mkdtempSync(join(tmpdir(), "eksup-bench-baseline-"));
   const archive = spawnSync("sh", ["-c", 'git -C "$0" archive "$1" | tar -x -C "$2"', repoRoot, revision, dir], { stdio: "inherit" });
   if (archive.status !== 0) throw new Error(`git archive ${revision} failed`);
-  if (readFileSync(join(dir, "package-lock.json"), "utf8") !== readFileSync(join(repoRoot, "package-lock.json"), "utf8")) {
-    throw new Error(`${revision} has other dependencies (package-lock.json differs): its build would run on this checkout's node_modules`);
+  const missing = packagesMissing(join(dir, "package-lock.json"), join(repoRoot, "package-lock.json"));
+  if (missing.length > 0) {
+    throw new Error(`${revision} needs packages this checkout's node_modules lacks or has at another version (${missing.slice(0, 5).join(", ")}): its build would run on them`);
   }
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
   log(`building ${revision} in ${dir}`);
   const built = spawnSync(join(repoRoot, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: dir, stdio: "inherit" });
   if (built.status !== 0) throw new Error(`building ${revision} failed`);
   return join(dir, "dist", "src", "main.js");
+}
+
+/** The packages (`node_modules/...@version`) locked in `baseLock` that `lock` has not at that version. */
+function packagesMissing(baseLock: string, lock: string): string[] {
+  const read = (file: string) => (JSON.parse(readFileSync(file, "utf8")) as { packages?: Record<string, { version?: string }> }).packages ?? {};
+  const have = read(lock);
+  return Object.entries(read(baseLock))
+    .filter(([path, entry]) => path !== "" && have[path]?.version !== entry.version)
+    .map(([path, entry]) => `${path}@${entry.version ?? "?"}`);
 }
 
 const RUNS = runSettings();

@@ -171,15 +171,24 @@ async function* streamedItems<T>(chunks: AsyncIterator<Buffer | string>, decoder
   // array, it may also be none (an empty list) or several items the separator did not split.
   const end = text.trimEnd();
   if (!end.endsWith("]}")) throw new SyntaxError(`a list body ends with ${JSON.stringify(end.slice(-40))}, not with its items`);
-  yield* JSON.parse(`[${withoutManagedFields(end.slice(0, -2))}]`) as T[];
+  const last = parsed<T[]>(`[${end.slice(0, -2)}]`);
+  if (last === undefined) throw new SyntaxError(`the last items of a list body do not parse: ${JSON.stringify(end.slice(0, 200))}`);
+  yield* last.value;
 }
 
-/** The item in `piece`, without its managedFields; undefined when the piece is not one whole JSON value. */
+/**
+ * The JSON value in `piece`, without its managedFields; undefined when the piece is not one whole
+ * JSON value. The quick cut is tried first (see withoutManagedFields), then the exact one.
+ */
 function parsed<T>(piece: string): { value: T } | undefined {
   try {
-    return { value: JSON.parse(withoutManagedFields(piece)) as T };
+    return { value: JSON.parse(withoutManagedFields(piece, false)) as T };
   } catch {
-    return undefined;
+    try {
+      return { value: JSON.parse(withoutManagedFields(piece)) as T };
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -196,23 +205,33 @@ const CLOSE_BRACE = 0x7d;
 
 /**
  * The JSON text with the value of every "managedFields" key replaced by null. Outside a string the
- * key's quotes cannot be escaped, so every match is a key; the value's end is found by counting
- * brackets outside strings. Text whose array does not close is returned as it is.
+ * key's quotes cannot be escaped, so every match is a key. Text whose array does not close is
+ * returned as it is.
+ *
+ * Exact (the default), the value's end is found by counting brackets outside strings: a scan of
+ * every string of it, and managedFields is mostly strings (a key per field). The quick cut, when
+ * no `[` comes before the array's first `]`, ends the value at that `]`: managedFields holds no
+ * array of its own (fieldsV1 is objects of objects), so that `]` closes it unless it stands inside
+ * a string. In that one case the cut text has an odd number of unescaped quotes, the cut ending
+ * inside a string it started outside of, and cannot parse: a caller that parses the result knows
+ * the quick cut was right when the parse succeeds.
  */
-export function withoutManagedFields(text: string): string {
+export function withoutManagedFields(text: string, exact = true): string {
   let at = text.indexOf(MANAGED_FIELDS_KEY);
   if (at < 0) return text;
   const kept: string[] = [];
   let from = 0;
   while (at >= 0) {
     const open = at + MANAGED_FIELDS_KEY.length - 1;
-    let depth = 0;
-    let index = open;
-    for (; index < text.length; index++) {
-      const code = text.charCodeAt(index);
-      if (code === QUOTE) index = closingQuote(text, index);
-      else if (code === OPEN_BRACKET || code === OPEN_BRACE) depth++;
-      else if ((code === CLOSE_BRACKET || code === CLOSE_BRACE) && --depth === 0) break;
+    let index = exact ? -1 : text.indexOf("]", open);
+    if (index < 0 || text.lastIndexOf("[", index) !== open) {
+      let depth = 0;
+      for (index = open; index < text.length; index++) {
+        const code = text.charCodeAt(index);
+        if (code === QUOTE) index = closingQuote(text, index);
+        else if (code === OPEN_BRACKET || code === OPEN_BRACE) depth++;
+        else if ((code === CLOSE_BRACKET || code === CLOSE_BRACE) && --depth === 0) break;
+      }
     }
     if (index >= text.length) return text;
     kept.push(text.slice(from, open), "null");

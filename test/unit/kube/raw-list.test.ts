@@ -156,10 +156,15 @@ describe("raw list pages", () => {
       const parsed = JSON.parse(stripped) as { items: object[] };
       assert.deepEqual(parsed.items, [withoutFields(pod("a")), withoutFields(pod("b"))]);
       // Nothing to cut, or an array that never closes: the text as it came.
-      const plain = JSON.stringify({ items: [{ metadata: { name: "x" } }] });
-      assert.equal(withoutManagedFields(plain), plain);
+      const bare = JSON.stringify({ items: [{ metadata: { name: "x" } }] });
+      assert.equal(withoutManagedFields(bare), bare);
       const cut = text.slice(0, text.indexOf('"fieldsType"'));
       assert.equal(withoutManagedFields(cut), cut);
+      // The quick cut: the exact cut's text when no string of managedFields holds a `]`, and text
+      // that cannot parse when one does (the key 'k:{"uid":"3a]}"}' above).
+      const plain = listText([{ metadata: { name: "a", managedFields: [{ manager: "kubelet", fieldsV1: { "f:status": { 'k:{"type":"Ready"}': {} } } }] }, spec: { containers: [] } }]);
+      assert.equal(withoutManagedFields(plain, false), withoutManagedFields(plain));
+      assert.throws(() => JSON.parse(withoutManagedFields(text, false)), SyntaxError);
     });
 
     /** A body as it arrives: buffers of `size` bytes, cut anywhere, even inside a character. */
