@@ -761,7 +761,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
   const gone = (name: string): Promise<true> => until(`ClusterUpgrade ${name} to be gone`, async () => ((await read(name).then(() => false).catch(() => true)) ? true : undefined), 120_000);
   try {
     sampler.phase = "startup";
-    await until("the operator to be ready", async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined), 120_000);
+    await until("the operator to be ready", alive(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined)), 120_000);
     sampler.phase = "idle";
     const idleStart = Date.now();
     log(`run ${run} (${settings.label}, ${limitNote}): operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
