@@ -130,6 +130,7 @@ describe("CancellableKubeConfig over TLS", () => {
   let server: HttpsServer;
   let url = "";
   let handshakes = 0;
+  let gzipped = 0;
   let caPem = "";
 
   before(function () {
@@ -153,8 +154,15 @@ describe("CancellableKubeConfig over TLS", () => {
           metadata: { name: `p-${page * 200 + index}`, namespace: "shop", annotations: { noise: randomBytes(4096).toString("hex") }, managedFields: [{ manager: "m", fieldsV1: { "f:spec": {} } }] },
           spec: { nodeName: "n" },
         }));
+        const body = JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: page < 2 ? { continue: String(page + 1) } : {}, items });
+        if (!/\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(body);
+          return;
+        }
+        gzipped++;
         res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
-        res.end(gzipSync(JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: page < 2 ? { continue: String(page + 1) } : {}, items })));
+        res.end(gzipSync(body));
         return;
       }
       res.writeHead(200, { "content-type": "application/json" });
@@ -191,12 +199,14 @@ describe("CancellableKubeConfig over TLS", () => {
 
   it("reads gzipped list pages as they stream, over the same kept-alive connection", async () => {
     const config = tlsConfig(Buffer.from(caPem).toString("base64"));
+    gzipped = 0;
     for (let round = 0; round < 2; round++) {
       const pods = await listAll(rawPages<k8s.V1Pod>(config, LIST_PATHS.pods), (pod) => pod);
       assert.equal(pods.length, 600);
       assert.equal(pods[599].metadata?.name, "p-599");
       assert.equal(pods[0].metadata?.managedFields, null);
     }
+    assert.equal(gzipped, 6, "every page asked for gzipped");
     // listAll asks for a page while it reads the one before: at most two connections.
     assert.ok(handshakes <= 2, `${handshakes} TLS handshakes`);
   });
