@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import * as k8s from "@kubernetes/client-node";
 import { CancellableKubeConfig } from "../../../src/kube/cancellable-kubeconfig.js";
 import { listAll } from "../../../src/kube/paged-list.js";
-import { LIST_PATHS, rawPages } from "../../../src/kube/raw-list.js";
+import { LIST_PATHS, listCompression, rawPages } from "../../../src/kube/raw-list.js";
 import { kubeLeaseClient } from "../../../src/runtime/leader-election.js";
 import { CANCEL_REASONS, runWithSignal } from "../../../src/runtime/cancellation.js";
 import { CancelledError, isCancelled, TimedOutError } from "../../../src/util/errors.js";
@@ -209,6 +209,25 @@ describe("CancellableKubeConfig over TLS", () => {
     assert.equal(gzipped, 6, "every page asked for gzipped");
     // listAll asks for a page while it reads the one before: at most two connections.
     assert.ok(handshakes <= 2, `${handshakes} TLS handshakes`);
+  });
+
+  it("asks for plain pages when KUBE_LIST_COMPRESSION is none", async () => {
+    const config = tlsConfig(Buffer.from(caPem).toString("base64"));
+    gzipped = 0;
+    const before = process.env.KUBE_LIST_COMPRESSION;
+    process.env.KUBE_LIST_COMPRESSION = "none";
+    try {
+      const pods = await listAll(rawPages<k8s.V1Pod>(config, LIST_PATHS.pods), (pod) => pod);
+      assert.equal(pods.length, 600);
+      assert.equal(pods[0].metadata?.managedFields, null);
+    } finally {
+      if (before === undefined) delete process.env.KUBE_LIST_COMPRESSION;
+      else process.env.KUBE_LIST_COMPRESSION = before;
+    }
+    assert.equal(gzipped, 0);
+    assert.equal(listCompression({}), "gzip");
+    assert.equal(listCompression({ KUBE_LIST_COMPRESSION: " none " }), "none");
+    assert.throws(() => listCompression({ KUBE_LIST_COMPRESSION: "br" }), /KUBE_LIST_COMPRESSION must be gzip or none, got "br"/);
   });
 
   it("leaves no connection half-read when a list fails while pages are in flight", async () => {
