@@ -112,82 +112,90 @@ export function listCompression(env: Record<string, string | undefined> = proces
  * items before metadata, items null) is read whole and parsed at once.
  */
 export async function readListBody<T>(body: AsyncIterable<Buffer | string>, abandon: () => void = () => undefined): Promise<Page<T>> {
-  const chunks = body[Symbol.asyncIterator]();
-  const decoder = new StringDecoder("utf8");
-  let text = "";
-  let ended = false;
-  const more = async (): Promise<void> => {
-    const next = await chunks.next();
-    if (next.done) {
-      text += decoder.end();
-      ended = true;
-    } else text += decoder.write(next.value);
-  };
+  const arriving = new ArrivingText(body[Symbol.asyncIterator](), abandon);
   try {
-    let items = text.indexOf(ITEMS_KEY);
-    while (items < 0 && !ended) {
+    let items = -1;
+    while (items < 0 && !arriving.ended) {
       // Only the new text can hold the key's start, with a few characters before it.
-      const searched = Math.max(0, text.length - ITEMS_KEY.length + 1);
-      await more();
-      items = text.indexOf(ITEMS_KEY, searched);
+      const searched = Math.max(0, arriving.text.length - ITEMS_KEY.length + 1);
+      await arriving.more();
+      items = arriving.text.indexOf(ITEMS_KEY, searched);
     }
-    const token = items < 0 ? undefined : leadingContinue(text.slice(0, items + ITEMS_KEY.length));
+    const token = items < 0 ? undefined : leadingContinue(arriving.text.slice(0, items + ITEMS_KEY.length));
     if (token === undefined) {
-      while (!ended) await more();
-      const list = JSON.parse(text) as ListBody<T>;
+      while (!arriving.ended) await arriving.more();
+      const list = JSON.parse(arriving.text) as ListBody<T>;
       const found = list.metadata?.continue;
       return { items: list.items ?? [], metadata: found ? { _continue: found } : {} };
     }
-    const rest = text.slice(items + ITEMS_KEY.length);
-    text = "";
-    return { items: streamedItems<T>(chunks, decoder, rest, ended, abandon), metadata: token ? { _continue: token } : {} };
+    arriving.text = arriving.text.slice(items + ITEMS_KEY.length);
+    return { items: streamedItems<T>(arriving), metadata: token ? { _continue: token } : {} };
   } catch (error) {
-    if (!ended) {
-      abandon();
-      await chunks.return?.();
-    }
+    await arriving.close();
     throw error;
   }
 }
 
-/** The items of a list's `"items":[` array, from `text` (what has arrived after it) and the chunks still to come. */
-async function* streamedItems<T>(chunks: AsyncIterator<Buffer | string>, decoder: StringDecoder, text: string, ended: boolean, abandon: () => void): AsyncGenerator<T> {
-  // `text` starts at the first item not yet yielded.
+/** A body's text as it arrives: what has come and is not used yet, and whether the body has ended. */
+class ArrivingText {
+  text = "";
+  ended = false;
+  private readonly decoder = new StringDecoder("utf8");
+
+  constructor(
+    private readonly chunks: AsyncIterator<Buffer | string>,
+    private readonly abandon: () => void,
+  ) {}
+
+  /** Adds the next chunk to the text, or marks the end. */
+  async more(): Promise<void> {
+    const next = await this.chunks.next();
+    if (next.done) {
+      this.text += this.decoder.end();
+      this.ended = true;
+    } else this.text += this.decoder.write(next.value);
+  }
+
+  /**
+   * Stops before the end (the caller threw, or the body is malformed): the rest is not read, and
+   * its source is closed rather than left half-read on a kept-alive connection.
+   */
+  async close(): Promise<void> {
+    if (this.ended) return;
+    this.abandon();
+    await this.chunks.return?.();
+  }
+}
+
+/** The items of a list's `"items":[` array; `arriving.text` starts after that key. */
+async function* streamedItems<T>(arriving: ArrivingText): AsyncGenerator<T> {
+  // The text starts at the first item not yet yielded.
   let searchFrom = 0;
   try {
     for (;;) {
-      const at = text.indexOf(BETWEEN_ITEMS, searchFrom);
+      const at = arriving.text.indexOf(BETWEEN_ITEMS, searchFrom);
       if (at >= 0) {
-        const item = parsed<T>(text.slice(0, at + 1));
+        const item = parsed<T>(arriving.text.slice(0, at + 1));
         if (item === undefined) {
           // The separator stands inside this item: it goes on past it.
           searchFrom = at + 1;
           continue;
         }
-        text = text.slice(at + 2);
+        arriving.text = arriving.text.slice(at + 2);
         searchFrom = 0;
         yield item.value;
         continue;
       }
-      if (ended) break;
-      searchFrom = Math.max(0, text.length - BETWEEN_ITEMS.length + 1);
-      const next = await chunks.next();
-      if (next.done) {
-        text += decoder.end();
-        ended = true;
-      } else text += decoder.write(next.value);
+      if (arriving.ended) break;
+      searchFrom = Math.max(0, arriving.text.length - BETWEEN_ITEMS.length + 1);
+      await arriving.more();
     }
   } finally {
-    // Stopped early (the caller threw): the rest of the body is not read, and its source is closed
-    // rather than left half-read on a kept-alive connection.
-    if (!ended) {
-      abandon();
-      await chunks.return?.();
-    }
+    await arriving.close();
   }
   // What is left is the last item, then the array's and the body's closing `]}`. Parsed as an
   // array, it may also be none (an empty list) or several items the separator did not split.
-  const end = text.trimEnd();
+  const end = arriving.text.trimEnd();
   if (!end.endsWith("]}")) throw new SyntaxError(`a list body ends with ${JSON.stringify(end.slice(-40))}, not with its items`);
   const last = parsed<T[]>(`[${end.slice(0, -2)}]`);
   if (last === undefined) throw new SyntaxError(`the last items of a list body do not parse: ${JSON.stringify(end.slice(0, 200))}`);
