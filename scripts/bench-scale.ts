@@ -1,6 +1,6 @@
 // npm run bench:scale: the operator's cost on a large cluster. Seeds a private sandbox with N kwok
 // nodes in managed and self-managed groups and M pods already bound to them, runs the operator
-// from the build (node dist/src/main.js) with config/manager's NODE_OPTIONS and MALLOC_* variables,
+// from the build (node dist/operator/main.js, the bundle the image runs) with config/manager's NODE_OPTIONS and MALLOC_* variables,
 // in a memory cgroup of config/manager's memory limit when the machine allows one (Node sizes V8's
 // heap from that limit, so without it the operator runs with a heap sized for the whole machine),
 // and measures, while sampling its RSS, V8 heap and CPU:
@@ -27,7 +27,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { Agent, request } from "node:https";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
@@ -201,8 +201,9 @@ function runSettings(): RunSettings[] {
 
 /**
  * Builds `revision` in a temporary directory (its files from git archive, this checkout's
- * node_modules) and returns its dist/src/main.js. Every package the revision locks must be in this
- * checkout's lock at the same version; this checkout may have more.
+ * node_modules) with its own `npm run build`, and returns the file its image runs: the bundle
+ * (dist/operator/main.js), or dist/src/main.js for a revision from before the bundle. Every package
+ * the revision locks must be in this checkout's lock at the same version; this checkout may have more.
  */
 function buildBaseline(revision: string): string {
   const dir = mkdtempSync(join(tmpdir(), "eksup-bench-baseline-"));
@@ -214,9 +215,15 @@ function buildBaseline(revision: string): string {
   }
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
   log(`building ${revision} in ${dir}`);
-  const built = spawnSync(join(repoRoot, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: dir, stdio: "inherit" });
+  const built = spawnSync("npm", ["run", "build"], { cwd: dir, stdio: "inherit" });
   if (built.status !== 0) throw new Error(`building ${revision} failed`);
-  return join(dir, "dist", "src", "main.js");
+  return operatorEntry(dir);
+}
+
+/** The file the image of the checkout in `dir` runs, once built: the bundle if the build makes one. */
+function operatorEntry(dir: string): string {
+  const bundle = join(dir, "dist", "operator", "main.js");
+  return existsSync(bundle) ? bundle : join(dir, "dist", "src", "main.js");
 }
 
 /** The packages (`node_modules/...@version`) locked in `baseLock` that `lock` has not at that version. */
@@ -655,7 +662,7 @@ function removeCgroup(cgroup: MemoryCgroup | undefined): void {
 
 function startOperator(env: SandboxEnv, kubeconfig: string, port: number, settings: RunSettings, run: number, cgroup: MemoryCgroup | undefined): ChildProcess {
   const logFile = join(env.dir, "logs", run === 1 ? "operator-bench.log" : `operator-bench-${run}.log`);
-  const main = settings.baseline ? baselineMain! : join(repoRoot, "dist", "src", "main.js");
+  const main = settings.baseline ? baselineMain! : operatorEntry(repoRoot);
   // In the memory cgroup when there is one: the shell joins it and becomes node, so that Node
   // finds the limit when it sizes its heap, and the pid sampled is node's.
   const [command, args] = cgroup ? ["/bin/sh", ["-c", 'echo $$ > "$0" && exec "$@"', cgroup.procs, process.execPath, main]] : [process.execPath, [main]];
@@ -850,7 +857,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     const lines = [
       `#### Operator run ${run}: ${settings.label}, ${limitNote}`,
       "",
-      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node dist/src/main.js.`,
+      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node ${operatorFile(settings)}.`,
       "",
       "| Phase | Seconds | RSS peak (MiB) | RSS mean (MiB) | Heap used peak (MiB) | CPU (cores, mean) | API requests |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -875,7 +882,12 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
   }
 }
 
-/** dist/src/main.js of the --baseline revision, once built. */
+/** The operator's file as the run starts it, relative to its checkout. */
+function operatorFile(settings: RunSettings): string {
+  return settings.baseline ? relative(dirname(dirname(dirname(baselineMain!))), baselineMain!) : relative(repoRoot, operatorEntry(repoRoot));
+}
+
+/** The entry file of the --baseline revision, once built. */
 let baselineMain: string | undefined;
 
 async function main(): Promise<void> {

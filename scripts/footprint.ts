@@ -3,10 +3,11 @@
 // the rows above it and its own, collects garbage and reports its RSS and V8 heap; the difference
 // to the row before is what that module adds. The last row imports the built operator
 // (dist/src/main.js) without starting it; a last line imports it alone, as the operator starts, and
-// a last table loads it with an in-place upgrade's AWS clients under the manifests' process
-// settings and without them. Run `npm run build` first.
+// a table loads it with an in-place upgrade's AWS clients under the manifests' process settings
+// and without them, and a last one sets it against the bundle the image runs (dist/operator).
+// Run `npm run build` first.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { envWithoutProcessTuning } from "./bench-support.js";
@@ -78,5 +79,31 @@ rows.push("", "dist/src/main.js with the EKS, EC2 and Auto Scaling clients (an i
 for (const [name, flags, env] of settings) {
   const footprint = measure(inPlace, flags, env);
   rows.push(`| ${name} | ${mib(footprint.rss)} | ${mib(footprint.heapUsed)} |`);
+}
+
+// The bundle the image runs (scripts/bundle.ts) against the compiled modules, both under
+// config/manager's settings: alone, and with the chunks of an in-place upgrade's AWS adapters.
+const bundleDir = join(repoRoot, "dist", "operator");
+if (existsSync(join(bundleDir, "main.js"))) {
+  const chunk = (adapter: string): string => {
+    const file = readdirSync(bundleDir).find((name) => new RegExp(`^${adapter}-[A-Z0-9]+\\.js$`).test(name));
+    if (!file) throw new Error(`dist/operator has no chunk of the ${adapter} adapter`);
+    return pathToFileURL(join(bundleDir, file)).href;
+  };
+  const bundled = pathToFileURL(join(bundleDir, "main.js")).href;
+  const [flags, env] = [["--max-semi-space-size=2"], { MALLOC_TRIM_THRESHOLD_: "131072", MALLOC_ARENA_MAX: "2" }];
+  const cases: [string, string[]][] = [
+    ["dist/src/main.js (modules as compiled)", [pathToFileURL(main).href]],
+    ["dist/operator/main.js (the bundle)", [bundled]],
+    ["dist/src/main.js with the EKS, EC2 and Auto Scaling clients", inPlace],
+    ["dist/operator/main.js with the EKS, EC2 and Auto Scaling chunks", [bundled, chunk("eks"), chunk("ec2"), chunk("autoscaling")]],
+  ];
+  rows.push("", "Compiled modules against the bundle the image runs, with config/manager's settings:", "", "| Loaded | RSS (MiB) | V8 heap used (MiB) |", "| --- | ---: | ---: |");
+  for (const [name, modules] of cases) {
+    const footprint = measure(modules, flags, env);
+    rows.push(`| ${name} | ${mib(footprint.rss)} | ${mib(footprint.heapUsed)} |`);
+  }
+} else {
+  rows.push("", "dist/operator/main.js does not exist: npm run build makes the bundle.");
 }
 process.stdout.write(`${rows.join("\n")}\n`);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { validate } from "dockerfile-utils";
+import { OPERATOR_BUNDLE_MAIN } from "../../../scripts/bundle.js";
 import { checkDockerfile, execForm, nodeRelease, parseDockerfile } from "./dockerfile-rules.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -35,7 +36,7 @@ describe("Dockerfile", () => {
   });
 
   it("follows the project's image rules", () => {
-    assert.deepEqual(checkDockerfile(dockerfile, packageJson.main), []);
+    assert.deepEqual(checkDockerfile(dockerfile, OPERATOR_BUNDLE_MAIN), []);
   });
 
   it("runs a Node.js release that package.json's engines allows, and the one docs/install.md names", () => {
@@ -57,24 +58,33 @@ describe("Dockerfile", () => {
     assert.throws(() => meetsLowerBound("22.12.0", "^22 || ^24"), /not a single ">=" bound/);
   });
 
-  it("runs the file that package.json names as main, which the build script produces", () => {
+  it("runs the operator bundle, which the build script produces after compiling", () => {
     const final = parseDockerfile(dockerfile).at(-1)!;
     const entrypoint = final.instructions.find((instruction) => instruction.keyword === "ENTRYPOINT")!;
-    assert.deepEqual(execForm(entrypoint.args), ["node", "dist/src/main.js"]);
-    assert.equal(packageJson.main, "dist/src/main.js");
-    assert.match(packageJson.scripts.build ?? "", /tsc -p tsconfig\.build\.json/);
+    assert.deepEqual(execForm(entrypoint.args), ["node", "dist/operator/main.js"]);
+    assert.equal(OPERATOR_BUNDLE_MAIN, "dist/operator/main.js");
+    assert.match(packageJson.scripts.build ?? "", /^tsc -p tsconfig\.build\.json && node --import tsx scripts\/bundle\.ts$/);
   });
 
-  it("copies the compiled code from the stage that builds it, and package.json for the module type", () => {
+  it("copies the bundle, and nothing else, from the stage that builds it", () => {
     const stages = parseDockerfile(dockerfile);
     const final = stages.at(-1)!;
-    const copyDist = final.instructions.find((instruction) => instruction.keyword === "COPY" && /\bdist\b/.test(instruction.args));
-    assert.ok(copyDist, "the final stage does not copy dist/");
-    const from = /--from=(\S+)/.exec(copyDist.args)?.[1];
+    const copies = final.instructions.filter((instruction) => instruction.keyword === "COPY" || instruction.keyword === "ADD");
+    assert.deepEqual(
+      copies.map((instruction) => instruction.args.replace(/--from=\S+\s+/, "")),
+      ["/app/dist/operator ./dist/operator"],
+    );
+    const from = /--from=(\S+)/.exec(copies[0].args)?.[1];
     const builder = stages.find((stage) => stage.name === from);
-    assert.ok(builder, `dist/ comes from an unknown stage ${from}`);
+    assert.ok(builder, `the bundle comes from an unknown stage ${from}`);
     assert.ok(builder.instructions.some((instruction) => instruction.keyword === "RUN" && /npm run build/.test(instruction.args)));
-    assert.ok(final.instructions.some((instruction) => instruction.keyword === "COPY" && /\bpackage\.json\b/.test(instruction.args)));
+    assert.ok(builder.instructions.some((instruction) => instruction.keyword === "COPY" && /scripts\/bundle\.ts/.test(instruction.args)), "the build stage lacks scripts/bundle.ts");
+    // The packages inside the bundle are invisible to scanners that read node_modules: their SBOM
+    // travels with it, made as docs/install.md makes the release's.
+    assert.ok(
+      builder.instructions.some((instruction) => instruction.keyword === "RUN" && /npm sbom --sbom-format cyclonedx --omit dev --package-lock-only > dist\/operator\/eks-upgrade-operator\.cdx\.json/.test(instruction.args)),
+      "the build stage does not put the SBOM next to the bundle",
+    );
   });
 
   it("exposes the port of the health and metrics server", () => {
@@ -94,6 +104,8 @@ describe("Dockerfile", () => {
     for (const needed of ["src", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"]) {
       assert.ok(!ignored.includes(needed), `.dockerignore excludes ${needed}, which the build needs`);
     }
+    // scripts/ is left out except the bundler the build runs; the exception must follow the exclusion.
+    assert.ok(ignored.indexOf("!scripts/bundle.ts") > ignored.indexOf("scripts"), ".dockerignore leaves out scripts/bundle.ts, which the build runs");
   });
 });
 
@@ -105,11 +117,9 @@ describe("Dockerfile rules", () => {
     "RUN npm run build",
     "FROM node:26.12.1-bookworm-slim",
     "ENV NODE_ENV=production",
-    "RUN npm ci --omit=dev \\",
-    "    && npm cache clean --force",
-    "COPY --from=build /app/dist ./dist",
+    "COPY --from=build /app/dist/operator ./dist/operator",
     "USER 65532:65532",
-    'ENTRYPOINT ["node", "dist/src/main.js"]',
+    'ENTRYPOINT ["node", "dist/operator/main.js"]',
   ].join("\n");
 
   function variant(from: string, to: string): string {
@@ -118,7 +128,7 @@ describe("Dockerfile rules", () => {
   }
 
   it("accepts the reference Dockerfile", () => {
-    assert.deepEqual(checkDockerfile(good, "dist/src/main.js"), []);
+    assert.deepEqual(checkDockerfile(good, OPERATOR_BUNDLE_MAIN), []);
   });
 
   const refusals: { name: string; dockerfile: () => string; expected: RegExp }[] = [
@@ -134,32 +144,32 @@ describe("Dockerfile rules", () => {
     { name: "an unpinned image", dockerfile: () => variant("FROM node:26.12.1-bookworm-slim\n", "FROM node:latest\n"), expected: /not based on an official node image/ },
     { name: "a build stage on another release", dockerfile: () => variant("node:26.12.1-bookworm-slim AS build", "node:26.11.0-bookworm-slim AS build"), expected: /stages use different node images/ },
     { name: "npm install", dockerfile: () => variant("RUN npm ci\n", "RUN npm install\n"), expected: /uses npm install/ },
-    { name: "dev dependencies in the runtime stage", dockerfile: () => variant("npm ci --omit=dev", "npm ci"), expected: /lacks --omit=dev|must install production dependencies/ },
+    { name: "an install in the runtime stage", dockerfile: () => variant("USER 65532", "RUN npm ci --omit=dev\nUSER 65532"), expected: /the final stage installs packages \("npm ci --omit=dev"\)/ },
     { name: "no USER", dockerfile: () => variant("USER 65532:65532\n", ""), expected: /no USER/ },
     { name: "USER root", dockerfile: () => variant("USER 65532:65532", "USER root"), expected: /runs as root/ },
     { name: "USER 0", dockerfile: () => variant("USER 65532:65532", "USER 0:0"), expected: /runs as root/ },
     { name: "a user name", dockerfile: () => variant("USER 65532:65532", "USER node"), expected: /not numeric/ },
-    { name: "a shell-form ENTRYPOINT", dockerfile: () => variant('ENTRYPOINT ["node", "dist/src/main.js"]', "ENTRYPOINT node dist/src/main.js"), expected: /shell form/ },
-    { name: "another entry file", dockerfile: () => variant('"dist/src/main.js"]', '"dist/main.js"]'), expected: /does not run node dist\/src\/main\.js/ },
+    { name: "a shell-form ENTRYPOINT", dockerfile: () => variant('ENTRYPOINT ["node", "dist/operator/main.js"]', "ENTRYPOINT node dist/operator/main.js"), expected: /shell form/ },
+    { name: "the unbundled entry file", dockerfile: () => variant('"dist/operator/main.js"]', '"dist/src/main.js"]'), expected: /does not run node dist\/operator\/main\.js/ },
     { name: "no NODE_ENV", dockerfile: () => variant("ENV NODE_ENV=production\n", ""), expected: /NODE_ENV=production/ },
     { name: "a download through ADD", dockerfile: () => variant("USER 65532", "ADD https://example.com/tool /usr/local/bin/tool\nUSER 65532"), expected: /downloads from a URL/ },
     {
-      name: "node_modules copied from a stage with dev dependencies",
-      dockerfile: () => variant("RUN npm ci --omit=dev \\\n    && npm cache clean --force", "COPY --from=build /app/node_modules ./node_modules"),
-      expected: /copies node_modules from a stage that did not run npm ci --omit=dev/,
+      name: "node_modules copied into the runtime stage",
+      dockerfile: () => variant("USER 65532", "COPY --from=build /app/node_modules ./node_modules\nUSER 65532"),
+      expected: /the final stage copies node_modules \(line 8\)/,
     },
   ];
 
   for (const refusal of refusals) {
     it(`refuses ${refusal.name}`, () => {
-      const problems = checkDockerfile(refusal.dockerfile(), "dist/src/main.js");
+      const problems = checkDockerfile(refusal.dockerfile(), OPERATOR_BUNDLE_MAIN);
       assert.ok(problems.some((problem) => refusal.expected.test(problem)), `expected ${String(refusal.expected)}, got ${JSON.stringify(problems)}`);
     });
   }
 
   it("accepts a release pinned by digest as well", () => {
     const digest = "a".repeat(64);
-    assert.deepEqual(checkDockerfile(good.replaceAll("node:26.12.1-bookworm-slim", `node:26.12.1-bookworm-slim@sha256:${digest}`), "dist/src/main.js"), []);
+    assert.deepEqual(checkDockerfile(good.replaceAll("node:26.12.1-bookworm-slim", `node:26.12.1-bookworm-slim@sha256:${digest}`), OPERATOR_BUNDLE_MAIN), []);
     assert.equal(nodeRelease(`node:26.12.1-bookworm-slim@sha256:${digest}`), "26.12.1");
     assert.equal(nodeRelease("node:26-bookworm-slim@sha256:" + digest), undefined);
   });
