@@ -244,6 +244,43 @@ describe("ClusterUpgrade reconcile", () => {
     assert.notEqual(writes[0]?.ready, "accepted: reading cluster prod and running the preflight checks", "written once, not on every pass");
   });
 
+  it("reads AWS while the cluster is read: no AWS call of the preflight waits for the snapshot", async () => {
+    const roll = rollWorld();
+    const timeline: string[] = [];
+    const { ec2, autoscaling } = roll.world.ports;
+    for (const [port, methods] of [
+      [ec2, ["describeSubnets", "existingSecurityGroups"]],
+      [autoscaling, ["describeGroup"]],
+    ] as const) {
+      for (const method of methods) {
+        const original = (port as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[method].bind(port);
+        (port as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+          timeline.push(method);
+          return original(...args);
+        };
+      }
+    }
+    // The snapshot takes a few turns of the event loop, as pages arriving do.
+    const descriptor = Object.getOwnPropertyDescriptor(FakeCluster.prototype, "snapshot")!;
+    const snapshot = descriptor.value as (this: FakeCluster) => Promise<WorkloadSnapshot>;
+    FakeCluster.prototype.snapshot = async function (this: FakeCluster) {
+      const read = await snapshot.call(this);
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      timeline.push("snapshot read");
+      return read;
+    };
+    try {
+      await roll.world.controller.reconcile("default", "upgrade");
+    } finally {
+      Object.defineProperty(FakeCluster.prototype, "snapshot", descriptor);
+    }
+    const read = timeline.indexOf("snapshot read");
+    assert.ok(read > 0, `the pass read no snapshot: ${timeline.join(", ")}`);
+    assert.deepEqual(timeline.slice(read + 1), [], `AWS calls waited for the snapshot: ${timeline.join(", ")}`);
+    for (const method of ["describeSubnets", "existingSecurityGroups", "describeGroup"]) assert.ok(timeline.includes(method), `${method} was not called`);
+    assert.equal(roll.world.object().status?.phase, "UpgradingControlPlane", "the preflight passed and the upgrade went on");
+  });
+
   it("notifies each phase change once, ending with Succeeded", async () => {
     const notifications: PhaseChange[] = [];
     const world = harness({}, "1.29", undefined, notifications);

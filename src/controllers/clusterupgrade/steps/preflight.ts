@@ -93,23 +93,42 @@ function selfManagedParallelism(context: StepContext): number {
  * Names each node of the spec's self-managed groups after its Auto Scaling group (in the snapshot
  * only), and reports groups that do not exist.
  */
-async function tagSelfManagedNodes(context: StepContext, snapshot: WorkloadSnapshot): Promise<{ names: string[]; findings: Finding[] }> {
+/** An Auto Scaling group named in spec.nodeGroups.selfManaged: its instances, or missing. */
+type SelfManagedGroup = { name: string; instanceIds: Set<string> } | { name: string; missing: true };
+
+/**
+ * Describes the self-managed groups to roll. It needs no snapshot, so it runs while the cluster is
+ * read; the groups are described one after another, as few as a spec names.
+ */
+async function describeSelfManagedGroups(context: StepContext): Promise<SelfManagedGroup[]> {
   const excluded = new Set(context.spec.nodeGroups.exclude);
-  const names: string[] = [];
-  const findings: Finding[] = [];
+  const described: SelfManagedGroup[] = [];
   for (const { autoScalingGroupName: name } of context.spec.nodeGroups.selfManaged.filter((group) => !excluded.has(group.autoScalingGroupName))) {
     try {
       const group = await context.cloud.autoscaling.describeGroup(name);
-      const members = new Set(group.instances.map((instance) => instance.id));
-      for (const node of snapshot.nodes) {
-        const id = instanceIdOf(node);
-        if (id && members.has(id)) node.metadata = { ...node.metadata, labels: { ...node.metadata?.labels, [LABEL_SELF_MANAGED_GROUP]: name } };
-      }
-      names.push(name);
+      described.push({ name, instanceIds: new Set(group.instances.map((instance) => instance.id)) });
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      findings.push(blocking("NG003", `AutoScalingGroup/${name}`, `Auto Scaling group ${name} named in spec.nodeGroups.selfManaged does not exist in this region`, "correct the name (aws autoscaling describe-auto-scaling-groups), or remove it from spec.nodeGroups.selfManaged"));
+      described.push({ name, missing: true });
     }
+  }
+  return described;
+}
+
+/** Labels the snapshot's nodes with the self-managed group their instance belongs to. */
+function tagSelfManagedNodes(described: SelfManagedGroup[], snapshot: WorkloadSnapshot): { names: string[]; findings: Finding[] } {
+  const names: string[] = [];
+  const findings: Finding[] = [];
+  for (const group of described) {
+    if ("missing" in group) {
+      findings.push(blocking("NG003", `AutoScalingGroup/${group.name}`, `Auto Scaling group ${group.name} named in spec.nodeGroups.selfManaged does not exist in this region`, "correct the name (aws autoscaling describe-auto-scaling-groups), or remove it from spec.nodeGroups.selfManaged"));
+      continue;
+    }
+    for (const node of snapshot.nodes) {
+      const id = instanceIdOf(node);
+      if (id && group.instanceIds.has(id)) node.metadata = { ...node.metadata, labels: { ...node.metadata?.labels, [LABEL_SELF_MANAGED_GROUP]: group.name } };
+    }
+    names.push(group.name);
   }
   return { names, findings };
 }
@@ -139,19 +158,21 @@ async function gather(context: StepContext): Promise<Gathered> {
   const hops = planHops(live, context.spec.targetVersion);
   const checkedHops = hops.length ? hops : [live];
   const reader = await context.workloads();
-  const [snapshot, groups, insights, addonPlan] = await Promise.all([
+  // Every AWS read that does not need the snapshot runs while the cluster is read: at 60,000 pods
+  // the snapshot takes seconds, and nothing after it waits on AWS.
+  const [snapshot, [groups, subnets, existingSecurityGroupIds], describedSelfManaged, insights, addonPlan] = await Promise.all([
     reader.snapshot({ nodePools: true }),
-    describeRolledGroups(context),
+    describeRolledGroups(context).then(async (groups) => {
+      const subnetIds = [...new Set([...cluster.subnetIds, ...groups.flatMap((group) => group.subnetIds)])];
+      const [subnets, existingSecurityGroupIds] = await Promise.all([context.cloud.ec2.describeSubnets(subnetIds), context.cloud.ec2.existingSecurityGroups(cluster.securityGroupIds)]);
+      return [groups, subnets, existingSecurityGroupIds] as const;
+    }),
+    describeSelfManagedGroups(context),
     // Rollback readiness speaks of the way back, not of this upgrade: the rollback step reads it.
     context.cloud.eks.listInsights(cluster.name).then((all) => all.filter((insight) => insight.category !== "ROLLBACK_READINESS")),
     planAddons(context, checkedHops),
   ]);
-  const subnetIds = [...new Set([...cluster.subnetIds, ...groups.flatMap((group) => group.subnetIds)])];
-  const [subnets, existingSecurityGroupIds] = await Promise.all([
-    context.cloud.ec2.describeSubnets(subnetIds),
-    context.cloud.ec2.existingSecurityGroups(cluster.securityGroupIds),
-  ]);
-  const selfManaged = await tagSelfManagedNodes(context, snapshot);
+  const selfManaged = tagSelfManagedNodes(describedSelfManaged, snapshot);
   const controlPlane = { cluster, subnets: subnets.filter((subnet) => cluster.subnetIds.includes(subnet.id)), existingSecurityGroupIds, ownUpdateInFlight: false };
   const rolled = new Set([...groups.map((group) => group.name), ...selfManaged.names]);
   const parallelByGroup = new Map([
