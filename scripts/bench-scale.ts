@@ -1,8 +1,9 @@
 // npm run bench:scale: the operator's cost on a large cluster. Seeds a private sandbox with N kwok
 // nodes in managed and self-managed groups and M pods already bound to them, runs the operator
-// from the build (node dist/operator/main.js, the bundle the image runs) with config/manager's NODE_OPTIONS and MALLOC_* variables,
-// in a memory cgroup of config/manager's memory limit when the machine allows one (Node sizes V8's
-// heap from that limit, so without it the operator runs with a heap sized for the whole machine),
+// from the build (node dist/operator/main.js, the bundle the image runs) with config/manager's
+// NODE_OPTIONS and MALLOC_* variables, in a memory cgroup of config/manager's memory limit when the
+// machine allows one (Node sizes V8's heap from that limit, so without it the operator runs with a
+// heap sized for the whole machine),
 // and measures, while sampling its RSS, V8 heap and CPU:
 //   - idle: before any ClusterUpgrade exists
 //   - plan: a dry-run ClusterUpgrade over every group (apply -> first status, apply -> plan)
@@ -27,7 +28,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { Agent, request } from "node:https";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
@@ -42,6 +43,7 @@ import { seedWorld } from "../sandbox/scenario/seed.js";
 import type { SandboxEnv } from "../sandbox/runtime/env.js";
 import type { ClusterUpgrade, ClusterUpgradeStatus } from "../src/api/v1alpha1/types.js";
 import { clusterUpgrades, envWithoutProcessTuning, log, sleep, until as pollUntil } from "./bench-support.js";
+import { OPERATOR_BUNDLE_MAIN } from "./bundle.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const CLUSTER = "scale";
@@ -201,9 +203,8 @@ function runSettings(): RunSettings[] {
 
 /**
  * Builds `revision` in a temporary directory (its files from git archive, this checkout's
- * node_modules) with its own `npm run build`, and returns the file its image runs: the bundle
- * (dist/operator/main.js), or dist/src/main.js for a revision from before the bundle. Every package
- * the revision locks must be in this checkout's lock at the same version; this checkout may have more.
+ * node_modules) with its own `npm run build`, and returns that directory. Every package the
+ * revision locks must be in this checkout's lock at the same version; this checkout may have more.
  */
 function buildBaseline(revision: string): string {
   const dir = mkdtempSync(join(tmpdir(), "eksup-bench-baseline-"));
@@ -217,13 +218,20 @@ function buildBaseline(revision: string): string {
   log(`building ${revision} in ${dir}`);
   const built = spawnSync("npm", ["run", "build"], { cwd: dir, stdio: "inherit" });
   if (built.status !== 0) throw new Error(`building ${revision} failed`);
-  return operatorEntry(dir);
+  return dir;
 }
 
-/** The file the image of the checkout in `dir` runs, once built: the bundle if the build makes one. */
+/**
+ * The file the image of the checkout in `dir` runs, once built, relative to `dir`: the bundle, or
+ * dist/src/main.js for a revision from before it.
+ */
 function operatorEntry(dir: string): string {
-  const bundle = join(dir, "dist", "operator", "main.js");
-  return existsSync(bundle) ? bundle : join(dir, "dist", "src", "main.js");
+  return existsSync(join(dir, OPERATOR_BUNDLE_MAIN)) ? OPERATOR_BUNDLE_MAIN : join("dist", "src", "main.js");
+}
+
+/** The checkout a run starts the operator from: the --baseline revision's, or this one. */
+function checkoutOf(settings: RunSettings): string {
+  return settings.baseline ? baselineDir! : repoRoot;
 }
 
 /** The packages (`node_modules/...@version`) locked in `baseLock` that `lock` has not at that version. */
@@ -662,7 +670,7 @@ function removeCgroup(cgroup: MemoryCgroup | undefined): void {
 
 function startOperator(env: SandboxEnv, kubeconfig: string, port: number, settings: RunSettings, run: number, cgroup: MemoryCgroup | undefined): ChildProcess {
   const logFile = join(env.dir, "logs", run === 1 ? "operator-bench.log" : `operator-bench-${run}.log`);
-  const main = settings.baseline ? baselineMain! : operatorEntry(repoRoot);
+  const main = join(checkoutOf(settings), operatorEntry(checkoutOf(settings)));
   // In the memory cgroup when there is one: the shell joins it and becomes node, so that Node
   // finds the limit when it sizes its heap, and the pid sampled is node's.
   const [command, args] = cgroup ? ["/bin/sh", ["-c", 'echo $$ > "$0" && exec "$@"', cgroup.procs, process.execPath, main]] : [process.execPath, [main]];
@@ -857,7 +865,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     const lines = [
       `#### Operator run ${run}: ${settings.label}, ${limitNote}`,
       "",
-      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node ${operatorFile(settings)}.`,
+      `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node ${operatorEntry(checkoutOf(settings))}.`,
       "",
       "| Phase | Seconds | RSS peak (MiB) | RSS mean (MiB) | Heap used peak (MiB) | CPU (cores, mean) | API requests |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -882,13 +890,8 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
   }
 }
 
-/** The operator's file as the run starts it, relative to its checkout. */
-function operatorFile(settings: RunSettings): string {
-  return settings.baseline ? relative(dirname(dirname(dirname(baselineMain!))), baselineMain!) : relative(repoRoot, operatorEntry(repoRoot));
-}
-
-/** The entry file of the --baseline revision, once built. */
-let baselineMain: string | undefined;
+/** The --baseline revision's checkout, once built. */
+let baselineDir: string | undefined;
 
 async function main(): Promise<void> {
   if (BUILD) {
@@ -896,7 +899,7 @@ async function main(): Promise<void> {
     const built = spawnSync("npm", ["run", "build"], { cwd: repoRoot, stdio: "inherit" });
     if (built.status !== 0) throw new Error("npm run build failed");
   }
-  if (values.baseline) baselineMain = buildBaseline(values.baseline);
+  if (values.baseline) baselineDir = buildBaseline(values.baseline);
   const dir = mkdtempSync(join(tmpdir(), "eksup-bench-scale-"));
   const loadStart = loadavg()[0];
   log(`sandbox in ${dir}: ${NODES} nodes, ${PODS} pods; ${cpus().length} cores, load ${loadavg().map((value) => value.toFixed(1)).join(" ")}`);

@@ -105,6 +105,8 @@ export async function bundleOperator(entry: string, outdir: string): Promise<Bun
 interface BundledPackage {
   name: string;
   version: string;
+  /** The license its package.json declares. */
+  license: string;
   dir: string;
 }
 
@@ -120,8 +122,8 @@ function bundledPackages(metafile: Metafile): BundledPackage[] {
   }
   return [...dirs]
     .map((dir) => {
-      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name: string; version: string };
-      return { name: manifest.name, version: manifest.version, dir };
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name: string; version: string; license?: string };
+      return { name: manifest.name, version: manifest.version, license: manifest.license ?? "unknown", dir };
     })
     .sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
 }
@@ -131,9 +133,8 @@ function licenseText(packages: BundledPackage[]): string {
   const sections = packages.map((entry) => {
     const files = readdirSync(entry.dir).filter((file) => /^(licen[sc]e|copying|notice)(\.|$|-)/i.test(file));
     const texts = files.map((file) => readFileSync(join(entry.dir, file), "utf8").trim());
-    const declared = (JSON.parse(readFileSync(join(entry.dir, "package.json"), "utf8")) as { license?: string }).license ?? "unknown";
-    const body = texts.length > 0 ? texts.join("\n\n") : `License: ${declared} (the package ships no license file)`;
-    return `${entry.name}@${entry.version} (${declared})\n\n${body}\n`;
+    const body = texts.length > 0 ? texts.join("\n\n") : `License: ${entry.license} (the package ships no license file)`;
+    return `${entry.name}@${entry.version} (${entry.license})\n\n${body}\n`;
   });
   return `Packages whose code is in this bundle, with their licenses.\n\n${sections.join(`\n${"-".repeat(78)}\n\n`)}`;
 }

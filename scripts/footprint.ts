@@ -8,9 +8,10 @@
 // Run `npm run build` first.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { envWithoutProcessTuning } from "./bench-support.js";
+import { OPERATOR_BUNDLE_MAIN } from "./bundle.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const main = join(repoRoot, "dist", "src", "main.js");
@@ -83,14 +84,15 @@ for (const [name, flags, env] of settings) {
 
 // The bundle the image runs (scripts/bundle.ts) against the compiled modules, both under
 // config/manager's settings: alone, and with the chunks of an in-place upgrade's AWS adapters.
-const bundleDir = join(repoRoot, "dist", "operator");
-if (existsSync(join(bundleDir, "main.js"))) {
+const bundleMain = join(repoRoot, OPERATOR_BUNDLE_MAIN);
+const bundleDir = dirname(bundleMain);
+if (existsSync(bundleMain)) {
   const chunk = (adapter: string): string => {
     const file = readdirSync(bundleDir).find((name) => new RegExp(`^${adapter}-[A-Z0-9]+\\.js$`).test(name));
     if (!file) throw new Error(`dist/operator has no chunk of the ${adapter} adapter`);
     return pathToFileURL(join(bundleDir, file)).href;
   };
-  const bundled = pathToFileURL(join(bundleDir, "main.js")).href;
+  const bundled = pathToFileURL(bundleMain).href;
   const [flags, env] = [["--max-semi-space-size=2"], { MALLOC_TRIM_THRESHOLD_: "131072", MALLOC_ARENA_MAX: "2" }];
   const cases: [string, string[]][] = [
     ["dist/src/main.js (modules as compiled)", [pathToFileURL(main).href]],

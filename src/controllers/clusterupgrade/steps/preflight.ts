@@ -89,10 +89,6 @@ function selfManagedParallelism(context: StepContext): number {
   return Math.max(1, Math.min(context.spec.nodeGroups.maxSurge + context.spec.nodeGroups.maxUnavailable, context.spec.drain.maxParallelNodes));
 }
 
-/**
- * Names each node of the spec's self-managed groups after its Auto Scaling group (in the snapshot
- * only), and reports groups that do not exist.
- */
 /** An Auto Scaling group named in spec.nodeGroups.selfManaged: its instances, or missing. */
 type SelfManagedGroup = { name: string; instanceIds: Set<string> } | { name: string; missing: true };
 
@@ -115,7 +111,10 @@ async function describeSelfManagedGroups(context: StepContext): Promise<SelfMana
   return described;
 }
 
-/** Labels the snapshot's nodes with the self-managed group their instance belongs to. */
+/**
+ * Names each node of the spec's self-managed groups after its Auto Scaling group (in the snapshot
+ * only), and reports groups that do not exist.
+ */
 function tagSelfManagedNodes(described: SelfManagedGroup[], snapshot: WorkloadSnapshot): { names: string[]; findings: Finding[] } {
   const names: string[] = [];
   const findings: Finding[] = [];
@@ -160,13 +159,14 @@ async function gather(context: StepContext): Promise<Gathered> {
   const reader = await context.workloads();
   // Every AWS read that does not need the snapshot runs while the cluster is read: at 60,000 pods
   // the snapshot takes seconds, and nothing after it waits on AWS.
-  const [snapshot, [groups, subnets, existingSecurityGroupIds], describedSelfManaged, insights, addonPlan] = await Promise.all([
+  const [snapshot, [groups, subnets], existingSecurityGroupIds, describedSelfManaged, insights, addonPlan] = await Promise.all([
     reader.snapshot({ nodePools: true }),
+    // The subnets to check are the cluster's and those of the managed groups it rolls.
     describeRolledGroups(context).then(async (groups) => {
       const subnetIds = [...new Set([...cluster.subnetIds, ...groups.flatMap((group) => group.subnetIds)])];
-      const [subnets, existingSecurityGroupIds] = await Promise.all([context.cloud.ec2.describeSubnets(subnetIds), context.cloud.ec2.existingSecurityGroups(cluster.securityGroupIds)]);
-      return [groups, subnets, existingSecurityGroupIds] as const;
+      return [groups, await context.cloud.ec2.describeSubnets(subnetIds)] as const;
     }),
+    context.cloud.ec2.existingSecurityGroups(cluster.securityGroupIds),
     describeSelfManagedGroups(context),
     // Rollback readiness speaks of the way back, not of this upgrade: the rollback step reads it.
     context.cloud.eks.listInsights(cluster.name).then((all) => all.filter((insight) => insight.category !== "ROLLBACK_READINESS")),
