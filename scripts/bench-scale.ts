@@ -23,6 +23,10 @@
 //                                                      # (default: config/manager's limit)
 //   npm run bench:scale -- --baseline 81992c3          # each run with that revision's build, then this one's
 //   npm run bench:scale -- --roll-minutes 15           # a roll not done by then is reported as far as it got
+//   npm run bench:scale -- --no-roll --node-lease-seconds 40 --node-lease-seconds 600
+//                                                      # every run with kwok's kubelets renewing their Leases
+//                                                      # every 10 s (a kubelet's pace), then every 150 s
+// Each run also reports the CPU the sandbox's own processes used while it was idle and planning.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
@@ -101,6 +105,11 @@ const { values } = parseArgs({
     // A git revision to measure beside the working tree's build: every run is made twice, first
     // with that revision's build (made in a temporary directory), then with this one's.
     baseline: { type: "string" },
+    // The lease duration kwok gives its 2,000 simulated kubelets, in seconds; each renews its
+    // Lease every quarter of it, as a kubelet does (40, the kubelet's, renews 200 Leases a second
+    // at 2,000 nodes). Given more than once, every run above is made with each value in turn, kwok
+    // restarted between them. Default: as the sandbox starts kwok.
+    "node-lease-seconds": { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -175,6 +184,8 @@ interface RunSettings {
   memoryLimit?: { text: string; bytes: number };
   /** The --baseline revision this run's operator is built from; undefined for the working tree. */
   baseline?: string;
+  /** kwok's node lease duration for this run (--node-lease-seconds); undefined: as the sandbox started it. */
+  nodeLeaseSeconds?: number;
 }
 
 function runSettings(): RunSettings[] {
@@ -197,8 +208,10 @@ function runSettings(): RunSettings[] {
   if (runs.length === 0) runs.push({ label: describe(manager), env: manager });
   const limits = values["memory-limit"].length > 0 ? values["memory-limit"] : [container.resources?.limits?.memory ?? "none"];
   const limited = limits.flatMap((text) => runs.map((settings) => ({ ...settings, ...(text === "none" ? {} : { memoryLimit: { text, bytes: quantityBytes(text) } }) })));
+  const leases = values["node-lease-seconds"].map((text) => count("node-lease-seconds", text, 1));
+  const leased = leases.length > 0 ? leases.flatMap((nodeLeaseSeconds) => limited.map((settings) => ({ ...settings, nodeLeaseSeconds }))) : limited;
   const baseline = values.baseline;
-  return baseline ? limited.flatMap((settings) => [{ ...settings, baseline }, settings]) : limited;
+  return baseline ? leased.flatMap((settings) => [{ ...settings, baseline }, settings]) : leased;
 }
 
 /**
@@ -431,6 +444,58 @@ function restartControllerManager(env: SandboxEnv, manager: ProcessRecord): void
   const replaced = ["--node-monitor-grace-period=", "--kube-api-qps=", "--kube-api-burst="];
   const args = [...manager.args.filter((arg) => !replaced.some((flag) => arg.startsWith(flag))), "--node-monitor-grace-period=3600s", "--kube-api-qps=500", "--kube-api-burst=1000"];
   spawnDetached({ name: manager.name, command: manager.command, args, cwd: env.dir, env: process.env, logDir: layout.logDir, pidDir: layout.pidDir, port: manager.port });
+}
+
+const LEASE_FLAG = "--node-lease-duration-seconds=";
+
+/**
+ * Restarts kwok with a node lease duration of `seconds`, unless it runs with that one already, and
+ * waits for it to be healthy and past the renewals it makes as it starts. No node goes NotReady
+ * meanwhile: the bench's kube-controller-manager allows an hour between heartbeats
+ * (restartControllerManager).
+ */
+async function useNodeLease(env: SandboxEnv, seconds: number): Promise<void> {
+  const kwok = processRecord(env, "kwok");
+  if (kwok.args.includes(`${LEASE_FLAG}${seconds}`)) return;
+  await stopProcesses([kwok]);
+  const layout = layoutOf(env.dir);
+  const args = [...kwok.args.filter((arg) => !arg.startsWith(LEASE_FLAG)), `${LEASE_FLAG}${seconds}`];
+  spawnDetached({ name: kwok.name, command: kwok.command, args, cwd: env.dir, env: process.env, logDir: layout.logDir, pidDir: layout.pidDir, port: kwok.port });
+  await until("kwok to be healthy", async () => ((await fetch(`http://127.0.0.1:${kwok.port}/healthz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined), 60_000, 500);
+  await sleep(20_000);
+  log(`kwok restarted with ${LEASE_FLAG}${seconds}`);
+}
+
+/** kwok's node lease duration as it runs now, in seconds. */
+function nodeLeaseSeconds(env: SandboxEnv): number | undefined {
+  const arg = processRecord(env, "kwok").args.find((candidate) => candidate.startsWith(LEASE_FLAG));
+  return arg === undefined ? undefined : Number(arg.slice(LEASE_FLAG.length));
+}
+
+/**
+ * CPU seconds used so far by each process of the sandbox (kube-apiserver, etcd, kwok, the EKS
+ * emulator, ...) and by this command, by name: with everything on the same cores, what the API
+ * server and the simulated kubelets take is time the operator's requests wait for.
+ */
+function sandboxCpu(env: SandboxEnv): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const record of readProcessRecords(layoutOf(env.dir).pidDir)) {
+    const sample = procSample(record.pid);
+    if (sample) used.set(record.name, sample.cpuSeconds);
+  }
+  const own = process.cpuUsage();
+  used.set("bench:scale", (own.user + own.system) / 1e6);
+  return used;
+}
+
+/** The cores each sandbox process used between two sandboxCpu readings `seconds` apart, largest first. */
+function describeSandboxCpu(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
+  const cores = [...after]
+    .filter(([name]) => before.has(name))
+    .map(([name, cpu]) => [name, (cpu - before.get(name)!) / seconds] as const)
+    .sort((a, b) => b[1] - a[1]);
+  const sum = cores.reduce((total, [, value]) => total + value, 0);
+  return `${cores.map(([name, value]) => `${name} ${value.toFixed(2)}`).join(", ")} (${sum.toFixed(2)} cores in all)`;
 }
 
 /** What kwok would have written once the pod's container runs and is Ready. */
@@ -750,6 +815,8 @@ interface Seeded {
  */
 async function operatorRun(world: Seeded, run: number, settings: RunSettings, rollGroup: string): Promise<{ lines: string[]; samples: Sample[] }> {
   const { env, kubeConfig, groups } = world;
+  if (settings.nodeLeaseSeconds !== undefined) await useNodeLease(env, settings.nodeLeaseSeconds);
+  const leaseNote = `kwok's node leases ${nodeLeaseSeconds(env) ?? "?"} s`;
   const port = await freePort();
   const operatorStart = Date.now();
   const loadStart = loadavg()[0];
@@ -779,9 +846,11 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     await until("the operator to be ready", alive(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined)), 120_000);
     sampler.phase = "idle";
     const idleStart = Date.now();
-    log(`run ${run} (${settings.label}, ${limitNote}): operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
+    log(`run ${run} (${settings.label}, ${limitNote}, ${leaseNote}): operator ready after ${((idleStart - operatorStart) / 1000).toFixed(1)} s; idle for 30 s`);
+    const idleCpu = sandboxCpu(env);
     await sleep(30_000);
     const idleEnd = Date.now();
+    const idleSandbox = describeSandboxCpu(idleCpu, sandboxCpu(env), (idleEnd - idleStart) / 1000);
 
     const managed = groups.filter((group) => group.kind === "managed").map((group) => group.name);
     const selfManaged = groups.filter((group) => group.kind === "self-managed").map((group) => `${CLUSTER}-${group.name}`);
@@ -789,6 +858,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     // A dry run over every group: the full preflight and plan, nothing changed.
     sampler.phase = "plan";
     const planName = `plan-${run}`;
+    const planCpu = sandboxCpu(env);
     const planStart = Date.now();
     await upgrades.create(planName, { cluster: { name: CLUSTER }, targetVersion: TO, dryRun: true, nodeGroups: { selfManaged: selfManaged.map((autoScalingGroupName) => ({ autoScalingGroupName })) } });
     const firstStatus = await until("the first status", alive(async () => ((await read(planName)).status ? Date.now() : undefined)), 60_000, 50);
@@ -802,6 +872,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
       100,
     );
     const planEnd = Date.now();
+    const planSandbox = describeSandboxCpu(planCpu, sandboxCpu(env), (planEnd - planStart) / 1000);
     const findings = planned.status.preflight?.findings ?? [];
     log(`run ${run}: plan: first status after ${firstStatus - planStart} ms, phase ${planned.status.phase} after ${planned.at - planStart} ms, ${findings.length} findings, ${planned.status.plan?.hops.length ?? 0} hop(s) planned`);
     await upgrades.remove(planName);
@@ -863,7 +934,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     const rollRequests = roll ? requestsBetween(env, roll.start, roll.end) : new Map<string, number>();
     const mib = (value: number | undefined): string => (value === undefined ? "-" : value.toFixed(0));
     const lines = [
-      `#### Operator run ${run}: ${settings.label}, ${limitNote}`,
+      `#### Operator run ${run}: ${settings.label}, ${limitNote}, ${leaseNote}`,
       "",
       `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end; ${cpus().length} cores. Operator: node ${operatorEntry(checkoutOf(settings))}.`,
       "",
@@ -875,6 +946,9 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
       ...(nodesOnly ? [`| of which the node group phase (after the roll's preflight and control plane hop) | ${nodesOnly.seconds.toFixed(0)} | ${mib(nodesOnly.rssPeak)} | ${mib(nodesOnly.rssMean)} | ${mib(nodesOnly.heapPeak)} | ${nodesOnly.cpuCores.toFixed(3)} | |`] : []),
       "",
       `Apply to first status: ${firstStatus - planStart} ms. Apply to plan: ${planned.at - planStart} ms (phase ${planned.status.phase}, ${findings.length} findings: ${[...new Set(findings.map((finding) => finding.code))].join(", ") || "none"}).`,
+      "",
+      `Sandbox CPU (cores), idle: ${idleSandbox}.`,
+      `Sandbox CPU (cores), plan: ${planSandbox}.`,
       "",
       `Requests, idle: ${describeCounts(idleRequests) || "none"}.`,
       `Requests, plan: ${describeCounts(planRequests)}.`,
