@@ -40,36 +40,19 @@ interface ListBody<T> {
  * its body is read as a stream (see readListBody) rather than through that library's text().
  */
 export function rawPages<T>(kubeConfig: k8s.KubeConfig, path: string, query: Record<string, string> = {}): (request: PageRequest) => Promise<Page<T>> {
-  const compress = listCompression() === "gzip";
-  const get = signedGetter(kubeConfig);
-  return async (request) => {
-    const { body, abort } = await get(path, { ...query, limit: String(request.limit), ...(request._continue !== undefined ? { continue: request._continue } : {}) }, compress);
-    const page = await readListBody<T>(body, abort);
-    return { ...page, discard: abort };
-  };
-}
-
-/** A response body that answered 2xx, and how to stop reading it (closing its connection). */
-export interface OpenBody {
-  body: AsyncIterable<Buffer | string>;
-  abort: () => void;
-}
-
-/**
- * GETs for paths of the KubeConfig's current cluster, with query parameters, asking for JSON. A
- * status other than 2xx becomes client-node's ApiException with the API server's Status as body.
- */
-export function signedGetter(kubeConfig: k8s.KubeConfig): (path: string, query: Record<string, string>, compress: boolean) => Promise<OpenBody> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
   const server = new k8s.ServerConfiguration<Record<string, string>>(cluster.server, {});
-  return async (path, query, compress) => {
+  const compress = listCompression() === "gzip";
+  return async (request) => {
     const context = server.makeRequestContext(path, k8s.HttpMethod.GET);
     for (const [name, value] of Object.entries(query)) context.setQueryParam(name, value);
+    context.setQueryParam("limit", String(request.limit));
+    if (request._continue !== undefined) context.setQueryParam("continue", request._continue);
     context.setHeaderParam("Accept", "application/json");
     await kubeConfig.applySecurityAuthentication(context);
-    // A body left unread (listAll failed before reaching its page, a watch-list got what it
-    // needed) is aborted, which closes its connection instead of leaving it half-read.
+    // A page left unread (listAll failed before reaching it) is aborted, which closes its
+    // connection instead of leaving the response half-read on it.
     const discard = new AbortController();
     const signal = context.getSignal();
     const response = await fetch(context.getUrl(), {
@@ -85,7 +68,8 @@ export function signedGetter(kubeConfig: k8s.KubeConfig): (path: string, query: 
       // The body is the API server's Status; readKubeError reads its reason and message from it.
       throw new k8s.ApiException<string>(response.status, `HTTP-Code: ${response.status} listing ${path}`, text, Object.fromEntries(response.headers.entries()));
     }
-    return { body: response.body, abort: () => discard.abort() };
+    const page = await readListBody<T>(response.body, () => discard.abort());
+    return { ...page, discard: () => discard.abort() };
   };
 }
 
@@ -222,7 +206,7 @@ async function* streamedItems<T>(arriving: ArrivingText): AsyncGenerator<T> {
  * The JSON value in `piece`, without its managedFields; undefined when the piece is not one whole
  * JSON value. The quick cut is tried first (see withoutManagedFields), then the exact one.
  */
-export function parsed<T>(piece: string): { value: T } | undefined {
+function parsed<T>(piece: string): { value: T } | undefined {
   try {
     return { value: JSON.parse(withoutManagedFields(piece, false)) as T };
   } catch {

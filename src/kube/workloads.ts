@@ -5,9 +5,9 @@ import type { WorkloadSnapshot } from "./workload-snapshot.js";
 import { classifyKubeError } from "../util/classify.js";
 import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
 import { KubeKarpenterApi, type KarpenterAccess, type KarpenterApi } from "../karpenter/reader.js";
+import { listAll } from "./paged-list.js";
 import { listNodePools } from "./karpenter-objects.js";
-import { LIST_PATHS } from "./raw-list.js";
-import { readCollection } from "./watch-list.js";
+import { LIST_PATHS, rawPages } from "./raw-list.js";
 import { Interner, slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
 export interface SnapshotOptions {
@@ -39,20 +39,18 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
 
   async snapshot(options: SnapshotOptions = {}): Promise<WorkloadSnapshot> {
     try {
-      // Each collection streamed as one watch-list where the API server allows it, else page by
-      // page (watch-list.ts); either way parsed as plain JSON (raw-list.ts) and slimmed as the
-      // objects come (slim.ts): at 60,000 pods one unpaginated list would be hundreds of
-      // megabytes of JSON held at once.
-      const read = <T extends k8s.KubernetesObject, U>(path: string, keep: (item: T) => U) => readCollection(this.kubeConfig, path, keep);
+      // Page by page, parsed as plain JSON (raw-list.ts) and slimmed as they come (slim.ts): at
+      // 60,000 pods one unpaginated list would be hundreds of megabytes of JSON held at once.
+      const pages = <T>(path: string) => rawPages<T>(this.kubeConfig, path);
       const podParts = new Interner();
       const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets, nodePools] = await Promise.all([
-        read(LIST_PATHS.nodes, slimNode),
-        read(LIST_PATHS.pods, (pod: k8s.V1Pod) => slimPod(pod, podParts)),
-        read(LIST_PATHS.budgets, slimBudget),
-        read(LIST_PATHS.deployments, slimDeployment),
-        read(LIST_PATHS.statefulSets, slimStatefulSet),
-        read(LIST_PATHS.replicaSets, slimReplicaSet),
-        read(LIST_PATHS.daemonSets, slimDaemonSet),
+        listAll(pages<k8s.V1Node>(LIST_PATHS.nodes), slimNode),
+        listAll(pages<k8s.V1Pod>(LIST_PATHS.pods), (pod) => slimPod(pod, podParts)),
+        listAll(pages<k8s.V1PodDisruptionBudget>(LIST_PATHS.budgets), slimBudget),
+        listAll(pages<k8s.V1Deployment>(LIST_PATHS.deployments), slimDeployment),
+        listAll(pages<k8s.V1StatefulSet>(LIST_PATHS.statefulSets), slimStatefulSet),
+        listAll(pages<k8s.V1ReplicaSet>(LIST_PATHS.replicaSets), slimReplicaSet),
+        listAll(pages<k8s.V1DaemonSet>(LIST_PATHS.daemonSets), slimDaemonSet),
         options.nodePools ? listNodePools(this.customObjectsApi) : Promise.resolve(undefined),
       ]);
       return { nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets, ...(nodePools ? { nodePools } : {}) };

@@ -20,11 +20,10 @@ export const CLUSTER_PERMISSIONS: Permissions = {
   "eksupgrade.io/clusterupgrades/status": ["patch"],
   // Events on transitions; a repeat bumps the count by patch.
   "/events": ["create", "patch"],
-  // Cordon and uncordon, and the annotation marking nodes this operator cordoned. The preflight's
-  // snapshot reads nodes, pods and the apps workloads as watch-lists (watch), pages otherwise.
-  "/nodes": ["list", "watch", "patch"],
+  // Cordon and uncordon, and the annotation marking nodes this operator cordoned.
+  "/nodes": ["list", "patch"],
   // Drain: list pods on a node, evict them, delete only when spec.drain allows it.
-  "/pods": ["list", "watch", "delete"],
+  "/pods": ["list", "delete"],
   "/pods/eviction": ["create"],
   // The claim identity: the kube-system namespace's UID, read once at start-up (by name).
   "/namespaces": ["get"],
@@ -32,10 +31,10 @@ export const CLUSTER_PERMISSIONS: Permissions = {
   // moment one allows it; budgets are never changed.
   "policy/poddisruptionbudgets": ["list", "watch"],
   // Preflight (workload shapes) and blue/green verification.
-  "apps/deployments": ["list", "watch"],
-  "apps/statefulsets": ["list", "watch"],
-  "apps/daemonsets": ["list", "watch"],
-  "apps/replicasets": ["list", "watch"],
+  "apps/deployments": ["list"],
+  "apps/statefulsets": ["list"],
+  "apps/daemonsets": ["list"],
+  "apps/replicasets": ["list"],
   // Karpenter: NodePools read by the preflight (404 without Karpenter) and by the drift roll, with
   // their NodeClaims; one template annotation set and put back; on AWS, the EC2NodeClass's AMI alias
   // pinned and put back.
