@@ -26,7 +26,7 @@
 //   npm run bench:scale -- --no-roll --node-lease-seconds 40 --node-lease-seconds 600
 //                                                      # every run with kwok's kubelets renewing their Leases
 //                                                      # every 10 s (a kubelet's pace), then every 150 s
-// Each run also reports the CPU the sandbox's own processes used while it was idle and planning.
+// Each run also reports the CPU the sandbox's own processes used while it was idle, planning and rolling.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
@@ -878,10 +878,11 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
     await upgrades.remove(planName);
     await gone(planName);
 
-    let roll: { seconds: number; start: number; end: number; phase: string } | undefined;
+    let roll: { seconds: number; start: number; end: number; phase: string; sandbox: string } | undefined;
     if (ROLL) {
       sampler.phase = "roll";
       const rollName = `roll-${run}`;
+      const rollCpu = sandboxCpu(env);
       const rollStart = Date.now();
       const group = `${CLUSTER}-${rollGroup}`;
       await upgrades.create(rollName, {
@@ -913,7 +914,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
         1000,
       );
       const rollEnd = Date.now();
-      roll = { seconds: (rollEnd - rollStart) / 1000, start: rollStart, end: rollEnd, phase: last.phase ?? "?" };
+      roll = { seconds: (rollEnd - rollStart) / 1000, start: rollStart, end: rollEnd, phase: last.phase ?? "?", sandbox: describeSandboxCpu(rollCpu, sandboxCpu(env), (rollEnd - rollStart) / 1000) };
       log(`run ${run}: roll of ${group}: ${last.phase} after ${roll.seconds.toFixed(0)} s`);
       if (last.phase !== "Succeeded") log(`roll status: ${JSON.stringify(last.conditions?.filter((condition) => condition.status !== "True"))}`);
       sampler.phase = "end";
@@ -949,6 +950,7 @@ async function operatorRun(world: Seeded, run: number, settings: RunSettings, ro
       "",
       `Sandbox CPU (cores), idle: ${idleSandbox}.`,
       `Sandbox CPU (cores), plan: ${planSandbox}.`,
+      ...(roll ? [`Sandbox CPU (cores), roll: ${roll.sandbox}.`] : []),
       "",
       `Requests, idle: ${describeCounts(idleRequests) || "none"}.`,
       `Requests, plan: ${describeCounts(planRequests)}.`,
