@@ -437,13 +437,21 @@ async function stopControllerManager(env: SandboxEnv, kubeConfig: k8s.KubeConfig
  * nodes a roll adds, and without it their replacement pods never schedule.
  */
 function restartControllerManager(env: SandboxEnv, manager: ProcessRecord): void {
-  const layout = layoutOf(env.dir);
   // Its own rate limit (100/s, as the sandbox starts it) is lifted too: after a restart on a
   // 60,000-pod world its controllers resync everything through it, and at 2,000 budgets the
   // disruption controller fell behind the roll.
-  const replaced = ["--node-monitor-grace-period=", "--kube-api-qps=", "--kube-api-burst="];
-  const args = [...manager.args.filter((arg) => !replaced.some((flag) => arg.startsWith(flag))), "--node-monitor-grace-period=3600s", "--kube-api-qps=500", "--kube-api-burst=1000"];
-  spawnDetached({ name: manager.name, command: manager.command, args, cwd: env.dir, env: process.env, logDir: layout.logDir, pidDir: layout.pidDir, port: manager.port });
+  respawn(env, manager, ["--node-monitor-grace-period=3600s", "--kube-api-qps=500", "--kube-api-burst=1000"]);
+}
+
+/**
+ * Starts a stopped process of the sandbox again as its record says, with each of `flags`
+ * ("--name=value") in place of the argument that set the same flag.
+ */
+function respawn(env: SandboxEnv, record: ProcessRecord, flags: string[] = []): void {
+  const names = flags.map((flag) => flag.slice(0, flag.indexOf("=") + 1));
+  const args = [...record.args.filter((arg) => !names.some((name) => arg.startsWith(name))), ...flags];
+  const layout = layoutOf(env.dir);
+  spawnDetached({ name: record.name, command: record.command, args, cwd: env.dir, env: process.env, logDir: layout.logDir, pidDir: layout.pidDir, port: record.port });
 }
 
 const LEASE_FLAG = "--node-lease-duration-seconds=";
@@ -458,9 +466,7 @@ async function useNodeLease(env: SandboxEnv, seconds: number): Promise<void> {
   const kwok = processRecord(env, "kwok");
   if (kwok.args.includes(`${LEASE_FLAG}${seconds}`)) return;
   await stopProcesses([kwok]);
-  const layout = layoutOf(env.dir);
-  const args = [...kwok.args.filter((arg) => !arg.startsWith(LEASE_FLAG)), `${LEASE_FLAG}${seconds}`];
-  spawnDetached({ name: kwok.name, command: kwok.command, args, cwd: env.dir, env: process.env, logDir: layout.logDir, pidDir: layout.pidDir, port: kwok.port });
+  respawn(env, kwok, [`${LEASE_FLAG}${seconds}`]);
   await until("kwok to be healthy", async () => ((await fetch(`http://127.0.0.1:${kwok.port}/healthz`).then((answer) => answer.ok).catch(() => false)) ? true : undefined), 60_000, 500);
   await sleep(20_000);
   log(`kwok restarted with ${LEASE_FLAG}${seconds}`);
@@ -576,8 +582,7 @@ async function seedPods(env: SandboxEnv, kubeConfig: k8s.KubeConfig, nodeNames: 
   });
   const podSeconds = (Date.now() - podsStarted) / 1000;
   log(`seeding: ${created} pods, ${workloads} Deployments, ReplicaSets and budgets in ${podSeconds.toFixed(0)} s; restarting kwok and kube-controller-manager`);
-  const layout = layoutOf(env.dir);
-  spawnDetached({ name: kwok.name, command: kwok.command, args: kwok.args, cwd: env.dir, env: process.env, logDir: layout.logDir, pidDir: layout.pidDir, port: kwok.port });
+  respawn(env, kwok);
   restartControllerManager(env, manager);
   // Every budget healthy and allowing disruptions means every pod is Running and Ready (kwok)
   // and the disruption controller has caught up: the world the preflight expects.
