@@ -16,7 +16,7 @@ import { EventRecorder, kubeEventsClient } from "./kube/events.js";
 import { eksClusterAccess } from "./kube/eks-access.js";
 import { workloadReaderFor, type ClusterAccess } from "./kube/workloads.js";
 import { slimBudget } from "./kube/slim.js";
-import { listCompression } from "./kube/raw-list.js";
+import { listCompression, listEncoding } from "./kube/raw-list.js";
 import { eksTokenSource } from "./cloud/aws/eks-token.js";
 import { notifierFor } from "./notify/resolve.js";
 import { outboundPolicyFromEnv, type OutboundPolicy } from "./net/outbound.js";
@@ -103,6 +103,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ope
   }
   kubeRequestTimeoutMs(env);
   listCompression(env);
+  listEncoding(env);
   const reconcileTimeoutMs = timeoutSetting("RECONCILE_TIMEOUT_SECONDS", env.RECONCILE_TIMEOUT_SECONDS, DEFAULT_RECONCILE_TIMEOUT_MS, 24 * 3600);
   if (reconcileTimeoutMs < awsCallMs) {
     throw new Error(`RECONCILE_TIMEOUT_SECONDS (${reconcileTimeoutMs / 1000}) must be at least AWS_CALL_TIMEOUT_SECONDS (${awsCallMs / 1000}): a reconcile must have time for one whole AWS call`);

@@ -4,7 +4,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { classifyKubeError, readKubeError } from "../util/classify.js";
 import { listAll } from "./paged-list.js";
-import { LIST_PATHS, rawPages } from "./raw-list.js";
+import { LIST_PATHS, podPages, rawPages } from "./raw-list.js";
 import { Interner, slimBudget, slimNode, slimPod } from "./slim.js";
 
 export interface NodePatch {
@@ -57,7 +57,7 @@ export class KubeNodeOperations implements NodeOperations {
     try {
       // The API server filters by node: a drain pass reads the pods of its node, not of the cluster.
       const podParts = new Interner();
-      return await listAll(rawPages<k8s.V1Pod>(this.kubeConfig, LIST_PATHS.pods, { fieldSelector: `spec.nodeName=${nodeName}` }), (pod) => slimPod(pod, podParts));
+      return await listAll(podPages(this.kubeConfig, { fieldSelector: `spec.nodeName=${nodeName}` }), (pod) => slimPod(pod, podParts));
     } catch (error) {
       throw classifyKubeError(error, `listing the pods on node ${nodeName}`);
     }

@@ -7,7 +7,7 @@ import { KubeNodeOperations, type NodeOperations } from "./nodes.js";
 import { KubeKarpenterApi, type KarpenterAccess, type KarpenterApi } from "../karpenter/reader.js";
 import { listAll } from "./paged-list.js";
 import { listNodePools } from "./karpenter-objects.js";
-import { LIST_PATHS, rawPages } from "./raw-list.js";
+import { LIST_PATHS, podPages, rawPages } from "./raw-list.js";
 import { Interner, slimBudget, slimDaemonSet, slimDeployment, slimNode, slimPod, slimReplicaSet, slimStatefulSet } from "./slim.js";
 
 export interface SnapshotOptions {
@@ -45,7 +45,7 @@ export class KubeWorkloadReader extends KubeNodeOperations implements ClusterAcc
       const podParts = new Interner();
       const [nodes, pods, pdbs, deployments, statefulSets, replicaSets, daemonSets, nodePools] = await Promise.all([
         listAll(pages<k8s.V1Node>(LIST_PATHS.nodes), slimNode),
-        listAll(pages<k8s.V1Pod>(LIST_PATHS.pods), (pod) => slimPod(pod, podParts)),
+        listAll(podPages(this.kubeConfig), (pod) => slimPod(pod, podParts)),
         listAll(pages<k8s.V1PodDisruptionBudget>(LIST_PATHS.budgets), slimBudget),
         listAll(pages<k8s.V1Deployment>(LIST_PATHS.deployments), slimDeployment),
         listAll(pages<k8s.V1StatefulSet>(LIST_PATHS.statefulSets), slimStatefulSet),
