@@ -41,6 +41,7 @@ const EXPECTED_SECONDS: Readonly<Record<string, number>> = {
   "test/e2e/helm-install.test.ts": 20,
   "test/integration/helm/chart.test.ts": 20,
   "test/integration/sandbox/eviction.test.ts": 25,
+  "test/integration/sandbox/pod-encoding.test.ts": 10,
   "test/integration/runtime/leader-election.test.ts": 20,
 };
 const UNKNOWN_FILE_SECONDS = 60;

@@ -37,11 +37,6 @@ function int64(reader: Reader): number {
   return typeof value === "number" ? value : value.toNumber();
 }
 
-/** Calls `field` for each field of the message that ends at `end`; it must read or skip the value. */
-function fields(reader: Reader, end: number, field: (tag: number) => void): void {
-  while (reader.pos < end) field(reader.uint32());
-}
-
 /**
  * A string field of a Go struct that the JSON API leaves out when empty (`omitempty`). Its
  * protobuf is written even when empty, so "" here means the JSON would not have the field.
@@ -63,10 +58,11 @@ function skip(reader: Reader, tag: number): void {
 /** k8s.io.apimachinery.pkg.apis.meta.v1.Time, as the JSON API writes it (RFC 3339, whole seconds). */
 function time(reader: Reader, end: number): string {
   let seconds = 0;
-  fields(reader, end, (tag) => {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
     if (tag === key(1, VARINT)) seconds = int64(reader);
     else skip(reader, tag);
-  });
+  }
   return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
 }
 
@@ -74,31 +70,34 @@ function time(reader: Reader, end: number): string {
 function entry(reader: Reader, end: number, into: Record<string, string>): void {
   let name = "";
   let value = "";
-  fields(reader, end, (tag) => {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
     if (tag === key(1, LENGTH_DELIMITED)) name = reader.string();
     else if (tag === key(2, LENGTH_DELIMITED)) value = reader.string();
     else skip(reader, tag);
-  });
+  }
   into[name] = value;
 }
 
 function ownerReference(reader: Reader, end: number): V1OwnerReference {
   const owner: Partial<V1OwnerReference> = {};
-  fields(reader, end, (tag) => {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
     if (tag === key(1, LENGTH_DELIMITED)) owner.kind = reader.string();
     else if (tag === key(3, LENGTH_DELIMITED)) owner.name = reader.string();
     else if (tag === key(4, LENGTH_DELIMITED)) owner.uid = reader.string();
     else if (tag === key(5, LENGTH_DELIMITED)) owner.apiVersion = reader.string();
     else if (tag === key(6, VARINT)) owner.controller = reader.bool();
     else skip(reader, tag);
-  });
+  }
   return owner as V1OwnerReference;
 }
 
 /** ObjectMeta without what slimPod drops for pods (managedFields, finalizers, resourceVersion, times but deletion's). */
 function objectMeta(reader: Reader, end: number): NonNullable<V1Pod["metadata"]> {
   const meta: NonNullable<V1Pod["metadata"]> = {};
-  fields(reader, end, (tag) => {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
     switch (tag) {
       case key(1, LENGTH_DELIMITED):
         meta.name = present(reader.string());
@@ -127,29 +126,33 @@ function objectMeta(reader: Reader, end: number): NonNullable<V1Pod["metadata"]>
       default:
         skip(reader, tag);
     }
-  });
+  }
   return meta;
 }
 
 /** A Volume: its name, and an empty emptyDir when it is one (the only source slimPod keeps). */
 function volume(reader: Reader, end: number): V1Volume {
   const kept: V1Volume = { name: "" };
-  fields(reader, end, (tag) => {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
     if (tag === key(1, LENGTH_DELIMITED)) kept.name = reader.string();
     else if (tag === key(2, LENGTH_DELIMITED)) {
       // VolumeSource, whose fields the JSON API writes inline in the Volume.
-      fields(reader, ending(reader), (source) => {
+      const sourceEnd = ending(reader);
+      while (reader.pos < sourceEnd) {
+        const source = reader.uint32();
         if (source === key(2, LENGTH_DELIMITED)) kept.emptyDir = {};
         skip(reader, source);
-      });
+      }
     } else skip(reader, tag);
-  });
+  }
   return kept;
 }
 
 function podSpec(reader: Reader, end: number): NonNullable<V1Pod["spec"]> {
   const spec: NonNullable<V1Pod["spec"]> = { containers: [] };
-  fields(reader, end, (tag) => {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
     switch (tag) {
       case key(1, LENGTH_DELIMITED):
         (spec.volumes ??= []).push(volume(reader, ending(reader)));
@@ -166,23 +169,25 @@ function podSpec(reader: Reader, end: number): NonNullable<V1Pod["spec"]> {
       default:
         skip(reader, tag);
     }
-  });
+  }
   return spec;
 }
 
 function podCondition(reader: Reader, end: number): V1PodCondition {
   const condition: V1PodCondition = { type: "", status: "" };
-  fields(reader, end, (tag) => {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
     if (tag === key(1, LENGTH_DELIMITED)) condition.type = reader.string();
     else if (tag === key(2, LENGTH_DELIMITED)) condition.status = reader.string();
     else skip(reader, tag);
-  });
+  }
   return condition;
 }
 
 function podStatus(reader: Reader, end: number): NonNullable<V1Pod["status"]> {
   const status: NonNullable<V1Pod["status"]> = {};
-  fields(reader, end, (tag) => {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
     switch (tag) {
       case key(1, LENGTH_DELIMITED):
         status.phase = present(reader.string());
@@ -196,7 +201,7 @@ function podStatus(reader: Reader, end: number): NonNullable<V1Pod["status"]> {
       default:
         skip(reader, tag);
     }
-  });
+  }
   return status;
 }
 
@@ -204,12 +209,13 @@ function podStatus(reader: Reader, end: number): NonNullable<V1Pod["status"]> {
 export function decodePod(bytes: Uint8Array): V1Pod {
   const reader = protobuf.Reader.create(bytes);
   const pod: V1Pod = {};
-  fields(reader, reader.len, (tag) => {
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
     if (tag === key(1, LENGTH_DELIMITED)) pod.metadata = objectMeta(reader, ending(reader));
     else if (tag === key(2, LENGTH_DELIMITED)) pod.spec = podSpec(reader, ending(reader));
     else if (tag === key(3, LENGTH_DELIMITED)) pod.status = podStatus(reader, ending(reader));
     else skip(reader, tag);
-  });
+  }
   return pod;
 }
 
@@ -302,10 +308,11 @@ class ArrivingBytes {
 function listContinue(bytes: Uint8Array): string {
   const reader = protobuf.Reader.create(bytes);
   let token = "";
-  fields(reader, reader.len, (tag) => {
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
     if (tag === key(3, LENGTH_DELIMITED)) token = reader.string();
     else skip(reader, tag);
-  });
+  }
   return token;
 }
 
@@ -395,20 +402,22 @@ export function protobufStatusAsJson(body: Uint8Array): string | undefined {
     if (body.length < MAGIC.length || MAGIC.some((byte, at) => body[at] !== byte)) return undefined;
     const envelope = protobuf.Reader.create(body.subarray(MAGIC.length));
     let raw: Uint8Array | undefined;
-    fields(envelope, envelope.len, (tag) => {
+    while (envelope.pos < envelope.len) {
+      const tag = envelope.uint32();
       if (tag === key(2, LENGTH_DELIMITED)) raw = envelope.bytes();
       else skip(envelope, tag);
-    });
+    }
     if (!raw) return undefined;
     const reader = protobuf.Reader.create(raw);
     const status: Record<string, string | number> = { kind: "Status", apiVersion: "v1" };
-    fields(reader, reader.len, (tag) => {
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
       if (tag === key(2, LENGTH_DELIMITED)) status.status = reader.string();
       else if (tag === key(3, LENGTH_DELIMITED)) status.message = reader.string();
       else if (tag === key(4, LENGTH_DELIMITED)) status.reason = reader.string();
       else if (tag === key(6, VARINT)) status.code = reader.int32();
       else skip(reader, tag);
-    });
+    }
     return JSON.stringify(status);
   } catch {
     return undefined;

@@ -1,0 +1,88 @@
+// The real API server's protobuf, read by the operator's pod decoder (src/kube/protobuf-list.ts),
+// gives the same slimmed pods as its JSON: every field slimPod keeps, on pods that have them.
+import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
+import { PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
+import { listAll } from "../../../src/kube/paged-list.js";
+import { podPages } from "../../../src/kube/raw-list.js";
+import { slimPod } from "../../../src/kube/slim.js";
+import { sandboxKubeConfig } from "../../support/global-sandbox.js";
+import { cleanUp, clients, createKwokNodes, createNamespace, eventually, podSpec, uniqueName, type Clients } from "./kube-helpers.js";
+
+const FINALIZER = "sandbox-test.eks-upgrade-operator.dev/hold";
+
+describe("sandbox Kubernetes: pods read as protobuf and as JSON", function () {
+  let kube: Clients;
+  let suite: string;
+  let namespace: string;
+  let nodes: string[];
+
+  before(async function () {
+    kube = clients();
+    suite = uniqueName("encoding");
+    namespace = await createNamespace(kube.core, suite);
+    nodes = await createKwokNodes(kube.core, suite, 1);
+  });
+
+  after(async function () {
+    const held = await kube.core.readNamespacedPod({ name: "held", namespace }).catch(() => undefined);
+    if (held) await kube.core.patchNamespacedPod({ name: "held", namespace, body: { metadata: { finalizers: null } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    await cleanUp(kube.core, namespace, nodes ?? []);
+  });
+
+  /** The namespace's pods through podPages, with KUBE_LIST_ENCODING set to `encoding`, slimmed and by name. */
+  async function read(encoding: "protobuf" | "json"): Promise<V1Pod[]> {
+    const before = process.env.KUBE_LIST_ENCODING;
+    process.env.KUBE_LIST_ENCODING = encoding;
+    try {
+      const pods = await listAll(podPages(sandboxKubeConfig(), { fieldSelector: `metadata.namespace=${namespace}` }), (pod) => slimPod(pod), 2);
+      return pods.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+    } finally {
+      if (before === undefined) delete process.env.KUBE_LIST_ENCODING;
+      else process.env.KUBE_LIST_ENCODING = before;
+    }
+  }
+
+  it("keeps the same fields either way, in pages", async function () {
+    const annotations = { "karpenter.sh/do-not-disrupt": "true", "example.com/ignored": "x" };
+    await kube.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: "scratch", labels: { app: "scratch", empty: "" }, annotations },
+        spec: podSpec(suite, { volumes: [{ name: "tmp", emptyDir: {} }, { name: "cfg", configMap: { name: "absent", optional: true } }] }),
+      },
+    });
+    await kube.core.createNamespacedPod({ namespace, body: { metadata: { name: "held", labels: { app: "held" }, finalizers: [FINALIZER] }, spec: podSpec(suite) } });
+    // Never scheduled: no node has this label, so its nodeName stays empty.
+    await kube.core.createNamespacedPod({ namespace, body: { metadata: { name: "pending" }, spec: podSpec(uniqueName("nowhere")) } });
+    await eventually("the two schedulable pods Running", async () => {
+      const pods = (await kube.core.listNamespacedPod({ namespace })).items;
+      return pods.filter((pod) => pod.status?.phase === "Running").length === 2 || undefined;
+    });
+    await kube.core.deleteNamespacedPod({ name: "held", namespace });
+
+    // kwok may still be writing a status between the two reads: they are compared until they agree.
+    const protobuf = await eventually("the same pods read both ways", async () => {
+      const json = await read("json");
+      const decoded = await read("protobuf");
+      return isDeepStrictEqual(decoded, json) && json[0]?.metadata?.deletionTimestamp ? decoded : undefined;
+    });
+
+    const [held, pending, scratch] = protobuf;
+    assert.deepEqual(
+      protobuf.map((pod) => pod.metadata?.name),
+      ["held", "pending", "scratch"],
+    );
+    assert.ok(held.metadata?.deletionTimestamp instanceof Date, "the deleted pod held by its finalizer has a deletion time");
+    assert.equal(held.metadata?.deletionGracePeriodSeconds, 3);
+    assert.equal(pending.spec?.nodeName, undefined);
+    assert.equal(pending.status?.phase, "Pending");
+    assert.equal(scratch.spec?.nodeName, nodes[0]);
+    assert.deepEqual(scratch.spec?.volumes, [{ name: "tmp", emptyDir: {} }]);
+    assert.deepEqual(scratch.metadata?.annotations, { "karpenter.sh/do-not-disrupt": "true" });
+    assert.deepEqual(scratch.metadata?.labels, { app: "scratch", empty: "" });
+    assert.equal(scratch.spec?.terminationGracePeriodSeconds, 3);
+    assert.equal(scratch.status?.qosClass, "BestEffort");
+    assert.deepEqual(scratch.status?.conditions, [{ type: "Ready", status: "True" }]);
+  });
+});
