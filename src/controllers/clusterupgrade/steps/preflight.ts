@@ -1,6 +1,7 @@
 // Runs the preflight checks and computes the plan before any change and again before each hop's
 // control plane (not while an update the operator started is running). Blocking findings stop
 // the upgrade; it re-checks by itself and goes on once the cause is gone.
+import { collectAfterLargeRead } from "../../../runtime/garbage.js";
 import { parseDuration } from "../../../api/v1alpha1/duration.js";
 import { planHops } from "../../../api/v1alpha1/version.js";
 import { ConditionType, Reason, type Finding, type HopStatus, type Plan, type PlanHop, type PlanNodeGroup } from "../../../api/v1alpha1/types.js";
@@ -46,6 +47,8 @@ interface Gathered {
   findings: Finding[];
   plan: Plan;
   overridden: { code: string; reason: string; resource: string }[];
+  /** How many objects the snapshot held (no longer held once gather returns). */
+  objectsRead: number;
 }
 
 function prefixDelegationEnabled(snapshot: WorkloadSnapshot): boolean {
@@ -224,6 +227,7 @@ async function gather(context: StepContext): Promise<Gathered> {
     findings,
     plan: { computedAt: context.now.toISOString(), hops: planHopsList, ...(unordered.length ? { unorderedNodeGroups: unordered } : {}), ...(otherNodes.length ? { otherNodes } : {}) },
     overridden: insightResult.overridden.map(({ insight, reason }) => ({ code: "INS001", reason, resource: `UpgradeInsight/${insight.id}` })),
+    objectsRead: snapshot.nodes.length + snapshot.pods.length + snapshot.pdbs.length + snapshot.deployments.length + snapshot.statefulSets.length + snapshot.replicaSets.length + snapshot.daemonSets.length,
   };
 }
 
@@ -232,6 +236,8 @@ export const preflightStep: Step = {
   async run(context) {
     if (!needsPreflight(context)) return CONTINUE;
     const gathered = await gather(context);
+    // The snapshot is garbage now; on a large cluster it is given back before the next step.
+    collectAfterLargeRead(gathered.objectsRead);
     const findings = applyPolicy(gathered.findings, context.spec.preflight);
     const previousOverrides = new Set((context.status.preflight?.overrides ?? []).map((override) => override.resource));
     for (const override of gathered.overridden) {
