@@ -5,9 +5,10 @@
 // old enough by the end of the read that V8 has moved them out of its young generation. When the
 // preflight is done they are garbage, but V8 frees its old generation only at its next major
 // collection, which it starts on its own schedule: at 2,000 nodes and 60,000 pods that was up to
-// two seconds into the roll that followed, and the process held 15-35 MiB more than it needed
-// until then (docs/benchmarks.md). One collection, right after the read, gives them back at once.
-// It pauses the event loop for tens of milliseconds, once per preflight of a large cluster.
+// two seconds into the roll that followed, with peaks of 151-167 MiB against 121-133 once it had
+// run (docs/benchmarks.md, "One collection after the preflight"). One collection right after the
+// read gives them back at once. It pauses the event loop while it runs, once per preflight of a
+// large cluster.
 //
 // Without --expose-gc (npm start, the sandbox's demo) nothing is collected here and V8 decides.
 
