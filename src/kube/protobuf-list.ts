@@ -20,6 +20,10 @@ import type { V1OwnerReference, V1Pod, V1PodCondition, V1Volume } from "@kuberne
 export const PROTOBUF_CONTENT_TYPE = "application/vnd.kubernetes.protobuf";
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
+function startsWithMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.every((byte, at) => bytes[at] === byte);
+}
+
 /** Wire types of the protobuf encoding. */
 const VARINT = 0;
 const LENGTH_DELIMITED = 2;
@@ -266,24 +270,14 @@ class ArrivingBytes {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
   }
 
-  /** The next field, once its value has arrived whole; undefined at the end of the body. */
-  async field(): Promise<FieldAt | undefined> {
+  /**
+   * The next field, once its value has arrived whole; with `headerOnly`, once its key and length
+   * have (the envelope's `raw`, whose value is read field by field). Undefined at the end of the body.
+   */
+  async field(headerOnly = false): Promise<FieldAt | undefined> {
     for (;;) {
       const found = this.pending.length > 0 ? fieldAt(this.pending) : undefined;
-      if (found && found.end <= this.pending.length) return found;
-      if (this.ended) {
-        if (this.pending.length === 0) return undefined;
-        throw new SyntaxError("a protobuf list body ends inside a field");
-      }
-      await this.more();
-    }
-  }
-
-  /** The next field's key and length only, its value left to come (the envelope's `raw`). */
-  async header(): Promise<FieldAt | undefined> {
-    for (;;) {
-      const found = this.pending.length > 0 ? fieldAt(this.pending) : undefined;
-      if (found) return found;
+      if (found && (headerOnly || found.end <= this.pending.length)) return found;
       if (this.ended) {
         if (this.pending.length === 0) return undefined;
         throw new SyntaxError("a protobuf list body ends inside a field");
@@ -337,12 +331,12 @@ export async function readProtobufListBody<T>(body: AsyncIterable<Buffer | strin
   const arriving = new ArrivingBytes(body[Symbol.asyncIterator](), abandon);
   try {
     while (arriving.pending.length < MAGIC.length && !arriving.ended) await arriving.more();
-    if (arriving.pending.length < MAGIC.length || MAGIC.some((byte, at) => arriving.pending[at] !== byte)) throw new SyntaxError("a protobuf response does not start with the Kubernetes magic bytes");
+    if (!startsWithMagic(arriving.pending)) throw new SyntaxError("a protobuf response does not start with the Kubernetes magic bytes");
     arriving.consume(MAGIC.length);
     // The envelope's fields up to raw, whose value is read field by field below.
     let rawLeft: number | undefined;
     while (rawLeft === undefined) {
-      const header = await arriving.header();
+      const header = await arriving.field(true);
       if (!header) throw new SyntaxError("a protobuf list response has no object in its envelope");
       if (header.tag === key(2, LENGTH_DELIMITED)) {
         rawLeft = header.end - header.start;
@@ -399,7 +393,7 @@ export async function readProtobufListBody<T>(body: AsyncIterable<Buffer | strin
  */
 export function protobufStatusAsJson(body: Uint8Array): string | undefined {
   try {
-    if (body.length < MAGIC.length || MAGIC.some((byte, at) => body[at] !== byte)) return undefined;
+    if (!startsWithMagic(body)) return undefined;
     const envelope = protobuf.Reader.create(body.subarray(MAGIC.length));
     let raw: Uint8Array | undefined;
     while (envelope.pos < envelope.len) {
